@@ -1,0 +1,50 @@
+"""ferrograd: deep learning for Python with Rust kernels. `import ferrograd as fg`."""
+
+from . import _native  # noqa: F401  (fails early and clearly if the extension is missing)
+from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .device import device
+from .dtypes import bool_ as bool, float32, float64, int32, int64  # noqa: A001
+from .random import get_rng_state, manual_seed, set_rng_state
+from .tensor import (
+    Tensor,
+    arange,
+    cat,
+    empty,
+    from_numpy,
+    full,
+    matmul,
+    maximum,
+    minimum,
+    ones,
+    ones_like,
+    rand,
+    randint,
+    randn,
+    stack,
+    tensor,
+    where,
+    zeros,
+    zeros_like,
+)
+
+float = float32  # noqa: A001  (torch.float)
+double = float64
+long = int64
+
+__version__ = "0.1.0"
+
+
+def _as_function(name):
+    def fn(input, *args, **kwargs):
+        return getattr(input, name)(*args, **kwargs)
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"`fg.{name}(t, ...)` is `t.{name}(...)`."
+    return fn
+
+
+for _name in ("exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "clamp", "sum", "mean",
+              "max", "min", "var", "std", "argmax", "argmin", "reshape", "flatten", "transpose",
+              "permute", "unsqueeze", "squeeze"):
+    globals()[_name] = _as_function(_name)
+del _name

@@ -1,0 +1,49 @@
+"""Matrix product with numpy's `@` rules, running the Rust GEMM for float operands."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _native
+from ..autograd import Function
+from ._util import unbroadcast
+
+
+def matmul_arrays(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """`a @ b` for arrays of rank >= 1 (1-D operands promoted and squeezed as numpy does)."""
+    a2 = a[None, :] if a.ndim == 1 else a
+    b2 = b[:, None] if b.ndim == 1 else b
+    if a.dtype.kind == "f":
+        out = _native.matmul(a2, b2)
+    else:
+        out = np.matmul(a2, b2)
+    if a.ndim == 1:
+        out = out[..., 0, :]
+    if b.ndim == 1:
+        out = out[..., 0]
+    return out
+
+
+class Matmul(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return matmul_arrays(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved
+        # Work in >= 2-D: a as (..., m, k), b as (..., k, n), g as (..., m, n).
+        a2 = a[None, :] if a.ndim == 1 else a
+        b2 = b[:, None] if b.ndim == 1 else b
+        g2 = g
+        if a.ndim == 1:
+            g2 = np.expand_dims(g2, -2)
+        if b.ndim == 1:
+            g2 = np.expand_dims(g2, -1)
+        # Transposed operands are strided views: the GEMM reads them without a copy.
+        ga = matmul_arrays(g2, np.swapaxes(b2, -1, -2))
+        gb = matmul_arrays(np.swapaxes(a2, -1, -2), g2)
+        ga = unbroadcast(ga, a2.shape).reshape(a.shape)
+        gb = unbroadcast(gb, b2.shape).reshape(b.shape)
+        return ga, gb

@@ -1,0 +1,11 @@
+//! ferrograd-core: the compute kernels of ferrograd, in pure Rust.
+//!
+//! Kernels take borrowed, strided views and write into caller-owned outputs, so the
+//! Python bindings can pass numpy memory straight through without copies.
+
+pub mod error;
+pub mod gemm;
+pub mod strided;
+
+pub use error::{Error, Result};
+pub use strided::StridedView;

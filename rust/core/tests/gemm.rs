@@ -1,0 +1,147 @@
+//! The fast GEMM against a naive triple loop, on odd shapes, transposed and broadcast operands.
+
+use ferrograd_core::{gemm, StridedView};
+use rand::{Rng, SeedableRng};
+
+fn random(n: usize, seed: u64) -> Vec<f64> {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    (0..n).map(|_| rng.random_range(-1.0..1.0)).collect()
+}
+
+/// Element `(batch, i, j)` of a view through its strides, the slow obvious way.
+fn at(data: &[f64], off: isize, strides: &[isize], idx: &[usize]) -> f64 {
+    let o: isize = off + idx.iter().zip(strides).map(|(&i, &s)| i as isize * s).sum::<isize>();
+    data[o as usize]
+}
+
+fn naive(a: (&[f64], isize, [isize; 2]), b: (&[f64], isize, [isize; 2]), m: usize, k: usize, n: usize) -> Vec<f64> {
+    let mut out = vec![0.0; m * n];
+    for i in 0..m {
+        for j in 0..n {
+            out[i * n + j] = (0..k).map(|p| at(a.0, a.1, &a.2, &[i, p]) * at(b.0, b.1, &b.2, &[p, j])).sum();
+        }
+    }
+    out
+}
+
+fn assert_close(got: &[f64], want: &[f64], k: usize) {
+    assert_eq!(got.len(), want.len());
+    let tol = 1e-12 * (k as f64 + 1.0);
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        assert!((g - w).abs() <= tol, "element {i}: {g} vs {w}");
+    }
+}
+
+#[test]
+fn matches_naive_on_odd_shapes_and_transposes() {
+    let sizes = [1usize, 7, 65, 257];
+    let mut seed = 0;
+    for &m in &sizes {
+        for &k in &sizes {
+            for &n in &[1usize, 7, 65, 130] {
+                seed += 1;
+                let a = random(m * k, seed);
+                let b = random(k * n, seed + 1000);
+                // a as stored (m, k) row-major; b stored as (n, k) and read transposed.
+                let va = StridedView::new(&a, 0, &[m, k], &[k as isize, 1]).unwrap();
+                let vbt = StridedView::new(&b, 0, &[k, n], &[1, k as isize]).unwrap();
+                let mut out = vec![f64::NAN; m * n];
+                gemm::matmul(&va, &vbt, &mut out).unwrap();
+                let want = naive((&a, 0, [k as isize, 1]), (&b, 0, [1, k as isize]), m, k, n);
+                assert_close(&out, &want, k);
+            }
+        }
+    }
+}
+
+#[test]
+fn float32_matches_float64_within_rounding() {
+    let (m, k, n) = (33, 257, 65);
+    let a = random(m * k, 1);
+    let b = random(k * n, 2);
+    let a32: Vec<f32> = a.iter().map(|&x| x as f32).collect();
+    let b32: Vec<f32> = b.iter().map(|&x| x as f32).collect();
+    let mut out32 = vec![0f32; m * n];
+    gemm::matmul(
+        &StridedView::contiguous(&a32, &[m, k]).unwrap(),
+        &StridedView::contiguous(&b32, &[k, n]).unwrap(),
+        &mut out32,
+    )
+    .unwrap();
+    let want = naive((&a, 0, [k as isize, 1]), (&b, 0, [n as isize, 1]), m, k, n);
+    for (g, w) in out32.iter().zip(&want) {
+        assert!((*g as f64 - w).abs() < 1e-4, "{g} vs {w}");
+    }
+}
+
+#[test]
+fn negative_strides_read_a_reversed_view() {
+    let (m, k, n) = (5, 7, 3);
+    let a = random(m * k, 3);
+    let b = random(k * n, 4);
+    // a with its rows reversed: start at the last row, row stride -k.
+    let va = StridedView::new(&a, (m - 1) * k, &[m, k], &[-(k as isize), 1]).unwrap();
+    let vb = StridedView::contiguous(&b, &[k, n]).unwrap();
+    let mut out = vec![0.0; m * n];
+    gemm::matmul(&va, &vb, &mut out).unwrap();
+    let want = naive((&a, ((m - 1) * k) as isize, [-(k as isize), 1]), (&b, 0, [n as isize, 1]), m, k, n);
+    assert_close(&out, &want, k);
+}
+
+#[test]
+fn batched_with_broadcast_batch_dims() {
+    // a: (2, 1, m, k), b: (3, k, n) -> out (2, 3, m, n); big enough to take the parallel paths.
+    let (m, k, n) = (70, 90, 80);
+    let a = random(2 * m * k, 5);
+    let b = random(3 * k * n, 6);
+    let va = StridedView::contiguous(&a, &[2, 1, m, k]).unwrap();
+    let vb = StridedView::contiguous(&b, &[3, k, n]).unwrap();
+    assert_eq!(gemm::matmul_shape(va.shape(), vb.shape()).unwrap(), vec![2, 3, m, n]);
+    let mut out = vec![0.0; 6 * m * n];
+    gemm::matmul(&va, &vb, &mut out).unwrap();
+    for i in 0..2 {
+        for j in 0..3 {
+            let want = naive(
+                (&a, (i * m * k) as isize, [k as isize, 1]),
+                (&b, (j * k * n) as isize, [n as isize, 1]),
+                m,
+                k,
+                n,
+            );
+            let start = (i * 3 + j) * m * n;
+            assert_close(&out[start..start + m * n], &want, k);
+        }
+    }
+}
+
+#[test]
+fn empty_and_zero_inner_dims() {
+    let a: Vec<f64> = vec![];
+    let mut out = vec![f64::NAN; 6];
+    let va = StridedView::contiguous(&a, &[2, 0]).unwrap();
+    let vb = StridedView::contiguous(&a, &[0, 3]).unwrap();
+    gemm::matmul(&va, &vb, &mut out).unwrap();
+    assert!(out.iter().all(|&x| x == 0.0));
+    let vz = StridedView::contiguous(&a, &[0, 4]).unwrap();
+    let b = vec![1.0; 12];
+    let vb = StridedView::contiguous(&b, &[4, 3]).unwrap();
+    let mut none: Vec<f64> = vec![];
+    gemm::matmul(&vz, &vb, &mut none).unwrap();
+}
+
+#[test]
+fn shape_errors_are_reported_not_panicked() {
+    let a = vec![0.0f64; 12];
+    let va = StridedView::contiguous(&a, &[3, 4]).unwrap();
+    let vb = StridedView::contiguous(&a, &[3, 4]).unwrap();
+    let err = gemm::matmul(&va, &vb, &mut vec![0.0; 12]).unwrap_err();
+    assert!(err.to_string().contains("[3, 4] @ [3, 4]"), "{err}");
+    let v1 = StridedView::contiguous(&a, &[12]).unwrap();
+    assert!(gemm::matmul(&v1, &vb, &mut vec![0.0; 4]).is_err());
+    let vb = StridedView::contiguous(&a, &[4, 3]).unwrap();
+    assert!(gemm::matmul(&va, &vb, &mut vec![0.0; 5]).is_err());
+    let b2 = vec![0.0f64; 24];
+    let va2 = StridedView::contiguous(&b2, &[2, 3, 4]).unwrap();
+    let vb3 = StridedView::contiguous(&b2, &[3, 4, 2]).unwrap();
+    assert!(gemm::matmul_shape(va2.shape(), vb3.shape()).is_err());
+}
