@@ -1,0 +1,8 @@
+"""`ferrograd.nn`: modules with PyTorch's behaviour and state_dict layout."""
+
+from . import functional, init
+from .activation import ReLU, Sigmoid, Tanh
+from .container import Sequential
+from .linear import Linear
+from .module import Module
+from .parameter import Parameter
