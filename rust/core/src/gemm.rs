@@ -59,6 +59,10 @@ pub fn matmul<T: Float>(a: &StridedView<T>, b: &StridedView<T>, out: &mut [T]) -
     }
 
     let batch_shape = &out_shape[..out_shape.len() - 2];
+    if let Some(folded) = fold_batch_into_rows(a, b, batch_shape) {
+        // One tall product instead of many short ones (e.g. a Linear layer on (B, T, C) input).
+        return matmul(&folded, b_as_2d(b)?.as_ref().unwrap_or(b), out);
+    }
     let a_offsets = broadcast_offsets(batch_shape, &a.shape()[..ra - 2], &a.strides()[..ra - 2]);
     let b_offsets = broadcast_offsets(batch_shape, &b.shape()[..rb - 2], &b.strides()[..rb - 2]);
     let (a_rs, a_cs) = (a.strides()[ra - 2], a.strides()[ra - 1]);
@@ -91,4 +95,38 @@ pub fn matmul<T: Float>(a: &StridedView<T>, b: &StridedView<T>, out: &mut [T]) -
         out.chunks_mut(m * n).enumerate().for_each(|(i, c)| one_product(c, i, Par::rayon(0)));
     }
     Ok(())
+}
+
+/// `a` (batch..., m, k) as a (batch*m, k) view, when `b` is the same matrix for every batch and
+/// a's batch and row dims are laid out so that they merge into one strided dim.
+fn fold_batch_into_rows<'a, T>(
+    a: &StridedView<'a, T>,
+    b: &StridedView<'_, T>,
+    batch_shape: &[usize],
+) -> Option<StridedView<'a, T>> {
+    let (ra, rb) = (a.ndim(), b.ndim());
+    if batch_shape.is_empty() || a.shape()[..ra - 2] != *batch_shape {
+        return None;
+    }
+    if b.shape()[..rb - 2].iter().any(|&n| n != 1) {
+        return None;
+    }
+    let (shape, strides) = (&a.shape()[..ra - 1], &a.strides()[..ra - 1]);
+    let mergeable = (0..shape.len() - 1).all(|d| strides[d] == strides[d + 1] * shape[d + 1] as isize);
+    if !mergeable {
+        return None;
+    }
+    let rows: usize = shape.iter().product();
+    a.restrided(&[rows, a.shape()[ra - 1]], &[strides[shape.len() - 1], a.strides()[ra - 1]])
+}
+
+/// `b` without its size-1 batch dims, or None when it has none.
+fn b_as_2d<'a, T>(b: &StridedView<'a, T>) -> Result<Option<StridedView<'a, T>>> {
+    let r = b.ndim();
+    if r == 2 {
+        return Ok(None);
+    }
+    b.restrided(&b.shape()[r - 2..], &b.strides()[r - 2..])
+        .map(Some)
+        .ok_or_else(|| Error::Shape(format!("matmul: cannot view {:?} as a matrix", b.shape())))
 }

@@ -45,6 +45,11 @@ impl<'a, T> StridedView<'a, T> {
         Ok(Self { data, offset, shape: shape.to_vec(), strides: strides.to_vec() })
     }
 
+    /// The same buffer and offset seen with another shape and strides (bounds re-checked).
+    pub fn restrided(&self, shape: &[usize], strides: &[isize]) -> Option<Self> {
+        Self::new(self.data, self.offset, shape, strides).ok()
+    }
+
     /// A C-contiguous view of the whole of `data`.
     pub fn contiguous(data: &'a [T], shape: &[usize]) -> Result<Self> {
         Self::new(data, 0, shape, &contiguous_strides(shape))

@@ -145,3 +145,28 @@ fn shape_errors_are_reported_not_panicked() {
     let vb3 = StridedView::contiguous(&b2, &[3, 4, 2]).unwrap();
     assert!(gemm::matmul_shape(va2.shape(), vb3.shape()).is_err());
 }
+
+#[test]
+fn batch_folds_into_rows_when_b_is_shared() {
+    // a: (3, 5, m, k) contiguous, b: (1, k, n) -> one (15*m, k) product, same values as per batch.
+    let (m, k, n) = (4, 6, 5);
+    let a = random(15 * m * k, 7);
+    let b = random(k * n, 8);
+    let va = StridedView::contiguous(&a, &[3, 5, m, k]).unwrap();
+    let vb = StridedView::contiguous(&b, &[1, k, n]).unwrap();
+    let mut out = vec![0.0; 15 * m * n];
+    gemm::matmul(&va, &vb, &mut out).unwrap();
+    for i in 0..15 {
+        let want = naive((&a, (i * m * k) as isize, [k as isize, 1]), (&b, 0, [n as isize, 1]), m, k, n);
+        assert_close(&out[i * m * n..(i + 1) * m * n], &want, k);
+    }
+    // a whose batch dim is not mergeable (every other matrix of a bigger buffer) still works.
+    let va = StridedView::new(&a, 0, &[7, m, k], &[2 * (m * k) as isize, k as isize, 1]).unwrap();
+    let vb = StridedView::contiguous(&b, &[k, n]).unwrap();
+    let mut out = vec![0.0; 7 * m * n];
+    gemm::matmul(&va, &vb, &mut out).unwrap();
+    for i in 0..7 {
+        let want = naive((&a, (2 * i * m * k) as isize, [k as isize, 1]), (&b, 0, [n as isize, 1]), m, k, n);
+        assert_close(&out[i * m * n..(i + 1) * m * n], &want, k);
+    }
+}
