@@ -7,5 +7,14 @@ pub mod error;
 pub mod gemm;
 pub mod strided;
 
+pub mod attention;
+pub mod conv;
+pub mod embedding;
+pub mod mixing;
+pub mod norm;
+pub mod pool;
+pub mod rnn;
+pub mod softmax;
+
 pub use error::{Error, Result};
 pub use strided::StridedView;

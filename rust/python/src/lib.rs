@@ -1,6 +1,6 @@
 //! `ferrograd._native`: thin PyO3 bindings over ferrograd-core. Each binding borrows numpy
 //! arrays without copying, runs the kernel with the GIL released, and maps core errors to
-//! Python exceptions.
+//! Python exceptions. One file per kernel family, each with a `register` function.
 
 use pyo3::prelude::*;
 
@@ -8,8 +8,25 @@ mod errors;
 mod gemm;
 mod views;
 
+mod attention;
+mod conv;
+mod embedding;
+mod mixing;
+mod norm;
+mod pool;
+mod rnn;
+mod softmax;
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(gemm::matmul, m)?)?;
+    attention::register(m)?;
+    conv::register(m)?;
+    embedding::register(m)?;
+    mixing::register(m)?;
+    norm::register(m)?;
+    pool::register(m)?;
+    rnn::register(m)?;
+    softmax::register(m)?;
     Ok(())
 }

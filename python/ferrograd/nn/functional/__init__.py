@@ -1,0 +1,16 @@
+"""`ferrograd.nn.functional`: torch.nn.functional's names, arguments, defaults and semantics.
+
+One submodule per family; each fused op calls a Rust kernel through an autograd Function in
+`ferrograd.ops`, and keeps its numpy reference in `ferrograd.reference` as the test oracle.
+"""
+
+from .activation import *  # noqa: F401,F403
+from .attention import *  # noqa: F401,F403
+from .conv import *  # noqa: F401,F403
+from .linear import *  # noqa: F401,F403
+from .loss import *  # noqa: F401,F403
+from .mixing import *  # noqa: F401,F403
+from .normalization import *  # noqa: F401,F403
+from .pooling import *  # noqa: F401,F403
+from .recurrent import *  # noqa: F401,F403
+from .sparse import *  # noqa: F401,F403

@@ -1,0 +1,3 @@
+"""attention functions of nn.functional."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""conv functions of nn.functional."""
+
+__all__ = []

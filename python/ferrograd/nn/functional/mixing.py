@@ -1,0 +1,3 @@
+"""mixing functions of nn.functional."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""normalization functions of nn.functional."""
+
+__all__ = []

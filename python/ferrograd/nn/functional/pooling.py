@@ -1,0 +1,3 @@
+"""pooling functions of nn.functional."""
+
+__all__ = []

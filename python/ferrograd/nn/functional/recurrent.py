@@ -1,0 +1,3 @@
+"""recurrent functions of nn.functional."""
+
+__all__ = []

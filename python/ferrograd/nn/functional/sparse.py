@@ -1,0 +1,3 @@
+"""sparse functions of nn.functional."""
+
+__all__ = []

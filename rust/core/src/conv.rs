@@ -1,0 +1,1 @@
+//! conv kernels (forward and backward).

@@ -1,0 +1,1 @@
+//! mixing kernels (forward and backward).

@@ -1,0 +1,1 @@
+//! rnn kernels (forward and backward).

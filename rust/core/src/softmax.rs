@@ -1,0 +1,1 @@
+//! softmax kernels (forward and backward).
