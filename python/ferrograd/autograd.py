@@ -35,6 +35,11 @@ class no_grad(contextlib.ContextDecorator):
         set_grad_enabled(self._prev)
         return False
 
+    def _recreate_cm(self):
+        # Each decorated call gets its own instance: a shared `_prev` would be overwritten by
+        # recursive or concurrent calls and leave grad mode wrong on the way out.
+        return type(self)()
+
 
 class enable_grad(no_grad):
     def __enter__(self):

@@ -30,12 +30,13 @@ def check_dtype(dtype, op: str = "tensor") -> np.dtype:
     return dt
 
 
-def infer_dtype(array: np.ndarray, op: str = "tensor") -> np.dtype:
+def infer_dtype(array: np.ndarray, op: str = "tensor", from_python: bool = False) -> np.dtype:
     """What `fg.tensor` stores for data numpy read as `array`: floats become float32 unless they
-    are float64 arrays, integers int64, as in PyTorch."""
+    are float64 arrays, integers int64, as in PyTorch. `from_python` says the data were Python
+    numbers or lists, which numpy reads as float64 although PyTorch makes them float32."""
     kind = array.dtype.kind
     if kind == "f":
-        return array.dtype if array.dtype == float64 else float32
+        return float64 if array.dtype == float64 and not from_python else float32
     if kind in "iu":
         return array.dtype if array.dtype in (int32, int64) else int64
     if kind == "b":

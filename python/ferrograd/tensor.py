@@ -127,7 +127,7 @@ class Tensor:
         return bool(self.data.reshape(()).item())
 
     def __array__(self, dtype=None, copy=None):
-        return self.data if dtype is None else self.data.astype(dtype)
+        return np.array(self.data, dtype=dtype, copy=copy)  # copy=True must not hand out self.data
 
     def detach(self):
         return Tensor._wrap(self.data)
@@ -175,12 +175,12 @@ class Tensor:
         autograd.backward(self, gradient, retain_graph)
 
     def _accumulate(self, g):
-        g = np.asarray(g, dtype=self.dtype)
         if self.grad is None:
-            owned = g.flags.owndata and g.flags.writeable and g.base is None
-            self.grad = Tensor._wrap(g if owned else g.copy())
+            # Always a copy: a backward may hand one array to several inputs (add passes its
+            # gradient to both sides), and the seed may be the caller's own array.
+            self.grad = Tensor._wrap(np.array(g, dtype=self.dtype))
         else:
-            self.grad.data = self.grad.data + g
+            self.grad.data = self.grad.data + np.asarray(g, dtype=self.dtype)
 
     def zero_(self):
         self.data[...] = 0
@@ -315,6 +315,8 @@ class Tensor:
             raise ValueError(f"{op}: cannot reduce an empty tensor of shape {self.shape}")
         if dim is None:
             return reduce.Extreme.apply(self, normalize_dims(None, self.ndim, op), False, largest)
+        if self.ndim == 0:
+            raise IndexError(f"{op}: dim {dim} given for a 0-d tensor")
         (d,) = normalize_dims(dim, self.ndim, op)
         values = reduce.ExtremeAlongDim.apply(self, d, keepdim, largest)
         indices = np.argmax(self.data, axis=d) if largest else np.argmin(self.data, axis=d)
@@ -364,9 +366,12 @@ class Tensor:
 
     def permute(self, *dims):
         dims = _dims_arg(dims, "permute")
-        if sorted(d % max(self.ndim, 1) for d in dims) != list(range(self.ndim)):
+        if len(dims) != self.ndim:
             raise ValueError(f"permute: {dims} is not a permutation of the {self.ndim} dims of shape {self.shape}")
-        return shape_mod.Permute.apply(self, tuple(d % self.ndim for d in dims))
+        axes = tuple(normalize_dims(d, self.ndim, "permute")[0] for d in dims)  # IndexError if out of range
+        if sorted(axes) != list(range(self.ndim)):
+            raise ValueError(f"permute: {dims} is not a permutation of the {self.ndim} dims of shape {self.shape}")
+        return shape_mod.Permute.apply(self, axes)
 
     def transpose(self, dim0, dim1):
         axes = list(range(self.ndim))
@@ -397,6 +402,8 @@ class Tensor:
         if len(sizes) < self.ndim:
             raise ValueError(f"expand: cannot expand shape {self.shape} to {sizes}: fewer dims")
         lead = len(sizes) - self.ndim
+        if any(s < 0 for s in sizes[:lead]) or any(s < -1 for s in sizes):
+            raise ValueError(f"expand: invalid size in {sizes} for shape {self.shape} (-1 only keeps an existing dim)")
         target = tuple(
             (self.shape[i - lead] if s == -1 else s) if i >= lead else s for i, s in enumerate(sizes)
         )
@@ -462,8 +469,10 @@ def _as_float(t: Tensor, op: str) -> Tensor:
 def _operands(a, b, op):
     """Bring two operands of a binary op to one dtype (PyTorch rules) and check broadcasting."""
     if not isinstance(b, Tensor):
-        if isinstance(b, numbers.Number) and not isinstance(b, np.ndarray):
-            if isinstance(b, (float, np.floating)) and not dtypes.is_float(a.dtype):
+        if isinstance(b, numbers.Real):
+            # numpy scalars act as Python scalars (a float32 tensor times np.float64 stays float32).
+            b = b.item() if isinstance(b, np.generic) else b
+            if (isinstance(b, float) or op == "div") and not dtypes.is_float(a.dtype):
                 a = a.to(dtypes.float32)
             return a, b
         b = tensor(b)
@@ -542,6 +551,8 @@ def _check_joinable(tensors, op, dim, same_shape):
 
 def cat(tensors, dim=0) -> Tensor:
     tensors = _check_joinable(list(tensors), "cat", dim, False)
+    if tensors[0].ndim == 0:
+        raise ValueError("cat: 0-d tensors cannot be concatenated; use fg.stack")
     (d,) = normalize_dims(dim, tensors[0].ndim, "cat")
     return shape.Cat.apply(d, *tensors)
 
@@ -565,7 +576,10 @@ def tensor(data, dtype=None, device=None, requires_grad=False) -> Tensor:
         array = np.array(data)
     except ValueError as e:
         raise ValueError(f"tensor: cannot read {type(data).__name__} as an array: {e}") from None
-    dt = dtypes.check_dtype(dtype, "tensor") if dtype is not None else dtypes.infer_dtype(array, "tensor")
+    if dtype is not None:
+        dt = dtypes.check_dtype(dtype, "tensor")
+    else:
+        dt = dtypes.infer_dtype(array, "tensor", from_python=not isinstance(data, (np.ndarray, np.generic)))
     return Tensor(array.astype(dt, copy=array.dtype != dt), requires_grad=requires_grad)
 
 
@@ -602,7 +616,7 @@ def empty(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
 
 def full(size, fill_value, dtype=None, device=None, requires_grad=False) -> Tensor:
     if dtype is None:
-        dtype = dtypes.infer_dtype(np.asarray(fill_value), "full")
+        dtype = dtypes.infer_dtype(np.asarray(fill_value), "full", from_python=True)
     return _factory("full", (size,) if isinstance(size, int) else (tuple(size),), fill_value, dtype, requires_grad)
 
 
@@ -620,7 +634,10 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
     if step == 0:
         raise ValueError("arange: step must be non-zero")
     values = np.arange(start, end, step)
-    dt = dtypes.check_dtype(dtype, "arange") if dtype is not None else dtypes.infer_dtype(values, "arange")
+    if dtype is not None:
+        dt = dtypes.check_dtype(dtype, "arange")
+    else:
+        dt = dtypes.infer_dtype(values, "arange", from_python=True)  # float steps: float32, as torch
     return Tensor(values.astype(dt), requires_grad=requires_grad)
 
 

@@ -36,11 +36,12 @@ class Matmul(Function):
         # Work in >= 2-D: a as (..., m, k), b as (..., k, n), g as (..., m, n).
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
+        # Restore b's squeezed column first: for 1-D @ 1-D, g is 0-d and has no axis -2 yet.
         g2 = g
-        if a.ndim == 1:
-            g2 = np.expand_dims(g2, -2)
         if b.ndim == 1:
             g2 = np.expand_dims(g2, -1)
+        if a.ndim == 1:
+            g2 = np.expand_dims(g2, -2)
         # Transposed operands are strided views: the GEMM reads them without a copy.
         ga = matmul_arrays(g2, np.swapaxes(b2, -1, -2))
         gb = matmul_arrays(np.swapaxes(a2, -1, -2), g2)

@@ -1,0 +1,148 @@
+"""`@` / fg.matmul against numpy: 1-D and 2-D operands, broadcast batches, strided inputs."""
+
+import numpy as np
+import pytest
+
+import ferrograd as fg
+from ferrograd import _native
+from ferrograd.testing import gradcheck
+
+
+def leaf(a):
+    return fg.tensor(np.asarray(a, dtype=np.float64), requires_grad=True)
+
+
+SHAPES = [
+    ((4,), (4,)),
+    ((3,), (3, 5)),
+    ((2, 3), (3,)),
+    ((2, 3), (3, 4)),
+    ((1, 1), (1, 1)),
+    ((2, 3, 4), (2, 4, 5)),
+    ((2, 3, 4), (4, 5)),
+    ((3, 4), (2, 4, 5)),
+    ((2, 1, 3, 4), (5, 4, 2)),
+    ((1, 3, 4), (2, 4, 2)),
+    ((3,), (2, 3, 4)),
+    ((2, 2, 3), (3,)),
+]
+
+
+@pytest.mark.parametrize("sa, sb", SHAPES, ids=str)
+def test_matmul_float64_forward_and_gradcheck(sa, sb, rng):
+    a, b = rng.standard_normal(sa), rng.standard_normal(sb)
+    out = leaf(a) @ leaf(b)
+    want = a @ b
+    assert out.shape == want.shape and out.dtype == np.float64
+    np.testing.assert_allclose(out.detach().numpy(), want, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(fg.matmul(leaf(a), leaf(b)).detach().numpy(), want, rtol=1e-12, atol=1e-12)
+    assert gradcheck(lambda x, y: x @ y, [leaf(a), leaf(b)])
+    assert gradcheck(fg.matmul, [leaf(a), fg.tensor(b)])
+
+
+@pytest.mark.parametrize("sa, sb", SHAPES + [((64, 80), (80, 48)), ((8, 33, 17), (17, 9))], ids=str)
+def test_matmul_float32_matches_numpy(sa, sb, rng):
+    a = rng.standard_normal(sa).astype(np.float32)
+    b = rng.standard_normal(sb).astype(np.float32)
+    out = fg.tensor(a) @ fg.tensor(b)
+    assert out.dtype == np.float32
+    want = a.astype(np.float64) @ b.astype(np.float64)
+    np.testing.assert_allclose(out.numpy(), want, rtol=1e-4, atol=1e-4 * np.sqrt(sa[-1]))
+
+
+def test_matmul_gradient_values(rng):
+    a, b = rng.standard_normal((2, 3)), rng.standard_normal((3, 4))
+    x, y = leaf(a), leaf(b)
+    g = rng.standard_normal((2, 4))
+    (x @ y).backward(g)
+    np.testing.assert_allclose(x.grad.numpy(), g @ b.T, rtol=1e-12)
+    np.testing.assert_allclose(y.grad.numpy(), a.T @ g, rtol=1e-12)
+
+
+def test_matmul_batch_broadcast_gradient_shapes(rng):
+    x, y = leaf(rng.standard_normal((2, 1, 3, 4))), leaf(rng.standard_normal((5, 4, 2)))
+    (x @ y).sum().backward()
+    assert x.grad.shape == (2, 1, 3, 4) and y.grad.shape == (5, 4, 2)
+    g = np.ones((2, 5, 3, 2))
+    np.testing.assert_allclose(x.grad.numpy(), (g @ np.swapaxes(y.data, -1, -2)).sum(axis=1, keepdims=True))
+    np.testing.assert_allclose(y.grad.numpy(), (np.swapaxes(x.data, -1, -2) @ g).sum(axis=0))
+
+
+STRIDED = {
+    "a.T": (lambda a, b: (a.T, b), (4, 3), (4, 5)),
+    "b.T": (lambda a, b: (a, b.T), (3, 4), (5, 4)),
+    "both.T": (lambda a, b: (a.T, b.T), (4, 3), (5, 4)),
+    "neg_steps": (lambda a, b: (a[::-1], b[:, ::-1]), (3, 4), (4, 5)),
+    "step2": (lambda a, b: (a[::2, ::2], b[1::2]), (6, 8), (8, 3)),
+    "batch_transposed": (lambda a, b: (np.swapaxes(a, 0, 1), np.swapaxes(b, -1, -2)), (3, 2, 4), (2, 5, 4)),
+    "batch_neg_step": (lambda a, b: (a[::-1, :, ::-1], b[:, ::-1]), (2, 3, 4), (4, 5)),
+}
+
+
+@pytest.mark.parametrize("name", list(STRIDED))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_matmul_noncontiguous_numpy_inputs(name, dtype, rng):
+    make, sa, sb = STRIDED[name]
+    a, b = make(rng.standard_normal(sa).astype(dtype), rng.standard_normal(sb).astype(dtype))
+    assert not (a.flags.c_contiguous and b.flags.c_contiguous)
+    out = fg.from_numpy(a) @ fg.from_numpy(b)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(out.numpy(), a.astype(np.float64) @ b.astype(np.float64), rtol=tol, atol=tol)
+
+
+def test_matmul_of_transposed_tensors_gradcheck(rng):
+    a, b = rng.standard_normal((4, 3)), rng.standard_normal((5, 4))
+    out = leaf(a).T @ leaf(b).transpose(0, 1)
+    np.testing.assert_allclose(out.detach().numpy(), a.T @ b.T, rtol=1e-12)
+    assert gradcheck(lambda x, y: x.T @ y.T, [leaf(a), leaf(b)])
+    c = rng.standard_normal((3, 2, 4))
+    assert gradcheck(lambda x, y: x.permute(1, 0, 2)[:, ::-1] @ y.T, [leaf(c), leaf(b)])
+
+
+def test_matmul_broadcast_zero_stride_operands(rng):
+    a = np.broadcast_to(rng.standard_normal((1, 3, 4)), (6, 3, 4))
+    b = np.broadcast_to(rng.standard_normal((4, 1)), (4, 5))
+    out = fg.from_numpy(a) @ fg.from_numpy(b)
+    np.testing.assert_allclose(out.numpy(), a @ b, rtol=1e-12)
+    x = leaf(rng.standard_normal((3, 4)))
+    (x.expand(6, 3, 4) @ fg.tensor(b)).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), 6 * np.ones((3, 5)) @ b.T, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "sa, sb", [((16, 64, 64), (64, 64)), ((16, 64, 64), (16, 64, 64)), ((256, 300), (300, 200))], ids=str
+)
+def test_matmul_large_parallel_paths(sa, sb, rng):
+    a = rng.standard_normal(sa).astype(np.float32)
+    b = rng.standard_normal(sb).astype(np.float32)
+    out = fg.tensor(a) @ fg.tensor(b)
+    np.testing.assert_allclose(out.numpy(), a.astype(np.float64) @ b, rtol=1e-4, atol=1e-3)
+
+
+def test_matmul_ints_and_promotion():
+    a = np.arange(6).reshape(2, 3)
+    b = np.arange(12).reshape(3, 4)
+    out = fg.tensor(a) @ fg.tensor(b)
+    assert out.dtype == np.int64
+    np.testing.assert_array_equal(out.numpy(), a @ b)
+    mixed = fg.tensor(a) @ fg.tensor(b.astype(np.float32))
+    assert mixed.dtype == np.float32
+    np.testing.assert_allclose(mixed.numpy(), a @ b)
+    f64 = fg.tensor(a.astype(np.float32)) @ fg.tensor(b.astype(np.float64))
+    assert f64.dtype == np.float64
+
+
+def test_matmul_accepts_numpy_and_lists_on_either_side():
+    x = fg.tensor([[1.0, 2.0]])
+    np.testing.assert_allclose((x @ np.array([[3.0], [4.0]])).numpy(), [[11.0]])
+    np.testing.assert_allclose((np.array([[3.0], [4.0]]) @ x).numpy(), [[3.0, 6.0], [4.0, 8.0]])
+    np.testing.assert_allclose(fg.matmul([[1.0, 0.0], [0.0, 2.0]], x.T).numpy(), [[1.0], [4.0]])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_native_matmul_direct(dtype, rng):
+    a = rng.standard_normal((2, 3, 4)).astype(dtype)
+    b = rng.standard_normal((4, 5)).astype(dtype)
+    out = _native.matmul(a, b)
+    assert out.dtype == dtype and out.shape == (2, 3, 5)
+    np.testing.assert_allclose(out, a @ b, rtol=1e-5)
