@@ -1,6 +1,6 @@
 """`ferrograd.nn`: modules with PyTorch's behaviour and state_dict layout."""
 
-from . import functional, init
+from . import functional, init, utils
 from .activation import ReLU, Sigmoid, Tanh
 from .container import Sequential
 from .linear import Linear

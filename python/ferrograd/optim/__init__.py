@@ -1,5 +1,7 @@
-"""`ferrograd.optim`: optimizers with PyTorch's update rules."""
+"""`ferrograd.optim`: optimizers and learning-rate schedules with PyTorch's update rules."""
 
-from .adam import Adam
+from . import lr_scheduler
+from .adam import Adam, AdamW
 from .optimizer import Optimizer
+from .rmsprop import RMSprop
 from .sgd import SGD

@@ -1,6 +1,8 @@
-"""Adam (PyTorch's update rule with bias correction)."""
+"""Adam and AdamW: PyTorch's rules, with bias correction and optional AMSGrad."""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -8,20 +10,40 @@ from .optimizer import Optimizer
 
 
 class Adam(Optimizer):
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
-        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay))
+    decoupled = False  # AdamW decays the weights directly instead of adding an L2 gradient
 
-    def step(self):
-        for group in self.param_groups:
-            b1, b2 = group["betas"]
-            for p in self._params_with_grad(group):
-                g = p.grad.data
-                if group["weight_decay"]:
-                    g = g + group["weight_decay"] * p.data
-                st = self.state.setdefault(id(p), {"step": 0, "m": np.zeros_like(p.data), "v": np.zeros_like(p.data)})
-                st["step"] += 1
-                st["m"] = b1 * st["m"] + (1 - b1) * g
-                st["v"] = b2 * st["v"] + (1 - b2) * g * g
-                m_hat = st["m"] / (1 - b1 ** st["step"])
-                v_hat = st["v"] / (1 - b2 ** st["step"])
-                p.data -= (group["lr"] * m_hat / (np.sqrt(v_hat) + group["eps"])).astype(p.dtype, copy=False)
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False):
+        if lr < 0 or eps < 0 or not (0 <= betas[0] < 1 and 0 <= betas[1] < 1):
+            raise ValueError(f"{type(self).__name__}: invalid lr {lr}, eps {eps} or betas {betas}")
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad))
+
+    def _update(self, p, g, group, state):
+        lr, (b1, b2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+        if wd and self.decoupled:
+            p.data *= 1 - lr * wd
+        elif wd:
+            g = g + wd * p.data
+        if not state:
+            state.update(step=0, exp_avg=np.zeros_like(p.data), exp_avg_sq=np.zeros_like(p.data))
+            if group["amsgrad"]:
+                state["max_exp_avg_sq"] = np.zeros_like(p.data)
+        state["step"] += 1
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        m *= b1
+        m += (1 - b1) * g
+        v *= b2
+        v += (1 - b2) * g * g
+        if group["amsgrad"]:
+            np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
+            v = state["max_exp_avg_sq"]
+        t = state["step"]
+        step_size = lr / (1 - b1**t)
+        denom = np.sqrt(v) / math.sqrt(1 - b2**t) + eps
+        p.data -= step_size * (m / denom)
+
+
+class AdamW(Adam):
+    decoupled = True
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad)

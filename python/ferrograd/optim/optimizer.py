@@ -1,6 +1,14 @@
-"""`Optimizer`: param groups with their own hyper-parameters, like `torch.optim.Optimizer`."""
+"""`Optimizer`: param groups with their own hyper-parameters, like `torch.optim.Optimizer`.
+
+Subclasses write one rule, `_update(p, grad, group, state)`, applied in place to each parameter
+that has a gradient; frozen parameters (requires_grad False) and ones without a grad are skipped.
+"""
 
 from __future__ import annotations
+
+import copy
+
+import numpy as np
 
 
 class Optimizer:
@@ -8,19 +16,73 @@ class Optimizer:
         params = list(params)
         if not params:
             raise ValueError(f"{type(self).__name__}: got an empty parameter list")
-        groups = params if isinstance(params[0], dict) else [{"params": params}]
         self.defaults = defaults
         self.param_groups = []
-        for g in groups:
-            group = {**defaults, **g, "params": list(g["params"])}
-            self.param_groups.append(group)
         self.state = {}
+        for group in params if isinstance(params[0], dict) else [{"params": params}]:
+            self.add_param_group(group)
 
-    def zero_grad(self, set_to_none: bool = True):
+    def add_param_group(self, group: dict) -> None:
+        params = group["params"]
+        params = [params] if hasattr(params, "data") else list(params)
+        unknown = set(group) - set(self.defaults) - {"params", "initial_lr"}
+        if unknown:
+            raise ValueError(f"{type(self).__name__}: unknown hyper-parameters {sorted(unknown)} in a param group")
+        seen = {id(p) for g in self.param_groups for p in g["params"]}
+        if any(id(p) in seen for p in params):
+            raise ValueError(f"{type(self).__name__}: a parameter appears in more than one param group")
+        self.param_groups.append({**self.defaults, **group, "params": params})
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
         for group in self.param_groups:
             for p in group["params"]:
-                p.grad = None
+                if set_to_none or p.grad is None:
+                    p.grad = None
+                else:
+                    p.grad.data[...] = 0
 
-    def _params_with_grad(self, group):
-        """Parameters that take a step: frozen ones and ones without a gradient are skipped."""
-        return [p for p in group["params"] if p.requires_grad and p.grad is not None]
+    def step(self, closure=None):
+        loss = closure() if closure is not None else None
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.requires_grad and p.grad is not None:
+                    self._update(p, p.grad.data, group, self.state.setdefault(id(p), {}))
+        return loss
+
+    def _update(self, p, grad: np.ndarray, group: dict, state: dict) -> None:
+        raise NotImplementedError
+
+    # ---- checkpoints: parameters are named by their position across groups, as in PyTorch ----
+    def _all_params(self):
+        return [p for g in self.param_groups for p in g["params"]]
+
+    def state_dict(self) -> dict:
+        index = {id(p): i for i, p in enumerate(self._all_params())}
+        groups, start = [], 0
+        for g in self.param_groups:
+            hyper = {k: v for k, v in g.items() if k != "params"}
+            groups.append({**hyper, "params": list(range(start, start + len(g["params"])))})
+            start += len(g["params"])
+        state = {index[k]: copy.deepcopy(v) for k, v in self.state.items() if k in index}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        groups = state_dict["param_groups"]
+        if len(groups) != len(self.param_groups):
+            raise ValueError(
+                f"{type(self).__name__}.load_state_dict: {len(groups)} param groups saved, {len(self.param_groups)} here"
+            )
+        for i, (saved, own) in enumerate(zip(groups, self.param_groups)):
+            if len(saved["params"]) != len(own["params"]):
+                raise ValueError(
+                    f"{type(self).__name__}.load_state_dict: group {i} saved {len(saved['params'])} params, has {len(own['params'])}"
+                )
+        params = self._all_params()
+        self.state = {}
+        for key, value in state_dict["state"].items():
+            p = params[int(key)]
+            self.state[id(p)] = {
+                k: (np.array(v, dtype=p.dtype) if isinstance(v, np.ndarray) else copy.deepcopy(v)) for k, v in value.items()
+            }
+        for saved, own in zip(groups, self.param_groups):
+            own.update({k: v for k, v in saved.items() if k != "params"})

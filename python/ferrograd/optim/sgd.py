@@ -1,4 +1,4 @@
-"""Stochastic gradient descent with momentum and weight decay (PyTorch's update rule)."""
+"""Stochastic gradient descent: PyTorch's rule with momentum, dampening, Nesterov and L2 decay."""
 
 from __future__ import annotations
 
@@ -6,18 +6,25 @@ from .optimizer import Optimizer
 
 
 class SGD(Optimizer):
-    def __init__(self, params, lr=1e-3, momentum=0.0, weight_decay=0.0):
-        super().__init__(params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay))
+    def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False):
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("SGD: nesterov needs momentum > 0 and dampening 0")
+        if lr < 0 or momentum < 0 or weight_decay < 0:
+            raise ValueError(f"SGD: lr, momentum and weight_decay must be >= 0, got {lr}, {momentum}, {weight_decay}")
+        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
+                                      weight_decay=weight_decay, nesterov=nesterov))
 
-    def step(self):
-        for group in self.param_groups:
-            for p in self._params_with_grad(group):
-                g = p.grad.data
-                if group["weight_decay"]:
-                    g = g + group["weight_decay"] * p.data
-                if group["momentum"]:
-                    buf = self.state.get(id(p))
-                    buf = g.copy() if buf is None else buf * group["momentum"] + g
-                    self.state[id(p)] = buf
-                    g = buf
-                p.data -= group["lr"] * g
+    def _update(self, p, g, group, state):
+        if group["weight_decay"]:
+            g = g + group["weight_decay"] * p.data
+        mu = group["momentum"]
+        if mu:
+            if "momentum_buffer" not in state:
+                state["momentum_buffer"] = g.copy()
+            else:
+                buf = state["momentum_buffer"]
+                buf *= mu
+                buf += (1 - group["dampening"]) * g
+            buf = state["momentum_buffer"]
+            g = g + mu * buf if group["nesterov"] else buf
+        p.data -= group["lr"] * g

@@ -1,0 +1,171 @@
+"""Each optimizer replays a fixed gradient sequence and must match its update rule, written out
+here in float64, to float32 rounding at every step."""
+
+import math
+
+import numpy as np
+import pytest
+
+import ferrograd as fg
+from ferrograd.nn import Parameter
+
+STEPS = 8
+
+
+def _grads(shape=(3, 5), seed=0):
+    rng = np.random.default_rng(seed)
+    return [rng.standard_normal(shape).astype(np.float32) for _ in range(STEPS)]
+
+
+def _start(shape=(3, 5)):
+    return np.random.default_rng(99).standard_normal(shape).astype(np.float32)
+
+
+def sgd_rule(w, grads, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False):
+    w, buf, out = w.astype(np.float64), None, []
+    for g in grads:
+        g = g + weight_decay * w
+        if momentum:
+            buf = g.copy() if buf is None else momentum * buf + (1 - dampening) * g
+            g = g + momentum * buf if nesterov else buf
+        w = w - lr * g
+        out.append(w)
+    return out
+
+
+def adam_rule(w, grads, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False, decoupled=False):
+    w = w.astype(np.float64)
+    m, v, vmax, out = np.zeros_like(w), np.zeros_like(w), np.zeros_like(w), []
+    for t, g in enumerate(grads, 1):
+        if decoupled:
+            w = w * (1 - lr * weight_decay)
+        else:
+            g = g + weight_decay * w
+        m = betas[0] * m + (1 - betas[0]) * g
+        v = betas[1] * v + (1 - betas[1]) * g * g
+        vmax = np.maximum(vmax, v)
+        m_hat = m / (1 - betas[0] ** t)
+        v_hat = (vmax if amsgrad else v) / (1 - betas[1] ** t)
+        w = w - lr * m_hat / (np.sqrt(v_hat) + eps)
+        out.append(w)
+    return out
+
+
+def rmsprop_rule(w, grads, lr, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False):
+    w = w.astype(np.float64)
+    sq, ga, buf, out = np.zeros_like(w), np.zeros_like(w), np.zeros_like(w), []
+    for g in grads:
+        g = g + weight_decay * w
+        sq = alpha * sq + (1 - alpha) * g * g
+        ga = alpha * ga + (1 - alpha) * g
+        avg = np.sqrt(sq - ga * ga if centered else sq) + eps
+        if momentum:
+            buf = momentum * buf + g / avg
+            w = w - lr * buf
+        else:
+            w = w - lr * g / avg
+        out.append(w)
+    return out
+
+
+CASES = [
+    (fg.optim.SGD, sgd_rule, dict(lr=0.1)),
+    (fg.optim.SGD, sgd_rule, dict(lr=0.1, momentum=0.9, dampening=0.2, weight_decay=0.01)),
+    (fg.optim.SGD, sgd_rule, dict(lr=0.05, momentum=0.8, nesterov=True)),
+    (fg.optim.Adam, adam_rule, dict(lr=0.01)),
+    (fg.optim.Adam, adam_rule, dict(lr=0.01, betas=(0.8, 0.99), weight_decay=0.1, amsgrad=True)),
+    (fg.optim.AdamW, lambda w, g, **kw: adam_rule(w, g, decoupled=True, **kw), dict(lr=0.01, weight_decay=0.1)),
+    (fg.optim.RMSprop, rmsprop_rule, dict(lr=0.01)),
+    (fg.optim.RMSprop, rmsprop_rule, dict(lr=0.01, alpha=0.9, momentum=0.5, centered=True, weight_decay=0.1)),
+]
+
+
+@pytest.mark.parametrize("opt_cls, rule, kw", CASES, ids=lambda x: getattr(x, "__name__", str(x)))
+def test_each_step_follows_the_rule(opt_cls, rule, kw):
+    w0, grads = _start(), _grads()
+    p = Parameter(fg.tensor(w0.copy()))
+    opt = opt_cls([p], **kw)
+    for step, (g, want) in enumerate(zip(grads, rule(w0, grads, **kw))):
+        p.grad = fg.tensor(g)
+        opt.step()
+        np.testing.assert_allclose(p.data, want, rtol=2e-5, atol=2e-6, err_msg=f"step {step + 1}")
+        assert p.dtype == np.float32
+
+
+@pytest.mark.parametrize("opt_cls, rule, kw", CASES, ids=lambda x: getattr(x, "__name__", str(x)))
+def test_matches_pytorch_when_installed(opt_cls, rule, kw):
+    torch = pytest.importorskip("torch")
+    w0, grads = _start(), _grads(seed=1)
+    p = Parameter(fg.tensor(w0.copy()))
+    tp = torch.nn.Parameter(torch.tensor(w0.copy()))
+    opt, topt = opt_cls([p], **kw), getattr(torch.optim, opt_cls.__name__)([tp], **kw)
+    for g in grads:
+        p.grad, tp.grad = fg.tensor(g), torch.tensor(g)
+        opt.step()
+        topt.step()
+    np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_frozen_and_gradless_parameters_are_skipped():
+    a, b, c = (Parameter(fg.ones(2)) for _ in range(3))
+    b.requires_grad_(False)
+    opt = fg.optim.Adam([a, b, c], lr=0.1)
+    a.grad = fg.ones(2)
+    b.grad = fg.ones(2)  # frozen: must not move even with a stale grad
+    opt.step()
+    assert not np.allclose(a.data, 1)
+    np.testing.assert_array_equal(b.data, 1)
+    np.testing.assert_array_equal(c.data, 1)
+
+
+def test_param_groups_have_their_own_lr_and_weight_decay():
+    backbone, head = Parameter(fg.ones(3)), Parameter(fg.ones(3))
+    opt = fg.optim.SGD([{"params": [backbone], "lr": 0.01}, {"params": [head], "weight_decay": 0.5}], lr=0.1)
+    backbone.grad, head.grad = fg.ones(3), fg.ones(3)
+    opt.step()
+    np.testing.assert_allclose(backbone.data, 1 - 0.01)
+    np.testing.assert_allclose(head.data, 1 - 0.1 * (1 + 0.5))
+    assert opt.param_groups[0]["weight_decay"] == 0.0
+
+
+def test_state_dict_round_trip_continues_identically():
+    w0, grads = _start(), _grads()
+    p1 = Parameter(fg.tensor(w0.copy()))
+    o1 = fg.optim.Adam([p1], lr=0.01, amsgrad=True)
+    for g in grads[:4]:
+        p1.grad = fg.tensor(g)
+        o1.step()
+    saved = o1.state_dict()
+    assert set(saved) == {"state", "param_groups"} and saved["param_groups"][0]["params"] == [0]
+    p2 = Parameter(fg.tensor(p1.data.copy()))
+    o2 = fg.optim.Adam([p2], lr=0.5)
+    o2.load_state_dict(saved)
+    assert o2.param_groups[0]["lr"] == 0.01
+    for g in grads[4:]:
+        p1.grad, p2.grad = fg.tensor(g), fg.tensor(g)
+        o1.step()
+        o2.step()
+    np.testing.assert_array_equal(p1.data, p2.data)
+
+
+def test_bad_arguments_raise_value_error():
+    p = Parameter(fg.ones(2))
+    with pytest.raises(ValueError, match="empty"):
+        fg.optim.SGD([], lr=0.1)
+    with pytest.raises(ValueError, match="nesterov"):
+        fg.optim.SGD([p], lr=0.1, nesterov=True)
+    with pytest.raises(ValueError, match="more than one"):
+        fg.optim.SGD([{"params": [p]}, {"params": [p]}], lr=0.1)
+    with pytest.raises(ValueError, match="groups"):
+        fg.optim.SGD([p], lr=0.1).load_state_dict({"state": {}, "param_groups": []})
+
+
+def test_clip_grad_norm_scales_jointly_and_returns_the_norm():
+    a, b = Parameter(fg.zeros(2)), Parameter(fg.zeros(1))
+    a.grad, b.grad = fg.tensor([3.0, 0.0]), fg.tensor([4.0])
+    total = fg.nn.utils.clip_grad_norm_([a, b], max_norm=1.0)
+    assert total == pytest.approx(5.0)
+    np.testing.assert_allclose(np.concatenate([a.grad.data, b.grad.data]), [0.6, 0.0, 0.8], rtol=1e-5)
+    assert fg.nn.utils.clip_grad_norm_([a, b], max_norm=10.0) == pytest.approx(1.0, rel=1e-5)
+    a.grad = fg.tensor([-3.0, 2.0])
+    assert fg.nn.utils.clip_grad_norm_([a], 1.0, norm_type=math.inf) == pytest.approx(3.0)
