@@ -2,6 +2,8 @@
 
 from . import _native  # noqa: F401  (fails early and clearly if the extension is missing)
 from . import nn, optim  # noqa: E402
+from .checkpoint import load_checkpoint, save_checkpoint
+from .io import load, save
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .device import device
 from .dtypes import bool_ as bool, float32, float64, int32, int64  # noqa: A001

@@ -81,8 +81,14 @@ class Optimizer:
         self.state = {}
         for key, value in state_dict["state"].items():
             p = params[int(key)]
-            self.state[id(p)] = {
-                k: (np.array(v, dtype=p.dtype) if isinstance(v, np.ndarray) else copy.deepcopy(v)) for k, v in value.items()
-            }
+            self.state[id(p)] = {k: _restore(v, p.dtype) for k, v in value.items()}
         for saved, own in zip(groups, self.param_groups):
             own.update({k: v for k, v in saved.items() if k != "params"})
+
+
+def _restore(value, dtype):
+    """A saved state entry as this optimizer keeps it: arrays (also from loaded Tensors) are copied."""
+    array = getattr(value, "data", value)
+    if isinstance(array, np.ndarray):
+        return np.array(array, dtype=dtype) if array.ndim else array.item()
+    return copy.deepcopy(value)
