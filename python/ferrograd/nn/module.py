@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import OrderedDict, namedtuple
 
 import numpy as np
 
+from .. import dtypes
 from ..tensor import Tensor
 from .parameter import Parameter
+
+
+IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
 
 class Module:
@@ -27,10 +31,17 @@ class Module:
     def __setattr__(self, name, value):
         if "_parameters" not in self.__dict__:
             raise AttributeError(f"{type(self).__name__}: call super().__init__() before assigning {name!r}")
+        removed = {}
         for store in (self._parameters, self._buffers, self._modules):
-            store.pop(name, None)
+            if name in store:
+                removed[name] = store
+                del store[name]
         if isinstance(value, Parameter):
             self._parameters[name] = value
+        elif value is None and name in removed:
+            removed[name][name] = None  # `self.bias = None` keeps the slot, as in PyTorch
+        elif isinstance(value, Tensor) and name in removed and removed[name] is self._buffers:
+            self._buffers[name] = value
         elif isinstance(value, Module):
             self._modules[name] = value
         else:
@@ -50,8 +61,10 @@ class Module:
                 return
         object.__delattr__(self, name)
 
-    def register_buffer(self, name: str, tensor):
+    def register_buffer(self, name: str, tensor, persistent: bool = True):
         self._buffers[name] = tensor
+        if not persistent:
+            self.__dict__.setdefault("_non_persistent", set()).add(name)
 
     def register_parameter(self, name: str, param):
         self._parameters[name] = param
@@ -119,32 +132,57 @@ class Module:
         fn(self)
         return self
 
+    def _state_items(self):
+        """(name, tensor) of every parameter and persistent buffer, in PyTorch's order."""
+        for mod_prefix, m in self.named_modules():
+            skip = m.__dict__.get("_non_persistent", ())
+            for name, t in list(m._parameters.items()) + list(m._buffers.items()):
+                if t is not None and name not in skip:
+                    yield (f"{mod_prefix}.{name}" if mod_prefix else name), t
+
     def state_dict(self):
-        out = OrderedDict()
-        for name, p in self.named_parameters():
-            out[name] = p.detach()
-        for name, b in self.named_buffers():
-            out[name] = b.detach()
-        return out
+        return OrderedDict((name, t.detach()) for name, t in self._state_items())
+
+    def to(self, *args, **kwargs):
+        """Move or cast every parameter and buffer in place (floats only for dtype casts)."""
+        for m in self.modules():
+            for store in (m._parameters, m._buffers):
+                for name, t in store.items():
+                    if t is None or not dtypes.is_float(t.dtype):
+                        continue
+                    moved = t.detach().to(*args, **kwargs)
+                    if moved.data is not t.data:
+                        t.data = moved.data
+                        if t.grad is not None:
+                            t.grad = t.grad.to(*args, **kwargs)
+        return self
+
+    def float(self):
+        return self.to(dtypes.float32)
+
+    def double(self):
+        return self.to(dtypes.float64)
 
     def load_state_dict(self, state, strict: bool = True):
         """Copy arrays or tensors into parameters and buffers by name; returns (missing, unexpected)."""
-        own = dict(self.named_parameters())
-        own.update(self.named_buffers())
+        own = dict(self._state_items())
         missing = [k for k in own if k not in state]
         unexpected = [k for k in state if k not in own]
         if strict and (missing or unexpected):
             raise ValueError(f"load_state_dict: missing keys {missing}, unexpected keys {unexpected}")
+        # Check every shape before copying anything: a failed load leaves the model untouched.
+        values = {}
         for k, target in own.items():
-            if k not in state:
-                continue
-            value = np.asarray(state[k].data if isinstance(state[k], Tensor) else state[k])
-            if value.shape != target.shape:
-                raise ValueError(
-                    f"load_state_dict: {k!r} has shape {value.shape} in the state dict, {target.shape} in the model"
-                )
-            target.data[...] = value
-        return missing, unexpected
+            if k in state:
+                value = np.asarray(state[k].data if isinstance(state[k], Tensor) else state[k])
+                if value.shape != target.shape:
+                    raise ValueError(
+                        f"load_state_dict: {k!r} has shape {value.shape} in the state dict, {target.shape} in the model"
+                    )
+                values[k] = value
+        for k, value in values.items():
+            own[k].data[...] = value.astype(own[k].dtype, copy=False)
+        return IncompatibleKeys(missing, unexpected)
 
     # ---- repr -------------------------------------------------------------------------------
     def extra_repr(self) -> str:
