@@ -1,0 +1,80 @@
+"""`fit`: the small training loop the demo and recipes share — progress bar, per-epoch metrics,
+optional validation, scheduling, gradient clipping and checkpoints."""
+
+from __future__ import annotations
+
+import numpy as np
+from tqdm import tqdm
+
+from .autograd import no_grad
+from .checkpoint import save_checkpoint
+from .nn.utils import clip_grad_norm_
+from .tensor import Tensor
+
+
+def accuracy(output: Tensor, target: Tensor) -> float:
+    """Share of rows whose arg-max class equals the target index."""
+    return float((output.detach().numpy().argmax(-1) == np.asarray(target.data)).mean())
+
+
+def _split(batch):
+    if isinstance(batch, dict):
+        return batch["input"], batch["target"]
+    x, y = batch
+    return x, y
+
+
+def evaluate(model, loss_fn, loader, metrics=None) -> dict:
+    """Mean loss and metrics over `loader` in eval mode, without building graphs."""
+    was_training = model.training
+    model.eval()
+    totals, count = {}, 0
+    with no_grad():
+        for batch in loader:
+            x, y = _split(batch)
+            out = model(x)
+            n = len(y)
+            scores = {"loss": loss_fn(out, y).item(), **{k: f(out, y) for k, f in (metrics or {}).items()}}
+            for k, v in scores.items():
+                totals[k] = totals.get(k, 0.0) + v * n
+            count += n
+    model.train(was_training)
+    return {k: v / max(count, 1) for k, v in totals.items()}
+
+
+def fit(model, loss_fn, optimizer, loader, epochs: int = 1, val_loader=None, metrics=None, scheduler=None,
+        scheduler_per_batch: bool = False, clip_grad_norm: float | None = None, checkpoint_path=None,
+        progress: bool = True, log=print) -> list[dict]:
+    """Train for `epochs` passes over `loader` (batches of (input, target) or dicts with those
+    keys); returns one dict of metrics per epoch (train_loss, and val_* when validating)."""
+    history = []
+    step = 0
+    for epoch in range(1, epochs + 1):
+        model.train()
+        running, seen = 0.0, 0
+        bar = tqdm(loader, desc=f"epoch {epoch}/{epochs}", leave=False, disable=not progress)
+        for batch in bar:
+            x, y = _split(batch)
+            loss = loss_fn(model(x), y)
+            optimizer.zero_grad()
+            loss.backward()
+            if clip_grad_norm is not None:
+                clip_grad_norm_(model.parameters(), clip_grad_norm)
+            optimizer.step()
+            if scheduler is not None and scheduler_per_batch:
+                scheduler.step()
+            step += 1
+            running += loss.item() * len(y)
+            seen += len(y)
+            bar.set_postfix(loss=f"{loss.item():.4f}", refresh=False)
+        if scheduler is not None and not scheduler_per_batch:
+            scheduler.step()
+        record = {"epoch": epoch, "train_loss": running / max(seen, 1)}
+        if val_loader is not None:
+            record.update({f"val_{k}": v for k, v in evaluate(model, loss_fn, val_loader, metrics).items()})
+        history.append(record)
+        if checkpoint_path is not None:
+            save_checkpoint(checkpoint_path, model, optimizer, scheduler, step=step, epoch=epoch)
+        if log is not None:
+            log("  ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in record.items()))
+    return history
