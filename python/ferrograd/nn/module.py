@@ -111,7 +111,8 @@ class Module:
     # ---- modes and state --------------------------------------------------------------------
     def train(self, mode: bool = True):
         for m in self.modules():
-            object.__setattr__(m, "training", mode)
+            # A frozen batch norm (nn.utils.freeze) keeps its running statistics: it stays in eval.
+            object.__setattr__(m, "training", mode and not m.__dict__.get("keep_eval", False))
         return self
 
     def eval(self):

@@ -1,0 +1,146 @@
+"""RNN, LSTM and GRU modules: PyTorch's arguments, parameter names, layouts and init, running the
+fused sequence kernels of `functional` one layer and one direction at a time."""
+
+from __future__ import annotations
+
+import math
+
+from ..tensor import Tensor, cat, empty, stack, zeros
+from . import functional as F
+from . import init
+from .module import Module
+from .parameter import Parameter
+
+
+class _RNNBase(Module):
+    gates = 1
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, dtype=None):
+        super().__init__()
+        if not 0 <= dropout <= 1:
+            raise ValueError(f"{type(self).__name__}: dropout must lie in [0, 1], got {dropout}")
+        self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
+        self.bias, self.batch_first, self.dropout, self.bidirectional = bias, batch_first, dropout, bidirectional
+        self.num_directions = 2 if bidirectional else 1
+        g = self.gates * hidden_size
+        for layer in range(num_layers):
+            layer_in = input_size if layer == 0 else hidden_size * self.num_directions
+            for suffix in self._suffixes():
+                name = f"l{layer}{suffix}"
+                setattr(self, f"weight_ih_{name}", Parameter(empty(g, layer_in, dtype=dtype)))
+                setattr(self, f"weight_hh_{name}", Parameter(empty(g, hidden_size, dtype=dtype)))
+                if bias:
+                    setattr(self, f"bias_ih_{name}", Parameter(empty(g, dtype=dtype)))
+                    setattr(self, f"bias_hh_{name}", Parameter(empty(g, dtype=dtype)))
+        self.reset_parameters()
+
+    def _suffixes(self):
+        return ("", "_reverse") if self.bidirectional else ("",)
+
+    def reset_parameters(self):
+        bound = 1 / math.sqrt(self.hidden_size) if self.hidden_size else 0.0
+        for p in self.parameters():
+            init.uniform_(p, -bound, bound)
+
+    def _weights(self, layer, suffix):
+        name = f"l{layer}{suffix}"
+        get = lambda kind: self._parameters.get(f"{kind}_{name}")  # noqa: E731
+        return get("weight_ih"), get("weight_hh"), get("bias_ih"), get("bias_hh")
+
+    def _run(self, x, state, weights):
+        """One layer, one direction, batch-first: returns (output, tuple of final states)."""
+        raise NotImplementedError
+
+    def _initial(self, hx, batch, dtype):
+        shape = (self.num_layers * self.num_directions, batch, self.hidden_size)
+        if hx is None:
+            return zeros(*shape, dtype=dtype)
+        if tuple(hx.shape) != shape:
+            raise ValueError(f"{type(self).__name__}: expected hidden state of shape {shape}, got {tuple(hx.shape)}")
+        return hx
+
+    def forward(self, input: Tensor, hx=None):
+        unbatched = input.ndim == 2
+        if input.ndim not in (2, 3):
+            raise ValueError(f"{type(self).__name__}: expected a 2-d or 3-d input, got shape {tuple(input.shape)}")
+        x = input.unsqueeze(0 if self.batch_first else 1) if unbatched else input
+        if not self.batch_first:
+            x = x.transpose(0, 1)  # the kernels run batch-first: (B, T, I)
+        if x.shape[-1] != self.input_size:
+            raise ValueError(f"{type(self).__name__}: input has {x.shape[-1]} features, expected {self.input_size}")
+        if unbatched and hx is not None:
+            hx = tuple(h.unsqueeze(1) for h in hx) if isinstance(hx, tuple) else hx.unsqueeze(1)
+        states = self._initial_states(hx, x.shape[0], x.dtype)
+        finals = []
+        for layer in range(self.num_layers):
+            outs = []
+            for d, suffix in enumerate(self._suffixes()):
+                index = layer * self.num_directions + d
+                seq = x if d == 0 else x[:, ::-1]
+                out, final = self._run(seq, [s[index] for s in states], self._weights(layer, suffix))
+                outs.append(out if d == 0 else out[:, ::-1])
+                finals.append(final)
+            x = outs[0] if len(outs) == 1 else cat(outs, dim=2)
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                x = F.dropout(x, self.dropout, True)
+        output = x if self.batch_first else x.transpose(0, 1)
+        final_states = [stack([f[i] for f in finals]) for i in range(len(states))]
+        if unbatched:
+            output = output.squeeze(0 if self.batch_first else 1)
+            final_states = [s.squeeze(1) for s in final_states]
+        return output, self._pack(final_states)
+
+    def _initial_states(self, hx, batch, dtype):
+        return [self._initial(hx, batch, dtype)]
+
+    def _pack(self, states):
+        return states[0]
+
+    def extra_repr(self):
+        s = f"{self.input_size}, {self.hidden_size}"
+        if self.num_layers != 1:
+            s += f", num_layers={self.num_layers}"
+        for flag in ("batch_first", "bidirectional"):
+            if getattr(self, flag):
+                s += f", {flag}=True"
+        return s + (f", dropout={self.dropout}" if self.dropout else "")
+
+
+class RNN(_RNNBase):
+    def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True, batch_first=False,
+                 dropout=0.0, bidirectional=False, dtype=None):
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+        self.nonlinearity = nonlinearity
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype)
+
+    def _run(self, x, state, weights):
+        out, h = F.rnn_sequence(x, state[0], *weights, nonlinearity=self.nonlinearity)
+        return out, (h,)
+
+
+class GRU(_RNNBase):
+    gates = 3
+
+    def _run(self, x, state, weights):
+        out, h = F.gru_sequence(x, state[0], *weights)
+        return out, (h,)
+
+
+class LSTM(_RNNBase):
+    gates = 4
+
+    def _initial_states(self, hx, batch, dtype):
+        if hx is None:
+            return [self._initial(None, batch, dtype), self._initial(None, batch, dtype)]
+        if not (isinstance(hx, tuple) and len(hx) == 2):
+            raise ValueError("LSTM: the initial state must be a tuple (h0, c0)")
+        return [self._initial(hx[0], batch, dtype), self._initial(hx[1], batch, dtype)]
+
+    def _run(self, x, state, weights):
+        out, (h, c) = F.lstm_sequence(x, state[0], state[1], *weights)
+        return out, (h, c)
+
+    def _pack(self, states):
+        return states[0], states[1]
