@@ -12,7 +12,7 @@ from .linear import Linear
 from .module import Module
 from .normalization import LayerNorm
 
-_ACTIVATIONS = {"relu": F.relu, "gelu": F.gelu}
+_ACTIVATIONS = ("relu", "gelu")
 
 
 def _activation(activation):
@@ -20,7 +20,7 @@ def _activation(activation):
         return activation
     if activation not in _ACTIVATIONS:
         raise ValueError(f"Transformer: activation must be 'relu', 'gelu' or a callable, got {activation!r}")
-    return _ACTIVATIONS[activation]
+    return getattr(F, activation)
 
 
 def generate_square_subsequent_mask(size: int, dtype=None):
