@@ -12,19 +12,21 @@ def _pair(v, n=2):
     return tuple(v) if isinstance(v, (tuple, list)) else (v,) * n
 
 
+def _pads(padding, dilation, kernel):
+    """((top, bottom), (left, right)) for torch's padding argument ('same' puts the odd one last)."""
+    if padding == "valid":
+        return ((0, 0), (0, 0))
+    if padding == "same":
+        return tuple((d * (k - 1) // 2, d * (k - 1) - d * (k - 1) // 2) for d, k in zip(_pair(dilation), kernel))
+    return tuple((p, p) for p in _pair(padding))
+
+
 def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
     """y[n, o, i, j] = b[o] + Σ_{c,ki,kj} xpad[n, g·Cg + c, i·s + ki·d, j·s + kj·d] · w[o, c, ki, kj]."""
     x, w = np.asarray(x, np.float64), np.asarray(w, np.float64)
     (sh, sw), (dh, dw) = _pair(stride), _pair(dilation)
     O, Cg, KH, KW = w.shape
-    if padding == "valid":
-        pads = ((0, 0), (0, 0))
-    elif padding == "same":
-        th, tw = dh * (KH - 1), dw * (KW - 1)
-        pads = ((th // 2, th - th // 2), (tw // 2, tw - tw // 2))
-    else:
-        ph, pw = _pair(padding)
-        pads = ((ph, ph), (pw, pw))
+    pads = _pads(padding, dilation, (KH, KW))
     xp = np.pad(x, ((0, 0), (0, 0)) + pads)
     N, C, H, W = xp.shape
     OH = (H - dh * (KH - 1) - 1) // sh + 1
@@ -41,6 +43,28 @@ def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
     if b is not None:
         y += np.asarray(b, np.float64).reshape(1, -1, 1, 1)
     return y
+
+
+def conv2d_backward(x, w, gy, stride=1, padding=0, dilation=1, groups=1):
+    """(grad_input, grad_weight, grad_bias) of sum(conv2d(x, w, b) · gy): the same tap loop, adjoint."""
+    x, w, gy = (np.asarray(a, np.float64) for a in (x, w, gy))
+    (sh, sw), (dh, dw) = _pair(stride), _pair(dilation)
+    O, Cg, KH, KW = w.shape
+    pads = _pads(padding, dilation, (KH, KW))
+    xp = np.pad(x, ((0, 0), (0, 0)) + pads)
+    gxp, gw = np.zeros_like(xp), np.zeros_like(w)
+    OH, OW = gy.shape[2:]
+    Og = O // groups
+    for g in range(groups):
+        cs, os_ = slice(g * Cg, (g + 1) * Cg), slice(g * Og, (g + 1) * Og)
+        for ki in range(KH):
+            for kj in range(KW):
+                win = (slice(None), cs, slice(ki * dh, ki * dh + sh * (OH - 1) + 1, sh), slice(kj * dw, kj * dw + sw * (OW - 1) + 1, sw))
+                gxp[win] += np.einsum("noij,oc->ncij", gy[:, os_], w[os_, :, ki, kj])
+                gw[os_, :, ki, kj] += np.einsum("noij,ncij->oc", gy[:, os_], xp[win])
+    (t, _), (l, _) = pads
+    gx = gxp[:, :, t:t + x.shape[2], l:l + x.shape[3]]
+    return gx, gw, gy.sum(axis=(0, 2, 3))
 
 
 def conv1d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
