@@ -72,6 +72,9 @@ def test_conv2d_matches_reference_on_random_configs(seed, dtype):
         ((3, 24, 17, 15), (12, 8, 1, 1), dict(groups=3)),  # grouped 1×1
         ((2, 12, 33, 31), (12, 4, 5, 3), dict(stride=(2, 3), padding=(2, 0), dilation=(1, 2), groups=3)),
         ((5, 8, 40, 40), (16, 8, 3, 3), dict(stride=2, padding="valid")),
+        ((2, 64, 9, 11), (6, 32, 3, 2), dict(padding=1, dilation=2, groups=2)),  # gx as a forward conv
+        ((2, 32, 9, 8), (6, 32, 4, 2), dict(padding="same", dilation=(1, 2))),  # ... with asymmetric padding
+        ((2, 32, 9, 8), (6, 32, 2, 2), dict(padding=(2, 0))),  # padding wider than the kernel: col2im
     ],
 )
 def test_conv2d_large_shapes_take_every_path(xs, ws, kw):

@@ -423,6 +423,14 @@ pub fn conv2d_backward_data<T: Float>(gy: &[T], w: &[T], s: &Conv2dShape, gx: &m
     if gx.is_empty() {
         return Ok(());
     }
+    if let Some(t) = transposed_forward_shape(s) {
+        // Stride 1: the input gradient is a forward conv of gy with the flipped, transposed
+        // kernel. Its GEMM has K = C_out/groups·kh·kw instead of C_out/groups, and no col2im;
+        // it pays (~7% measured at 64 channels) once the GEMM has enough rows (C_in/groups).
+        let wt = flip_transpose(w, s);
+        let gyv = StridedView::contiguous(gy, &s.output_shape())?;
+        return conv2d_forward(&gyv, &wt, None, &t, gx);
+    }
     let gx_addr = Addr(gx.as_mut_ptr() as usize);
     let w_addr = Addr(w.as_ptr() as usize);
     let gy_addr = Addr(gy.as_ptr() as usize);
@@ -476,6 +484,52 @@ pub fn conv2d_backward_data<T: Float>(gy: &[T], w: &[T], s: &Conv2dShape, gx: &m
         }
     });
     Ok(())
+}
+
+/// For a stride-1 conv, the shape of the forward conv that computes its input gradient: gy as the
+/// input, the flipped kernel, padding `dil·(k-1) - pad`. None where that padding would be negative
+/// or the conv is 1×1 (already a plain GEMM).
+fn transposed_forward_shape(s: &Conv2dShape) -> Option<Conv2dShape> {
+    if s.stride != (1, 1) || s.is_pointwise() || s.cg() < 32 {
+        return None;
+    }
+    let span = (s.dilation.0 * (s.kh - 1), s.dilation.1 * (s.kw - 1));
+    if s.pad.0 > span.0 || s.pad.1 > span.1 {
+        return None;
+    }
+    Some(Conv2dShape {
+        n: s.n,
+        c_in: s.c_out,
+        h: s.oh,
+        w: s.ow,
+        c_out: s.c_in,
+        kh: s.kh,
+        kw: s.kw,
+        oh: s.h,
+        ow: s.w,
+        stride: (1, 1),
+        pad: (span.0 - s.pad.0, span.1 - s.pad.1),
+        dilation: s.dilation,
+        groups: s.groups,
+    })
+}
+
+/// `wt[g·cg + c, o, kh-1-i, kw-1-j] = w[g·og + o, c, i, j]`: the kernel of the transposed conv.
+fn flip_transpose<T: Float>(w: &[T], s: &Conv2dShape) -> Vec<T> {
+    let (og, cg, kk) = (s.og(), s.cg(), s.kh * s.kw);
+    let mut wt = vec![T::zero_impl(); w.len()];
+    for g in 0..s.groups {
+        for o in 0..og {
+            for c in 0..cg {
+                let src = &w[((g * og + o) * cg + c) * kk..][..kk];
+                let dst = &mut wt[((g * cg + c) * og + o) * kk..][..kk];
+                for (d, &v) in dst.iter_mut().zip(src.iter().rev()) {
+                    *d = v;
+                }
+            }
+        }
+    }
+    wt
 }
 
 /// `gw = d conv2d / d w` applied to `gy` (overwritten), and optionally `gb`, the bias gradient.

@@ -105,6 +105,10 @@ fn asymmetric_output_size_matches_naive() {
     s.oh = 7;
     s.ow = 6;
     check(s, 5);
+    let mut s = shape([2, 32, 7, 6], [4, 32, 4, 4], 1, 1, 1, 1); // the same with gx as a forward conv
+    s.oh = 7;
+    s.ow = 6;
+    check(s, 6);
 }
 
 #[test]
@@ -114,6 +118,8 @@ fn large_shapes_take_every_path() {
     check(shape([3, 24, 17, 15], [12, 24, 1, 1], 1, 0, 1, 1), 12); // 1×1 GEMM
     check(shape([3, 24, 17, 15], [12, 8, 1, 1], 1, 0, 1, 3), 13); // grouped 1×1
     check(shape([2, 12, 33, 31], [12, 4, 5, 3], 2, 2, 2, 3), 14);
+    check(shape([2, 64, 9, 11], [6, 32, 3, 2], 1, 1, 2, 2), 15); // stride 1, 32 channels per group: gx as a forward conv
+    check(Conv2dShape::new([2, 32, 7, 6], [5, 32, 4, 3], (1, 1), (2, 0), (1, 2), 1).unwrap(), 16);
 }
 
 #[test]
