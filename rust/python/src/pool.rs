@@ -2,7 +2,7 @@
 //! pooling, forward and backward. 1-d pooling is the H = 1 case, reshaped in Python.
 
 use ferrograd_core::gemm::Float;
-use ferrograd_core::pool::{self, Pool2dShape};
+use ferrograd_core::pool::{self, Pool2dShape, PoolFloat};
 use numpy::{Element, PyArrayDyn, PyArrayMethods, PyReadonlyArrayDyn, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -45,7 +45,7 @@ macro_rules! dispatch {
     }};
 }
 
-fn max_fwd<'py, T: Float + Element>(py: Python<'py>, x: PyReadonlyArrayDyn<'py, T>, s: Pool2dShape) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
+fn max_fwd<'py, T: PoolFloat + Element>(py: Python<'py>, x: PyReadonlyArrayDyn<'py, T>, s: Pool2dShape) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
     let xv = view(&x).map_err(to_py)?;
     let y = alloc::<T>(py, &s.output_shape());
     let idx = alloc::<i64>(py, &s.output_shape());
