@@ -111,6 +111,8 @@ def test_max_pool_propagates_nan_like_torch():
     x[0, 0, 0, 1] = np.nan
     y = F.max_pool2d(fg.tensor(x), 2).numpy()
     assert np.isnan(y[0, 0, 0, 0]) and not np.isnan(y[0, 0, 1:]).any()
+    for k, s, p in ((3, 1, 1), (2, 1, 0), (3, 2, 0)):  # padded (clipped windows) and full-window paths
+        np.testing.assert_array_equal(F.max_pool2d(fg.tensor(x), k, s, p).numpy(), ref.max_pool2d(x, k, s, p))
 
 
 def test_non_contiguous_inputs_give_the_same_result():
