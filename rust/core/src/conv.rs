@@ -88,7 +88,7 @@ impl Conv2dShape {
     /// Consistency of the fields themselves.
     pub fn check(&self) -> Result<()> {
         let s = self;
-        if s.groups == 0 || s.c_in % s.groups != 0 || s.c_out % s.groups != 0 {
+        if s.groups == 0 || !s.c_in.is_multiple_of(s.groups) || !s.c_out.is_multiple_of(s.groups) {
             return Err(Error::Shape(format!(
                 "conv2d: groups {} must divide C_in {} and C_out {}",
                 s.groups, s.c_in, s.c_out
@@ -232,10 +232,10 @@ fn im2col<T: Float>(x: &StridedView<T>, img: usize, s: &Conv2dShape, oy0: usize,
                         };
                         dst[lo..hi].copy_from_slice(src);
                     } else {
-                        for ox in lo..hi {
+                        for (ox, d) in dst.iter_mut().enumerate().take(hi).skip(lo) {
                             let ix = ox as isize * sw + dx;
                             // SAFETY: ix is inside 0..w by construction of lo..hi.
-                            dst[ox] = unsafe { *x.ptr_at(line + ix * sx) };
+                            *d = unsafe { *x.ptr_at(line + ix * sx) };
                         }
                     }
                 }
@@ -606,8 +606,11 @@ pub fn conv2d_backward_weight<T: Float>(
     let (across, par) = schedule(s);
     if across {
         let len = gw.len();
+        // One accumulator per thread, not per rayon split: each is a whole weight-sized buffer.
+        let per_thread = s.n.div_ceil(rayon::current_num_threads());
         let total = (0..s.n)
             .into_par_iter()
+            .with_min_len(per_thread)
             .fold(
                 || (vec![T::zero_impl(); len], Vec::new()),
                 |(mut acc, mut cols), img| {
