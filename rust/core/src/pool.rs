@@ -145,36 +145,18 @@ pub fn max_pool2d_forward<T: PoolFloat>(x: &StridedView<T>, s: &Pool2dShape, y: 
     check_len("max_pool2d", "indices", idx.len(), &s.output_shape())?;
     let st = x.strides();
     let (sn, sc, sy, sx) = (st[0], st[1], st[2], st[3]);
-    let full_windows = s.pad == (0, 0);
+    // Output columns lo..hi (and rows whose window is inside the image) have full windows.
+    let (sh, sw) = (s.stride.0, s.stride.1);
+    let lo = s.pad.1.div_ceil(sw).min(s.ow);
+    let hi = if s.w + s.pad.1 >= s.kw { ((s.w + s.pad.1 - s.kw) / sw + 1).min(s.ow) } else { 0 }.max(lo);
     over_planes2(y, idx, s.oh * s.ow, x.shape().iter().product(), |plane, yp, ip| {
         let base = (plane / s.c) as isize * sn + (plane % s.c) as isize * sc;
         for oy in 0..s.oh {
             let yrow = &mut yp[oy * s.ow..(oy + 1) * s.ow];
             let irow = &mut ip[oy * s.ow..(oy + 1) * s.ow];
-            if full_windows {
-                // Every window lies inside the image: sweep the taps over a whole output row with
-                // branch-free selects (random data makes a branch on `v > best` mispredict half
-                // the time, which cost 5x here).
-                for ki in 0..s.kh {
-                    let iy = oy * s.stride.0 + ki;
-                    let line = base + iy as isize * sy;
-                    for kj in 0..s.kw {
-                        let first = ki == 0 && kj == 0;
-                        for (ox, (b, bi)) in yrow.iter_mut().zip(irow.iter_mut()).enumerate() {
-                            let ix = ox * s.stride.1 + kj;
-                            // SAFETY: (plane, iy, ix) is in range: windows are full.
-                            let v = unsafe { *x.ptr_at(line + ix as isize * sx) };
-                            let id = (iy * s.w + ix) as i64;
-                            let take = first | (v > *b) | v.is_nan(); // `|`, not `||`: no branches
-                            *b = T::select(take, v, *b);
-                            *bi = select_i64(take, id, *bi);
-                        }
-                    }
-                }
-                continue;
-            }
             let (y0, y1) = s.rows(oy);
-            for ox in 0..s.ow {
+            // Clipped windows (at the padded border): one at a time.
+            let clipped = |ox: usize, yrow: &mut [T], irow: &mut [i64]| {
                 let (x0, x1) = s.cols(ox);
                 let mut best = T::zero_impl();
                 let mut best_i = -1i64;
@@ -189,6 +171,32 @@ pub fn max_pool2d_forward<T: PoolFloat>(x: &StridedView<T>, s: &Pool2dShape, y: 
                 }
                 yrow[ox] = best;
                 irow[ox] = best_i;
+            };
+            let full_rows = y1 - y0 == s.kh;
+            let (a, b) = if full_rows { (lo, hi) } else { (s.ow, s.ow) };
+            for ox in (0..a).chain(b..s.ow) {
+                clipped(ox, yrow, irow);
+            }
+            if a == b {
+                continue;
+            }
+            // Full windows: sweep each tap over the run of outputs with branch-free selects
+            // (random data makes a branch on `v > best` mispredict half the time: 5x slower).
+            for ki in 0..s.kh {
+                let iy = oy * sh + ki - s.pad.0;
+                let line = base + iy as isize * sy;
+                for kj in 0..s.kw {
+                    let first = ki == 0 && kj == 0;
+                    for (ox, (b, bi)) in yrow[a..b].iter_mut().zip(irow[a..b].iter_mut()).enumerate() {
+                        let ix = (a + ox) * sw + kj - s.pad.1;
+                        // SAFETY: (plane, iy, ix) is in range: these windows are full.
+                        let v = unsafe { *x.ptr_at(line + ix as isize * sx) };
+                        let id = (iy * s.w + ix) as i64;
+                        let take = first | (v > *b) | v.is_nan(); // `|`, not `||`: no branches
+                        *b = T::select(take, v, *b);
+                        *bi = select_i64(take, id, *bi);
+                    }
+                }
             }
         }
     });
