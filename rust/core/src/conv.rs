@@ -5,8 +5,11 @@
 //! - backward-weight:  `gW[g]    += gy[n, g] (Og, P) · cols[g]ᵀ (P, K)`
 //! - backward-data:    `gcols[g]  = W[g]ᵀ (K, Og) · gy[n, g] (Og, P)`, then col2im adds into gx
 //!
-//! where `K = C_in/groups · kh · kw` and `P` is a tile of output pixels. A 1×1, stride-1, unpadded
-//! convolution skips im2col: the image viewed as (C, H·W) is the column matrix itself.
+//! where `K = C_in/groups · kh · kw` and `P` is a tile of output pixels (a few output rows, so a
+//! tile stays in L2). A 1×1, stride-1, unpadded convolution skips im2col: the image viewed as
+//! (C, H·W) is the column matrix itself. For stride 1 and >= 32 input channels per group,
+//! backward-data is instead a forward conv of gy with the flipped, transposed kernel (a GEMM with
+//! a long K and no col2im).
 //! Images run in parallel (rayon, one single-threaded GEMM per image) when there are at least as
 //! many images as threads; otherwise images run one after another with parallel GEMMs.
 //! `conv_transpose2d` needs no kernel of its own: its forward is [`conv2d_backward_data`] and its
