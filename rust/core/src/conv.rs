@@ -11,7 +11,8 @@
 //! backward-data is instead a forward conv of gy with the flipped, transposed kernel (a GEMM with
 //! a long K and no col2im).
 //! Images run in parallel (rayon, one single-threaded GEMM per image) when there are at least as
-//! many images as threads; otherwise images run one after another with parallel GEMMs.
+//! many images as threads; otherwise the forward runs row tiles in parallel (single-threaded
+//! GEMMs) and the backward runs images one after another with parallel GEMMs.
 //! `conv_transpose2d` needs no kernel of its own: its forward is [`conv2d_backward_data`] and its
 //! backward is [`conv2d_forward`] plus [`conv2d_backward_weight`].
 
@@ -360,47 +361,78 @@ pub fn conv2d_forward<T: Float>(
     }
     let y_addr = Addr(y.as_mut_ptr() as usize);
     let w_addr = Addr(w.as_ptr() as usize);
-    let rows = s.tile_rows();
-    let pointwise = s.is_pointwise();
-    for_images(s, |img, par| {
+    let mut rows = s.tile_rows();
+    let (across, par) = schedule(s);
+    let threads = rayon::current_num_threads();
+    // Fewer images than threads: split the output rows into tiles and run the tiles in parallel
+    // (single-threaded GEMMs), at least two tiles per thread, instead of parallel small GEMMs.
+    let tiles_in_parallel = !across && !matches!(par, Par::Seq) && !s.is_pointwise();
+    if tiles_in_parallel {
+        let per_image = (2 * threads).div_ceil(s.n);
+        rows = rows.min(s.oh.div_ceil(per_image)).max(1);
+    }
+    // Output rows oy0..oy1 of image img: im2col, one GEMM per group, bias.
+    let tile = |img: usize, oy0: usize, oy1: usize, cols: &mut Vec<T>, par: Par| {
         let y_img = (y_addr.0 as *mut T).wrapping_add(img * s.c_out * p);
         let wp = w_addr.0 as *const T;
-        let pw = if pointwise { pointwise_matrix(x, img) } else { None };
-        if let Some((xp, rs, cs)) = pw {
-            for g in 0..s.groups {
-                // SAFETY: disjoint (og, p) block of this image's output; operands in bounds.
-                unsafe {
-                    gemm(
-                        (y_img.add(g * og * p), p as isize, 1),
-                        (wp.add(g * og * k), k as isize, 1),
-                        (xp.offset(g as isize * cg as isize * rs), rs, cs),
-                        (og, k, p),
-                        Accum::Replace,
-                        par,
-                    );
-                }
+        let ncol = (oy1 - oy0) * s.ow;
+        cols.resize(s.groups * k * ncol, T::zero_impl());
+        im2col(x, img, s, oy0, oy1, &mut cols[..s.groups * k * ncol]);
+        for g in 0..s.groups {
+            // SAFETY: columns oy0*ow..oy1*ow of this image's group-g output rows, written only here.
+            unsafe {
+                gemm(
+                    (y_img.add(g * og * p + oy0 * s.ow), p as isize, 1),
+                    (wp.add(g * og * k), k as isize, 1),
+                    (cols.as_ptr().add(g * k * ncol), ncol as isize, 1),
+                    (og, k, ncol),
+                    Accum::Replace,
+                    par,
+                );
             }
-        } else {
-            let mut cols = vec![T::zero_impl(); s.groups * k * rows * s.ow];
+        }
+        if let Some(b) = bias {
+            for (c, &bc) in b.iter().enumerate() {
+                // SAFETY: the same columns of row c, written only by this task.
+                let row = unsafe { std::slice::from_raw_parts_mut(y_img.add(c * p + oy0 * s.ow), ncol) };
+                row.iter_mut().for_each(|v| *v += bc);
+            }
+        }
+    };
+    if tiles_in_parallel {
+        let per_image = s.oh.div_ceil(rows);
+        (0..s.n * per_image).into_par_iter().for_each_init(Vec::new, |cols, t| {
+            let (img, r) = (t / per_image, t % per_image);
+            tile(img, r * rows, ((r + 1) * rows).min(s.oh), cols, Par::Seq);
+        });
+        return Ok(());
+    }
+    let pointwise = s.is_pointwise();
+    for_images(s, |img, par| {
+        let pw = if pointwise { pointwise_matrix(x, img) } else { None };
+        let Some((xp, rs, cs)) = pw else {
+            let mut cols = Vec::new();
             let mut oy0 = 0;
             while oy0 < s.oh {
                 let oy1 = (oy0 + rows).min(s.oh);
-                let ncol = (oy1 - oy0) * s.ow;
-                im2col(x, img, s, oy0, oy1, &mut cols[..s.groups * k * ncol]);
-                for g in 0..s.groups {
-                    // SAFETY: columns oy0*ow..oy1*ow of this image's group-g output rows.
-                    unsafe {
-                        gemm(
-                            (y_img.add(g * og * p + oy0 * s.ow), p as isize, 1),
-                            (wp.add(g * og * k), k as isize, 1),
-                            (cols.as_ptr().add(g * k * ncol), ncol as isize, 1),
-                            (og, k, ncol),
-                            Accum::Replace,
-                            par,
-                        );
-                    }
-                }
+                tile(img, oy0, oy1, &mut cols, par);
                 oy0 = oy1;
+            }
+            return;
+        };
+        let y_img = (y_addr.0 as *mut T).wrapping_add(img * s.c_out * p);
+        let wp = w_addr.0 as *const T;
+        for g in 0..s.groups {
+            // SAFETY: disjoint (og, p) block of this image's output; operands in bounds.
+            unsafe {
+                gemm(
+                    (y_img.add(g * og * p), p as isize, 1),
+                    (wp.add(g * og * k), k as isize, 1),
+                    (xp.offset(g as isize * cg as isize * rs), rs, cs),
+                    (og, k, p),
+                    Accum::Replace,
+                    par,
+                );
             }
         }
         if let Some(b) = bias {
