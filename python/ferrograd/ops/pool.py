@@ -1,0 +1,52 @@
+"""Pooling ops on numpy arrays (NCHW), each forward next to its backward, on Rust kernels.
+
+Arguments arrive validated by `nn.functional.pooling`; kernel/stride/padding are pairs.
+Max pooling saves the argmax of every window (flat index within its plane) for backward.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _native
+from ..autograd import Function
+
+
+class MaxPool2d(Function):
+    @staticmethod
+    def forward(ctx, x, kernel, stride, pad):
+        y, idx = _native.max_pool2d_forward(x, kernel, stride, pad)
+        ctx.save_for_backward(idx)
+        ctx.args = (x.shape, kernel, stride, pad)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (idx,) = ctx.saved
+        shape, kernel, stride, pad = ctx.args
+        g = np.ascontiguousarray(g)
+        return (_native.max_pool2d_backward(g, idx, shape, kernel, stride, pad),)
+
+
+class AvgPool2d(Function):
+    @staticmethod
+    def forward(ctx, x, kernel, stride, pad, count_include_pad):
+        ctx.args = (x.shape, kernel, stride, pad, count_include_pad)
+        return _native.avg_pool2d_forward(x, kernel, stride, pad, count_include_pad)
+
+    @staticmethod
+    def backward(ctx, g):
+        shape, kernel, stride, pad, include = ctx.args
+        return (_native.avg_pool2d_backward(np.ascontiguousarray(g), shape, kernel, stride, pad, include),)
+
+
+class AdaptiveAvgPool2d(Function):
+    @staticmethod
+    def forward(ctx, x, out_size):
+        ctx.args = (x.shape, out_size)
+        return _native.adaptive_avg_pool2d_forward(x, out_size)
+
+    @staticmethod
+    def backward(ctx, g):
+        shape, out_size = ctx.args
+        return (_native.adaptive_avg_pool2d_backward(np.ascontiguousarray(g), shape, out_size),)
