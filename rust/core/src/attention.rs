@@ -280,6 +280,20 @@ fn scale_add_mask<T: AttnFloat>(row: &mut [T], scale: T, mask: Option<MaskRow<T>
 
 const LANES: usize = 16;
 
+/// Block sizes (forward rows, forward keys, backward rows, backward keys); FG_ATTN_BLOCKS overrides (tuning).
+fn blocks() -> (usize, usize, usize, usize) {
+    static B: std::sync::OnceLock<(usize, usize, usize, usize)> = std::sync::OnceLock::new();
+    *B.get_or_init(|| {
+        if let Ok(s) = std::env::var("FG_ATTN_BLOCKS") {
+            let v: Vec<usize> = s.split(',').filter_map(|x| x.trim().parse().ok()).collect();
+            if v.len() == 4 && v.iter().all(|&x| x > 0) {
+                return (v[0], v[1], v[2], v[3]);
+            }
+        }
+        (FWD_BR, FWD_BC, BWD_BR, BWD_BC)
+    })
+}
+
 #[inline(always)]
 fn row_max<T: AttnFloat>(row: &[T]) -> T {
     let mut acc = [T::NEG_INF; LANES];
@@ -520,12 +534,13 @@ pub fn sdpa_forward<T: AttnFloat>(
     let inp = inputs(&g, q, k, v, mask);
     let (l_len, s_len, e, ev) = (g.l, g.s, g.e, g.ev);
     let level = simd();
+    let (fwd_br, fwd_bc, _, _) = blocks();
 
     // One task per (batch, query block); each owns its rows of out and lse.
     let mut tasks: Vec<(usize, usize, &mut [T], &mut [T])> = Vec::new();
     for (b, (ob, lb)) in out.chunks_mut(l_len * ev).zip(lse.chunks_mut(l_len)).enumerate() {
-        for (qb, (oc, lc)) in ob.chunks_mut(FWD_BR * ev).zip(lb.chunks_mut(FWD_BR)).enumerate() {
-            tasks.push((b, qb * FWD_BR, oc, lc));
+        for (qb, (oc, lc)) in ob.chunks_mut(fwd_br * ev).zip(lb.chunks_mut(fwd_br)).enumerate() {
+            tasks.push((b, qb * fwd_br, oc, lc));
         }
     }
     let work = nb * l_len * s_len * (e + ev);
@@ -538,7 +553,7 @@ pub fn sdpa_forward<T: AttnFloat>(
         let last_row = r0 + br - 1;
         let mut c0 = 0;
         while c0 < s_len && !(causal && c0 > last_row) {
-            let bc = FWD_BC.min(s_len - c0);
+            let bc = fwd_bc.min(s_len - c0);
             // SAFETY: rows r0..r0+br of q and c0..c0+bc of k, v are in range.
             unsafe {
                 faer::linalg::matmul::matmul(
@@ -579,10 +594,10 @@ pub fn sdpa_forward<T: AttnFloat>(
     };
     let init = || {
         (
-            vec![T::ZERO; FWD_BR * FWD_BC],
-            vec![T::ZERO; FWD_BR * ev],
-            vec![T::ZERO; FWD_BR],
-            vec![T::ZERO; FWD_BR],
+            vec![T::ZERO; fwd_br * fwd_bc],
+            vec![T::ZERO; fwd_br * ev],
+            vec![T::ZERO; fwd_br],
+            vec![T::ZERO; fwd_br],
         )
     };
     if work < crate::gemm::PARALLEL_THRESHOLD || rayon::current_num_threads() == 1 {
@@ -650,13 +665,14 @@ pub fn sdpa_backward<T: AttnFloat>(
     let o = operand(out, &g.batch);
     let d_o = operand(dout, &g.batch);
     let level = simd();
+    let (_, _, bwd_br, bwd_bc) = blocks();
     let threads = rayon::current_num_threads();
     let work = nb * l_len * s_len * (e + ev);
     let serial = work < crate::gemm::PARALLEL_THRESHOLD || threads == 1;
 
     // Tasks own (batch, range of key blocks): their rows of dk and dv, and a dq target that is the
     // batch's dq when one task covers the batch, else a private buffer summed afterwards.
-    let nkb = s_len.div_ceil(BWD_BC);
+    let nkb = s_len.div_ceil(bwd_bc);
     let chunks = if serial { 1 } else { (2 * threads).div_ceil(nb).clamp(1, nkb) };
     let mut dq_scratch = vec![T::ZERO; if chunks > 1 { nb * chunks * l_len * e } else { 0 }];
     struct Task<'a, T> {
@@ -682,7 +698,7 @@ pub fn sdpa_backward<T: AttnFloat>(
         let (mut dkr, mut dvr) = (dkb, dvb);
         for c in 0..chunks {
             let (kb0, kb1) = (c * nkb / chunks, (c + 1) * nkb / chunks);
-            let rows = (kb1 * BWD_BC).min(s_len) - kb0 * BWD_BC;
+            let rows = (kb1 * bwd_bc).min(s_len) - kb0 * bwd_bc;
             let (dk_c, dk_rest) = std::mem::take(&mut dkr).split_at_mut(rows * e);
             let (dv_c, dv_rest) = std::mem::take(&mut dvr).split_at_mut(rows * ev);
             dkr = dk_rest;
@@ -705,16 +721,16 @@ pub fn sdpa_backward<T: AttnFloat>(
             *d = s;
         }
         let lse_b = &lse[b * l_len..(b + 1) * l_len];
-        let row0 = t.kb0 * BWD_BC;
+        let row0 = t.kb0 * bwd_bc;
         for kb in t.kb0..t.kb1 {
-            let c0 = kb * BWD_BC;
-            let bc = BWD_BC.min(s_len - c0);
+            let c0 = kb * bwd_bc;
+            let bc = bwd_bc.min(s_len - c0);
             let dk_blk = &mut t.dk[(c0 - row0) * e..(c0 - row0 + bc) * e];
             let dv_blk = &mut t.dv[(c0 - row0) * ev..(c0 - row0 + bc) * ev];
-            let first_row = if causal { c0 / BWD_BR * BWD_BR } else { 0 };
+            let first_row = if causal { c0 / bwd_br * bwd_br } else { 0 };
             let mut r0 = first_row;
             while r0 < l_len {
-                let br = BWD_BR.min(l_len - r0);
+                let br = bwd_br.min(l_len - r0);
                 let p = &mut ptile[..br * bc];
                 let dp = &mut dptile[..br * bc];
                 unsafe {
@@ -774,7 +790,7 @@ pub fn sdpa_backward<T: AttnFloat>(
             }
         }
     };
-    let init = || (vec![T::ZERO; BWD_BR * BWD_BC], vec![T::ZERO; BWD_BR * BWD_BC], vec![T::ZERO; l_len]);
+    let init = || (vec![T::ZERO; bwd_br * bwd_bc], vec![T::ZERO; bwd_br * bwd_bc], vec![T::ZERO; l_len]);
     if serial {
         let mut s = init();
         tasks.into_iter().for_each(|t| run(&mut s, t));
