@@ -50,6 +50,8 @@ pub trait AttnFloat:
     /// `e^x`; exactly 0 for x = −inf (and for f32 anything below −87), NaN for NaN.
     fn exp_fast(self) -> Self;
     fn ln(self) -> Self;
+    /// `self · b + c` in one rounding (one instruction where the tile code is compiled for FMA).
+    fn fma(self, b: Self, c: Self) -> Self;
 }
 
 impl AttnFloat for f32 {
@@ -67,17 +69,17 @@ impl AttnFloat for f32 {
         const MAGIC: f32 = 12582912.0; // 1.5 · 2^23: adding it rounds to an integer
         let x = self;
         let xc = if x < -87.0 { -87.0 } else if x > 88.0 { 88.0 } else { x };
-        let n = xc * std::f32::consts::LOG2_E + MAGIC;
+        let n = xc.mul_add(std::f32::consts::LOG2_E, MAGIC);
         let nf = n - MAGIC;
         let ni = (n.to_bits() as i32).wrapping_sub(MAGIC.to_bits() as i32);
-        let r = xc - nf * 0.693_359_4 - nf * -2.121_944_4e-4;
+        let r = nf.mul_add(2.121_944_4e-4, nf.mul_add(-0.693_359_4, xc)); // xc − n·ln2 in two parts
         let mut p = 1.987_569_1e-4f32;
-        p = p * r + 1.398_199_9e-3;
-        p = p * r + 8.333_452e-3;
-        p = p * r + 4.166_579_6e-2;
-        p = p * r + 1.666_666_5e-1;
-        p = p * r + 5.000_000_1e-1;
-        let y = (p * r * r + r + 1.0) * f32::from_bits((ni.wrapping_add(127) << 23) as u32);
+        p = p.mul_add(r, 1.398_199_9e-3);
+        p = p.mul_add(r, 8.333_452e-3);
+        p = p.mul_add(r, 4.166_579_6e-2);
+        p = p.mul_add(r, 1.666_666_5e-1);
+        p = p.mul_add(r, 5.000_000_1e-1);
+        let y = (p * r).mul_add(r, r + 1.0) * f32::from_bits((ni.wrapping_add(127) << 23) as u32);
         if x < -87.0 {
             0.0
         } else {
@@ -87,6 +89,10 @@ impl AttnFloat for f32 {
     #[inline(always)]
     fn ln(self) -> Self {
         f32::ln(self)
+    }
+    #[inline(always)]
+    fn fma(self, b: Self, c: Self) -> Self {
+        self.mul_add(b, c)
     }
 }
 
@@ -105,6 +111,10 @@ impl AttnFloat for f64 {
     #[inline(always)]
     fn ln(self) -> Self {
         f64::ln(self)
+    }
+    #[inline(always)]
+    fn fma(self, b: Self, c: Self) -> Self {
+        self.mul_add(b, c)
     }
 }
 
@@ -311,22 +321,22 @@ fn row_max<T: AttnFloat>(row: &[T]) -> T {
     m
 }
 
-/// `row[j] = exp(row[j] − shift)`, returning the sum.
+/// `row[j] = exp(row[j]·a + c)`, returning the sum.
 #[inline(always)]
-fn exp_sum<T: AttnFloat>(row: &mut [T], shift: T) -> T {
+fn exp_sum<T: AttnFloat>(row: &mut [T], a: T, c: T) -> T {
     let mut acc = [T::ZERO; LANES];
     let n = row.len() / LANES * LANES;
     let (head, rest) = row.split_at_mut(n);
-    for c in head.chunks_exact_mut(LANES) {
+    for ch in head.chunks_exact_mut(LANES) {
         for t in 0..LANES {
-            let p = (c[t] - shift).exp_fast();
-            c[t] = p;
+            let p = ch[t].fma(a, c).exp_fast();
+            ch[t] = p;
             acc[t] += p;
         }
     }
     let mut s = T::ZERO;
     for x in rest.iter_mut() {
-        *x = (*x - shift).exp_fast();
+        *x = x.fma(a, c).exp_fast();
         s += *x;
     }
     acc.iter().fold(s, |a, &b| a + b)
@@ -357,13 +367,18 @@ fn fwd_tile_rows<T: AttnFloat>(
         let (vis, hidden) = row.split_at_mut(nv);
         hidden.iter_mut().for_each(|x| *x = T::ZERO);
         let mrow = mask.map(|mk| MaskRow { ptr: mk.ptr.wrapping_offset(i as isize * mask_rs), cs: mk.cs });
-        scale_add_mask(vis, scale, mrow);
-        let mx = row_max(vis);
+        // Scores are scaled inside the exp when there is no mask: max(s·scale) = scale·max(s).
+        let (mx, a) = if mrow.is_none() && scale > T::ZERO {
+            (row_max(vis) * scale, scale)
+        } else {
+            scale_add_mask(vis, scale, mrow);
+            (row_max(vis), T::ONE)
+        };
         let m_old = m[i];
         let m_new = if mx > m_old { mx } else { m_old };
         // A row with nothing visible yet keeps shift 0 so that exp(−inf − shift) = 0, never NaN.
         let shift = if m_new == T::NEG_INF { T::ZERO } else { m_new };
-        let sum = exp_sum(vis, shift);
+        let sum = exp_sum(vis, a, T::ZERO - shift);
         let alpha = (m_old - shift).exp_fast();
         l[i] = l[i] * alpha + sum;
         m[i] = m_new;
@@ -394,9 +409,13 @@ fn bwd_p_rows<T: AttnFloat>(
         let (vis, hidden) = row.split_at_mut(nv);
         hidden.iter_mut().for_each(|x| *x = T::ZERO);
         let mrow = mask.map(|mk| MaskRow { ptr: mk.ptr.wrapping_offset(i as isize * mask_rs), cs: mk.cs });
-        scale_add_mask(vis, scale, mrow);
         let shift = lse[i];
-        vis.iter_mut().for_each(|x| *x = (*x - shift).exp_fast());
+        if mrow.is_none() {
+            vis.iter_mut().for_each(|x| *x = x.fma(scale, T::ZERO - shift).exp_fast());
+        } else {
+            scale_add_mask(vis, scale, mrow);
+            vis.iter_mut().for_each(|x| *x = (*x - shift).exp_fast());
+        }
     }
 }
 
@@ -553,7 +572,10 @@ pub fn sdpa_forward<T: AttnFloat>(
         let last_row = r0 + br - 1;
         let mut c0 = 0;
         while c0 < s_len && !(causal && c0 > last_row) {
-            let bc = fwd_bc.min(s_len - c0);
+            let mut bc = fwd_bc.min(s_len - c0);
+            if causal {
+                bc = bc.min(last_row + 1 - c0); // keys past the last row are masked for every row
+            }
             // SAFETY: rows r0..r0+br of q and c0..c0+bc of k, v are in range.
             unsafe {
                 faer::linalg::matmul::matmul(
@@ -724,13 +746,19 @@ pub fn sdpa_backward<T: AttnFloat>(
         let row0 = t.kb0 * bwd_bc;
         for kb in t.kb0..t.kb1 {
             let c0 = kb * bwd_bc;
-            let bc = bwd_bc.min(s_len - c0);
-            let dk_blk = &mut t.dk[(c0 - row0) * e..(c0 - row0 + bc) * e];
-            let dv_blk = &mut t.dv[(c0 - row0) * ev..(c0 - row0 + bc) * ev];
+            let bc_full = bwd_bc.min(s_len - c0);
+            let dk_blk = &mut t.dk[(c0 - row0) * e..(c0 - row0 + bc_full) * e];
+            let dv_blk = &mut t.dv[(c0 - row0) * ev..(c0 - row0 + bc_full) * ev];
             let first_row = if causal { c0 / bwd_br * bwd_br } else { 0 };
             let mut r0 = first_row;
             while r0 < l_len {
                 let br = bwd_br.min(l_len - r0);
+                // Causal: keys past this block's last row are invisible to all of its rows.
+                if causal && r0 + br <= c0 {
+                    r0 += br;
+                    continue;
+                }
+                let bc = if causal { bc_full.min(r0 + br - c0) } else { bc_full };
                 let p = &mut ptile[..br * bc];
                 let dp = &mut dptile[..br * bc];
                 unsafe {
@@ -748,7 +776,7 @@ pub fn sdpa_backward<T: AttnFloat>(
                 unsafe {
                     // dV_j += Pᵀ dO_i
                     faer::linalg::matmul::matmul(
-                        tile_mut(dv_blk, bc, ev),
+                        tile_mut(&mut dv_blk[..bc * ev], bc, ev),
                         Accum::Add,
                         tile_t(p, br, bc),
                         d_o.mat::<T>(b, r0, br, ev),
@@ -778,7 +806,7 @@ pub fn sdpa_backward<T: AttnFloat>(
                     );
                     // dK_j += scale dSᵀ Q_i
                     faer::linalg::matmul::matmul(
-                        tile_mut(dk_blk, bc, e),
+                        tile_mut(&mut dk_blk[..bc * e], bc, e),
                         Accum::Add,
                         tile_t(p, br, bc),
                         inp.q.mat::<T>(b, r0, br, e),

@@ -164,3 +164,19 @@ fn rejects_bad_shapes() {
     assert!(attention::sdpa_forward(&v234, &v234, &v234, None, false, 1.0, &mut out, &mut short).is_err());
     assert!(attention::sdpa_forward(&v234, &v234, &v234, None, false, 1.0, &mut out, &mut lse).is_ok());
 }
+
+#[test]
+fn fast_exp_is_accurate() {
+    let mut worst = 0f64;
+    let mut x = -87.0f32;
+    while x < 88.0 {
+        let got = x.exp_fast() as f64;
+        let want = (x as f64).exp();
+        worst = worst.max((got - want).abs() / want);
+        x += 0.0137;
+    }
+    assert!(worst < 5e-7, "worst relative error {worst}");
+    assert_eq!(f32::NEG_INFINITY.exp_fast(), 0.0);
+    assert_eq!((-100f32).exp_fast(), 0.0);
+    assert!(f32::NAN.exp_fast().is_nan());
+}
