@@ -324,3 +324,25 @@ def test_native_rejects_bad_shapes_without_panic():
         _native.sdpa_backward(a, a, a, None, False, 1.0, out, np.ascontiguousarray(lse[:, :2]), out)
     with pytest.raises(TypeError, match="scaled_dot_product_attention"):
         _native.sdpa_forward(a, a.astype(np.float64), a, None, False, 1.0)
+
+
+# ---- degenerate sizes ------------------------------------------------------------------------
+@pytest.mark.parametrize("causal", [False, True])
+def test_empty_dims(causal):
+    rng = np.random.default_rng(18)
+    # E = 0: every score is 0, so attention averages the visible values.
+    q, k, v = np.zeros((2, 5, 0)), np.zeros((2, 7, 0)), rng.standard_normal((2, 7, 3))
+    g = rng.standard_normal((2, 5, 3))
+    out, (gq, gk, gv) = run(q, k, v, g, is_causal=causal, scale=1.0)
+    np.testing.assert_allclose(out, ref.sdpa(q, k, v, is_causal=causal, scale=1.0), rtol=1e-12)
+    np.testing.assert_allclose(gv, ref.sdpa_backward(q, k, v, g, is_causal=causal, scale=1.0)[2], rtol=1e-12)
+    assert gq.shape == (2, 5, 0) and gk.shape == (2, 7, 0)
+    # S = 0: nothing to attend to gives 0; L = 0 and Ev = 0 give empty outputs.
+    out, grads = run(rng.standard_normal((2, 5, 4)), np.zeros((2, 0, 4)), np.zeros((2, 0, 3)), np.ones((2, 5, 3)))
+    np.testing.assert_array_equal(out, 0)
+    np.testing.assert_array_equal(grads[0], 0)
+    out, _ = run(np.zeros((2, 0, 4)), np.ones((2, 3, 4)), np.ones((2, 3, 3)), np.zeros((2, 0, 3)), is_causal=causal)
+    assert out.shape == (2, 0, 3)
+    out, grads = run(np.ones((2, 4, 4)), np.ones((2, 3, 4)), np.ones((2, 3, 0)), np.zeros((2, 4, 0)), is_causal=causal)
+    assert out.shape == (2, 4, 0)
+    np.testing.assert_array_equal(grads[0], 0)

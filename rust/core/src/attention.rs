@@ -631,6 +631,17 @@ pub fn sdpa_forward<T: AttnFloat>(
     Ok(())
 }
 
+/// `n` consecutive pieces of `size` elements (size may be 0) from the front of `s`.
+fn pieces<T>(mut s: &mut [T], size: usize, n: usize) -> Vec<&mut [T]> {
+    (0..n)
+        .map(|_| {
+            let (a, b) = std::mem::take(&mut s).split_at_mut(size);
+            s = b;
+            a
+        })
+        .collect()
+}
+
 // ---- backward ------------------------------------------------------------------------------
 
 /// Backward pass. `out` and `dout` are `(batch..., L, Ev)` views (any strides), `lse` the forward's
@@ -706,11 +717,11 @@ pub fn sdpa_backward<T: AttnFloat>(
         dv: &'a mut [T],
     }
     let mut tasks: Vec<Task<T>> = Vec::new();
-    let mut scratch_parts = dq_scratch.chunks_mut(l_len * e);
-    for (b, ((dqb, dkb), dvb)) in dq
-        .chunks_mut(l_len * e)
-        .zip(dk.chunks_mut(s_len * e))
-        .zip(dv.chunks_mut(s_len * ev))
+    let mut scratch_parts = pieces(&mut dq_scratch, l_len * e, if chunks > 1 { nb * chunks } else { 0 }).into_iter();
+    for (b, ((dqb, dkb), dvb)) in pieces(dq, l_len * e, nb)
+        .into_iter()
+        .zip(pieces(dk, s_len * e, nb))
+        .zip(pieces(dv, s_len * ev, nb))
         .enumerate()
     {
         if chunks == 1 {
@@ -825,7 +836,7 @@ pub fn sdpa_backward<T: AttnFloat>(
     } else {
         tasks.into_par_iter().for_each_init(init, run);
     }
-    if chunks > 1 {
+    if chunks > 1 && e > 0 {
         dq.par_chunks_mut(l_len * e).zip(dq_scratch.par_chunks(chunks * l_len * e)).for_each(|(dqb, parts)| {
             for part in parts.chunks(l_len * e) {
                 dqb.iter_mut().zip(part).for_each(|(a, &p)| *a += p);
