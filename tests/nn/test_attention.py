@@ -346,3 +346,25 @@ def test_empty_dims(causal):
     out, grads = run(np.ones((2, 4, 4)), np.ones((2, 3, 4)), np.ones((2, 3, 0)), np.zeros((2, 4, 0)), is_causal=causal)
     assert out.shape == (2, 4, 0)
     np.testing.assert_array_equal(grads[0], 0)
+
+
+def test_negative_strides_and_broadcast_views():
+    rng = np.random.default_rng(19)
+    q, k, v = rng.standard_normal((2, 3, 66, 8)), rng.standard_normal((2, 3, 140, 8)), rng.standard_normal((2, 3, 140, 5))
+    gout = rng.standard_normal((2, 3, 66, 5))
+    flipped = [x[:, ::-1, ::-1] for x in (q, k, v)]  # negative strides on heads and sequence
+    out, grads = run(*flipped, gout)
+    want, wgrads = run(*(np.ascontiguousarray(x) for x in flipped), gout)
+    np.testing.assert_allclose(out, want, rtol=1e-12, atol=1e-14)
+    for g, w in zip(grads, wgrads):
+        np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-14)
+    # Key/value expanded over heads: zero-stride views reach the kernel; gradients sum over heads.
+    tq, tk1, tv1 = leaf(q), leaf(k[:, :1]), leaf(v[:, :1])
+    out = sdpa(tq, tk1.expand(k.shape), tv1.expand(v.shape), is_causal=True)
+    out.backward(gout)
+    ke, ve = np.broadcast_to(k[:, :1], k.shape), np.broadcast_to(v[:, :1], v.shape)
+    np.testing.assert_allclose(out.detach().numpy(), ref.sdpa(q, ke, ve, is_causal=True), rtol=1e-10)
+    wq, wk, wv = ref.sdpa_backward(q, ke, ve, gout, is_causal=True)
+    np.testing.assert_allclose(tq.grad.numpy(), wq, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(tk1.grad.numpy(), wk.sum(1, keepdims=True), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(tv1.grad.numpy(), wv.sum(1, keepdims=True), rtol=1e-9, atol=1e-12)
