@@ -68,7 +68,7 @@ impl AttnFloat for f32 {
     fn exp_fast(self) -> Self {
         const MAGIC: f32 = 12582912.0; // 1.5 · 2^23: adding it rounds to an integer
         let x = self;
-        let xc = if x < -87.0 { -87.0 } else if x > 88.0 { 88.0 } else { x };
+        let xc = x.clamp(-87.0, 88.0); // NaN stays NaN
         let n = xc.mul_add(std::f32::consts::LOG2_E, MAGIC);
         let nf = n - MAGIC;
         let ni = (n.to_bits() as i32).wrapping_sub(MAGIC.to_bits() as i32);
@@ -78,7 +78,7 @@ impl AttnFloat for f32 {
         p = p.mul_add(r, 8.333_452e-3);
         p = p.mul_add(r, 4.166_579_6e-2);
         p = p.mul_add(r, 1.666_666_5e-1);
-        p = p.mul_add(r, 5.000_000_1e-1);
+        p = p.mul_add(r, 0.5);
         let y = (p * r).mul_add(r, r + 1.0) * f32::from_bits((ni.wrapping_add(127) << 23) as u32);
         if x < -87.0 {
             0.0
@@ -251,7 +251,7 @@ fn tile_t<T>(buf: &[T], rows: usize, cols: usize) -> MatRef<'_, T> {
 fn visible(causal: bool, row: usize, c0: usize, bc: usize) -> usize {
     if !causal {
         bc
-    } else if row + 1 <= c0 {
+    } else if row < c0 {
         0
     } else {
         (row + 1 - c0).min(bc)
@@ -269,7 +269,7 @@ struct MaskRow<T> {
 #[inline(always)]
 fn scale_add_mask<T: AttnFloat>(row: &mut [T], scale: T, mask: Option<MaskRow<T>>) {
     match mask {
-        None => row.iter_mut().for_each(|x| *x = *x * scale),
+        None => row.iter_mut().for_each(|x| *x *= scale),
         Some(m) if m.cs == 1 => {
             // SAFETY: the mask view covers (L, S); this row's visible keys are in range.
             let mrow = unsafe { std::slice::from_raw_parts(m.ptr, row.len()) };
@@ -425,7 +425,7 @@ fn bwd_ds_rows<T: AttnFloat>(p: &mut [T], dp: &[T], br: usize, bc: usize, d: &[T
     for i in 0..br {
         let di = d[i];
         let (pr, dr) = (&mut p[i * bc..(i + 1) * bc], &dp[i * bc..(i + 1) * bc]);
-        pr.iter_mut().zip(dr).for_each(|(p, &g)| *p = *p * (g - di));
+        pr.iter_mut().zip(dr).for_each(|(p, &g)| *p *= g - di);
     }
 }
 
@@ -512,6 +512,7 @@ fn mask_row<T>(inp: &Inputs, b: usize, r0: usize, c0: usize) -> (Option<MaskRow<
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 /// Forward pass. `out` is C-contiguous `(batch..., L, Ev)`, `lse` is `(batch..., L)`.
 pub fn sdpa_forward<T: AttnFloat>(
     q: &StridedView<T>,
