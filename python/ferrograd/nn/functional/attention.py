@@ -7,7 +7,7 @@ import numbers
 
 import numpy as np
 
-from ... import autograd, dtypes
+from ... import dtypes
 from ...ops.attention import SDPAFused, sdpa_composite
 from ...tensor import Tensor
 
