@@ -13,7 +13,12 @@
 //! (measured against a hand-written AVX-512 broadcast-FMA loop on the tile shapes, one thread:
 //! faer 106–113 GFLOP/s, the hand loop 87–112, so faer stays);
 //! the tile's elementwise work (mask, max, exp, sums) is compiled for AVX-512 / AVX2 and picked
-//! at run time. A row whose every key is masked (all logits −inf) gives output 0 and gradient 0,
+//! at run time. Parallelism (rayon): forward over (batch, query block); backward over (batch,
+//! chunk of key blocks), each task owning its rows of dK and dV; a batch is split into several
+//! chunks only when there are fewer batches than 2 × threads, and then each chunk accumulates dQ
+//! in a private buffer that is summed afterwards, so no two tasks write the same memory.
+//! Block sizes: FWD_BR/FWD_BC/BWD_BR/BWD_BC (the env var FG_ATTN_BLOCKS="64,256,64,128"
+//! overrides them, for tuning). A row whose every key is masked (all logits −inf) gives output 0 and gradient 0,
 //! as PyTorch 2.15 does.
 
 use std::ops::{Add, AddAssign, Div, Mul, MulAssign, Sub};
