@@ -368,3 +368,13 @@ def test_negative_strides_and_broadcast_views():
     np.testing.assert_allclose(tq.grad.numpy(), wq, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(tk1.grad.numpy(), wk.sum(1, keepdims=True), rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(tv1.grad.numpy(), wv.sum(1, keepdims=True), rtol=1e-9, atol=1e-12)
+
+
+def test_strided_upstream_gradient():
+    rng = np.random.default_rng(20)
+    q, k, v = rng.standard_normal((2, 2, 70, 6)), rng.standard_normal((2, 2, 90, 6)), rng.standard_normal((2, 2, 90, 5))
+    g = rng.standard_normal((2, 2, 5, 70))
+    tq, tk, tv = leaf(q), leaf(k), leaf(v)
+    sdpa(tq, tk, tv).transpose(-1, -2).backward(g)  # the kernel sees a transposed dout
+    for got, want in zip((tq, tk, tv), ref.sdpa_backward(q, k, v, g.swapaxes(-1, -2))):
+        np.testing.assert_allclose(got.grad.numpy(), want, rtol=1e-9, atol=1e-12)

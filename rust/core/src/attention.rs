@@ -328,6 +328,20 @@ fn row_max<T: AttnFloat>(row: &[T]) -> T {
     m
 }
 
+/// Σ a[j]·b[j] with LANES independent partial sums (so that it vectorises).
+#[inline(always)]
+fn dot<T: AttnFloat>(a: &[T], b: &[T]) -> T {
+    let mut acc = [T::ZERO; LANES];
+    let n = a.len() / LANES * LANES;
+    for (ca, cb) in a[..n].chunks_exact(LANES).zip(b[..n].chunks_exact(LANES)) {
+        for t in 0..LANES {
+            acc[t] += ca[t] * cb[t];
+        }
+    }
+    let tail = a[n..].iter().zip(&b[n..]).fold(T::ZERO, |s, (&x, &y)| s + x * y);
+    acc.iter().fold(tail, |s, &x| s + x)
+}
+
 /// `row[j] = exp(row[j]·a + c)`, returning the sum.
 #[inline(always)]
 fn exp_sum<T: AttnFloat>(row: &mut [T], a: T, c: T) -> T {
@@ -754,12 +768,23 @@ pub fn sdpa_backward<T: AttnFloat>(
         let b = t.b;
         // D_i = rowsum(dO ∘ O) for every query row of this batch.
         for (i, d) in dvec[..l_len].iter_mut().enumerate() {
-            let mut s = T::ZERO;
-            for c in 0..ev {
-                // SAFETY: (i, c) is inside the (L, Ev) views of out and dout.
-                unsafe { s += *o.at::<T>(b, i, c) * *d_o.at::<T>(b, i, c) };
-            }
-            *d = s;
+            *d = if o.cs == 1 && d_o.cs == 1 && ev > 0 {
+                // SAFETY: row i of the (L, Ev) views of out and dout, unit column stride.
+                let (orow, grow) = unsafe {
+                    (
+                        std::slice::from_raw_parts(o.at::<T>(b, i, 0), ev),
+                        std::slice::from_raw_parts(d_o.at::<T>(b, i, 0), ev),
+                    )
+                };
+                dot(orow, grow)
+            } else {
+                let mut s = T::ZERO;
+                for c in 0..ev {
+                    // SAFETY: (i, c) is inside the (L, Ev) views of out and dout.
+                    unsafe { s += *o.at::<T>(b, i, c) * *d_o.at::<T>(b, i, c) };
+                }
+                s
+            };
         }
         let lse_b = &lse[b * l_len..(b + 1) * l_len];
         let row0 = t.kb0 * bwd_bc;
