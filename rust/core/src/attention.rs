@@ -710,10 +710,10 @@ pub fn sdpa_backward<T: AttnFloat>(
             g.batch
         )));
     }
-    dq.fill(T::ZERO);
-    dk.fill(T::ZERO);
-    dv.fill(T::ZERO);
     if nb == 0 || l_len == 0 || s_len == 0 {
+        dq.fill(T::ZERO);
+        dk.fill(T::ZERO);
+        dv.fill(T::ZERO);
         return Ok(());
     }
     let inp = inputs(&g, q, k, v, mask);
@@ -766,6 +766,11 @@ pub fn sdpa_backward<T: AttnFloat>(
     let run = |scratch: &mut (Vec<T>, Vec<T>, Vec<T>), t: Task<T>| {
         let (ptile, dptile, dvec) = scratch;
         let b = t.b;
+        // Zeroed here, inside the parallel tasks: first touch of fresh output pages costs page
+        // faults, which then run on every thread instead of serially before the tasks.
+        t.dq.fill(T::ZERO);
+        t.dk.fill(T::ZERO);
+        t.dv.fill(T::ZERO);
         // D_i = rowsum(dO ∘ O) for every query row of this batch.
         for (i, d) in dvec[..l_len].iter_mut().enumerate() {
             *d = if o.cs == 1 && d_o.cs == 1 && ev > 0 {
@@ -871,7 +876,9 @@ pub fn sdpa_backward<T: AttnFloat>(
     }
     if chunks > 1 && e > 0 {
         dq.par_chunks_mut(l_len * e).zip(dq_scratch.par_chunks(chunks * l_len * e)).for_each(|(dqb, parts)| {
-            for part in parts.chunks(l_len * e) {
+            let mut parts = parts.chunks(l_len * e);
+            dqb.copy_from_slice(parts.next().expect("chunks > 1"));
+            for part in parts {
                 dqb.iter_mut().zip(part).for_each(|(a, &p)| *a += p);
             }
         });
