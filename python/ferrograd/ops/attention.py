@@ -1,0 +1,65 @@
+"""Scaled dot-product attention: the fused Rust kernel as an autograd Function, and the composite
+fallback built from Tensor ops (the gradient oracle of the fused backward, and the dropout path)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _native
+from ..autograd import Function
+from ._util import unbroadcast
+
+
+class SDPAFused(Function):
+    """softmax(scale · q kᵀ + mask) v with the flash-style kernel; gradients for q, k, v.
+
+    `mask` is None or an additive float array (0 = attend, −inf = masked) broadcastable to
+    (..., L, S); it is handed to the kernel as a broadcast view, never materialised per head.
+    """
+
+    @staticmethod
+    def forward(ctx, q, k, v, mask, is_causal, scale):
+        batch = np.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
+        full_mask = None
+        if mask is not None:
+            full_mask = np.broadcast_to(mask, batch + (q.shape[-2], k.shape[-2]))
+        out, lse = _native.sdpa_forward(q, k, v, full_mask, bool(is_causal), float(scale))
+        ctx.save_for_backward(q, k, v, full_mask, out, lse)
+        ctx.is_causal, ctx.scale = bool(is_causal), float(scale)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        q, k, v, mask, out, lse = ctx.saved
+        dq, dk, dv = _native.sdpa_backward(q, k, v, mask, ctx.is_causal, ctx.scale, out, lse, g)
+        return unbroadcast(dq, q.shape), unbroadcast(dk, k.shape), unbroadcast(dv, v.shape), None, None, None
+
+
+def sdpa_composite(query, key, value, mask=None, dropout_p=0.0, is_causal=False, scale=1.0):
+    """The same attention from Tensor ops (matmul, exp, sum, where): differentiable in every
+    Tensor input, including a float `mask` Tensor. `mask` is None, an additive float Tensor or
+    numpy array. Rows with every key masked give 0, as PyTorch does."""
+    from ..random import generator
+    from ..tensor import Tensor
+
+    L, S = query.shape[-2], key.shape[-2]
+    scores = (query @ key.transpose(-2, -1)) * scale  # (..., L, S)
+    if is_causal:
+        causal = np.where(np.tril(np.ones((L, S), dtype=bool)), 0.0, -np.inf).astype(scores.dtype)
+        scores = scores + Tensor._wrap(causal)
+    if mask is not None:
+        scores = scores + (mask if isinstance(mask, Tensor) else Tensor._wrap(np.asarray(mask, scores.dtype)))
+    # Constant (detached) shift: exact in value and gradient; 0 on fully masked rows.
+    shift = scores.data.max(axis=-1, keepdims=True)
+    shift = np.where(np.isfinite(shift), shift, 0).astype(scores.dtype)
+    e = (scores - Tensor._wrap(shift)).exp()
+    denom = e.sum(-1, keepdim=True)
+    denom_safe = denom + Tensor._wrap((denom.data == 0).astype(scores.dtype))
+    p = e / denom_safe
+    if dropout_p > 0.0:
+        if dropout_p >= 1.0:
+            p = p * 0.0
+        else:
+            keep = generator().random(p.shape) >= dropout_p
+            p = p * Tensor._wrap((keep / (1.0 - dropout_p)).astype(scores.dtype))
+    return p @ value
