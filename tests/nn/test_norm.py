@@ -206,3 +206,28 @@ def test_normalize_zero_vector_and_non_contiguous():
     np.testing.assert_allclose(F.normalize(fg.from_numpy(base.T[::2]), dim=1).numpy(), ref.normalize(base.T[::2], 2, 1))
     with pytest.raises(IndexError, match="normalize"):
         F.normalize(fg.randn(2, 3), dim=2)
+
+
+# ---- random shapes (hypothesis) and empty batches -----------------------------------------------
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=40, deadline=None)
+@given(shape=st.lists(st.integers(1, 9), min_size=1, max_size=4), seed=st.integers(0, 2**31), data=st.data())
+def test_layer_norm_random_shapes(shape, seed, data):
+    k = data.draw(st.integers(1, len(shape)))
+    ns = tuple(shape[len(shape) - k:])
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal(shape) * 3 + 1).astype(np.float32)
+    w, b = rng.standard_normal(ns).astype(np.float32), rng.standard_normal(ns).astype(np.float32)
+    got = F.layer_norm(fg.from_numpy(x), ns, fg.from_numpy(w), fg.from_numpy(b)).numpy()
+    np.testing.assert_allclose(got, ref.layer_norm(x, ns, w, b), rtol=1e-4, atol=1e-4)
+
+
+def test_layer_norm_empty_batch():
+    x = fg.zeros(0, 8, requires_grad=True)
+    y = F.layer_norm(x, 8, fg.ones(8, requires_grad=True))
+    assert y.shape == (0, 8)
+    y.sum().backward()
+    assert x.grad.shape == (0, 8)

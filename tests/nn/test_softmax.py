@@ -116,3 +116,17 @@ def test_against_torch_if_installed():
             fy.backward(g)
             np.testing.assert_allclose(fy.detach().numpy(), ty.detach().numpy(), rtol=1e-5, atol=1e-6)
             np.testing.assert_allclose(fx.grad.numpy(), tx.grad.numpy(), rtol=1e-4, atol=1e-6)
+
+
+# ---- random shapes (hypothesis) ---------------------------------------------------------------
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=40, deadline=None)
+@given(shape=st.lists(st.integers(1, 9), min_size=1, max_size=4), seed=st.integers(0, 2**31), data=st.data())
+def test_random_shapes_any_dim(shape, seed, data):
+    x = (np.random.default_rng(seed).standard_normal(shape) * 4).astype(np.float32)
+    dim = data.draw(st.integers(-len(shape), len(shape) - 1))
+    np.testing.assert_allclose(F.softmax(fg.from_numpy(x), dim).numpy(), ref.softmax(x, dim), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(F.log_softmax(fg.from_numpy(x), dim).numpy(), ref.log_softmax(x, dim), rtol=1e-5, atol=1e-5)
