@@ -292,23 +292,12 @@ simd_dispatch! {
                     *y = v - lse;
                 }
             } else {
-                let mut acc = [T::ZERO; LANES];
-                let cx = xr.chunks_exact(LANES);
-                let rx = cx.remainder();
-                let mut cy = yr.chunks_exact_mut(LANES);
-                for (c, o) in cx.zip(&mut cy) {
-                    for l in 0..LANES {
-                        let e = (c[l] - m).fexp();
-                        o[l] = e;
-                        acc[l] += e;
-                    }
+                // A plain map (vectorises reliably under every profile), then a lane sum of the
+                // row while it is still in L1.
+                for (y, &v) in yr.iter_mut().zip(xr) {
+                    *y = (v - m).fexp();
                 }
-                let mut s = hsum(acc);
-                for (o, &v) in cy.into_remainder().iter_mut().zip(rx) {
-                    let e = (v - m).fexp();
-                    *o = e;
-                    s += e;
-                }
+                let s = row_sum(yr);
                 let inv = T::ONE / s;
                 for y in yr.iter_mut() {
                     *y *= inv;
