@@ -7,7 +7,7 @@
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::softmax::{hsum, parallel, row_dot, row_sum, rows_per_block, simd_dispatch, Real, LANES};
+use crate::softmax::{hsum, parallel, row_sum, rows_per_block, simd_dispatch, Real, LANES};
 
 fn check(op: &str, what: &str, got: usize, want: usize) -> Result<()> {
     if got != want {
@@ -67,57 +67,76 @@ simd_dispatch! {
 
 simd_dispatch! {
     /// dx for a block of rows; accumulates sum(gy * xhat) into `dw` and sum(gy) into `db`.
+    /// Every loop runs over slices re-cut to exactly `cols` (or `LANES`) elements so that LLVM
+    /// drops the bounds checks and vectorises them under every build profile.
     fn ln_backward_rows<T: Real>(gy: &[T], x: &[T], cols: usize, mean: &[T], rstd: &[T], weight: Option<&[T]>,
                                  dx: &mut [T], dw: &mut [T], db: &mut [T], want_wb: bool) {
         let inv_n = T::ONE / T::from_f64(cols as f64);
+        let chunks = cols / LANES;
+        let w = weight.map(|w| &w[..cols]);
+        let (dw, db) = if want_wb { (&mut dw[..cols], &mut db[..cols]) } else { (&mut dw[..0], &mut db[..0]) };
         for ((((gr, xr), dr), &m), &r) in gy.chunks_exact(cols).zip(x.chunks_exact(cols))
             .zip(dx.chunks_exact_mut(cols)).zip(mean).zip(rstd)
         {
-            // g = gy * w ; a = sum g ; b = sum g * xhat ; dx = r (g - a/n - xhat b/n)
-            let (a, b) = match weight {
+            let (g, xv, d) = (&gr[..cols], &xr[..cols], &mut dr[..cols]);
+            // a = sum g w ; c = sum g w x ; then b = sum g w xhat = r (c - m a)
+            let (mut aa, mut cc) = ([T::ZERO; LANES], [T::ZERO; LANES]);
+            let (mut a, mut c) = (T::ZERO, T::ZERO);
+            match w {
                 Some(w) => {
-                    let mut aa = [T::ZERO; LANES];
-                    let mut bb = [T::ZERO; LANES];
-                    let (cg, cx, cw) = (gr.chunks_exact(LANES), xr.chunks_exact(LANES), w.chunks_exact(LANES));
-                    let (rg, rx, rw) = (cg.remainder(), cx.remainder(), cw.remainder());
-                    for ((g, xv), wv) in cg.zip(cx).zip(cw) {
+                    for k in 0..chunks {
+                        let o = k * LANES;
+                        let (gk, xk, wk) = (&g[o..o + LANES], &xv[o..o + LANES], &w[o..o + LANES]);
                         for l in 0..LANES {
-                            let gg = g[l] * wv[l];
-                            aa[l] += gg;
-                            bb[l] += gg * ((xv[l] - m) * r);
+                            let gw = gk[l] * wk[l];
+                            aa[l] += gw;
+                            cc[l] += gw * xk[l];
                         }
                     }
-                    let (mut a, mut b) = (hsum(aa), hsum(bb));
-                    for ((&g, &xv), &wv) in rg.iter().zip(rx).zip(rw) {
-                        let gg = g * wv;
-                        a += gg;
-                        b += gg * ((xv - m) * r);
+                    for j in chunks * LANES..cols {
+                        let gw = g[j] * w[j];
+                        a += gw;
+                        c += gw * xv[j];
                     }
-                    (a, b)
                 }
                 None => {
-                    let a = row_sum(gr);
-                    let b = (row_dot(gr, xr) - m * a) * r;
-                    (a, b)
+                    for k in 0..chunks {
+                        let o = k * LANES;
+                        let (gk, xk) = (&g[o..o + LANES], &xv[o..o + LANES]);
+                        for l in 0..LANES {
+                            aa[l] += gk[l];
+                            cc[l] += gk[l] * xk[l];
+                        }
+                    }
+                    for j in chunks * LANES..cols {
+                        a += g[j];
+                        c += g[j] * xv[j];
+                    }
                 }
-            };
-            let (ca, cb) = (a * inv_n, b * inv_n);
-            match weight {
+            }
+            a += hsum(aa);
+            c += hsum(cc);
+            let b = r * (c - m * a);
+            // dx = r (g w - a/n - (x - m) r b/n) = k1 g w + k2 x + k3
+            let k1 = r;
+            let k2 = -(r * r * b * inv_n);
+            let k3 = -(r * a * inv_n) - k2 * m;
+            match w {
                 Some(w) => {
-                    for (((d, &g), &xv), &wv) in dr.iter_mut().zip(gr).zip(xr).zip(w) {
-                        *d = r * (g * wv - ca - (xv - m) * r * cb);
+                    for j in 0..cols {
+                        d[j] = k1 * g[j] * w[j] + k2 * xv[j] + k3;
                     }
                 }
                 None => {
-                    for ((d, &g), &xv) in dr.iter_mut().zip(gr).zip(xr) {
-                        *d = r * (g - ca - (xv - m) * r * cb);
+                    for j in 0..cols {
+                        d[j] = k1 * g[j] + k2 * xv[j] + k3;
                     }
                 }
             }
             if want_wb {
-                for (((w_, b_), &g), &xv) in dw.iter_mut().zip(db.iter_mut()).zip(gr).zip(xr) {
-                    *w_ += g * ((xv - m) * r);
-                    *b_ += g;
+                for j in 0..cols {
+                    dw[j] += g[j] * ((xv[j] - m) * r);
+                    db[j] += g[j];
                 }
             }
         }
