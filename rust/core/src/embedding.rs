@@ -18,12 +18,24 @@ fn check_ids(ids: &[i64], rows: usize) -> Result<()> {
 }
 
 /// `out[i, :] = weight[ids[i], :]` for the C-contiguous (rows, dim) `weight`.
-pub fn embedding_forward<T: Copy + Send + Sync>(weight: &[T], dim: usize, ids: &[i64], out: &mut [T]) -> Result<()> {
+pub fn embedding_forward<T: Copy + Send + Sync>(
+    weight: &[T],
+    dim: usize,
+    ids: &[i64],
+    out: &mut [T],
+) -> Result<()> {
     if dim == 0 {
-        return if out.is_empty() { Ok(()) } else { Err(Error::Shape("embedding: dim is 0".into())) };
+        return if out.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Shape("embedding: dim is 0".into()))
+        };
     }
     if weight.len() % dim != 0 {
-        return Err(Error::Shape(format!("embedding: weight of {} elements is not rows of {dim}", weight.len())));
+        return Err(Error::Shape(format!(
+            "embedding: weight of {} elements is not rows of {dim}",
+            weight.len()
+        )));
     }
     let rows = weight.len() / dim;
     check_ids(ids, rows)?;
@@ -48,13 +60,22 @@ pub fn embedding_forward<T: Copy + Send + Sync>(weight: &[T], dim: usize, ids: &
 
 /// Gradient of the table: `dweight[r, :] = sum over i with ids[i] == r of gy[i, :]`, zero for
 /// rows never looked up and for `padding_idx`. Writes every element of `dweight`.
-pub fn embedding_backward<T: Real>(gy: &[T], dim: usize, ids: &[i64], padding_idx: Option<i64>, dweight: &mut [T]) -> Result<()> {
+pub fn embedding_backward<T: Real>(
+    gy: &[T],
+    dim: usize,
+    ids: &[i64],
+    padding_idx: Option<i64>,
+    dweight: &mut [T],
+) -> Result<()> {
     dweight.fill(T::ZERO);
     if dim == 0 {
         return Ok(());
     }
     if dweight.len() % dim != 0 {
-        return Err(Error::Shape(format!("embedding_backward: table of {} elements is not rows of {dim}", dweight.len())));
+        return Err(Error::Shape(format!(
+            "embedding_backward: table of {} elements is not rows of {dim}",
+            dweight.len()
+        )));
     }
     let rows = dweight.len() / dim;
     check_ids(ids, rows)?;
@@ -82,7 +103,12 @@ pub fn embedding_backward<T: Real>(gy: &[T], dim: usize, ids: &[i64], padding_id
                 let src = &gy[i * dim + c0..i * dim + c1];
                 // SAFETY: columns [c0, c1) of every row belong to this task alone; the id was
                 // checked to be a row of the table, which outlives the scope of par_iter.
-                let dst = unsafe { std::slice::from_raw_parts_mut((table as *mut T).add(id as usize * dim + c0), c1 - c0) };
+                let dst = unsafe {
+                    std::slice::from_raw_parts_mut(
+                        (table as *mut T).add(id as usize * dim + c0),
+                        c1 - c0,
+                    )
+                };
                 for (d, &g) in dst.iter_mut().zip(src) {
                     *d += g;
                 }
@@ -94,7 +120,10 @@ pub fn embedding_backward<T: Real>(gy: &[T], dim: usize, ids: &[i64], padding_id
                 continue;
             }
             let s = id as usize * dim;
-            for (d, &g) in dweight[s..s + dim].iter_mut().zip(&gy[i * dim..(i + 1) * dim]) {
+            for (d, &g) in dweight[s..s + dim]
+                .iter_mut()
+                .zip(&gy[i * dim..(i + 1) * dim])
+            {
                 *d += g;
             }
         }

@@ -11,7 +11,9 @@ use crate::softmax::{hsum, parallel, row_sum, rows_per_block, simd_dispatch, Rea
 
 fn check(op: &str, what: &str, got: usize, want: usize) -> Result<()> {
     if got != want {
-        return Err(Error::Shape(format!("{op}: {what} holds {got} elements, expected {want}")));
+        return Err(Error::Shape(format!(
+            "{op}: {what} holds {got} elements, expected {want}"
+        )));
     }
     Ok(())
 }
@@ -162,7 +164,10 @@ pub fn layer_norm_forward<T: Real>(
         return Err(Error::Shape(format!("{op}: normalized size is 0")));
     }
     if x.len() % cols != 0 {
-        return Err(Error::Shape(format!("{op}: {} elements are not rows of {cols}", x.len())));
+        return Err(Error::Shape(format!(
+            "{op}: {} elements are not rows of {cols}",
+            x.len()
+        )));
     }
     let rows = x.len() / cols;
     check(op, "output", out.len(), x.len())?;
@@ -180,7 +185,9 @@ pub fn layer_norm_forward<T: Real>(
             .zip(out.par_chunks_mut(per * cols))
             .zip(mean.par_chunks_mut(per))
             .zip(rstd.par_chunks_mut(per))
-            .for_each(|(((xb, ob), mb), rb)| ln_forward_rows(xb, cols, weight, bias, eps, ob, mb, rb));
+            .for_each(|(((xb, ob), mb), rb)| {
+                ln_forward_rows(xb, cols, weight, bias, eps, ob, mb, rb)
+            });
     } else {
         ln_forward_rows(x, cols, weight, bias, eps, out, mean, rstd);
     }
@@ -206,7 +213,10 @@ pub fn layer_norm_backward<T: Real>(
         return Err(Error::Shape(format!("{op}: normalized size is 0")));
     }
     if x.len() % cols != 0 {
-        return Err(Error::Shape(format!("{op}: {} elements are not rows of {cols}", x.len())));
+        return Err(Error::Shape(format!(
+            "{op}: {} elements are not rows of {cols}",
+            x.len()
+        )));
     }
     let rows = x.len() / cols;
     check(op, "gradient", gy.len(), x.len())?;
@@ -223,7 +233,10 @@ pub fn layer_norm_backward<T: Real>(
         check(op, "dbias", d.len(), cols)?;
     }
     let want_wb = dweight.is_some() || dbias.is_some();
-    let (mut dw, mut db) = (vec![T::ZERO; if want_wb { cols } else { 0 }], vec![T::ZERO; if want_wb { cols } else { 0 }]);
+    let (mut dw, mut db) = (
+        vec![T::ZERO; if want_wb { cols } else { 0 }],
+        vec![T::ZERO; if want_wb { cols } else { 0 }],
+    );
     if parallel(rows, cols) {
         let per = rows_per_block(rows, cols);
         let partials: Vec<(Vec<T>, Vec<T>)> = gy
@@ -250,7 +263,9 @@ pub fn layer_norm_backward<T: Real>(
             }
         }
     } else {
-        ln_backward_rows(gy, x, cols, mean, rstd, weight, dx, &mut dw, &mut db, want_wb);
+        ln_backward_rows(
+            gy, x, cols, mean, rstd, weight, dx, &mut dw, &mut db, want_wb,
+        );
     }
     if let Some(d) = dweight {
         d.copy_from_slice(&dw);

@@ -117,7 +117,13 @@ pub fn exp_f32(x: f32) -> f32 {
     const LN2_HI: f32 = 0.693_359_4;
     const LN2_LO: f32 = -2.121_944_4e-4;
     const MAGIC: f32 = 12_582_912.0; // 1.5 * 2^23: adding it rounds to an integer
-    let xc = if x > HI { HI } else if x < LO { LO } else { x };
+    let xc = if x > HI {
+        HI
+    } else if x < LO {
+        LO
+    } else {
+        x
+    };
     let t = xc * LOG2E + MAGIC;
     let n = t - MAGIC;
     let i = (t.to_bits() as i32).wrapping_sub(0x4B40_0000);
@@ -274,7 +280,9 @@ pub(crate) fn parallel(rows: usize, cols: usize) -> bool {
 
 fn check_len(op: &str, what: &str, got: usize, want: usize) -> Result<()> {
     if got != want {
-        return Err(Error::Shape(format!("{op}: {what} holds {got} elements, expected {want}")));
+        return Err(Error::Shape(format!(
+            "{op}: {what} holds {got} elements, expected {want}"
+        )));
     }
     Ok(())
 }
@@ -334,12 +342,17 @@ pub fn softmax_forward<T: Real>(x: &[T], cols: usize, log: bool, out: &mut [T]) 
         return Ok(());
     }
     if x.len() % cols != 0 {
-        return Err(Error::Shape(format!("{op}: {} elements are not rows of {cols}", x.len())));
+        return Err(Error::Shape(format!(
+            "{op}: {} elements are not rows of {cols}",
+            x.len()
+        )));
     }
     let rows = x.len() / cols;
     if parallel(rows, cols) {
         let per = rows_per_block(rows, cols) * cols;
-        x.par_chunks(per).zip(out.par_chunks_mut(per)).for_each(|(xb, ob)| softmax_rows(xb, ob, cols, log));
+        x.par_chunks(per)
+            .zip(out.par_chunks_mut(per))
+            .for_each(|(xb, ob)| softmax_rows(xb, ob, cols, log));
     } else {
         softmax_rows(x, out, cols, log);
     }
@@ -347,15 +360,28 @@ pub fn softmax_forward<T: Real>(x: &[T], cols: usize, log: bool, out: &mut [T]) 
 }
 
 /// Gradient of softmax (log-softmax when `log`) given its output `y` and upstream `gy`.
-pub fn softmax_backward<T: Real>(y: &[T], gy: &[T], cols: usize, log: bool, dx: &mut [T]) -> Result<()> {
-    let op = if log { "log_softmax_backward" } else { "softmax_backward" };
+pub fn softmax_backward<T: Real>(
+    y: &[T],
+    gy: &[T],
+    cols: usize,
+    log: bool,
+    dx: &mut [T],
+) -> Result<()> {
+    let op = if log {
+        "log_softmax_backward"
+    } else {
+        "softmax_backward"
+    };
     check_len(op, "gradient", gy.len(), y.len())?;
     check_len(op, "output", dx.len(), y.len())?;
     if cols == 0 || y.is_empty() {
         return Ok(());
     }
     if y.len() % cols != 0 {
-        return Err(Error::Shape(format!("{op}: {} elements are not rows of {cols}", y.len())));
+        return Err(Error::Shape(format!(
+            "{op}: {} elements are not rows of {cols}",
+            y.len()
+        )));
     }
     let rows = y.len() / cols;
     if parallel(rows, cols) {
@@ -380,7 +406,13 @@ pub struct CrossEntropyOpts<'a, T> {
     pub label_smoothing: T,
 }
 
-fn check_ce<T>(op: &str, x: &[T], classes: usize, rows_want: usize, weight: Option<&[T]>) -> Result<()> {
+fn check_ce<T>(
+    op: &str,
+    x: &[T],
+    classes: usize,
+    rows_want: usize,
+    weight: Option<&[T]>,
+) -> Result<()> {
     if classes == 0 {
         return Err(Error::Shape(format!("{op}: the class dim is empty")));
     }
@@ -479,7 +511,9 @@ pub fn cross_entropy_forward<T: Real>(
     check_len("cross_entropy", "loss", loss.len(), rows)?;
     check_len("cross_entropy", "lse", lse.len(), rows)?;
     check_targets(target, classes, opts.ignore_index)?;
-    let wsum = opts.weight.map_or(T::from_f64(classes as f64), |w| w.iter().fold(T::ZERO, |a, &b| a + b));
+    let wsum = opts.weight.map_or(T::from_f64(classes as f64), |w| {
+        w.iter().fold(T::ZERO, |a, &b| a + b)
+    });
     let (w, ii, eps) = (opts.weight, opts.ignore_index, opts.label_smoothing);
     if parallel(rows, classes) {
         let per = rows_per_block(rows, classes);
@@ -487,7 +521,9 @@ pub fn cross_entropy_forward<T: Real>(
             .zip(target.par_chunks(per))
             .zip(loss.par_chunks_mut(per))
             .zip(lse.par_chunks_mut(per))
-            .for_each(|(((xb, tb), lb), sb)| ce_index_rows(xb, tb, classes, w, ii, eps, wsum, lb, sb));
+            .for_each(|(((xb, tb), lb), sb)| {
+                ce_index_rows(xb, tb, classes, w, ii, eps, wsum, lb, sb)
+            });
     } else {
         ce_index_rows(x, target, classes, w, ii, eps, wsum, loss, lse);
     }
@@ -512,7 +548,9 @@ pub fn cross_entropy_backward<T: Real>(
     check_len("cross_entropy_backward", "gradient", g.len(), rows)?;
     check_len("cross_entropy_backward", "output", dx.len(), x.len())?;
     check_targets(target, classes, opts.ignore_index)?;
-    let wsum = opts.weight.map_or(T::from_f64(classes as f64), |w| w.iter().fold(T::ZERO, |a, &b| a + b));
+    let wsum = opts.weight.map_or(T::from_f64(classes as f64), |w| {
+        w.iter().fold(T::ZERO, |a, &b| a + b)
+    });
     let (w, ii, eps) = (opts.weight, opts.ignore_index, opts.label_smoothing);
     if parallel(rows, classes) {
         let per = rows_per_block(rows, classes);
@@ -521,7 +559,9 @@ pub fn cross_entropy_backward<T: Real>(
             .zip(lse.par_chunks(per))
             .zip(g.par_chunks(per))
             .zip(dx.par_chunks_mut(per * classes))
-            .for_each(|((((xb, tb), sb), gb), db)| ce_index_backward_rows(xb, tb, classes, w, ii, eps, wsum, sb, gb, db));
+            .for_each(|((((xb, tb), sb), gb), db)| {
+                ce_index_backward_rows(xb, tb, classes, w, ii, eps, wsum, sb, gb, db)
+            });
     } else {
         ce_index_backward_rows(x, target, classes, w, ii, eps, wsum, lse, g, dx);
     }
@@ -617,7 +657,9 @@ pub fn cross_entropy_prob_forward<T: Real>(
             .zip(t.par_chunks(per * classes))
             .zip(loss.par_chunks_mut(per))
             .zip(lse.par_chunks_mut(per))
-            .for_each(|(((xb, tb), lb), sb)| ce_prob_rows(xb, tb, classes, weight, label_smoothing, lb, sb));
+            .for_each(|(((xb, tb), lb), sb)| {
+                ce_prob_rows(xb, tb, classes, weight, label_smoothing, lb, sb)
+            });
     } else {
         ce_prob_rows(x, t, classes, weight, label_smoothing, loss, lse);
     }
@@ -659,7 +701,17 @@ pub fn cross_entropy_prob_backward<T: Real>(
                 .zip(dx.par_chunks_mut(pc))
                 .zip(dt.par_chunks_mut(pc))
                 .for_each(|(((((xb, tb), sb), gb), db), eb)| {
-                    ce_prob_backward_rows(xb, tb, classes, weight, label_smoothing, sb, gb, db, Some(eb))
+                    ce_prob_backward_rows(
+                        xb,
+                        tb,
+                        classes,
+                        weight,
+                        label_smoothing,
+                        sb,
+                        gb,
+                        db,
+                        Some(eb),
+                    )
                 }),
             None => x
                 .par_chunks(pc)
@@ -668,7 +720,17 @@ pub fn cross_entropy_prob_backward<T: Real>(
                 .zip(g.par_chunks(per))
                 .zip(dx.par_chunks_mut(pc))
                 .for_each(|((((xb, tb), sb), gb), db)| {
-                    ce_prob_backward_rows(xb, tb, classes, weight, label_smoothing, sb, gb, db, None)
+                    ce_prob_backward_rows(
+                        xb,
+                        tb,
+                        classes,
+                        weight,
+                        label_smoothing,
+                        sb,
+                        gb,
+                        db,
+                        None,
+                    )
                 }),
         }
     } else {

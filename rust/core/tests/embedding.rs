@@ -5,14 +5,27 @@ use rand::{Rng, SeedableRng};
 
 #[test]
 fn gather_and_scatter_add_match_naive() {
-    for (seed, &(rows, dim, n)) in [(1usize, 1usize, 1usize), (7, 3, 11), (50, 33, 400), (64, 256, 1000)].iter().enumerate() {
+    for (seed, &(rows, dim, n)) in [
+        (1usize, 1usize, 1usize),
+        (7, 3, 11),
+        (50, 33, 400),
+        (64, 256, 1000),
+    ]
+    .iter()
+    .enumerate()
+    {
         let mut rng = rand::rngs::StdRng::seed_from_u64(seed as u64);
-        let w: Vec<f64> = (0..rows * dim).map(|_| rng.random_range(-1.0..1.0)).collect();
+        let w: Vec<f64> = (0..rows * dim)
+            .map(|_| rng.random_range(-1.0..1.0))
+            .collect();
         let ids: Vec<i64> = (0..n).map(|_| rng.random_range(0..rows as i64)).collect();
         let mut out = vec![f64::NAN; n * dim];
         embedding::embedding_forward(&w, dim, &ids, &mut out).unwrap();
         for (i, &id) in ids.iter().enumerate() {
-            assert_eq!(&out[i * dim..(i + 1) * dim], &w[id as usize * dim..(id as usize + 1) * dim]);
+            assert_eq!(
+                &out[i * dim..(i + 1) * dim],
+                &w[id as usize * dim..(id as usize + 1) * dim]
+            );
         }
         let g: Vec<f64> = (0..n * dim).map(|_| rng.random_range(-1.0..1.0)).collect();
         for pad in [None, Some(ids[0])] {

@@ -6,7 +6,9 @@ use rand::{Rng, SeedableRng};
 
 fn random(n: usize, seed: u64, scale: f64) -> Vec<f64> {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    (0..n).map(|_| rng.random_range(-1.0..1.0) * scale).collect()
+    (0..n)
+        .map(|_| rng.random_range(-1.0..1.0) * scale)
+        .collect()
 }
 
 fn naive_log_softmax(x: &[f64], cols: usize) -> Vec<f64> {
@@ -22,11 +24,22 @@ fn naive_log_softmax(x: &[f64], cols: usize) -> Vec<f64> {
 fn assert_close(got: &[f64], want: &[f64], rtol: f64, atol: f64) {
     assert_eq!(got.len(), want.len());
     for (i, (g, w)) in got.iter().zip(want).enumerate() {
-        assert!((g - w).abs() <= atol + rtol * w.abs(), "element {i}: {g} vs {w}");
+        assert!(
+            (g - w).abs() <= atol + rtol * w.abs(),
+            "element {i}: {g} vs {w}"
+        );
     }
 }
 
-const SHAPES: [(usize, usize); 7] = [(1, 1), (3, 7), (5, 16), (2, 17), (33, 65), (7, 1000), (300, 129)];
+const SHAPES: [(usize, usize); 7] = [
+    (1, 1),
+    (3, 7),
+    (5, 16),
+    (2, 17),
+    (33, 65),
+    (7, 1000),
+    (300, 129),
+];
 
 #[test]
 fn exp_f32_is_accurate_and_handles_specials() {
@@ -111,10 +124,30 @@ fn cross_entropy_index_forward_and_backward_match_naive() {
     for (seed, &(rows, c)) in SHAPES.iter().enumerate() {
         let x = random(rows * c, seed as u64 + 300, 4.0);
         let mut rng = rand::rngs::StdRng::seed_from_u64(seed as u64);
-        let t: Vec<i64> = (0..rows).map(|i| if i % 5 == 3 { -100 } else { rng.random_range(0..c as i64) }).collect();
-        let w: Vec<f64> = random(c, seed as u64 + 400, 1.0).iter().map(|v| v.abs() + 0.5).collect();
-        for (weight, eps) in [(None, 0.0), (Some(&w[..]), 0.0), (Some(&w[..]), 0.2), (None, 0.1)] {
-            let opts = CrossEntropyOpts { weight, ignore_index: -100, label_smoothing: eps };
+        let t: Vec<i64> = (0..rows)
+            .map(|i| {
+                if i % 5 == 3 {
+                    -100
+                } else {
+                    rng.random_range(0..c as i64)
+                }
+            })
+            .collect();
+        let w: Vec<f64> = random(c, seed as u64 + 400, 1.0)
+            .iter()
+            .map(|v| v.abs() + 0.5)
+            .collect();
+        for (weight, eps) in [
+            (None, 0.0),
+            (Some(&w[..]), 0.0),
+            (Some(&w[..]), 0.2),
+            (None, 0.1),
+        ] {
+            let opts = CrossEntropyOpts {
+                weight,
+                ignore_index: -100,
+                label_smoothing: eps,
+            };
             let (mut loss, mut lse) = (vec![f64::NAN; rows], vec![f64::NAN; rows]);
             softmax::cross_entropy_forward(&x, &t, c, opts, &mut loss, &mut lse).unwrap();
             let want = naive_ce(&x, &t, c, weight, -100, eps);
@@ -127,9 +160,19 @@ fn cross_entropy_index_forward_and_backward_match_naive() {
                 let (mut xp, mut xm) = (x.clone(), x.clone());
                 xp[k] += 1e-6;
                 xm[k] -= 1e-6;
-                let f = |xx: &[f64]| naive_ce(xx, &t, c, weight, -100, eps).iter().zip(&g).map(|(a, b)| a * b).sum::<f64>();
+                let f = |xx: &[f64]| {
+                    naive_ce(xx, &t, c, weight, -100, eps)
+                        .iter()
+                        .zip(&g)
+                        .map(|(a, b)| a * b)
+                        .sum::<f64>()
+                };
                 let num = (f(&xp) - f(&xm)) / 2e-6;
-                assert!((num - dx[k]).abs() < 1e-6 * (1.0 + num.abs()), "dx[{k}] = {} vs {num}", dx[k]);
+                assert!(
+                    (num - dx[k]).abs() < 1e-6 * (1.0 + num.abs()),
+                    "dx[{k}] = {} vs {num}",
+                    dx[k]
+                );
             }
         }
     }
@@ -139,13 +182,25 @@ fn cross_entropy_index_forward_and_backward_match_naive() {
 fn cross_entropy_prob_forward_and_backward_match_naive() {
     for (seed, &(rows, c)) in SHAPES.iter().enumerate().take(6) {
         let x = random(rows * c, seed as u64 + 600, 3.0);
-        let t: Vec<f64> = random(rows * c, seed as u64 + 700, 1.0).iter().map(|v| v.abs()).collect();
-        let w: Vec<f64> = random(c, seed as u64 + 800, 1.0).iter().map(|v| v.abs() + 0.5).collect();
+        let t: Vec<f64> = random(rows * c, seed as u64 + 700, 1.0)
+            .iter()
+            .map(|v| v.abs())
+            .collect();
+        let w: Vec<f64> = random(c, seed as u64 + 800, 1.0)
+            .iter()
+            .map(|v| v.abs() + 0.5)
+            .collect();
         let eps = 0.15;
         let f = |xx: &[f64], tt: &[f64]| -> Vec<f64> {
             let logp = naive_log_softmax(xx, c);
             (0..rows)
-                .map(|i| -(0..c).map(|j| w[j] * ((1.0 - eps) * tt[i * c + j] + eps / c as f64) * logp[i * c + j]).sum::<f64>())
+                .map(|i| {
+                    -(0..c)
+                        .map(|j| {
+                            w[j] * ((1.0 - eps) * tt[i * c + j] + eps / c as f64) * logp[i * c + j]
+                        })
+                        .sum::<f64>()
+                })
                 .collect()
         };
         let (mut loss, mut lse) = (vec![0.0; rows], vec![0.0; rows]);
@@ -153,14 +208,30 @@ fn cross_entropy_prob_forward_and_backward_match_naive() {
         assert_close(&loss, &f(&x, &t), 1e-12, 1e-12);
         let g = random(rows, seed as u64 + 900, 1.0);
         let (mut dx, mut dt) = (vec![0.0; x.len()], vec![0.0; x.len()]);
-        softmax::cross_entropy_prob_backward(&x, &t, c, Some(&w), eps, &lse, &g, &mut dx, Some(&mut dt)).unwrap();
-        let obj = |xx: &[f64], tt: &[f64]| f(xx, tt).iter().zip(&g).map(|(a, b)| a * b).sum::<f64>();
+        softmax::cross_entropy_prob_backward(
+            &x,
+            &t,
+            c,
+            Some(&w),
+            eps,
+            &lse,
+            &g,
+            &mut dx,
+            Some(&mut dt),
+        )
+        .unwrap();
+        let obj =
+            |xx: &[f64], tt: &[f64]| f(xx, tt).iter().zip(&g).map(|(a, b)| a * b).sum::<f64>();
         for k in (0..x.len()).step_by((x.len() / 23).max(1)) {
             let (mut p, mut m) = (x.clone(), x.clone());
             p[k] += 1e-4;
             m[k] -= 1e-4;
             let num = (obj(&p, &t) - obj(&m, &t)) / 2e-4;
-            assert!((num - dx[k]).abs() < 1e-6 * (1.0 + num.abs()), "dx[{k}] {} vs {num}", dx[k]);
+            assert!(
+                (num - dx[k]).abs() < 1e-6 * (1.0 + num.abs()),
+                "dx[{k}] {} vs {num}",
+                dx[k]
+            );
             let (mut p, mut m) = (t.clone(), t.clone());
             p[k] += 1e-4;
             m[k] -= 1e-4;
@@ -177,7 +248,11 @@ fn bad_shapes_and_targets_are_errors_not_panics() {
     assert!(softmax::softmax_forward(&x, 3, false, &mut out).is_err());
     let mut out = vec![0f32; 6];
     assert!(softmax::softmax_forward(&x, 4, false, &mut out).is_err());
-    let opts = CrossEntropyOpts { weight: None, ignore_index: -100, label_smoothing: 0f32 };
+    let opts = CrossEntropyOpts {
+        weight: None,
+        ignore_index: -100,
+        label_smoothing: 0f32,
+    };
     let (mut l, mut s) = (vec![0f32; 2], vec![0f32; 2]);
     assert!(softmax::cross_entropy_forward(&x, &[0, 3], 3, opts, &mut l, &mut s).is_err());
     assert!(softmax::cross_entropy_forward(&x, &[0, -1], 3, opts, &mut l, &mut s).is_err());

@@ -9,12 +9,19 @@ use pyo3::prelude::*;
 use crate::errors::to_py;
 use crate::softmax::{alloc, arr, by_dtype, sl, with_mut};
 
-fn fwd_t<'py, T: Real + Element>(py: Python<'py>, weight: &Bound<'py, PyAny>, ids: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+fn fwd_t<'py, T: Real + Element>(
+    py: Python<'py>,
+    weight: &Bound<'py, PyAny>,
+    ids: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
     let op = "embedding";
     let w = arr::<T>(op, "weight", weight)?;
     let ids = arr::<i64>(op, "input", ids)?;
     if w.ndim() != 2 {
-        return Err(PyValueError::new_err(format!("embedding: weight must be 2-d, got shape {:?}", w.shape())));
+        return Err(PyValueError::new_err(format!(
+            "embedding: weight must be 2-d, got shape {:?}",
+            w.shape()
+        )));
     }
     let dim = w.shape()[1];
     let (ws, is) = (sl(op, "weight", &w)?, sl(op, "input", &ids)?);
@@ -35,16 +42,26 @@ fn bwd_t<'py, T: Real + Element>(
     let op = "embedding_backward";
     let g = arr::<T>(op, "grad", gy)?;
     let ids = arr::<i64>(op, "input", ids)?;
-    let dim = *g.shape().last().ok_or_else(|| PyValueError::new_err("embedding_backward: grad is 0-d"))?;
+    let dim = *g
+        .shape()
+        .last()
+        .ok_or_else(|| PyValueError::new_err("embedding_backward: grad is 0-d"))?;
     let (gs, is) = (sl(op, "grad", &g)?, sl(op, "input", &ids)?);
     let out = alloc::<T>(py, &[num_embeddings, dim]);
-    with_mut(&out, |o| py.detach(|| k::embedding_backward(gs, dim, is, padding_idx, o)))?.map_err(to_py)?;
+    with_mut(&out, |o| {
+        py.detach(|| k::embedding_backward(gs, dim, is, padding_idx, o))
+    })?
+    .map_err(to_py)?;
     Ok(out.into_any())
 }
 
 /// `weight[ids]` for a C-contiguous (num_embeddings, dim) table and int64 ids of any shape.
 #[pyfunction]
-fn embedding_forward<'py>(py: Python<'py>, weight: &Bound<'py, PyAny>, ids: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+fn embedding_forward<'py>(
+    py: Python<'py>,
+    weight: &Bound<'py, PyAny>,
+    ids: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
     by_dtype!("embedding", weight, fwd_t(py, weight, ids))
 }
 
@@ -58,7 +75,11 @@ fn embedding_backward<'py>(
     num_embeddings: usize,
     padding_idx: Option<i64>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    by_dtype!("embedding_backward", gy, bwd_t(py, gy, ids, num_embeddings, padding_idx))
+    by_dtype!(
+        "embedding_backward",
+        gy,
+        bwd_t(py, gy, ids, num_embeddings, padding_idx)
+    )
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

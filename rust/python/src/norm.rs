@@ -24,7 +24,10 @@ fn fwd_t<'py, T: Real + Element>(
 ) -> PyResult<Bound<'py, PyAny>> {
     let op = "layer_norm";
     let x = arr::<T>(op, "input", x)?;
-    let (w, b) = (opt_arr::<T>(op, "weight", weight)?, opt_arr::<T>(op, "bias", bias)?);
+    let (w, b) = (
+        opt_arr::<T>(op, "weight", weight)?,
+        opt_arr::<T>(op, "bias", bias)?,
+    );
     let xs = sl(op, "input", &x)?;
     let ws = match &w {
         Some(a) => Some(sl(op, "weight", a)?),
@@ -35,7 +38,10 @@ fn fwd_t<'py, T: Real + Element>(
         None => None,
     };
     if cols == 0 || xs.len() % cols != 0 {
-        return Err(PyValueError::new_err(format!("layer_norm: {} elements are not rows of {cols}", xs.len())));
+        return Err(PyValueError::new_err(format!(
+            "layer_norm: {} elements are not rows of {cols}",
+            xs.len()
+        )));
     }
     let rows = xs.len() / cols;
     let out = alloc::<T>(py, x.shape());
@@ -46,7 +52,8 @@ fn fwd_t<'py, T: Real + Element>(
         let ms = mrw.as_slice_mut().map_err(contiguous_err)?;
         let rs = rrw.as_slice_mut().map_err(contiguous_err)?;
         let e = T::from_f64(eps);
-        py.detach(|| k::layer_norm_forward(xs, cols, ws, bs, e, os, ms, rs)).map_err(to_py)?;
+        py.detach(|| k::layer_norm_forward(xs, cols, ws, bs, e, os, ms, rs))
+            .map_err(to_py)?;
     }
     Ok(PyTuple::new(py, [out.into_any(), mean.into_any(), rstd.into_any()])?.into_any())
 }
@@ -67,14 +74,27 @@ fn bwd_t<'py, T: Real + Element>(
     let (gy, x) = (arr::<T>(op, "grad", gy)?, arr::<T>(op, "input", x)?);
     let (mean, rstd) = (arr::<T>(op, "mean", mean)?, arr::<T>(op, "rstd", rstd)?);
     let w = opt_arr::<T>(op, "weight", weight)?;
-    let (gs, xs, ms, rs) = (sl(op, "grad", &gy)?, sl(op, "input", &x)?, sl(op, "mean", &mean)?, sl(op, "rstd", &rstd)?);
+    let (gs, xs, ms, rs) = (
+        sl(op, "grad", &gy)?,
+        sl(op, "input", &x)?,
+        sl(op, "mean", &mean)?,
+        sl(op, "rstd", &rstd)?,
+    );
     let ws = match &w {
         Some(a) => Some(sl(op, "weight", a)?),
         None => None,
     };
     let dx = alloc::<T>(py, x.shape());
-    let dw = if need_weight_grad { Some(alloc::<T>(py, &[cols])) } else { None };
-    let db = if need_bias_grad { Some(alloc::<T>(py, &[cols])) } else { None };
+    let dw = if need_weight_grad {
+        Some(alloc::<T>(py, &[cols]))
+    } else {
+        None
+    };
+    let db = if need_bias_grad {
+        Some(alloc::<T>(py, &[cols]))
+    } else {
+        None
+    };
     {
         let mut xrw = dx.readwrite();
         let dxs = xrw.as_slice_mut().map_err(contiguous_err)?;
@@ -88,7 +108,8 @@ fn bwd_t<'py, T: Real + Element>(
             Some(rw) => Some(rw.as_slice_mut().map_err(contiguous_err)?),
             None => None,
         };
-        py.detach(|| k::layer_norm_backward(gs, xs, cols, ms, rs, ws, dxs, dws, dbs)).map_err(to_py)?;
+        py.detach(|| k::layer_norm_backward(gs, xs, cols, ms, rs, ws, dxs, dws, dbs))
+            .map_err(to_py)?;
     }
     let dw = dw.map_or_else(|| none_obj(py), |a| a.into_any());
     let db = db.map_or_else(|| none_obj(py), |a| a.into_any());
@@ -127,7 +148,17 @@ fn layer_norm_backward<'py>(
     by_dtype!(
         "layer_norm_backward",
         x,
-        bwd_t(py, gy, x, cols, mean, rstd, weight, need_weight_grad, need_bias_grad)
+        bwd_t(
+            py,
+            gy,
+            x,
+            cols,
+            mean,
+            rstd,
+            weight,
+            need_weight_grad,
+            need_bias_grad
+        )
     )
 }
 
