@@ -1,7 +1,169 @@
-//! Bindings of the norm kernels.
+//! Bindings of the norm kernels: layer norm forward (saving mean and rstd) and backward.
 
+use ferrograd_core::norm as k;
+use ferrograd_core::softmax::Real;
+use numpy::{Element, PyArrayMethods, PyUntypedArrayMethods};
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+use pyo3::types::PyTuple;
 
-pub fn register(_m: &Bound<'_, PyModule>) -> PyResult<()> {
+use crate::errors::to_py;
+use crate::softmax::{alloc, arr, by_dtype, none_obj, opt_arr, sl};
+
+fn contiguous_err(_: impl std::fmt::Debug) -> PyErr {
+    PyValueError::new_err("output is not contiguous")
+}
+
+fn fwd_t<'py, T: Real + Element>(
+    py: Python<'py>,
+    x: &Bound<'py, PyAny>,
+    cols: usize,
+    weight: Option<&Bound<'py, PyAny>>,
+    bias: Option<&Bound<'py, PyAny>>,
+    eps: f64,
+) -> PyResult<Bound<'py, PyAny>> {
+    let op = "layer_norm";
+    let x = arr::<T>(op, "input", x)?;
+    let (w, b) = (
+        opt_arr::<T>(op, "weight", weight)?,
+        opt_arr::<T>(op, "bias", bias)?,
+    );
+    let xs = sl(op, "input", &x)?;
+    let ws = match &w {
+        Some(a) => Some(sl(op, "weight", a)?),
+        None => None,
+    };
+    let bs = match &b {
+        Some(a) => Some(sl(op, "bias", a)?),
+        None => None,
+    };
+    if cols == 0 || xs.len() % cols != 0 {
+        return Err(PyValueError::new_err(format!(
+            "layer_norm: {} elements are not rows of {cols}",
+            xs.len()
+        )));
+    }
+    let rows = xs.len() / cols;
+    let out = alloc::<T>(py, x.shape());
+    let (mean, rstd) = (alloc::<T>(py, &[rows]), alloc::<T>(py, &[rows]));
+    {
+        let (mut orw, mut mrw, mut rrw) = (out.readwrite(), mean.readwrite(), rstd.readwrite());
+        let os = orw.as_slice_mut().map_err(contiguous_err)?;
+        let ms = mrw.as_slice_mut().map_err(contiguous_err)?;
+        let rs = rrw.as_slice_mut().map_err(contiguous_err)?;
+        let e = T::from_f64(eps);
+        py.detach(|| k::layer_norm_forward(xs, cols, ws, bs, e, os, ms, rs))
+            .map_err(to_py)?;
+    }
+    Ok(PyTuple::new(py, [out.into_any(), mean.into_any(), rstd.into_any()])?.into_any())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn bwd_t<'py, T: Real + Element>(
+    py: Python<'py>,
+    gy: &Bound<'py, PyAny>,
+    x: &Bound<'py, PyAny>,
+    cols: usize,
+    mean: &Bound<'py, PyAny>,
+    rstd: &Bound<'py, PyAny>,
+    weight: Option<&Bound<'py, PyAny>>,
+    need_weight_grad: bool,
+    need_bias_grad: bool,
+) -> PyResult<Bound<'py, PyAny>> {
+    let op = "layer_norm_backward";
+    let (gy, x) = (arr::<T>(op, "grad", gy)?, arr::<T>(op, "input", x)?);
+    let (mean, rstd) = (arr::<T>(op, "mean", mean)?, arr::<T>(op, "rstd", rstd)?);
+    let w = opt_arr::<T>(op, "weight", weight)?;
+    let (gs, xs, ms, rs) = (
+        sl(op, "grad", &gy)?,
+        sl(op, "input", &x)?,
+        sl(op, "mean", &mean)?,
+        sl(op, "rstd", &rstd)?,
+    );
+    let ws = match &w {
+        Some(a) => Some(sl(op, "weight", a)?),
+        None => None,
+    };
+    let dx = alloc::<T>(py, x.shape());
+    let dw = if need_weight_grad {
+        Some(alloc::<T>(py, &[cols]))
+    } else {
+        None
+    };
+    let db = if need_bias_grad {
+        Some(alloc::<T>(py, &[cols]))
+    } else {
+        None
+    };
+    {
+        let mut xrw = dx.readwrite();
+        let dxs = xrw.as_slice_mut().map_err(contiguous_err)?;
+        let mut wrw = dw.as_ref().map(|a| a.readwrite());
+        let mut brw = db.as_ref().map(|a| a.readwrite());
+        let dws = match wrw.as_mut() {
+            Some(rw) => Some(rw.as_slice_mut().map_err(contiguous_err)?),
+            None => None,
+        };
+        let dbs = match brw.as_mut() {
+            Some(rw) => Some(rw.as_slice_mut().map_err(contiguous_err)?),
+            None => None,
+        };
+        py.detach(|| k::layer_norm_backward(gs, xs, cols, ms, rs, ws, dxs, dws, dbs))
+            .map_err(to_py)?;
+    }
+    let dw = dw.map_or_else(|| none_obj(py), |a| a.into_any());
+    let db = db.map_or_else(|| none_obj(py), |a| a.into_any());
+    Ok(PyTuple::new(py, [dx.into_any(), dw, db])?.into_any())
+}
+
+/// Layer norm over rows of `cols` trailing elements of a C-contiguous array: (y, mean, rstd).
+#[pyfunction]
+#[pyo3(signature = (x, cols, weight, bias, eps))]
+fn layer_norm_forward<'py>(
+    py: Python<'py>,
+    x: &Bound<'py, PyAny>,
+    cols: usize,
+    weight: Option<&Bound<'py, PyAny>>,
+    bias: Option<&Bound<'py, PyAny>>,
+    eps: f64,
+) -> PyResult<Bound<'py, PyAny>> {
+    by_dtype!("layer_norm", x, fwd_t(py, x, cols, weight, bias, eps))
+}
+
+/// (dx, dweight or None, dbias or None) of `layer_norm_forward`.
+#[pyfunction]
+#[pyo3(signature = (gy, x, cols, mean, rstd, weight, need_weight_grad, need_bias_grad))]
+#[allow(clippy::too_many_arguments)]
+fn layer_norm_backward<'py>(
+    py: Python<'py>,
+    gy: &Bound<'py, PyAny>,
+    x: &Bound<'py, PyAny>,
+    cols: usize,
+    mean: &Bound<'py, PyAny>,
+    rstd: &Bound<'py, PyAny>,
+    weight: Option<&Bound<'py, PyAny>>,
+    need_weight_grad: bool,
+    need_bias_grad: bool,
+) -> PyResult<Bound<'py, PyAny>> {
+    by_dtype!(
+        "layer_norm_backward",
+        x,
+        bwd_t(
+            py,
+            gy,
+            x,
+            cols,
+            mean,
+            rstd,
+            weight,
+            need_weight_grad,
+            need_bias_grad
+        )
+    )
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(layer_norm_forward, m)?)?;
+    m.add_function(wrap_pyfunction!(layer_norm_backward, m)?)?;
     Ok(())
 }

@@ -1,0 +1,114 @@
+"""Normalisation ops: layer norm (Rust kernel), batch norm and p-norm (numpy)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _native
+from ..autograd import Function
+
+
+class LayerNorm(Function):
+    """Layer norm over the trailing `cols` elements; weight/bias are flat (cols,) or None."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, cols, eps):
+        xc = np.ascontiguousarray(x)
+        w = None if weight is None else np.ascontiguousarray(weight).reshape(-1)
+        b = None if bias is None else np.ascontiguousarray(bias).reshape(-1)
+        y, mean, rstd = _native.layer_norm_forward(xc, cols, w, b, eps)
+        ctx.save_for_backward(xc, mean, rstd, w)
+        ctx.cols = cols
+        ctx.wshape = None if weight is None else weight.shape
+        ctx.bshape = None if bias is None else bias.shape
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        xc, mean, rstd, w = ctx.saved
+        g = np.ascontiguousarray(g, dtype=xc.dtype)
+        dx, dw, db = _native.layer_norm_backward(
+            g, xc, ctx.cols, mean, rstd, w, ctx.wshape is not None, ctx.bshape is not None
+        )
+        dw = None if dw is None else dw.reshape(ctx.wshape)
+        db = None if db is None else db.reshape(ctx.bshape)
+        return dx, dw, db
+
+
+class BatchNorm(Function):
+    """Batch norm of (N, C, *) input over every axis but 1. In training, batch statistics (and
+    the caller updates running stats); otherwise the given `mean`/`var` are constants."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, mean, var, training, eps):
+        axes = (0,) + tuple(range(2, x.ndim))
+        bshape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+        if training:
+            mean = x.mean(axis=axes)
+            var = x.var(axis=axes)
+        rstd = (1.0 / np.sqrt(var + eps)).astype(x.dtype)
+        xhat = (x - mean.reshape(bshape)) * rstd.reshape(bshape)
+        y = xhat if weight is None else xhat * weight.reshape(bshape)
+        if bias is not None:
+            y = y + bias.reshape(bshape)
+        ctx.save_for_backward(xhat, rstd, weight)
+        ctx.axes, ctx.bshape, ctx.training = axes, bshape, training
+        ctx.has_bias = bias is not None
+        ctx.batch_mean, ctx.batch_var = mean, var
+        return y.astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        xhat, rstd, weight = ctx.saved
+        axes, bshape = ctx.axes, ctx.bshape
+        gw = g if weight is None else g * weight.reshape(bshape)
+        if ctx.training:
+            m = xhat.size // xhat.shape[1]
+            mg = gw.mean(axis=axes, keepdims=True)
+            mgx = (gw * xhat).mean(axis=axes, keepdims=True)
+            dx = (gw - mg - xhat * mgx) * rstd.reshape(bshape)
+            del m
+        else:
+            dx = gw * rstd.reshape(bshape)
+        dw = None if weight is None else (g * xhat).sum(axis=axes)
+        db = g.sum(axis=axes) if ctx.has_bias else None
+        return dx, dw, db, None, None
+
+
+class PNorm(Function):
+    """p-norm along `dim` with keepdim; the gradient is 0 where the norm is 0 (as torch)."""
+
+    @staticmethod
+    def forward(ctx, x, p, dim, keepdim):
+        ax = np.abs(x)
+        if p == np.inf:
+            n = ax.max(axis=dim, keepdims=True)
+        elif p == 1:
+            n = ax.sum(axis=dim, keepdims=True)
+        elif p == 2:
+            n = np.sqrt((x * x).sum(axis=dim, keepdims=True))
+        else:
+            n = (ax**p).sum(axis=dim, keepdims=True) ** (1.0 / p)
+        ctx.save_for_backward(x, n)
+        ctx.p, ctx.dim, ctx.keepdim = p, dim, keepdim
+        return n if keepdim else np.squeeze(n, axis=dim)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, n = ctx.saved
+        p = ctx.p
+        if not ctx.keepdim:
+            g = np.expand_dims(g, ctx.dim)
+        safe = np.where(n == 0, 1, n)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if p == np.inf:
+                hit = np.abs(x) == n
+                d = np.sign(x) * hit / hit.sum(axis=ctx.dim, keepdims=True)
+            elif p == 1:
+                d = np.sign(x)
+            elif p == 2:
+                d = x / safe
+            else:
+                d = np.sign(x) * np.abs(x) ** (p - 1) / safe ** (p - 1)
+        d = np.where(n == 0, 0, d)
+        return (g * d).astype(x.dtype, copy=False)

@@ -1,0 +1,112 @@
+"""softmax / log_softmax over any dim, and cross-entropy fused with log-softmax (Rust kernels).
+
+The kernels work on the last axis of a C-contiguous array; another dim is moved last first
+(one copy), and the result is handed back as a view with the dim in place.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _native
+from ..autograd import Function
+
+
+def _last(a: np.ndarray, dim: int) -> np.ndarray:
+    """`a` with `dim` moved last, C-contiguous (no copy when it already is)."""
+    if dim != a.ndim - 1:
+        a = np.moveaxis(a, dim, -1)
+    return np.ascontiguousarray(a)
+
+
+class Softmax(Function):
+    """softmax (or log_softmax when `log`) along `dim` of a float32/float64 array."""
+
+    @staticmethod
+    def forward(ctx, x, dim, log):
+        if x.ndim == 0:
+            y = _native.softmax_forward(x.reshape(1), log).reshape(())
+            ctx.save_for_backward(y.reshape(1))
+            ctx.dim, ctx.log, ctx.scalar = 0, log, True
+            return y
+        y = _native.softmax_forward(_last(x, dim), log)
+        ctx.save_for_backward(y)
+        ctx.dim, ctx.log, ctx.scalar = dim, log, False
+        return y if dim == x.ndim - 1 else np.moveaxis(y, -1, dim)
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved
+        if ctx.scalar:
+            return _native.softmax_backward(y, np.ascontiguousarray(g, y.dtype).reshape(1), ctx.log).reshape(())
+        last = y.ndim - 1 == ctx.dim
+        gl = _last(np.asarray(g, y.dtype), ctx.dim)
+        dx = _native.softmax_backward(y, gl, ctx.log)
+        return dx if last else np.moveaxis(dx, -1, ctx.dim)
+
+
+class CrossEntropyIndex(Function):
+    """Per-sample cross-entropy of (rows, C) logits against int64 class indices (rows,),
+    torch's weight / ignore_index / label_smoothing semantics, before reduction."""
+
+    @staticmethod
+    def forward(ctx, x, target, weight, ignore_index, label_smoothing):
+        x = np.ascontiguousarray(x)
+        loss, lse = _native.cross_entropy_forward(x, target, weight, ignore_index, label_smoothing)
+        ctx.save_for_backward(x, target, weight, lse)
+        ctx.ignore_index, ctx.label_smoothing = ignore_index, label_smoothing
+        return loss
+
+    @staticmethod
+    def backward(ctx, g):
+        x, target, weight, lse = ctx.saved
+        g = np.ascontiguousarray(np.broadcast_to(g, lse.shape), dtype=x.dtype)
+        dx = _native.cross_entropy_backward(x, target, weight, ctx.ignore_index, ctx.label_smoothing, lse, g)
+        return dx, None, None
+
+
+class CrossEntropyProb(Function):
+    """Per-sample cross-entropy of (rows, C) logits against class probabilities (rows, C).
+    Differentiable w.r.t. logits, target and weight (torch composes this case from ops)."""
+
+    @staticmethod
+    def forward(ctx, x, target, weight, label_smoothing):
+        x, target = np.ascontiguousarray(x), np.ascontiguousarray(target)
+        loss, lse = _native.cross_entropy_prob_forward(x, target, weight, label_smoothing)
+        ctx.save_for_backward(x, target, weight, lse)
+        ctx.label_smoothing = label_smoothing
+        return loss
+
+    @staticmethod
+    def backward(ctx, g):
+        x, target, weight, lse = ctx.saved
+        eps = ctx.label_smoothing
+        g = np.ascontiguousarray(np.broadcast_to(g, lse.shape), dtype=x.dtype)
+        dx, dt = _native.cross_entropy_prob_backward(x, target, weight, eps, lse, g, True)
+        dw = None
+        if weight is not None:
+            ts = target * (1 - eps) + eps / x.shape[1]
+            dw = (g[:, None] * ts * (lse[:, None] - x)).sum(0)
+        return dx, dt, dw
+
+
+class NllLoss(Function):
+    """Per-sample -weight[t] * x[i, t] for (rows, C) log-probabilities; 0 where t is ignored."""
+
+    @staticmethod
+    def forward(ctx, x, target, weight, ignore_index):
+        keep = target != ignore_index
+        safe = np.where(keep, target, 0)
+        rows = np.arange(x.shape[0])
+        wt = np.ones(target.shape, x.dtype) if weight is None else weight[safe]
+        wt = np.where(keep, wt, 0).astype(x.dtype)
+        ctx.save_for_backward(rows, safe, wt)
+        ctx.shape = x.shape
+        return -(wt * x[rows, safe])
+
+    @staticmethod
+    def backward(ctx, g):
+        rows, safe, wt = ctx.saved
+        dx = np.zeros(ctx.shape, wt.dtype)
+        dx[rows, safe] = -wt * g
+        return dx, None, None
