@@ -12,7 +12,6 @@ use crate::error::{Error, Result};
 use crate::rnn::{add_col_sums, check_len, dense, gemm, simd, Act, Mat};
 use crate::strided::StridedView;
 
-const FRAC_1_SQRT_2: f64 = std::f64::consts::FRAC_1_SQRT_2;
 const FRAC_1_SQRT_2PI: f64 = 0.398_942_280_401_432_7;
 
 /// Elements per parallel chunk of the fused passes.
@@ -20,13 +19,12 @@ const CHUNK: usize = 1 << 15;
 
 #[inline(always)]
 fn gelu<F: Act>(x: F) -> F {
-    F::c(0.5) * x * (F::c(1.0) + F::erf_(x * F::c(FRAC_1_SQRT_2)))
+    x * F::ncdf(x)
 }
 
 #[inline(always)]
 fn gelu_grad<F: Act>(x: F) -> F {
-    let cdf = F::c(0.5) * (F::c(1.0) + F::erf_(x * F::c(FRAC_1_SQRT_2)));
-    cdf + x * F::c(FRAC_1_SQRT_2PI) * F::exp_(F::c(-0.5) * x * x)
+    F::ncdf(x) + x * F::c(FRAC_1_SQRT_2PI) * F::exp_(F::c(-0.5) * x * x)
 }
 
 /// In place `h[r, c] += bias[r or c]`, then `act = gelu(h)`; rows of `cols` elements.

@@ -38,6 +38,11 @@ pub trait Act:
     fn exp_(x: Self) -> Self;
     fn erf_(x: Self) -> Self;
     fn tanh_(x: Self) -> Self;
+    /// The standard normal CDF Φ(x) = (1 + erf(x / √2)) / 2.
+    #[inline(always)]
+    fn ncdf(x: Self) -> Self {
+        Self::c(0.5) * (Self::c(1.0) + Self::erf_(x * Self::c(core::f64::consts::FRAC_1_SQRT_2)))
+    }
     #[inline(always)]
     fn sigmoid(x: Self) -> Self {
         Self::c(1.0) / (Self::c(1.0) + Self::exp_(-x))
@@ -118,10 +123,34 @@ fn erf_f64(x: f64) -> f64 {
     (sum * (-x2).exp() * core::f64::consts::FRAC_2_SQRT_PI).copysign(x)
 }
 
+/// Φ(x) for f32 from erfc (Numerical Recipes' Chebyshev fit, relative error < 1.2e-7), so the
+/// lower tail keeps its relative accuracy instead of cancelling in 1 + erf.
+#[inline(always)]
+fn ncdf_f32(x: f32) -> f32 {
+    let z = x.abs() * core::f32::consts::FRAC_1_SQRT_2;
+    let t = 1.0 / (1.0 + 0.5 * z);
+    let poly = -1.265_512_2
+        + t * (1.000_023_7
+            + t * (0.374_091_96
+                + t * (0.096_784_18
+                    + t * (-0.186_288_06
+                        + t * (0.278_868_07 + t * (-1.135_203_98 + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
+    let half = 0.5 * t * exp_f32(-z * z + poly);
+    if x >= 0.0 {
+        1.0 - half
+    } else {
+        half
+    }
+}
+
 impl Act for f32 {
     #[inline(always)]
     fn c(v: f64) -> Self {
         v as f32
+    }
+    #[inline(always)]
+    fn ncdf(x: Self) -> Self {
+        ncdf_f32(x)
     }
     #[inline(always)]
     fn exp_(x: Self) -> Self {
