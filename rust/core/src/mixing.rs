@@ -36,7 +36,7 @@ fn bias_gelu<F: Act>(h: &mut [F], act: &mut [F], bias: &[F], cols: usize, per_ro
     let rows_per = (CHUNK / cols).max(1);
     let nb = bias.len();
     let body = |(ci, (hc, ac)): (usize, (&mut [F], &mut [F]))| {
-        simd::dispatch(|| {
+        simd::dispatch(#[inline(always)] || {
             for (r, (hr, ar)) in hc.chunks_exact_mut(cols).zip(ac.chunks_exact_mut(cols)).enumerate() {
                 if per_row {
                     let bv = bias[(ci * rows_per + r) % nb];
@@ -63,7 +63,7 @@ fn bias_gelu<F: Act>(h: &mut [F], act: &mut [F], bias: &[F], cols: usize, per_ro
 /// In place `da *= gelu'(hpre)`.
 fn gelu_backward<F: Act>(da: &mut [F], hpre: &[F]) {
     let body = |(d, h): (&mut [F], &[F])| {
-        simd::dispatch(|| {
+        simd::dispatch(#[inline(always)] || {
             for (dv, &hv) in d.iter_mut().zip(h) {
                 *dv = *dv * gelu_grad(hv);
             }

@@ -60,9 +60,10 @@ pub trait Act:
 /// e^x for f32: Cephes' expf (range reduction by ln 2 and a degree-6 polynomial), branch-free.
 #[inline(always)]
 fn exp_f32(x: f32) -> f32 {
-    let x = x.clamp(-87.0, 88.0);
-    // Round to nearest with the 1.5 * 2^23 trick (SSE2-friendly, no libm call).
-    let k = (x * core::f32::consts::LOG2_E + 12_582_912.0) - 12_582_912.0;
+    let x = x.max(-87.0).min(88.0);
+    // Round to nearest with the 1.5 * 2^23 trick: j's low mantissa bits hold k as an integer.
+    let j = x * core::f32::consts::LOG2_E + 12_582_912.0;
+    let k = j - 12_582_912.0;
     let r = x - k * 0.693_359_375 - k * -2.121_944_4e-4;
     let r2 = r * r;
     let p = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r
@@ -70,7 +71,8 @@ fn exp_f32(x: f32) -> f32 {
         * r
         + 5.000_000_1e-1;
     let y = p * r2 + r + 1.0;
-    y * f32::from_bits(((k as i32 + 127) << 23) as u32)
+    // 2^k from j's bits: (k + 127) mod 512 shifted into the exponent; k is in [-126, 127].
+    y * f32::from_bits(j.to_bits().wrapping_add(127) << 23)
 }
 
 /// tanh for f32: odd Taylor polynomial near 0, (1 - e^{-2|x|}) / (1 + e^{-2|x|}) elsewhere.
@@ -91,7 +93,7 @@ fn tanh_f32(x: f32) -> f32 {
 /// erf for f32: the rational minimax approximation used by Eigen/XLA (a few ulp on [-4, 4]).
 #[inline(always)]
 fn erf_f32(x: f32) -> f32 {
-    let x = x.clamp(-4.0, 4.0);
+    let x = x.max(-4.0).min(4.0);
     let x2 = x * x;
     let mut p = x2 * -2.726_142_3e-10 + 2.770_681_4e-8;
     p = x2 * p + -2.101_024e-6;
@@ -476,7 +478,7 @@ pub fn lstm_forward<F: Act>(
         let cprev: &[F] = if t == 0 { &c0v } else { &cells_done[(t - 1) * bh..] };
         let cnext = &mut cells_next[..bh];
         let hnext = &mut hs_next[..bh];
-        simd::dispatch(|| {
+        simd::dispatch(#[inline(always)] || {
             for bb in 0..b {
                 let gr = &mut g[bb * g4..(bb + 1) * g4];
                 let (gi, rest) = gr.split_at_mut(h);
@@ -566,7 +568,7 @@ pub fn lstm_backward<F: Act>(
         let c = &cells[t * bh..(t + 1) * bh];
         let cprev: &[F] = if t == 0 { &c0v } else { &cells[(t - 1) * bh..t * bh] };
         let dgt = &mut dg[t * b * g4..(t + 1) * b * g4];
-        simd::dispatch(|| {
+        simd::dispatch(#[inline(always)] || {
             let one = F::c(1.0);
             for bb in 0..b {
                 let gr = &g[bb * g4..(bb + 1) * g4];
@@ -675,7 +677,7 @@ pub fn gru_forward<F: Act>(
         let g = &mut gates[t * b * g3..(t + 1) * b * g3];
         let hnt = &mut hn[t * bh..(t + 1) * bh];
         let hnext = &mut hs_next[..bh];
-        simd::dispatch(|| {
+        simd::dispatch(#[inline(always)] || {
             let one = F::c(1.0);
             for bb in 0..b {
                 let gr = &mut g[bb * g3..(bb + 1) * g3];
@@ -757,7 +759,7 @@ pub fn gru_backward<F: Act>(
         let hprev = &hs[t * bh..(t + 1) * bh];
         let dat = &mut da[t * b * g3..(t + 1) * b * g3];
         let dant = &mut dan[t * bh..(t + 1) * bh];
-        simd::dispatch(|| {
+        simd::dispatch(#[inline(always)] || {
             let one = F::c(1.0);
             for bb in 0..b {
                 let gr = &g[bb * g3..(bb + 1) * g3];
@@ -841,7 +843,7 @@ pub fn rnn_forward<F: Act>(
         let p = &mut pre[t * bh..(t + 1) * bh];
         gemm(p, Mat::c(&hs_done[t * bh..], b, h), whh.t(), true);
         let hnext = &mut hs_next[..bh];
-        simd::dispatch(|| {
+        simd::dispatch(#[inline(always)] || {
             for (k, (o, &v)) in hnext.iter_mut().zip(p.iter()).enumerate() {
                 let a = v + bias[k % h];
                 *o = if relu { F::max_(a, F::c(0.0)) } else { F::tanh_(a) };
@@ -894,7 +896,7 @@ pub fn rnn_backward<F: Act>(
         }
         let hcur = &hs[(t + 1) * bh..(t + 2) * bh];
         let dat = &mut da[t * bh..(t + 1) * bh];
-        simd::dispatch(|| {
+        simd::dispatch(#[inline(always)] || {
             let one = F::c(1.0);
             for bb in 0..b {
                 let gyr = &gy[(bb * l + t) * h..(bb * l + t + 1) * h];
