@@ -163,3 +163,20 @@ def test_against_torch_mixer_mlps():
     for m, (w, bb) in zip(mods, p):
         np.testing.assert_allclose(w.grad.numpy(), m.weight.grad.numpy(), rtol=1e-10, atol=1e-12)
         np.testing.assert_allclose(bb.grad.numpy(), m.bias.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_empty_dims():
+    rng = np.random.default_rng(6)
+    for b, s, c, d in [(0, 3, 4, 5), (2, 3, 0, 5), (2, 3, 4, 0)]:
+        x = t(rng.standard_normal((b, s, c)), True)
+        tw = wrap(weights(s, d, rng), True)
+        y = F.token_mixing(x, *tw)
+        y.sum().backward()
+        np.testing.assert_allclose(y.detach().numpy(), ref.token_mixing(x.detach().numpy(), *[a.detach().numpy() for a in tw]), atol=1e-12)
+        assert x.grad.shape == x.shape and all(a.grad.shape == a.shape for a in tw)
+        x = t(rng.standard_normal((b, s, c)), True)
+        cw = wrap(weights(c, d, rng), True)
+        y = F.channel_mixing(x, *cw)
+        y.sum().backward()
+        np.testing.assert_allclose(y.detach().numpy(), ref.channel_mixing(x.detach().numpy(), *[a.detach().numpy() for a in cw]), atol=1e-12)
+        assert x.grad.shape == x.shape and all(np.isfinite(a.grad.numpy()).all() for a in cw)

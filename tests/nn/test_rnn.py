@@ -253,3 +253,22 @@ def test_against_torch_modules_with_initial_state():
         np.testing.assert_allclose(fh0.grad.numpy(), h0.grad.numpy()[0], rtol=1e-10, atol=1e-12)
         for k, p in m.named_parameters():
             np.testing.assert_allclose(sd[k].grad.numpy(), p.grad.numpy(), rtol=1e-10, atol=1e-12, err_msg=f"{kind} {k}")
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru", "rnn"])
+def test_empty_dims_give_empty_or_zero_results(kind):
+    rng = np.random.default_rng(8)
+    g = GATES[kind]
+    for b, l, i, h in [(0, 3, 4, 5), (2, 3, 0, 5), (2, 3, 4, 0)]:
+        x = t(rng.standard_normal((b, l, i)), True)
+        w = [t(rng.standard_normal(s), True) for s in [(g * h, i), (g * h, h), (g * h,), (g * h,)]]
+        out, hn, cn = run(kind, x, None, None, *w)
+        assert out.shape == (b, l, h) and hn.shape == (b, h)
+        out.sum().backward()
+        assert x.grad.shape == x.shape
+        for a in w:
+            assert a.grad.shape == a.shape
+            assert np.isfinite(a.grad.numpy()).all()
+        if i == 0 and b > 0 and h > 0:  # the output does not depend on x: biases and h only
+            want = reference(kind, x.detach().numpy(), None, None, *[a.detach().numpy() for a in w])[0]
+            np.testing.assert_allclose(out.detach().numpy(), want, rtol=1e-12, atol=1e-12)

@@ -31,7 +31,7 @@ class TokenMixing(Function):
 class ChannelMixing(Function):
     @staticmethod
     def forward(ctx, x, w1, b1, w2, b2):
-        x2 = x.reshape(-1, x.shape[-1])  # a view where the strides allow, else a copy
+        x2 = x.reshape(int(np.prod(x.shape[:-1])), x.shape[-1])  # a view where the strides allow, else a copy
         y, hpre, act = _native.channel_mixing_forward(x2, w1, b1, w2, b2)
         ctx.save_for_backward(x2, w1, w2, hpre, act)
         ctx.shape, ctx.biases = x.shape, (b1 is not None, b2 is not None)
