@@ -14,6 +14,7 @@
 //! with `hs[0] = h0`, and per cell kind `cells` (LSTM: c_t) or `hn` (GRU: W_hn h + b_hn).
 
 use faer::{Accum, MatMut, MatRef, Par};
+use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::gemm::{Float, PARALLEL_THRESHOLD};
@@ -284,8 +285,29 @@ impl<F> Mat<F> {
     }
 }
 
-/// `dst (m, n) = a @ b` (or `+=` with `add`), dst C-contiguous.
+// SAFETY: a Mat is a read-only view of memory that outlives the kernel call it is used in.
+unsafe impl<F: Sync> Send for Mat<F> {}
+unsafe impl<F: Sync> Sync for Mat<F> {}
+
+/// `dst (m, n) = a @ b` (or `+=` with `add`), dst C-contiguous; threaded when large.
 pub fn gemm<F: Float>(dst: &mut [F], a: Mat<F>, b: Mat<F>, add: bool) {
+    gemm_par(dst, a, b, add, true)
+}
+
+/// Batch rows per task for one recurrent step: the step's batch rows are split across the
+/// threads, each running a single-threaded GEMM and its part of the gate pass, so a step costs
+/// one fork-join instead of the GEMM's internal barriers.
+fn step_rows(b: usize, step_macs: usize) -> usize {
+    let threads = rayon::current_num_threads();
+    if threads > 1 && b > 1 && step_macs >= PARALLEL_THRESHOLD / 4 {
+        b.div_ceil(threads.min(b))
+    } else {
+        b.max(1)
+    }
+}
+
+/// `dst (m, n) = a @ b` (or `+=`); `threaded` allows splitting large products across threads.
+pub fn gemm_par<F: Float>(dst: &mut [F], a: Mat<F>, b: Mat<F>, add: bool, threaded: bool) {
     let (m, k, n) = (a.rows, a.cols, b.cols);
     assert!(b.rows == k && dst.len() >= m * n, "gemm: shapes do not match");
     if m == 0 || n == 0 {
@@ -297,7 +319,11 @@ pub fn gemm<F: Float>(dst: &mut [F], a: Mat<F>, b: Mat<F>, add: bool) {
         }
         return;
     }
-    let par = if m * n * k >= PARALLEL_THRESHOLD && rayon::current_num_threads() > 1 { Par::rayon(0) } else { Par::Seq };
+    let par = if threaded && m * n * k >= PARALLEL_THRESHOLD && rayon::current_num_threads() > 1 {
+        Par::rayon(0)
+    } else {
+        Par::Seq
+    };
     // SAFETY: `a` and `b` were made from bounds-checked buffers and sliced with checked ranges;
     // `dst` holds m*n elements.
     unsafe {
@@ -469,25 +495,33 @@ pub fn lstm_forward<F: Act>(
 
     let xt = time_major(x);
     gemm(gates, Mat::c(&xt, l * b, i), wih.t(), false);
+    let crows = step_rows(b, b * g4 * h);
     for t in 0..l {
+        if bh == 0 {
+            break;
+        }
         let (hs_done, hs_next) = hs.split_at_mut((t + 1) * bh);
         let hprev = &hs_done[t * bh..];
         let g = &mut gates[t * b * g4..(t + 1) * b * g4];
-        gemm(g, Mat::c(hprev, b, h), whh.t(), true);
         let (cells_done, cells_next) = cells.split_at_mut(t * bh);
         let cprev: &[F] = if t == 0 { &c0v } else { &cells_done[(t - 1) * bh..] };
         let cnext = &mut cells_next[..bh];
         let hnext = &mut hs_next[..bh];
-        simd::dispatch(#[inline(always)] || {
-            for bb in 0..b {
-                let gr = &mut g[bb * g4..(bb + 1) * g4];
+        let bias = &bias;
+        let task = |(ci, ((g, cnext), hnext)): (usize, ((&mut [F], &mut [F]), &mut [F]))| {
+            let (r0, nr) = (ci * crows, hnext.len() / h);
+            gemm_par(g, Mat::c(&hprev[r0 * h..], nr, h), whh.t(), true, false);
+            simd::dispatch(#[inline(always)] || {
+            for rr in 0..nr {
+                let bb = r0 + rr;
+                let gr = &mut g[rr * g4..(rr + 1) * g4];
                 let (gi, rest) = gr.split_at_mut(h);
                 let (gf, rest) = rest.split_at_mut(h);
                 let (gg, go) = rest.split_at_mut(h);
                 let (bi, bf, bg, bo) = (&bias[..h], &bias[h..2 * h], &bias[2 * h..3 * h], &bias[3 * h..]);
                 let cp = &cprev[bb * h..(bb + 1) * h];
-                let cn = &mut cnext[bb * h..(bb + 1) * h];
-                let hn = &mut hnext[bb * h..(bb + 1) * h];
+                let cn = &mut cnext[rr * h..(rr + 1) * h];
+                let hn = &mut hnext[rr * h..(rr + 1) * h];
                 for j in 0..h {
                     let iv = F::sigmoid(gi[j] + bi[j]);
                     let fv = F::sigmoid(gf[j] + bf[j]);
@@ -502,7 +536,13 @@ pub fn lstm_forward<F: Act>(
                     hn[j] = ov * F::tanh_(c);
                 }
             }
-        });
+            });
+        };
+        g.par_chunks_mut(crows * g4)
+            .zip(cnext.par_chunks_mut(crows * h))
+            .zip(hnext.par_chunks_mut(crows * h))
+            .enumerate()
+            .for_each(task);
         for bb in 0..b {
             out[(bb * l + t) * h..(bb * l + t + 1) * h].copy_from_slice(&hnext[bb * h..(bb + 1) * h]);
         }
@@ -560,28 +600,37 @@ pub fn lstm_backward<F: Act>(
     let mut dg = vec![F::c(0.0); l * b * g4];
     let mut dh = vec![F::c(0.0); bh];
     let mut dc = gc_n.to_vec();
+    let crows = step_rows(b, b * g4 * h);
     for t in (0..l).rev() {
-        if t + 1 < l {
-            gemm(&mut dh, Mat::c(&dg[(t + 1) * b * g4..], b, g4), whh, false);
+        if bh == 0 {
+            break;
         }
         let g = &gates[t * b * g4..(t + 1) * b * g4];
         let c = &cells[t * bh..(t + 1) * bh];
         let cprev: &[F] = if t == 0 { &c0v } else { &cells[(t - 1) * bh..t * bh] };
-        let dgt = &mut dg[t * b * g4..(t + 1) * b * g4];
-        simd::dispatch(#[inline(always)] || {
+        let (dg_cur, dg_next) = dg.split_at_mut((t + 1) * b * g4);
+        let dgt = &mut dg_cur[t * b * g4..];
+        let dg_next: &[F] = dg_next;
+        let task = |(ci, ((dgt, dh), dc)): (usize, ((&mut [F], &mut [F]), &mut [F]))| {
+            let (r0, nr) = (ci * crows, dh.len() / h);
+            if t + 1 < l {
+                gemm_par(dh, Mat::c(&dg_next[r0 * g4..], nr, g4), whh, false, false);
+            }
+            simd::dispatch(#[inline(always)] || {
             let one = F::c(1.0);
-            for bb in 0..b {
+            for rr in 0..nr {
+                let bb = r0 + rr;
                 let gr = &g[bb * g4..(bb + 1) * g4];
                 let (gi, gf, gg, go) = (&gr[..h], &gr[h..2 * h], &gr[2 * h..3 * h], &gr[3 * h..]);
-                let dr = &mut dgt[bb * g4..(bb + 1) * g4];
+                let dr = &mut dgt[rr * g4..(rr + 1) * g4];
                 let (di, rest) = dr.split_at_mut(h);
                 let (df, rest) = rest.split_at_mut(h);
                 let (dgg, do_) = rest.split_at_mut(h);
                 let cr = &c[bb * h..(bb + 1) * h];
                 let cp = &cprev[bb * h..(bb + 1) * h];
                 let gyr = &gy[(bb * l + t) * h..(bb * l + t + 1) * h];
-                let dhr = &dh[bb * h..(bb + 1) * h];
-                let dcr = &mut dc[bb * h..(bb + 1) * h];
+                let dhr = &dh[rr * h..(rr + 1) * h];
+                let dcr = &mut dc[rr * h..(rr + 1) * h];
                 for j in 0..h {
                     let (iv, fv, gv, ov) = (gi[j], gf[j], gg[j], go[j]);
                     let tc = F::tanh_(cr[j]);
@@ -594,7 +643,13 @@ pub fn lstm_backward<F: Act>(
                     dcr[j] = dct * fv;
                 }
             }
-        });
+            });
+        };
+        dgt.par_chunks_mut(crows * g4)
+            .zip(dh.par_chunks_mut(crows * h))
+            .zip(dc.par_chunks_mut(crows * h))
+            .enumerate()
+            .for_each(task);
     }
     if l > 0 {
         gemm(dh0, Mat::c(&dg, b, g4), whh, false);
@@ -670,23 +725,31 @@ pub fn gru_forward<F: Act>(
     let xt = time_major(x);
     gemm(gates, Mat::c(&xt, l * b, i), wih.t(), false);
     let mut hp = vec![F::c(0.0); b * g3];
+    let crows = step_rows(b, b * g3 * h);
     for t in 0..l {
+        if bh == 0 {
+            break;
+        }
         let (hs_done, hs_next) = hs.split_at_mut((t + 1) * bh);
         let hprev = &hs_done[t * bh..];
-        gemm(&mut hp, Mat::c(hprev, b, h), whh.t(), false);
         let g = &mut gates[t * b * g3..(t + 1) * b * g3];
         let hnt = &mut hn[t * bh..(t + 1) * bh];
         let hnext = &mut hs_next[..bh];
-        simd::dispatch(#[inline(always)] || {
+        let (bi, bhh) = (&bi, &bhh);
+        let task = |(ci, (((g, hp), hnt), hnext)): (usize, (((&mut [F], &mut [F]), &mut [F]), &mut [F]))| {
+            let (r0, nr) = (ci * crows, hnext.len() / h);
+            gemm_par(hp, Mat::c(&hprev[r0 * h..], nr, h), whh.t(), false, false);
+            simd::dispatch(#[inline(always)] || {
             let one = F::c(1.0);
-            for bb in 0..b {
-                let gr = &mut g[bb * g3..(bb + 1) * g3];
+            for rr in 0..nr {
+                let bb = r0 + rr;
+                let gr = &mut g[rr * g3..(rr + 1) * g3];
                 let (gr_, rest) = gr.split_at_mut(h);
                 let (gz, gn) = rest.split_at_mut(h);
-                let hpr = &hp[bb * g3..(bb + 1) * g3];
+                let hpr = &hp[rr * g3..(rr + 1) * g3];
                 let hpv = &hprev[bb * h..(bb + 1) * h];
-                let hnr = &mut hnt[bb * h..(bb + 1) * h];
-                let ho = &mut hnext[bb * h..(bb + 1) * h];
+                let hnr = &mut hnt[rr * h..(rr + 1) * h];
+                let ho = &mut hnext[rr * h..(rr + 1) * h];
                 for j in 0..h {
                     let r = F::sigmoid(gr_[j] + bi[j] + hpr[j] + bhh[j]);
                     let z = F::sigmoid(gz[j] + bi[h + j] + hpr[h + j] + bhh[h + j]);
@@ -699,7 +762,14 @@ pub fn gru_forward<F: Act>(
                     ho[j] = (one - z) * n + z * hpv[j];
                 }
             }
-        });
+            });
+        };
+        g.par_chunks_mut(crows * g3)
+            .zip(hp.par_chunks_mut(crows * g3))
+            .zip(hnt.par_chunks_mut(crows * h))
+            .zip(hnext.par_chunks_mut(crows * h))
+            .enumerate()
+            .for_each(task);
         for bb in 0..b {
             out[(bb * l + t) * h..(bb * l + t + 1) * h].copy_from_slice(&hnext[bb * h..(bb + 1) * h]);
         }
@@ -750,27 +820,36 @@ pub fn gru_backward<F: Act>(
     let mut da = vec![F::c(0.0); rows * g3];
     let mut dan = vec![F::c(0.0); rows * h];
     let mut dh = vec![F::c(0.0); bh]; // the direct z * dh' part, then + dA @ W_hh
+    let crows = step_rows(b, b * g3 * h);
     for t in (0..l).rev() {
-        if t + 1 < l {
-            gemm(&mut dh, Mat::c(&da[(t + 1) * b * g3..], b, g3), whh, true);
+        if bh == 0 {
+            break;
         }
         let g = &gates[t * b * g3..(t + 1) * b * g3];
         let hnt = &hn[t * bh..(t + 1) * bh];
         let hprev = &hs[t * bh..(t + 1) * bh];
-        let dat = &mut da[t * b * g3..(t + 1) * b * g3];
+        let (da_cur, da_next) = da.split_at_mut((t + 1) * b * g3);
+        let dat = &mut da_cur[t * b * g3..];
+        let da_next: &[F] = da_next;
         let dant = &mut dan[t * bh..(t + 1) * bh];
-        simd::dispatch(#[inline(always)] || {
+        let task = |(ci, ((dat, dant), dh)): (usize, ((&mut [F], &mut [F]), &mut [F]))| {
+            let (r0, nr) = (ci * crows, dh.len() / h);
+            if t + 1 < l {
+                gemm_par(dh, Mat::c(&da_next[r0 * g3..], nr, g3), whh, true, false);
+            }
+            simd::dispatch(#[inline(always)] || {
             let one = F::c(1.0);
-            for bb in 0..b {
+            for rr in 0..nr {
+                let bb = r0 + rr;
                 let gr = &g[bb * g3..(bb + 1) * g3];
-                let dr = &mut dat[bb * g3..(bb + 1) * g3];
+                let dr = &mut dat[rr * g3..(rr + 1) * g3];
                 let (dr_, rest) = dr.split_at_mut(h);
                 let (dz, dhn) = rest.split_at_mut(h);
-                let dnr = &mut dant[bb * h..(bb + 1) * h];
+                let dnr = &mut dant[rr * h..(rr + 1) * h];
                 let hnr = &hnt[bb * h..(bb + 1) * h];
                 let hpv = &hprev[bb * h..(bb + 1) * h];
                 let gyr = &gy[(bb * l + t) * h..(bb * l + t + 1) * h];
-                let dhr = &mut dh[bb * h..(bb + 1) * h];
+                let dhr = &mut dh[rr * h..(rr + 1) * h];
                 for j in 0..h {
                     let (r, z, n) = (gr[j], gr[h + j], gr[2 * h + j]);
                     let dht = dhr[j] + gyr[j];
@@ -783,7 +862,13 @@ pub fn gru_backward<F: Act>(
                     dhr[j] = dht * z;
                 }
             }
-        });
+            });
+        };
+        dat.par_chunks_mut(crows * g3)
+            .zip(dant.par_chunks_mut(crows * h))
+            .zip(dh.par_chunks_mut(crows * h))
+            .enumerate()
+            .for_each(task);
     }
     dh0.copy_from_slice(&dh);
     if l > 0 {
@@ -838,17 +923,27 @@ pub fn rnn_forward<F: Act>(
     let xt = time_major(x);
     let mut pre = vec![F::c(0.0); l * bh];
     gemm(&mut pre, Mat::c(&xt, l * b, i), wih.t(), false);
+    let crows = step_rows(b, b * h * h);
     for t in 0..l {
+        if bh == 0 {
+            break;
+        }
         let (hs_done, hs_next) = hs.split_at_mut((t + 1) * bh);
+        let hprev = &hs_done[t * bh..];
         let p = &mut pre[t * bh..(t + 1) * bh];
-        gemm(p, Mat::c(&hs_done[t * bh..], b, h), whh.t(), true);
         let hnext = &mut hs_next[..bh];
-        simd::dispatch(#[inline(always)] || {
-            for (k, (o, &v)) in hnext.iter_mut().zip(p.iter()).enumerate() {
-                let a = v + bias[k % h];
-                *o = if relu { F::max_(a, F::c(0.0)) } else { F::tanh_(a) };
-            }
-        });
+        let bias = &bias;
+        let task = |(ci, (p, hnext)): (usize, (&mut [F], &mut [F]))| {
+            let (r0, nr) = (ci * crows, hnext.len() / h);
+            gemm_par(p, Mat::c(&hprev[r0 * h..], nr, h), whh.t(), true, false);
+            simd::dispatch(#[inline(always)] || {
+                for (k, (o, &v)) in hnext.iter_mut().zip(p.iter()).enumerate() {
+                    let a = v + bias[k % h];
+                    *o = if relu { F::max_(a, F::c(0.0)) } else { F::tanh_(a) };
+                }
+            });
+        };
+        p.par_chunks_mut(crows * h).zip(hnext.par_chunks_mut(crows * h)).enumerate().for_each(task);
         for bb in 0..b {
             out[(bb * l + t) * h..(bb * l + t + 1) * h].copy_from_slice(&hnext[bb * h..(bb + 1) * h]);
         }
@@ -890,19 +985,28 @@ pub fn rnn_backward<F: Act>(
     let (wih, whh) = (Mat::view(w_ih), Mat::view(w_hh));
     let mut da = vec![F::c(0.0); l * bh];
     let mut dh = vec![F::c(0.0); bh];
+    let crows = step_rows(b, b * h * h);
     for t in (0..l).rev() {
-        if t + 1 < l {
-            gemm(&mut dh, Mat::c(&da[(t + 1) * bh..], b, h), whh, false);
+        if bh == 0 {
+            break;
         }
         let hcur = &hs[(t + 1) * bh..(t + 2) * bh];
-        let dat = &mut da[t * bh..(t + 1) * bh];
-        simd::dispatch(#[inline(always)] || {
+        let (da_cur, da_next) = da.split_at_mut((t + 1) * bh);
+        let dat = &mut da_cur[t * bh..];
+        let da_next: &[F] = da_next;
+        let task = |(ci, (dat, dh)): (usize, (&mut [F], &mut [F]))| {
+            let (r0, nr) = (ci * crows, dh.len() / h);
+            if t + 1 < l {
+                gemm_par(dh, Mat::c(&da_next[r0 * h..], nr, h), whh, false, false);
+            }
+            simd::dispatch(#[inline(always)] || {
             let one = F::c(1.0);
-            for bb in 0..b {
+            for rr in 0..nr {
+                let bb = r0 + rr;
                 let gyr = &gy[(bb * l + t) * h..(bb * l + t + 1) * h];
                 for j in 0..h {
-                    let k = bb * h + j;
-                    let y = hcur[k];
+                    let k = rr * h + j;
+                    let y = hcur[bb * h + j];
                     let dy = dh[k] + gyr[j];
                     dat[k] = if relu {
                         if y > F::c(0.0) {
@@ -915,7 +1019,9 @@ pub fn rnn_backward<F: Act>(
                     };
                 }
             }
-        });
+            });
+        };
+        dat.par_chunks_mut(crows * h).zip(dh.par_chunks_mut(crows * h)).enumerate().for_each(task);
     }
     if l > 0 {
         gemm(dh0, Mat::c(&da, b, h), whh, false);
