@@ -9,10 +9,52 @@
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::rnn::{add_col_sums, check_len, dense, gemm, simd, Act, Mat};
+use crate::rnn::{add_col_sums, check_len, dense, gemm, gemm_par, simd, Act, Mat};
 use crate::strided::StridedView;
 
 const FRAC_1_SQRT_2PI: f64 = 0.398_942_280_401_432_7;
+
+/// Runs `f(b, out_b)` for every batch, one task per batch when threads are available; each
+/// task's GEMMs run single-threaded, so the batch costs one fork-join instead of per-GEMM barriers.
+fn per_batch<F: Act>(bn: usize, out: &mut [F], per: usize, f: impl Fn(usize, &mut [F]) + Sync + Send) {
+    if per == 0 {
+        return;
+    }
+    if rayon::current_num_threads() > 1 && bn > 1 {
+        out.par_chunks_mut(per).enumerate().for_each(|(bi, o)| f(bi, o));
+    } else {
+        out.chunks_mut(per).enumerate().for_each(|(bi, o)| f(bi, o));
+    }
+}
+
+/// `dst = Σ_b term(b)` where `term(b, acc, first)` writes (first) or adds its product into `acc`;
+/// batches are split into one group per thread, each with its own partial sum.
+fn sum_over_batches<F: Act>(bn: usize, dst: &mut [F], term: impl Fn(usize, &mut [F], bool) + Sync + Send) {
+    let groups = rayon::current_num_threads().min(bn).max(1);
+    if groups == 1 {
+        for bi in 0..bn {
+            term(bi, dst, bi == 0);
+        }
+        return;
+    }
+    let per = bn.div_ceil(groups);
+    let partials: Vec<Vec<F>> = (0..groups)
+        .into_par_iter()
+        .map(|g| {
+            let mut acc = vec![F::c(0.0); dst.len()];
+            for bi in g * per..((g + 1) * per).min(bn) {
+                term(bi, &mut acc, bi == g * per);
+            }
+            acc
+        })
+        .collect();
+    dst.copy_from_slice(&partials[0]);
+    for p in &partials[1..] {
+        for (o, &v) in dst.iter_mut().zip(p) {
+            *o += v;
+        }
+    }
+}
 
 /// Elements per parallel chunk of the fused passes.
 const CHUNK: usize = 1 << 15;
@@ -222,21 +264,20 @@ pub fn token_mixing_forward<F: Act>(
     check_len(name, "y", y.len(), bn * s * c)?;
     let (b1v, b2v) = (dense(b1, d), dense(b2, s));
     let (w1m, w2m) = (Mat::view(w1), Mat::view(w2));
-    for bi in 0..bn {
-        gemm(&mut hpre[bi * d * c..(bi + 1) * d * c], w1m, Mat::batch(x, bi), false);
-    }
+    per_batch(bn, hpre, d * c, |bi, hb| gemm_par(hb, w1m, Mat::batch(x, bi), false, false));
     bias_gelu(hpre, act, &b1v, c, true);
-    for bi in 0..bn {
-        let yb = &mut y[bi * s * c..(bi + 1) * s * c];
-        gemm(yb, w2m, Mat::c(&act[bi * d * c..], d, c), false);
-        if b2.is_some() && c > 0 {
+    let act: &[F] = act;
+    let has_b2 = b2.is_some();
+    per_batch(bn, y, s * c, |bi, yb| {
+        gemm_par(yb, w2m, Mat::c(&act[bi * d * c..], d, c), false, false);
+        if has_b2 && c > 0 {
             for (row, &bv) in yb.chunks_exact_mut(c).zip(&b2v) {
                 for v in row.iter_mut() {
                     *v += bv;
                 }
             }
         }
-    }
+    });
     Ok(d)
 }
 
@@ -282,11 +323,10 @@ pub fn token_mixing_backward<F: Act>(
         return Ok(());
     }
     let mut dh = vec![F::c(0.0); bn * d * c];
-    for bi in 0..bn {
-        let gyb = Mat::c(&gy[bi * s * c..], s, c);
-        gemm(dw2, gyb, Mat::c(&act[bi * d * c..], d, c).t(), bi > 0);
-        gemm(&mut dh[bi * d * c..(bi + 1) * d * c], w2m.t(), gyb, false);
-    }
+    sum_over_batches(bn, dw2, |bi, acc, first| {
+        gemm_par(acc, Mat::c(&gy[bi * s * c..], s, c), Mat::c(&act[bi * d * c..], d, c).t(), !first, false)
+    });
+    per_batch(bn, &mut dh, d * c, |bi, dhb| gemm_par(dhb, w2m.t(), Mat::c(&gy[bi * s * c..], s, c), false, false));
     if bn == 0 {
         dw2.fill(F::c(0.0));
         dw1.fill(F::c(0.0));
@@ -307,10 +347,10 @@ pub fn token_mixing_backward<F: Act>(
         }
         db1[k % d] += acc;
     }
-    for bi in 0..bn {
-        let dhb = Mat::c(&dh[bi * d * c..], d, c);
-        gemm(dw1, dhb, Mat::batch(x, bi).t(), bi > 0);
-        gemm(&mut dx[bi * s * c..(bi + 1) * s * c], w1m.t(), dhb, false);
-    }
+    let dh: &[F] = &dh;
+    sum_over_batches(bn, dw1, |bi, acc, first| {
+        gemm_par(acc, Mat::c(&dh[bi * d * c..], d, c), Mat::batch(x, bi).t(), !first, false)
+    });
+    per_batch(bn, dx, s * c, |bi, dxb| gemm_par(dxb, w1m.t(), Mat::c(&dh[bi * d * c..], d, c), false, false));
     Ok(())
 }
