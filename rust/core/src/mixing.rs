@@ -6,6 +6,8 @@
 //! (out, in). Each GEMM is followed by one fused pass (bias + GELU, or GELU' in backward).
 //! Saved for backward: the pre-activation `hpre` and the activation `act`.
 
+#![allow(clippy::assign_op_pattern)] // `Act` has no MulAssign bound
+
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};

@@ -13,6 +13,10 @@
 //! Saved buffers (time-major): `gates` (L, B, G*H) activations, `hs` (L+1, B, H) hidden states
 //! with `hs[0] = h0`, and per cell kind `cells` (LSTM: c_t) or `hn` (GRU: W_hn h + b_hn).
 
+// max/min instead of clamp and the long literals are deliberate: they vectorise, and the
+// coefficients are quoted as published.
+#![allow(clippy::manual_clamp, clippy::excessive_precision, clippy::type_complexity, clippy::manual_is_multiple_of)]
+
 use faer::{Accum, MatMut, MatRef, Par};
 use rayon::prelude::*;
 
