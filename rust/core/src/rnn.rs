@@ -17,6 +17,8 @@
 // coefficients are quoted as published.
 #![allow(clippy::manual_clamp, clippy::excessive_precision, clippy::type_complexity, clippy::manual_is_multiple_of)]
 
+use core::marker::PhantomData;
+
 use faer::{Accum, MatMut, MatRef, Par};
 use rayon::prelude::*;
 
@@ -239,41 +241,43 @@ pub mod simd {
 // ---------------------------------------------------------------------------------------------
 // GEMM on raw strided matrices.
 
-/// A read-only strided matrix. Made only from checked slices/views, so every element is in bounds.
+/// A read-only strided matrix borrowed for `'a`. Made only from checked slices/views, so every
+/// element is in bounds.
 #[derive(Clone, Copy)]
-pub struct Mat<F> {
+pub struct Mat<'a, F> {
     ptr: *const F,
     rows: usize,
     cols: usize,
     rs: isize,
     cs: isize,
+    _data: PhantomData<&'a [F]>,
 }
 
-impl<F> Mat<F> {
+impl<'a, F> Mat<'a, F> {
     /// A C-contiguous (rows, cols) matrix at the start of `data`.
-    pub fn c(data: &[F], rows: usize, cols: usize) -> Self {
+    pub fn c(data: &'a [F], rows: usize, cols: usize) -> Self {
         assert!(data.len() >= rows * cols, "Mat::c: buffer too small");
-        Mat { ptr: data.as_ptr(), rows, cols, rs: cols as isize, cs: 1 }
+        Mat { ptr: data.as_ptr(), rows, cols, rs: cols as isize, cs: 1, _data: PhantomData }
     }
 
     /// A 2-d strided view as a matrix.
-    pub fn view(v: &StridedView<F>) -> Self {
+    pub fn view(v: &'a StridedView<'_, F>) -> Self {
         assert_eq!(v.ndim(), 2, "Mat::view: needs a 2-d view");
         let (s, st) = (v.shape(), v.strides());
         let ptr = if s[0] == 0 || s[1] == 0 { core::ptr::null() } else { v.ptr_at(0) };
-        Mat { ptr, rows: s[0], cols: s[1], rs: st[0], cs: st[1] }
+        Mat { ptr, rows: s[0], cols: s[1], rs: st[0], cs: st[1], _data: PhantomData }
     }
 
     /// Matrix `bi` of a 3-d strided view (batch, rows, cols).
-    pub fn batch(v: &StridedView<F>, bi: usize) -> Self {
+    pub fn batch(v: &'a StridedView<'_, F>, bi: usize) -> Self {
         assert!(v.ndim() == 3 && bi < v.shape()[0], "Mat::batch: needs a 3-d view and an in-range batch");
         let (s, st) = (v.shape(), v.strides());
         let ptr = if s[1] == 0 || s[2] == 0 { core::ptr::null() } else { v.ptr_at(bi as isize * st[0]) };
-        Mat { ptr, rows: s[1], cols: s[2], rs: st[1], cs: st[2] }
+        Mat { ptr, rows: s[1], cols: s[2], rs: st[1], cs: st[2], _data: PhantomData }
     }
 
     pub fn t(self) -> Self {
-        Mat { ptr: self.ptr, rows: self.cols, cols: self.rows, rs: self.cs, cs: self.rs }
+        Mat { ptr: self.ptr, rows: self.cols, cols: self.rows, rs: self.cs, cs: self.rs, _data: PhantomData }
     }
 
     /// Rows r0..r0+n.
@@ -289,12 +293,12 @@ impl<F> Mat<F> {
     }
 }
 
-// SAFETY: a Mat is a read-only view of memory that outlives the kernel call it is used in.
-unsafe impl<F: Sync> Send for Mat<F> {}
-unsafe impl<F: Sync> Sync for Mat<F> {}
+// SAFETY: a Mat is a shared, read-only borrow (its lifetime says for how long), like &[F].
+unsafe impl<F: Sync> Send for Mat<'_, F> {}
+unsafe impl<F: Sync> Sync for Mat<'_, F> {}
 
 /// `dst (m, n) = a @ b` (or `+=` with `add`), dst C-contiguous; threaded when large.
-pub fn gemm<F: Float>(dst: &mut [F], a: Mat<F>, b: Mat<F>, add: bool) {
+pub fn gemm<F: Float>(dst: &mut [F], a: Mat<'_, F>, b: Mat<'_, F>, add: bool) {
     gemm_par(dst, a, b, add, true)
 }
 
@@ -311,7 +315,7 @@ fn step_rows(b: usize, step_macs: usize) -> usize {
 }
 
 /// `dst (m, n) = a @ b` (or `+=`); `threaded` allows splitting large products across threads.
-pub fn gemm_par<F: Float>(dst: &mut [F], a: Mat<F>, b: Mat<F>, add: bool, threaded: bool) {
+pub fn gemm_par<F: Float>(dst: &mut [F], a: Mat<'_, F>, b: Mat<'_, F>, add: bool, threaded: bool) {
     let (m, k, n) = (a.rows, a.cols, b.cols);
     assert!(b.rows == k && dst.len() >= m * n, "gemm: shapes do not match");
     if m == 0 || n == 0 {
@@ -672,7 +676,7 @@ pub fn lstm_backward<F: Act>(
 #[allow(clippy::too_many_arguments)]
 fn finish_weights<F: Act>(
     x: &StridedView<F>,
-    wih: Mat<F>,
+    wih: Mat<'_, F>,
     dg: &[F],
     hs: &[F],
     b: usize,
