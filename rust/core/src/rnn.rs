@@ -308,7 +308,8 @@ pub fn gemm<F: Float>(dst: &mut [F], a: Mat<'_, F>, b: Mat<'_, F>, add: bool) {
 fn step_rows(b: usize, step_macs: usize) -> usize {
     let threads = rayon::current_num_threads();
     if threads > 1 && b > 1 && step_macs >= PARALLEL_THRESHOLD / 4 {
-        b.div_ceil(threads.min(b))
+        // At least 8 rows per task: thinner GEMMs lose more to packing than threads win.
+        b.div_ceil(threads.min(b)).max(8.min(b))
     } else {
         b.max(1)
     }
