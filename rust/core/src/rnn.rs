@@ -452,6 +452,19 @@ pub(crate) fn dense<F: Act>(v: Option<&StridedView<F>>, len: usize) -> Vec<F> {
     out
 }
 
+/// A 2-d view's transpose as a C-contiguous buffer (cols, rows): the per-step GEMMs then read
+/// W_hhᵀ row-major, which packs faster than the strided transpose.
+fn transposed<F: Copy>(v: &StridedView<F>) -> Vec<F> {
+    let (r, c) = (v.shape()[0], v.shape()[1]);
+    let (sr, sc) = (v.strides()[0], v.strides()[1]);
+    let mut out = Vec::with_capacity(r * c);
+    for j in 0..c {
+        // SAFETY: in-range indices of a checked view.
+        out.extend((0..r).map(|k| unsafe { *v.ptr_at(k as isize * sr + j as isize * sc) }));
+    }
+    out
+}
+
 fn add_vecs<F: Act>(a: &[F], b: &[F]) -> Vec<F> {
     a.iter().zip(b).map(|(&x, &y)| x + y).collect()
 }
@@ -500,11 +513,12 @@ pub fn lstm_forward<F: Act>(
     let bias = add_vecs(&dense(b_ih, g4), &dense(b_hh, g4));
     let c0v = dense(Some(c0), bh);
     hs[..bh].copy_from_slice(&dense(Some(h0), bh));
-    let (wih, whh) = (Mat::view(w_ih), Mat::view(w_hh));
+    let wih = Mat::view(w_ih);
 
     let xt = time_major(x);
     gemm(gates, Mat::c(&xt, l * b, i), wih.t(), false);
     let crows = step_rows(b, b * g4 * h);
+    let whh_t = transposed(w_hh);
     for t in 0..l {
         if bh == 0 {
             break;
@@ -519,7 +533,7 @@ pub fn lstm_forward<F: Act>(
         let bias = &bias;
         let task = |(ci, ((g, cnext), hnext)): (usize, ((&mut [F], &mut [F]), &mut [F]))| {
             let (r0, nr) = (ci * crows, hnext.len() / h);
-            gemm_par(g, Mat::c(&hprev[r0 * h..], nr, h), whh.t(), true, false);
+            gemm_par(g, Mat::c(&hprev[r0 * h..], nr, h), Mat::c(&whh_t, h, g4), true, false);
             simd::dispatch(#[inline(always)] || {
             for rr in 0..nr {
                 let bb = r0 + rr;
@@ -730,11 +744,12 @@ pub fn gru_forward<F: Act>(
     let bi = dense(b_ih, g3);
     let bhh = dense(b_hh, g3);
     hs[..bh].copy_from_slice(&dense(Some(h0), bh));
-    let (wih, whh) = (Mat::view(w_ih), Mat::view(w_hh));
+    let wih = Mat::view(w_ih);
     let xt = time_major(x);
     gemm(gates, Mat::c(&xt, l * b, i), wih.t(), false);
     let mut hp = vec![F::c(0.0); b * g3];
     let crows = step_rows(b, b * g3 * h);
+    let whh_t = transposed(w_hh);
     for t in 0..l {
         if bh == 0 {
             break;
@@ -747,7 +762,7 @@ pub fn gru_forward<F: Act>(
         let (bi, bhh) = (&bi, &bhh);
         let task = |(ci, (((g, hp), hnt), hnext)): (usize, (((&mut [F], &mut [F]), &mut [F]), &mut [F]))| {
             let (r0, nr) = (ci * crows, hnext.len() / h);
-            gemm_par(hp, Mat::c(&hprev[r0 * h..], nr, h), whh.t(), false, false);
+            gemm_par(hp, Mat::c(&hprev[r0 * h..], nr, h), Mat::c(&whh_t, h, g3), false, false);
             simd::dispatch(#[inline(always)] || {
             let one = F::c(1.0);
             for rr in 0..nr {
@@ -928,11 +943,12 @@ pub fn rnn_forward<F: Act>(
     check_len(name, "hs", hs.len(), (l + 1) * bh)?;
     let bias = add_vecs(&dense(b_ih, h), &dense(b_hh, h));
     hs[..bh].copy_from_slice(&dense(Some(h0), bh));
-    let (wih, whh) = (Mat::view(w_ih), Mat::view(w_hh));
+    let wih = Mat::view(w_ih);
     let xt = time_major(x);
     let mut pre = vec![F::c(0.0); l * bh];
     gemm(&mut pre, Mat::c(&xt, l * b, i), wih.t(), false);
     let crows = step_rows(b, b * h * h);
+    let whh_t = transposed(w_hh);
     for t in 0..l {
         if bh == 0 {
             break;
@@ -944,7 +960,7 @@ pub fn rnn_forward<F: Act>(
         let bias = &bias;
         let task = |(ci, (p, hnext)): (usize, (&mut [F], &mut [F]))| {
             let (r0, nr) = (ci * crows, hnext.len() / h);
-            gemm_par(p, Mat::c(&hprev[r0 * h..], nr, h), whh.t(), true, false);
+            gemm_par(p, Mat::c(&hprev[r0 * h..], nr, h), Mat::c(&whh_t, h, h), true, false);
             simd::dispatch(#[inline(always)] || {
                 for (k, (o, &v)) in hnext.iter_mut().zip(p.iter()).enumerate() {
                     let a = v + bias[k % h];
