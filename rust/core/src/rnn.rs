@@ -1,1 +1,1082 @@
-//! rnn kernels (forward and backward).
+//! Fused recurrent sequence kernels (LSTM, GRU, plain RNN), forward and backward through time.
+//!
+//! PyTorch's layouts and gate orders: LSTM gates i,f,g,o in `weight_ih` (4H, I), `weight_hh`
+//! (4H, H); GRU gates r,z,n with `n = tanh(W_in x + b_in + r * (W_hn h + b_hn))` and
+//! `h' = (1 - z) * n + z * h`; RNN `h' = act(W_ih x + b_ih + W_hh h + b_hh)`. Input batch-first
+//! (B, L, I); one layer, one direction.
+//!
+//! Plan: the input projections of all steps are one GEMM ((L*B, I) @ W_ihᵀ, time-major so each
+//! step's rows are contiguous); each step then runs one recurrent GEMM (B, H) @ W_hhᵀ followed by
+//! one fused pass of gate math that saves the activations backward needs. Backward runs one GEMM
+//! per step for dh, then one GEMM each for dW_hh, dW_ih and dinput over all steps at the end.
+//!
+//! Saved buffers (time-major): `gates` (L, B, G*H) activations, `hs` (L+1, B, H) hidden states
+//! with `hs[0] = h0`, and per cell kind `cells` (LSTM: c_t) or `hn` (GRU: W_hn h + b_hn).
+
+// max/min instead of clamp and the long literals are deliberate: they vectorise, and the
+// coefficients are quoted as published.
+#![allow(clippy::manual_clamp, clippy::excessive_precision, clippy::type_complexity, clippy::manual_is_multiple_of)]
+
+use core::marker::PhantomData;
+
+use faer::{Accum, MatMut, MatRef, Par};
+use rayon::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::gemm::{Float, PARALLEL_THRESHOLD};
+use crate::strided::StridedView;
+
+// ---------------------------------------------------------------------------------------------
+// Elementwise math: fast branch-free f32 approximations (vectorised under `simd::dispatch`),
+// libm-exact f64 (gradcheck).
+
+/// Float types with the transcendental functions the fused kernels need.
+pub trait Act:
+    Float
+    + core::ops::Add<Output = Self>
+    + core::ops::Sub<Output = Self>
+    + core::ops::Mul<Output = Self>
+    + core::ops::Div<Output = Self>
+    + core::ops::Neg<Output = Self>
+    + core::ops::AddAssign
+    + PartialOrd
+{
+    fn c(v: f64) -> Self;
+    fn exp_(x: Self) -> Self;
+    fn erf_(x: Self) -> Self;
+    fn tanh_(x: Self) -> Self;
+    /// The standard normal CDF Φ(x) = (1 + erf(x / √2)) / 2.
+    #[inline(always)]
+    fn ncdf(x: Self) -> Self {
+        Self::c(0.5) * (Self::c(1.0) + Self::erf_(x * Self::c(core::f64::consts::FRAC_1_SQRT_2)))
+    }
+    #[inline(always)]
+    fn sigmoid(x: Self) -> Self {
+        Self::c(1.0) / (Self::c(1.0) + Self::exp_(-x))
+    }
+    #[inline(always)]
+    fn max_(a: Self, b: Self) -> Self {
+        if a > b {
+            a
+        } else {
+            b
+        }
+    }
+}
+
+/// e^x for f32: Cephes' expf (range reduction by ln 2 and a degree-6 polynomial), branch-free.
+#[inline(always)]
+fn exp_f32(x: f32) -> f32 {
+    let x = x.max(-87.0).min(88.0);
+    // Round to nearest with the 1.5 * 2^23 trick: j's low mantissa bits hold k as an integer.
+    let j = x * core::f32::consts::LOG2_E + 12_582_912.0;
+    let k = j - 12_582_912.0;
+    let r = x - k * 0.693_359_375 - k * -2.121_944_4e-4;
+    let r2 = r * r;
+    let p = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r
+        + 1.666_666_5e-1)
+        * r
+        + 5.000_000_1e-1;
+    let y = p * r2 + r + 1.0;
+    // 2^k from j's bits: (k + 127) mod 512 shifted into the exponent; k is in [-126, 127].
+    y * f32::from_bits(j.to_bits().wrapping_add(127) << 23)
+}
+
+/// tanh for f32: odd Taylor polynomial near 0, (1 - e^{-2|x|}) / (1 + e^{-2|x|}) elsewhere.
+#[inline(always)]
+fn tanh_f32(x: f32) -> f32 {
+    let a = x.abs();
+    let e = exp_f32(-2.0 * a);
+    let big = (1.0 - e) / (1.0 + e);
+    let x2 = x * x;
+    let small = x * (1.0 + x2 * (-1.0 / 3.0 + x2 * (2.0 / 15.0 + x2 * (-17.0 / 315.0))));
+    if a < 0.125 {
+        small
+    } else {
+        big.copysign(x)
+    }
+}
+
+/// erf for f32: the rational minimax approximation used by Eigen/XLA (a few ulp on [-4, 4]).
+#[inline(always)]
+fn erf_f32(x: f32) -> f32 {
+    let x = x.max(-4.0).min(4.0);
+    let x2 = x * x;
+    let mut p = x2 * -2.726_142_3e-10 + 2.770_681_4e-8;
+    p = x2 * p + -2.101_024e-6;
+    p = x2 * p + -5.692_506_4e-5;
+    p = x2 * p + -7.349_906_3e-4;
+    p = x2 * p + -2.954_600_0e-3;
+    p = x2 * p + -1.609_603_3e-2;
+    let mut q = x2 * -1.456_607_2e-5 + -2.133_740_6e-4;
+    q = x2 * q + -1.682_827e-3;
+    q = x2 * q + -7.373_329_3e-3;
+    q = x2 * q + -1.426_473_9e-2;
+    x * p / q
+}
+
+/// erf for f64 to ~1 ulp: erf(x) = 2/√π e^{-x²} Σ 2ⁿ x^{2n+1} / (1·3·…·(2n+1)) (no cancellation),
+/// and ±1 beyond |x| = 6.
+fn erf_f64(x: f64) -> f64 {
+    let a = x.abs();
+    if a >= 6.0 {
+        return 1.0f64.copysign(x);
+    }
+    let x2 = a * a;
+    let (mut term, mut sum, mut n) = (a, a, 0.0f64);
+    while term > sum * 1e-17 {
+        n += 1.0;
+        term *= 2.0 * x2 / (2.0 * n + 1.0);
+        sum += term;
+    }
+    (sum * (-x2).exp() * core::f64::consts::FRAC_2_SQRT_PI).copysign(x)
+}
+
+/// Φ(x) for f32 from erfc (Numerical Recipes' Chebyshev fit, relative error < 1.2e-7), so the
+/// lower tail keeps its relative accuracy instead of cancelling in 1 + erf.
+#[inline(always)]
+fn ncdf_f32(x: f32) -> f32 {
+    let z = x.abs() * core::f32::consts::FRAC_1_SQRT_2;
+    let t = 1.0 / (1.0 + 0.5 * z);
+    let poly = -1.265_512_2
+        + t * (1.000_023_7
+            + t * (0.374_091_96
+                + t * (0.096_784_18
+                    + t * (-0.186_288_06
+                        + t * (0.278_868_07 + t * (-1.135_203_98 + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
+    let half = 0.5 * t * exp_f32(-z * z + poly);
+    if x >= 0.0 {
+        1.0 - half
+    } else {
+        half
+    }
+}
+
+impl Act for f32 {
+    #[inline(always)]
+    fn c(v: f64) -> Self {
+        v as f32
+    }
+    #[inline(always)]
+    fn ncdf(x: Self) -> Self {
+        ncdf_f32(x)
+    }
+    #[inline(always)]
+    fn exp_(x: Self) -> Self {
+        exp_f32(x)
+    }
+    #[inline(always)]
+    fn erf_(x: Self) -> Self {
+        erf_f32(x)
+    }
+    #[inline(always)]
+    fn tanh_(x: Self) -> Self {
+        tanh_f32(x)
+    }
+}
+
+impl Act for f64 {
+    #[inline(always)]
+    fn c(v: f64) -> Self {
+        v
+    }
+    #[inline(always)]
+    fn exp_(x: Self) -> Self {
+        x.exp()
+    }
+    #[inline(always)]
+    fn erf_(x: Self) -> Self {
+        erf_f64(x)
+    }
+    #[inline(always)]
+    fn tanh_(x: Self) -> Self {
+        x.tanh()
+    }
+    #[inline(always)]
+    fn sigmoid(x: Self) -> Self {
+        if x >= 0.0 {
+            1.0 / (1.0 + (-x).exp())
+        } else {
+            let e = x.exp();
+            e / (1.0 + e)
+        }
+    }
+}
+
+/// Runs a closure of elementwise loops compiled for the widest vector unit the CPU has.
+pub mod simd {
+    #[inline(always)]
+    pub fn dispatch<R>(f: impl FnOnce() -> R) -> R {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f")
+                && std::arch::is_x86_feature_detected!("avx512dq")
+                && std::arch::is_x86_feature_detected!("avx512vl")
+                && std::arch::is_x86_feature_detected!("fma")
+            {
+                // SAFETY: the features were just detected on this CPU.
+                return unsafe { with_avx512(f) };
+            }
+            if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+                // SAFETY: as above.
+                return unsafe { with_avx2(f) };
+            }
+        }
+        f()
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
+    unsafe fn with_avx512<R>(f: impl FnOnce() -> R) -> R {
+        f()
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn with_avx2<R>(f: impl FnOnce() -> R) -> R {
+        f()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// GEMM on raw strided matrices.
+
+/// A read-only strided matrix borrowed for `'a`. Made only from checked slices/views, so every
+/// element is in bounds.
+#[derive(Clone, Copy)]
+pub struct Mat<'a, F> {
+    ptr: *const F,
+    rows: usize,
+    cols: usize,
+    rs: isize,
+    cs: isize,
+    _data: PhantomData<&'a [F]>,
+}
+
+impl<'a, F> Mat<'a, F> {
+    /// A C-contiguous (rows, cols) matrix at the start of `data`.
+    pub fn c(data: &'a [F], rows: usize, cols: usize) -> Self {
+        assert!(data.len() >= rows * cols, "Mat::c: buffer too small");
+        Mat { ptr: data.as_ptr(), rows, cols, rs: cols as isize, cs: 1, _data: PhantomData }
+    }
+
+    /// A 2-d strided view as a matrix.
+    pub fn view(v: &'a StridedView<'_, F>) -> Self {
+        assert_eq!(v.ndim(), 2, "Mat::view: needs a 2-d view");
+        let (s, st) = (v.shape(), v.strides());
+        let ptr = if s[0] == 0 || s[1] == 0 { core::ptr::null() } else { v.ptr_at(0) };
+        Mat { ptr, rows: s[0], cols: s[1], rs: st[0], cs: st[1], _data: PhantomData }
+    }
+
+    /// Matrix `bi` of a 3-d strided view (batch, rows, cols).
+    pub fn batch(v: &'a StridedView<'_, F>, bi: usize) -> Self {
+        assert!(v.ndim() == 3 && bi < v.shape()[0], "Mat::batch: needs a 3-d view and an in-range batch");
+        let (s, st) = (v.shape(), v.strides());
+        let ptr = if s[1] == 0 || s[2] == 0 { core::ptr::null() } else { v.ptr_at(bi as isize * st[0]) };
+        Mat { ptr, rows: s[1], cols: s[2], rs: st[1], cs: st[2], _data: PhantomData }
+    }
+
+    pub fn t(self) -> Self {
+        Mat { ptr: self.ptr, rows: self.cols, cols: self.rows, rs: self.cs, cs: self.rs, _data: PhantomData }
+    }
+
+    /// Rows r0..r0+n.
+    pub fn rows(self, r0: usize, n: usize) -> Self {
+        assert!(r0 + n <= self.rows, "Mat::rows out of range");
+        let ptr = if n == 0 || self.cols == 0 { self.ptr } else { self.ptr.wrapping_offset(r0 as isize * self.rs) };
+        Mat { ptr, rows: n, ..self }
+    }
+
+    /// Columns c0..c0+n.
+    pub fn cols(self, c0: usize, n: usize) -> Self {
+        self.t().rows(c0, n).t()
+    }
+}
+
+// SAFETY: a Mat is a shared, read-only borrow (its lifetime says for how long), like &[F].
+unsafe impl<F: Sync> Send for Mat<'_, F> {}
+unsafe impl<F: Sync> Sync for Mat<'_, F> {}
+
+/// `dst (m, n) = a @ b` (or `+=` with `add`), dst C-contiguous; threaded when large.
+pub fn gemm<F: Float>(dst: &mut [F], a: Mat<'_, F>, b: Mat<'_, F>, add: bool) {
+    gemm_par(dst, a, b, add, true)
+}
+
+/// Batch rows per task for one recurrent step: the step's batch rows are split across the
+/// threads, each running a single-threaded GEMM and its part of the gate pass, so a step costs
+/// one fork-join instead of the GEMM's internal barriers.
+fn step_rows(b: usize, step_macs: usize) -> usize {
+    let threads = rayon::current_num_threads();
+    if threads > 1 && b > 1 && step_macs >= PARALLEL_THRESHOLD / 4 {
+        // At least 8 rows per task: thinner GEMMs lose more to packing than threads win.
+        b.div_ceil(threads.min(b)).max(8.min(b))
+    } else {
+        b.max(1)
+    }
+}
+
+/// `dst (m, n) = a @ b` (or `+=`); `threaded` allows splitting large products across threads.
+pub fn gemm_par<F: Float>(dst: &mut [F], a: Mat<'_, F>, b: Mat<'_, F>, add: bool, threaded: bool) {
+    let (m, k, n) = (a.rows, a.cols, b.cols);
+    assert!(b.rows == k && dst.len() >= m * n, "gemm: shapes do not match");
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        if !add {
+            dst[..m * n].fill(F::zero_impl());
+        }
+        return;
+    }
+    let par = if threaded && m * n * k >= PARALLEL_THRESHOLD && rayon::current_num_threads() > 1 {
+        Par::rayon(0)
+    } else {
+        Par::Seq
+    };
+    // SAFETY: `a` and `b` were made from bounds-checked buffers and sliced with checked ranges;
+    // `dst` holds m*n elements.
+    unsafe {
+        let lhs = MatRef::<F>::from_raw_parts(a.ptr, m, k, a.rs, a.cs);
+        let rhs = MatRef::<F>::from_raw_parts(b.ptr, k, n, b.rs, b.cs);
+        let out = MatMut::<F>::from_raw_parts_mut(dst.as_mut_ptr(), m, n, n as isize, 1);
+        faer::linalg::matmul::matmul(out, if add { Accum::Add } else { Accum::Replace }, lhs, rhs, F::one_impl(), par);
+    }
+}
+
+/// Column sums of a C-contiguous (rows, cols) matrix, added into `out`.
+pub fn add_col_sums<F: Act>(m: &[F], cols: usize, out: &mut [F]) {
+    if cols == 0 {
+        return;
+    }
+    for row in m.chunks_exact(cols) {
+        for (o, &v) in out.iter_mut().zip(row) {
+            *o += v;
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shapes and copies.
+
+/// Sizes of one sequence problem: batch, length, input features, hidden size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dims {
+    pub b: usize,
+    pub l: usize,
+    pub i: usize,
+    pub h: usize,
+}
+
+fn shape_err(name: &str, what: &str, got: &[usize], want: &[usize]) -> Error {
+    Error::Shape(format!("{name}: {what} has shape {got:?}, expected {want:?}"))
+}
+
+fn expect(name: &str, what: &str, v: &StridedView<impl Sized>, want: &[usize]) -> Result<()> {
+    if v.shape() != want {
+        return Err(shape_err(name, what, v.shape(), want));
+    }
+    Ok(())
+}
+
+/// Checks x (B, L, I), w_ih (G*H, I), w_hh (G*H, H), h0 (B, H), biases (G*H).
+#[allow(clippy::too_many_arguments)]
+pub fn check<F>(
+    name: &str,
+    gates: usize,
+    x: &StridedView<F>,
+    h0: &StridedView<F>,
+    w_ih: &StridedView<F>,
+    w_hh: &StridedView<F>,
+    b_ih: Option<&StridedView<F>>,
+    b_hh: Option<&StridedView<F>>,
+) -> Result<Dims> {
+    if x.ndim() != 3 {
+        return Err(Error::Shape(format!("{name}: input must be (B, L, I), got shape {:?}", x.shape())));
+    }
+    if w_hh.ndim() != 2 || w_hh.shape()[0] % gates != 0 {
+        return Err(Error::Shape(format!(
+            "{name}: weight_hh must be ({gates}*H, H), got shape {:?}",
+            w_hh.shape()
+        )));
+    }
+    let (b, l, i) = (x.shape()[0], x.shape()[1], x.shape()[2]);
+    let h = w_hh.shape()[0] / gates;
+    expect(name, "weight_hh", w_hh, &[gates * h, h])?;
+    expect(name, "weight_ih", w_ih, &[gates * h, i])?;
+    expect(name, "h0", h0, &[b, h])?;
+    for (what, v) in [("bias_ih", b_ih), ("bias_hh", b_hh)] {
+        if let Some(v) = v {
+            expect(name, what, v, &[gates * h])?;
+        }
+    }
+    Ok(Dims { b, l, i, h })
+}
+
+pub(crate) fn check_len(name: &str, what: &str, got: usize, want: usize) -> Result<()> {
+    if got != want {
+        return Err(Error::Shape(format!("{name}: {what} holds {got} elements, expected {want}")));
+    }
+    Ok(())
+}
+
+/// x (B, L, I), any strides, copied time-major into (L*B, I).
+fn time_major<F: Copy>(x: &StridedView<F>) -> Vec<F> {
+    let (b, l, i) = (x.shape()[0], x.shape()[1], x.shape()[2]);
+    let (sb, sl, si) = (x.strides()[0], x.strides()[1], x.strides()[2]);
+    let mut out = Vec::with_capacity(b * l * i);
+    for t in 0..l {
+        for bb in 0..b {
+            let base = bb as isize * sb + t as isize * sl;
+            // SAFETY: in-range indices of a checked view.
+            out.extend((0..i).map(|k| unsafe { *x.ptr_at(base + k as isize * si) }));
+        }
+    }
+    out
+}
+
+/// A 1-d or 2-d view copied C-contiguously (a zero vector of `len` for None).
+pub(crate) fn dense<F: Act>(v: Option<&StridedView<F>>, len: usize) -> Vec<F> {
+    let Some(v) = v else { return vec![F::c(0.0); len] };
+    let mut out = Vec::with_capacity(len);
+    match v.ndim() {
+        1 => out.extend((0..v.shape()[0]).map(|k| unsafe { *v.ptr_at(k as isize * v.strides()[0]) })),
+        _ => {
+            let (r, c) = (v.shape()[0], v.shape()[1]);
+            let (sr, sc) = (v.strides()[0], v.strides()[1]);
+            for a in 0..r {
+                // SAFETY: in-range indices of a checked view.
+                out.extend((0..c).map(|k| unsafe { *v.ptr_at(a as isize * sr + k as isize * sc) }));
+            }
+        }
+    }
+    out
+}
+
+/// A 2-d view's transpose as a C-contiguous buffer (cols, rows): the per-step GEMMs then read
+/// W_hhᵀ row-major, which packs faster than the strided transpose.
+fn transposed<F: Copy>(v: &StridedView<F>) -> Vec<F> {
+    let (r, c) = (v.shape()[0], v.shape()[1]);
+    let (sr, sc) = (v.strides()[0], v.strides()[1]);
+    let mut out = Vec::with_capacity(r * c);
+    for j in 0..c {
+        // SAFETY: in-range indices of a checked view.
+        out.extend((0..r).map(|k| unsafe { *v.ptr_at(k as isize * sr + j as isize * sc) }));
+    }
+    out
+}
+
+fn add_vecs<F: Act>(a: &[F], b: &[F]) -> Vec<F> {
+    a.iter().zip(b).map(|(&x, &y)| x + y).collect()
+}
+
+/// Scatter a time-major (L*B, n) buffer into batch-first (B, L, n).
+fn to_batch_first<F: Copy>(src: &[F], b: usize, l: usize, n: usize, dst: &mut [F]) {
+    for t in 0..l {
+        for bb in 0..b {
+            let s = (t * b + bb) * n;
+            let d = (bb * l + t) * n;
+            dst[d..d + n].copy_from_slice(&src[s..s + n]);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// LSTM
+
+/// Forward. Writes `out` (B, L, H), `c_n` (B, H), and the saved `gates` (L, B, 4H) activations
+/// i,f,g,o, `cells` (L, B, H) and `hs` (L+1, B, H).
+#[allow(clippy::too_many_arguments)]
+pub fn lstm_forward<F: Act>(
+    x: &StridedView<F>,
+    h0: &StridedView<F>,
+    c0: &StridedView<F>,
+    w_ih: &StridedView<F>,
+    w_hh: &StridedView<F>,
+    b_ih: Option<&StridedView<F>>,
+    b_hh: Option<&StridedView<F>>,
+    out: &mut [F],
+    c_n: &mut [F],
+    gates: &mut [F],
+    cells: &mut [F],
+    hs: &mut [F],
+) -> Result<Dims> {
+    let name = "lstm_sequence";
+    let d = check(name, 4, x, h0, w_ih, w_hh, b_ih, b_hh)?;
+    expect(name, "c0", c0, &[d.b, d.h])?;
+    let Dims { b, l, i, h } = d;
+    let (bh, g4) = (b * h, 4 * h);
+    check_len(name, "out", out.len(), b * l * h)?;
+    check_len(name, "c_n", c_n.len(), bh)?;
+    check_len(name, "gates", gates.len(), l * b * g4)?;
+    check_len(name, "cells", cells.len(), l * bh)?;
+    check_len(name, "hs", hs.len(), (l + 1) * bh)?;
+    let bias = add_vecs(&dense(b_ih, g4), &dense(b_hh, g4));
+    let c0v = dense(Some(c0), bh);
+    hs[..bh].copy_from_slice(&dense(Some(h0), bh));
+    let wih = Mat::view(w_ih);
+
+    let xt = time_major(x);
+    gemm(gates, Mat::c(&xt, l * b, i), wih.t(), false);
+    let crows = step_rows(b, b * g4 * h);
+    let whh_t = transposed(w_hh);
+    for t in 0..l {
+        if bh == 0 {
+            break;
+        }
+        let (hs_done, hs_next) = hs.split_at_mut((t + 1) * bh);
+        let hprev = &hs_done[t * bh..];
+        let g = &mut gates[t * b * g4..(t + 1) * b * g4];
+        let (cells_done, cells_next) = cells.split_at_mut(t * bh);
+        let cprev: &[F] = if t == 0 { &c0v } else { &cells_done[(t - 1) * bh..] };
+        let cnext = &mut cells_next[..bh];
+        let hnext = &mut hs_next[..bh];
+        let bias = &bias;
+        let task = |(ci, ((g, cnext), hnext)): (usize, ((&mut [F], &mut [F]), &mut [F]))| {
+            let (r0, nr) = (ci * crows, hnext.len() / h);
+            gemm_par(g, Mat::c(&hprev[r0 * h..], nr, h), Mat::c(&whh_t, h, g4), true, false);
+            simd::dispatch(#[inline(always)] || {
+            for rr in 0..nr {
+                let bb = r0 + rr;
+                let gr = &mut g[rr * g4..(rr + 1) * g4];
+                let (gi, rest) = gr.split_at_mut(h);
+                let (gf, rest) = rest.split_at_mut(h);
+                let (gg, go) = rest.split_at_mut(h);
+                let (bi, bf, bg, bo) = (&bias[..h], &bias[h..2 * h], &bias[2 * h..3 * h], &bias[3 * h..]);
+                let cp = &cprev[bb * h..(bb + 1) * h];
+                let cn = &mut cnext[rr * h..(rr + 1) * h];
+                let hn = &mut hnext[rr * h..(rr + 1) * h];
+                for j in 0..h {
+                    let iv = F::sigmoid(gi[j] + bi[j]);
+                    let fv = F::sigmoid(gf[j] + bf[j]);
+                    let gv = F::tanh_(gg[j] + bg[j]);
+                    let ov = F::sigmoid(go[j] + bo[j]);
+                    let c = fv * cp[j] + iv * gv;
+                    gi[j] = iv;
+                    gf[j] = fv;
+                    gg[j] = gv;
+                    go[j] = ov;
+                    cn[j] = c;
+                    hn[j] = ov * F::tanh_(c);
+                }
+            }
+            });
+        };
+        g.par_chunks_mut(crows * g4)
+            .zip(cnext.par_chunks_mut(crows * h))
+            .zip(hnext.par_chunks_mut(crows * h))
+            .enumerate()
+            .for_each(task);
+        for bb in 0..b {
+            out[(bb * l + t) * h..(bb * l + t + 1) * h].copy_from_slice(&hnext[bb * h..(bb + 1) * h]);
+        }
+    }
+    if l > 0 {
+        c_n.copy_from_slice(&cells[(l - 1) * bh..l * bh]);
+    } else {
+        c_n.copy_from_slice(&c0v);
+    }
+    Ok(d)
+}
+
+/// Backward. `gy` (B, L, H) and `gc_n` (B, H) are C-contiguous upstream gradients (the gradient
+/// of h_n is part of gy's last step). Writes dx (B, L, I), dh0, dc0 (B, H), dw_ih (4H, I),
+/// dw_hh (4H, H), db (4H; the gradient of both biases).
+#[allow(clippy::too_many_arguments)]
+pub fn lstm_backward<F: Act>(
+    x: &StridedView<F>,
+    c0: &StridedView<F>,
+    w_ih: &StridedView<F>,
+    w_hh: &StridedView<F>,
+    gates: &[F],
+    cells: &[F],
+    hs: &[F],
+    gy: &[F],
+    gc_n: &[F],
+    dx: &mut [F],
+    dh0: &mut [F],
+    dc0: &mut [F],
+    dw_ih: &mut [F],
+    dw_hh: &mut [F],
+    db: &mut [F],
+) -> Result<()> {
+    let name = "lstm_sequence backward";
+    let d = check(name, 4, x, c0, w_ih, w_hh, None, None)?;
+    let Dims { b, l, i, h } = d;
+    let (bh, g4) = (b * h, 4 * h);
+    for (what, got, want) in [
+        ("gates", gates.len(), l * b * g4),
+        ("cells", cells.len(), l * bh),
+        ("hs", hs.len(), (l + 1) * bh),
+        ("gy", gy.len(), b * l * h),
+        ("gc_n", gc_n.len(), bh),
+        ("dx", dx.len(), b * l * i),
+        ("dh0", dh0.len(), bh),
+        ("dc0", dc0.len(), bh),
+        ("dw_ih", dw_ih.len(), g4 * i),
+        ("dw_hh", dw_hh.len(), g4 * h),
+        ("db", db.len(), g4),
+    ] {
+        check_len(name, what, got, want)?;
+    }
+    let c0v = dense(Some(c0), bh);
+    let (wih, whh) = (Mat::view(w_ih), Mat::view(w_hh));
+    let mut dg = vec![F::c(0.0); l * b * g4];
+    let mut dh = vec![F::c(0.0); bh];
+    let mut dc = gc_n.to_vec();
+    let crows = step_rows(b, b * g4 * h);
+    for t in (0..l).rev() {
+        if bh == 0 {
+            break;
+        }
+        let g = &gates[t * b * g4..(t + 1) * b * g4];
+        let c = &cells[t * bh..(t + 1) * bh];
+        let cprev: &[F] = if t == 0 { &c0v } else { &cells[(t - 1) * bh..t * bh] };
+        let (dg_cur, dg_next) = dg.split_at_mut((t + 1) * b * g4);
+        let dgt = &mut dg_cur[t * b * g4..];
+        let dg_next: &[F] = dg_next;
+        let task = |(ci, ((dgt, dh), dc)): (usize, ((&mut [F], &mut [F]), &mut [F]))| {
+            let (r0, nr) = (ci * crows, dh.len() / h);
+            if t + 1 < l {
+                gemm_par(dh, Mat::c(&dg_next[r0 * g4..], nr, g4), whh, false, false);
+            }
+            simd::dispatch(#[inline(always)] || {
+            let one = F::c(1.0);
+            for rr in 0..nr {
+                let bb = r0 + rr;
+                let gr = &g[bb * g4..(bb + 1) * g4];
+                let (gi, gf, gg, go) = (&gr[..h], &gr[h..2 * h], &gr[2 * h..3 * h], &gr[3 * h..]);
+                let dr = &mut dgt[rr * g4..(rr + 1) * g4];
+                let (di, rest) = dr.split_at_mut(h);
+                let (df, rest) = rest.split_at_mut(h);
+                let (dgg, do_) = rest.split_at_mut(h);
+                let cr = &c[bb * h..(bb + 1) * h];
+                let cp = &cprev[bb * h..(bb + 1) * h];
+                let gyr = &gy[(bb * l + t) * h..(bb * l + t + 1) * h];
+                let dhr = &dh[rr * h..(rr + 1) * h];
+                let dcr = &mut dc[rr * h..(rr + 1) * h];
+                for j in 0..h {
+                    let (iv, fv, gv, ov) = (gi[j], gf[j], gg[j], go[j]);
+                    let tc = F::tanh_(cr[j]);
+                    let dht = dhr[j] + gyr[j];
+                    let dct = dcr[j] + dht * ov * (one - tc * tc);
+                    di[j] = dct * gv * iv * (one - iv);
+                    df[j] = dct * cp[j] * fv * (one - fv);
+                    dgg[j] = dct * iv * (one - gv * gv);
+                    do_[j] = dht * tc * ov * (one - ov);
+                    dcr[j] = dct * fv;
+                }
+            }
+            });
+        };
+        dgt.par_chunks_mut(crows * g4)
+            .zip(dh.par_chunks_mut(crows * h))
+            .zip(dc.par_chunks_mut(crows * h))
+            .enumerate()
+            .for_each(task);
+    }
+    if l > 0 {
+        gemm(dh0, Mat::c(&dg, b, g4), whh, false);
+    } else {
+        dh0.fill(F::c(0.0));
+    }
+    dc0.copy_from_slice(&dc);
+    finish_weights(x, wih, &dg, hs, b, l, i, h, 4, dx, dw_ih, dw_hh)?;
+    db.fill(F::c(0.0));
+    add_col_sums(&dg, g4, db);
+    Ok(())
+}
+
+/// dW_hh = dGᵀ @ hs[0..L], dW_ih = dGᵀ @ x (time-major), dx = dG @ W_ih, for a gate-gradient
+/// buffer dG (L*B, G*H) that is the same for the input and recurrent pre-activations.
+#[allow(clippy::too_many_arguments)]
+fn finish_weights<F: Act>(
+    x: &StridedView<F>,
+    wih: Mat<'_, F>,
+    dg: &[F],
+    hs: &[F],
+    b: usize,
+    l: usize,
+    i: usize,
+    h: usize,
+    ngates: usize,
+    dx: &mut [F],
+    dw_ih: &mut [F],
+    dw_hh: &mut [F],
+) -> Result<()> {
+    let gh = ngates * h;
+    let rows = l * b;
+    let dgm = Mat::c(dg, rows, gh);
+    gemm(dw_hh, dgm.t(), Mat::c(hs, rows, h), false);
+    let xt = time_major(x);
+    gemm(dw_ih, dgm.t(), Mat::c(&xt, rows, i), false);
+    let mut dxt = vec![F::c(0.0); rows * i];
+    gemm(&mut dxt, dgm, wih, false);
+    to_batch_first(&dxt, b, l, i, dx);
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// GRU
+
+/// Forward. Writes `out` (B, L, H) and the saved `gates` (L, B, 3H) activations r,z,n,
+/// `hn` (L, B, H) = W_hn h + b_hn, and `hs` (L+1, B, H).
+#[allow(clippy::too_many_arguments)]
+pub fn gru_forward<F: Act>(
+    x: &StridedView<F>,
+    h0: &StridedView<F>,
+    w_ih: &StridedView<F>,
+    w_hh: &StridedView<F>,
+    b_ih: Option<&StridedView<F>>,
+    b_hh: Option<&StridedView<F>>,
+    out: &mut [F],
+    gates: &mut [F],
+    hn: &mut [F],
+    hs: &mut [F],
+) -> Result<Dims> {
+    let name = "gru_sequence";
+    let d = check(name, 3, x, h0, w_ih, w_hh, b_ih, b_hh)?;
+    let Dims { b, l, i, h } = d;
+    let (bh, g3) = (b * h, 3 * h);
+    check_len(name, "out", out.len(), b * l * h)?;
+    check_len(name, "gates", gates.len(), l * b * g3)?;
+    check_len(name, "hn", hn.len(), l * bh)?;
+    check_len(name, "hs", hs.len(), (l + 1) * bh)?;
+    let bi = dense(b_ih, g3);
+    let bhh = dense(b_hh, g3);
+    hs[..bh].copy_from_slice(&dense(Some(h0), bh));
+    let wih = Mat::view(w_ih);
+    let xt = time_major(x);
+    gemm(gates, Mat::c(&xt, l * b, i), wih.t(), false);
+    let mut hp = vec![F::c(0.0); b * g3];
+    let crows = step_rows(b, b * g3 * h);
+    let whh_t = transposed(w_hh);
+    for t in 0..l {
+        if bh == 0 {
+            break;
+        }
+        let (hs_done, hs_next) = hs.split_at_mut((t + 1) * bh);
+        let hprev = &hs_done[t * bh..];
+        let g = &mut gates[t * b * g3..(t + 1) * b * g3];
+        let hnt = &mut hn[t * bh..(t + 1) * bh];
+        let hnext = &mut hs_next[..bh];
+        let (bi, bhh) = (&bi, &bhh);
+        let task = |(ci, (((g, hp), hnt), hnext)): (usize, (((&mut [F], &mut [F]), &mut [F]), &mut [F]))| {
+            let (r0, nr) = (ci * crows, hnext.len() / h);
+            gemm_par(hp, Mat::c(&hprev[r0 * h..], nr, h), Mat::c(&whh_t, h, g3), false, false);
+            simd::dispatch(#[inline(always)] || {
+            let one = F::c(1.0);
+            for rr in 0..nr {
+                let bb = r0 + rr;
+                let gr = &mut g[rr * g3..(rr + 1) * g3];
+                let (gr_, rest) = gr.split_at_mut(h);
+                let (gz, gn) = rest.split_at_mut(h);
+                let hpr = &hp[rr * g3..(rr + 1) * g3];
+                let hpv = &hprev[bb * h..(bb + 1) * h];
+                let hnr = &mut hnt[rr * h..(rr + 1) * h];
+                let ho = &mut hnext[rr * h..(rr + 1) * h];
+                for j in 0..h {
+                    let r = F::sigmoid(gr_[j] + bi[j] + hpr[j] + bhh[j]);
+                    let z = F::sigmoid(gz[j] + bi[h + j] + hpr[h + j] + bhh[h + j]);
+                    let hnv = hpr[2 * h + j] + bhh[2 * h + j];
+                    let n = F::tanh_(gn[j] + bi[2 * h + j] + r * hnv);
+                    gr_[j] = r;
+                    gz[j] = z;
+                    gn[j] = n;
+                    hnr[j] = hnv;
+                    ho[j] = (one - z) * n + z * hpv[j];
+                }
+            }
+            });
+        };
+        g.par_chunks_mut(crows * g3)
+            .zip(hp.par_chunks_mut(crows * g3))
+            .zip(hnt.par_chunks_mut(crows * h))
+            .zip(hnext.par_chunks_mut(crows * h))
+            .enumerate()
+            .for_each(task);
+        for bb in 0..b {
+            out[(bb * l + t) * h..(bb * l + t + 1) * h].copy_from_slice(&hnext[bb * h..(bb + 1) * h]);
+        }
+    }
+    Ok(d)
+}
+
+/// Backward. `gy` (B, L, H) C-contiguous. Writes dx, dh0, dw_ih (3H, I), dw_hh (3H, H),
+/// db_ih, db_hh (3H).
+#[allow(clippy::too_many_arguments)]
+pub fn gru_backward<F: Act>(
+    x: &StridedView<F>,
+    h0: &StridedView<F>,
+    w_ih: &StridedView<F>,
+    w_hh: &StridedView<F>,
+    gates: &[F],
+    hn: &[F],
+    hs: &[F],
+    gy: &[F],
+    dx: &mut [F],
+    dh0: &mut [F],
+    dw_ih: &mut [F],
+    dw_hh: &mut [F],
+    db_ih: &mut [F],
+    db_hh: &mut [F],
+) -> Result<()> {
+    let name = "gru_sequence backward";
+    let d = check(name, 3, x, h0, w_ih, w_hh, None, None)?;
+    let Dims { b, l, i, h } = d;
+    let (bh, g3) = (b * h, 3 * h);
+    for (what, got, want) in [
+        ("gates", gates.len(), l * b * g3),
+        ("hn", hn.len(), l * bh),
+        ("hs", hs.len(), (l + 1) * bh),
+        ("gy", gy.len(), b * l * h),
+        ("dx", dx.len(), b * l * i),
+        ("dh0", dh0.len(), bh),
+        ("dw_ih", dw_ih.len(), g3 * i),
+        ("dw_hh", dw_hh.len(), g3 * h),
+        ("db_ih", db_ih.len(), g3),
+        ("db_hh", db_hh.len(), g3),
+    ] {
+        check_len(name, what, got, want)?;
+    }
+    let (wih, whh) = (Mat::view(w_ih), Mat::view(w_hh));
+    let rows = l * b;
+    // da: recurrent pre-activation gradients [r, z, hn]; dan: the input-side n pre-activation.
+    let mut da = vec![F::c(0.0); rows * g3];
+    let mut dan = vec![F::c(0.0); rows * h];
+    let mut dh = vec![F::c(0.0); bh]; // the direct z * dh' part, then + dA @ W_hh
+    let crows = step_rows(b, b * g3 * h);
+    for t in (0..l).rev() {
+        if bh == 0 {
+            break;
+        }
+        let g = &gates[t * b * g3..(t + 1) * b * g3];
+        let hnt = &hn[t * bh..(t + 1) * bh];
+        let hprev = &hs[t * bh..(t + 1) * bh];
+        let (da_cur, da_next) = da.split_at_mut((t + 1) * b * g3);
+        let dat = &mut da_cur[t * b * g3..];
+        let da_next: &[F] = da_next;
+        let dant = &mut dan[t * bh..(t + 1) * bh];
+        let task = |(ci, ((dat, dant), dh)): (usize, ((&mut [F], &mut [F]), &mut [F]))| {
+            let (r0, nr) = (ci * crows, dh.len() / h);
+            if t + 1 < l {
+                gemm_par(dh, Mat::c(&da_next[r0 * g3..], nr, g3), whh, true, false);
+            }
+            simd::dispatch(#[inline(always)] || {
+            let one = F::c(1.0);
+            for rr in 0..nr {
+                let bb = r0 + rr;
+                let gr = &g[bb * g3..(bb + 1) * g3];
+                let dr = &mut dat[rr * g3..(rr + 1) * g3];
+                let (dr_, rest) = dr.split_at_mut(h);
+                let (dz, dhn) = rest.split_at_mut(h);
+                let dnr = &mut dant[rr * h..(rr + 1) * h];
+                let hnr = &hnt[bb * h..(bb + 1) * h];
+                let hpv = &hprev[bb * h..(bb + 1) * h];
+                let gyr = &gy[(bb * l + t) * h..(bb * l + t + 1) * h];
+                let dhr = &mut dh[rr * h..(rr + 1) * h];
+                for j in 0..h {
+                    let (r, z, n) = (gr[j], gr[h + j], gr[2 * h + j]);
+                    let dht = dhr[j] + gyr[j];
+                    let an = dht * (one - z) * (one - n * n);
+                    let dr_v = an * hnr[j];
+                    dr_[j] = dr_v * r * (one - r);
+                    dz[j] = dht * (hpv[j] - n) * z * (one - z);
+                    dhn[j] = an * r;
+                    dnr[j] = an;
+                    dhr[j] = dht * z;
+                }
+            }
+            });
+        };
+        dat.par_chunks_mut(crows * g3)
+            .zip(dant.par_chunks_mut(crows * h))
+            .zip(dh.par_chunks_mut(crows * h))
+            .enumerate()
+            .for_each(task);
+    }
+    dh0.copy_from_slice(&dh);
+    if l > 0 {
+        gemm(dh0, Mat::c(&da, b, g3), whh, true);
+    }
+    let dam = Mat::c(&da, rows, g3);
+    let danm = Mat::c(&dan, rows, h);
+    gemm(dw_hh, dam.t(), Mat::c(hs, rows, h), false);
+    let xt = time_major(x);
+    let xm = Mat::c(&xt, rows, i);
+    gemm(&mut dw_ih[..2 * h * i], dam.cols(0, 2 * h).t(), xm, false);
+    gemm(&mut dw_ih[2 * h * i..], danm.t(), xm, false);
+    let mut dxt = vec![F::c(0.0); rows * i];
+    gemm(&mut dxt, dam.cols(0, 2 * h), wih.rows(0, 2 * h), false);
+    gemm(&mut dxt, danm, wih.rows(2 * h, h), true);
+    to_batch_first(&dxt, b, l, i, dx);
+    db_hh.fill(F::c(0.0));
+    add_col_sums(&da, g3, db_hh);
+    db_ih.fill(F::c(0.0));
+    let mut dbn = vec![F::c(0.0); h];
+    add_col_sums(&dan, h, &mut dbn);
+    db_ih[..2 * h].copy_from_slice(&db_hh[..2 * h]);
+    db_ih[2 * h..].copy_from_slice(&dbn);
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Plain RNN (tanh or relu)
+
+/// Forward. Writes `out` (B, L, H) and the saved `hs` (L+1, B, H).
+#[allow(clippy::too_many_arguments)]
+pub fn rnn_forward<F: Act>(
+    x: &StridedView<F>,
+    h0: &StridedView<F>,
+    w_ih: &StridedView<F>,
+    w_hh: &StridedView<F>,
+    b_ih: Option<&StridedView<F>>,
+    b_hh: Option<&StridedView<F>>,
+    relu: bool,
+    out: &mut [F],
+    hs: &mut [F],
+) -> Result<Dims> {
+    let name = "rnn_sequence";
+    let d = check(name, 1, x, h0, w_ih, w_hh, b_ih, b_hh)?;
+    let Dims { b, l, i, h } = d;
+    let bh = b * h;
+    check_len(name, "out", out.len(), b * l * h)?;
+    check_len(name, "hs", hs.len(), (l + 1) * bh)?;
+    let bias = add_vecs(&dense(b_ih, h), &dense(b_hh, h));
+    hs[..bh].copy_from_slice(&dense(Some(h0), bh));
+    let wih = Mat::view(w_ih);
+    let xt = time_major(x);
+    let mut pre = vec![F::c(0.0); l * bh];
+    gemm(&mut pre, Mat::c(&xt, l * b, i), wih.t(), false);
+    let crows = step_rows(b, b * h * h);
+    let whh_t = transposed(w_hh);
+    for t in 0..l {
+        if bh == 0 {
+            break;
+        }
+        let (hs_done, hs_next) = hs.split_at_mut((t + 1) * bh);
+        let hprev = &hs_done[t * bh..];
+        let p = &mut pre[t * bh..(t + 1) * bh];
+        let hnext = &mut hs_next[..bh];
+        let bias = &bias;
+        let task = |(ci, (p, hnext)): (usize, (&mut [F], &mut [F]))| {
+            let (r0, nr) = (ci * crows, hnext.len() / h);
+            gemm_par(p, Mat::c(&hprev[r0 * h..], nr, h), Mat::c(&whh_t, h, h), true, false);
+            simd::dispatch(#[inline(always)] || {
+                for (k, (o, &v)) in hnext.iter_mut().zip(p.iter()).enumerate() {
+                    let a = v + bias[k % h];
+                    *o = if relu { F::max_(a, F::c(0.0)) } else { F::tanh_(a) };
+                }
+            });
+        };
+        p.par_chunks_mut(crows * h).zip(hnext.par_chunks_mut(crows * h)).enumerate().for_each(task);
+        for bb in 0..b {
+            out[(bb * l + t) * h..(bb * l + t + 1) * h].copy_from_slice(&hnext[bb * h..(bb + 1) * h]);
+        }
+    }
+    Ok(d)
+}
+
+/// Backward. Writes dx, dh0, dw_ih (H, I), dw_hh (H, H), db (H; both biases).
+#[allow(clippy::too_many_arguments)]
+pub fn rnn_backward<F: Act>(
+    x: &StridedView<F>,
+    h0: &StridedView<F>,
+    w_ih: &StridedView<F>,
+    w_hh: &StridedView<F>,
+    relu: bool,
+    hs: &[F],
+    gy: &[F],
+    dx: &mut [F],
+    dh0: &mut [F],
+    dw_ih: &mut [F],
+    dw_hh: &mut [F],
+    db: &mut [F],
+) -> Result<()> {
+    let name = "rnn_sequence backward";
+    let d = check(name, 1, x, h0, w_ih, w_hh, None, None)?;
+    let Dims { b, l, i, h } = d;
+    let bh = b * h;
+    for (what, got, want) in [
+        ("hs", hs.len(), (l + 1) * bh),
+        ("gy", gy.len(), b * l * h),
+        ("dx", dx.len(), b * l * i),
+        ("dh0", dh0.len(), bh),
+        ("dw_ih", dw_ih.len(), h * i),
+        ("dw_hh", dw_hh.len(), h * h),
+        ("db", db.len(), h),
+    ] {
+        check_len(name, what, got, want)?;
+    }
+    let (wih, whh) = (Mat::view(w_ih), Mat::view(w_hh));
+    let mut da = vec![F::c(0.0); l * bh];
+    let mut dh = vec![F::c(0.0); bh];
+    let crows = step_rows(b, b * h * h);
+    for t in (0..l).rev() {
+        if bh == 0 {
+            break;
+        }
+        let hcur = &hs[(t + 1) * bh..(t + 2) * bh];
+        let (da_cur, da_next) = da.split_at_mut((t + 1) * bh);
+        let dat = &mut da_cur[t * bh..];
+        let da_next: &[F] = da_next;
+        let task = |(ci, (dat, dh)): (usize, (&mut [F], &mut [F]))| {
+            let (r0, nr) = (ci * crows, dh.len() / h);
+            if t + 1 < l {
+                gemm_par(dh, Mat::c(&da_next[r0 * h..], nr, h), whh, false, false);
+            }
+            simd::dispatch(#[inline(always)] || {
+            let one = F::c(1.0);
+            for rr in 0..nr {
+                let bb = r0 + rr;
+                let gyr = &gy[(bb * l + t) * h..(bb * l + t + 1) * h];
+                for j in 0..h {
+                    let k = rr * h + j;
+                    let y = hcur[bb * h + j];
+                    let dy = dh[k] + gyr[j];
+                    dat[k] = if relu {
+                        if y > F::c(0.0) {
+                            dy
+                        } else {
+                            F::c(0.0)
+                        }
+                    } else {
+                        dy * (one - y * y)
+                    };
+                }
+            }
+            });
+        };
+        dat.par_chunks_mut(crows * h).zip(dh.par_chunks_mut(crows * h)).enumerate().for_each(task);
+    }
+    if l > 0 {
+        gemm(dh0, Mat::c(&da, b, h), whh, false);
+    } else {
+        dh0.fill(F::c(0.0));
+    }
+    finish_weights(x, wih, &da, hs, b, l, i, h, 1, dx, dw_ih, dw_hh)?;
+    db.fill(F::c(0.0));
+    add_col_sums(&da, h, db);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fast_math_is_accurate() {
+        let mut x = -10.0f64;
+        while x <= 10.0 {
+            let xf = x as f32;
+            let e = (xf as f64).exp();
+            assert!(((exp_f32(xf) as f64) - e).abs() <= 3e-7 * e, "exp {x}");
+            let t = (xf as f64).tanh();
+            assert!(((tanh_f32(xf) as f64) - t).abs() <= 1e-6 * t.abs() + 1e-30, "tanh {x}: {} vs {t}", tanh_f32(xf));
+            x += 0.00137;
+        }
+        for &(x, want) in &[(0.5f64, 0.520_499_877_813_046_5), (1.0, 0.842_700_792_949_714_9), (2.0, 0.995_322_265_018_952_7), (-0.1, -0.112_462_916_018_284_9)] {
+            assert!((erf_f64(x) - want).abs() < 1e-15, "erf_f64 {x}");
+            assert!((erf_f32(x as f32) as f64 - want).abs() < 3e-7, "erf_f32 {x}: {}", erf_f32(x as f32));
+        }
+    }
+}

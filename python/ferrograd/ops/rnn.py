@@ -1,0 +1,84 @@
+"""Fused recurrent sequences (LSTM, GRU, RNN): autograd Functions over the Rust kernels.
+
+Each forward runs the whole sequence in Rust and saves the gate activations (time-major) that
+the backward-through-time kernel needs. A Function has one output, so the LSTM packs `output`
+and `c_n` into one flat array that `Part` splits into differentiable tensors.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _native
+from ..autograd import Function
+
+
+class Part(Function):
+    """`packed[start:stop].reshape(shape)`; backward writes the gradient into a zero buffer."""
+
+    @staticmethod
+    def forward(ctx, packed, start, stop, shape):
+        ctx.size, ctx.span = packed.size, (start, stop)
+        return packed[start:stop].reshape(shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        start, stop = ctx.span
+        out = np.zeros(ctx.size, g.dtype)
+        out[start:stop] = g.reshape(-1)
+        return out
+
+
+class LSTMSequence(Function):
+    """Returns the flat array [output (B, L, H), c_n (B, H)]."""
+
+    @staticmethod
+    def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh):
+        packed, gates, cells, hs = _native.lstm_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh)
+        ctx.save_for_backward(x, c0, w_ih, w_hh, gates, cells, hs)
+        ctx.biases = (b_ih is not None, b_hh is not None)
+        return packed
+
+    @staticmethod
+    def backward(ctx, g):
+        x, c0, w_ih, w_hh, gates, cells, hs = ctx.saved
+        b, l, h = x.shape[0], x.shape[1], w_hh.shape[1]
+        n = b * l * h
+        g = np.ascontiguousarray(g)
+        gy, gc = g[:n].reshape(b, l, h), g[n:].reshape(b, h)
+        dx, dh0, dc0, dwi, dwh, db = _native.lstm_backward(x, c0, w_ih, w_hh, gates, cells, hs, gy, gc)
+        return dx, dh0, dc0, dwi, dwh, db if ctx.biases[0] else None, db if ctx.biases[1] else None
+
+
+class GRUSequence(Function):
+    """Returns output (B, L, H); h_n is its last step."""
+
+    @staticmethod
+    def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh):
+        out, gates, hn, hs = _native.gru_forward(x, h0, w_ih, w_hh, b_ih, b_hh)
+        ctx.save_for_backward(x, h0, w_ih, w_hh, gates, hn, hs)
+        ctx.biases = (b_ih is not None, b_hh is not None)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, h0, w_ih, w_hh, gates, hn, hs = ctx.saved
+        dx, dh0, dwi, dwh, dbi, dbh = _native.gru_backward(x, h0, w_ih, w_hh, gates, hn, hs, np.ascontiguousarray(g))
+        return dx, dh0, dwi, dwh, dbi if ctx.biases[0] else None, dbh if ctx.biases[1] else None
+
+
+class RNNSequence(Function):
+    """Returns output (B, L, H); h_n is its last step."""
+
+    @staticmethod
+    def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, relu):
+        out, hs = _native.rnn_forward(x, h0, w_ih, w_hh, b_ih, b_hh, relu)
+        ctx.save_for_backward(x, h0, w_ih, w_hh, hs)
+        ctx.biases, ctx.relu = (b_ih is not None, b_hh is not None), relu
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, h0, w_ih, w_hh, hs = ctx.saved
+        dx, dh0, dwi, dwh, db = _native.rnn_backward(x, h0, w_ih, w_hh, ctx.relu, hs, np.ascontiguousarray(g))
+        return dx, dh0, dwi, dwh, db if ctx.biases[0] else None, db if ctx.biases[1] else None, None
