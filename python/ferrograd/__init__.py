@@ -1,7 +1,7 @@
 """ferrograd: deep learning for Python with Rust kernels. `import ferrograd as fg`."""
 
 from . import _native  # noqa: F401  (fails early and clearly if the extension is missing)
-from . import nn, optim  # noqa: E402
+from . import data, nn, optim  # noqa: E402
 from .checkpoint import load_checkpoint, save_checkpoint
 from .io import load, save
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled

@@ -112,8 +112,8 @@ class RNN(_RNNBase):
                  dropout=0.0, bidirectional=False, dtype=None):
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
-        self.nonlinearity = nonlinearity
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype)
+        self.nonlinearity = nonlinearity
 
     def _run(self, x, state, weights):
         out, h = F.rnn_sequence(x, state[0], *weights, nonlinearity=self.nonlinearity)
