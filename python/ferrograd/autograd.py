@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import sys
 import threading
 
 import numpy as np
@@ -155,7 +156,10 @@ def backward(root, gradient=None, retain_graph: bool = False) -> None:
         if g is None:
             continue
         if t._node is None:
-            t._accumulate(g)
+            # The leaf may keep `g` itself when nothing else refers to it (refcount: `g` and the
+            # call's argument); a shared array (seed, both sides of an add, saved in a ctx) is copied.
+            owned = type(g) is np.ndarray and g.flags.owndata and sys.getrefcount(g) <= 2
+            t._accumulate(g, owned)
             continue
         if t._retains_grad:
             t._accumulate(g)
@@ -173,6 +177,7 @@ def backward(root, gradient=None, retain_graph: bool = False) -> None:
                 continue
             prev = grads.get(id(inp))
             grads[id(inp)] = ig if prev is None else prev + ig
+        in_grads = ig = prev = None  # drop our references so a leaf can take its gradient without a copy
         if not retain_graph:
             node.freed = True
             node.ctx = None

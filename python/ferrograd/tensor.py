@@ -174,11 +174,12 @@ class Tensor:
     def backward(self, gradient=None, retain_graph=False):
         autograd.backward(self, gradient, retain_graph)
 
-    def _accumulate(self, g):
+    def _accumulate(self, g, owned=False):
+        """Add `g` into `.grad`. `owned`: no one else refers to `g`, so it may become `.grad`
+        without a copy; otherwise copy, since a backward may hand one array to several inputs."""
         if self.grad is None:
-            # Always a copy: a backward may hand one array to several inputs (add passes its
-            # gradient to both sides), and the seed may be the caller's own array.
-            self.grad = Tensor._wrap(np.array(g, dtype=self.dtype))
+            keep = owned and g.dtype == self.dtype and g.shape == self.data.shape and g.flags.writeable
+            self.grad = Tensor._wrap(g if keep else np.array(g, dtype=self.dtype))
         else:
             self.grad.data = self.grad.data + np.asarray(g, dtype=self.dtype)
 

@@ -1,5 +1,7 @@
 """Backward semantics: topological order, accumulation, freed graphs, no_grad, leaf-only grads."""
 
+import weakref
+
 import numpy as np
 import pytest
 
@@ -166,3 +168,61 @@ def test_gradcheck_detects_a_wrong_gradient():
 def test_gradcheck_scalar_output():
     assert gradcheck(lambda t: (t * t).sum(), [leaf([[1.0, -2.0], [0.5, 3.0]])])
     assert gradcheck(lambda t: t[0] * t[1], [leaf([1.5, -2.0])])
+
+
+class _ReturnsSavedArray(fg.autograd.Function):
+    """A backward that hands back an array its ctx keeps: the leaf must not take it over."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.saved = np.full_like(x, 3.0)
+        return x * 3.0
+
+    @staticmethod
+    def backward(ctx, grad):
+        return ctx.saved
+
+
+def test_leaf_does_not_take_over_an_array_a_retained_graph_keeps():
+    x = leaf([1.0, 2.0])
+    y = _ReturnsSavedArray.apply(x)
+    y.backward(np.ones(2), retain_graph=True)
+    x.grad.data[...] = 100.0  # would corrupt the saved array if the leaf had kept it
+    x.grad = None
+    y.backward(np.ones(2))
+    np.testing.assert_array_equal(x.grad.numpy(), [3.0, 3.0])
+
+
+@pytest.mark.parametrize("op", [
+    lambda a, b: (a @ b).sum(),
+    lambda a, b: (a.reshape(-1) * b.t().reshape(-1)).sum(),
+    lambda a, b: fg.cat([a, b.t()]).sum(),
+    lambda a, b: (a + b.t()).sum(),
+])
+def test_leaf_grads_are_independent_arrays(op):
+    rng = np.random.default_rng(0)
+    a, b = leaf(rng.standard_normal((3, 3))), leaf(rng.standard_normal((3, 3)))
+    op(a, b).backward()
+    before = b.grad.numpy().copy()
+    assert not np.shares_memory(a.grad.numpy(), b.grad.numpy())
+    a.grad.data[...] = 7.0
+    np.testing.assert_array_equal(b.grad.numpy(), before)
+
+
+def test_leaf_keeps_a_fresh_unshared_gradient_without_copying():
+    made = []
+
+    class Double(fg.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2.0
+
+        @staticmethod
+        def backward(ctx, grad):
+            fresh = grad * 2.0
+            made.append(weakref.ref(fresh))  # a weak reference: does not share the array
+            return fresh
+
+    x = leaf([1.0, 2.0])
+    Double.apply(x).sum().backward()
+    assert made[0]() is x.grad.data
