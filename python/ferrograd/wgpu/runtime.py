@@ -1,0 +1,321 @@
+"""The wgpu runtime: one device per process, a buffer pool, pipelines cached per kernel and
+constants, and dispatches recorded into one command encoder that is submitted only when
+something reads back (or the batch grows large).
+
+Ordering: every write to a pooled buffer is a dispatch or a copy recorded in the encoder, so a
+buffer freed while recorded work still reads it can be handed out again safely — the queue runs
+commands in recording order. Uploads make fresh buffers (`create_buffer_with_data`) for the
+same reason: `queue.write_buffer` would run before commands recorded earlier but not yet
+submitted. Kernel parameters live in one uniform arena per batch, written just before submit.
+"""
+
+from __future__ import annotations
+
+import struct
+import threading
+from collections import defaultdict
+from importlib import resources
+
+INSTALL_HINT = (
+    "install a Vulkan driver (Debian/Ubuntu: `apt-get install mesa-vulkan-drivers`, which gives "
+    "the software adapter 'llvmpipe'), or use a machine whose GPU driver provides Vulkan, Metal "
+    "or Direct3D 12"
+)
+OPTIONAL_FEATURES = ("shader-f16", "timestamp-query", "subgroup")
+# Ask for the adapter's own maxima: the defaults (128 MiB bindings, 16 KiB shared memory) are
+# lower than what datacenter GPUs offer and what the tiled kernels want.
+REQUESTED_LIMITS = (
+    "max-buffer-size",
+    "max-storage-buffer-binding-size",
+    "max-storage-buffers-per-shader-stage",
+    "max-compute-workgroup-storage-size",
+    "max-compute-invocations-per-workgroup",
+    "max-compute-workgroup-size-x",
+    "max-compute-workgroup-size-y",
+    "max-compute-workgroup-size-z",
+    "max-compute-workgroups-per-dimension",
+)
+MAX_PENDING = 512  # dispatches per submit: bounds the memory that recorded work keeps alive
+PARAMS_ARENA = 1 << 20  # bytes of uniform parameters per batch
+POOL_KEEP = 2 << 30  # bytes of free buffers the pool may hold before it destroys them
+
+
+class NoAdapterError(RuntimeError):
+    """No WebGPU adapter (or no wgpu package): says how to get one."""
+
+
+class KernelError(RuntimeError):
+    """A WGSL kernel failed to compile or to build its pipeline; names the kernel."""
+
+
+class Storage:
+    """A pooled device buffer of `nbytes` (the buffer may be larger); back to the pool on drop."""
+
+    __slots__ = ("buffer", "nbytes", "__weakref__")
+
+    def __init__(self, buffer, nbytes: int):
+        self.buffer, self.nbytes = buffer, nbytes
+
+    def __del__(self):
+        rt = _runtime
+        if rt is not None and self.buffer is not None:
+            rt.release(self.buffer)
+
+
+def _size_class(nbytes: int) -> int:
+    """Pool bucket: powers of two up to 1 MiB, then 1 MiB steps (at most 2x or +1 MiB spare)."""
+    n = max(nbytes, 256)
+    if n <= 1 << 20:
+        return 1 << (n - 1).bit_length()
+    return -(-n // (1 << 20)) << 20
+
+
+class Runtime:
+    def __init__(self):
+        try:
+            import wgpu
+        except ImportError as e:  # pragma: no cover - wgpu is a dependency
+            raise NoAdapterError(f"wgpu: the 'wgpu' package is missing: pip install wgpu; then {INSTALL_HINT}") from e
+        self.wgpu = wgpu
+        adapter = wgpu.gpu.request_adapter_sync(power_preference="high-performance")
+        if adapter is None:
+            raise NoAdapterError(f"wgpu: no WebGPU adapter found: {INSTALL_HINT}")
+        self.adapter = adapter
+        self.features = tuple(f for f in OPTIONAL_FEATURES if f in adapter.features)
+        self.limits = {k: adapter.limits[k] for k in REQUESTED_LIMITS if k in adapter.limits}
+        self.device = adapter.request_device_sync(required_features=self.features, required_limits=self.limits)
+        self.queue = self.device.queue
+        self.uniform_align = max(adapter.limits.get("min-uniform-buffer-offset-alignment", 256), 16)
+        self.usage = wgpu.BufferUsage.STORAGE | wgpu.BufferUsage.COPY_SRC | wgpu.BufferUsage.COPY_DST
+        self._lock = threading.RLock()
+        self._pipelines = {}
+        self._shader_modules = {}
+        self._free = defaultdict(list)
+        self._free_bytes = 0
+        self._encoder = None
+        self._pending = 0
+        self._params = bytearray()
+        self._params_buffer = self.device.create_buffer(
+            size=PARAMS_ARENA, usage=wgpu.BufferUsage.UNIFORM | wgpu.BufferUsage.COPY_DST
+        )
+
+    # ---- facts -------------------------------------------------------------------------------
+    @property
+    def info(self) -> dict:
+        i = self.adapter.info
+        return {
+            "vendor": i.get("vendor", ""),
+            "device": i.get("device", ""),
+            "description": i.get("description", ""),
+            "adapter_type": i.get("adapter_type", ""),
+            "backend_type": i.get("backend_type", ""),
+            "features": self.features,
+            "limits": dict(self.limits),
+        }
+
+    @property
+    def max_binding(self) -> int:
+        return self.limits.get("max-storage-buffer-binding-size", 128 << 20)
+
+    @property
+    def max_workgroups(self) -> int:
+        return self.limits.get("max-compute-workgroups-per-dimension", 65535)
+
+    # ---- memory ------------------------------------------------------------------------------
+    def alloc(self, nbytes: int) -> Storage:
+        """A pooled buffer of at least `nbytes`; its contents are undefined."""
+        size = _size_class(nbytes)
+        if size > self.limits.get("max-buffer-size", 256 << 20):
+            raise ValueError(
+                f"wgpu: a buffer of {nbytes} bytes exceeds the device's max-buffer-size "
+                f"{self.limits.get('max-buffer-size')}"
+            )
+        with self._lock:
+            free = self._free.get(size)
+            if free:
+                self._free_bytes -= size
+                return Storage(free.pop(), nbytes)
+        return Storage(self.device.create_buffer(size=size, usage=self.usage), nbytes)
+
+    def upload(self, data) -> Storage:
+        """A fresh buffer holding the bytes of `data` (a C-contiguous numpy array)."""
+        raw = memoryview(data).cast("B")
+        nbytes = raw.nbytes
+        size = _size_class(nbytes)
+        if nbytes < size:  # whole size class, so the buffer can join the pool later
+            padded = bytearray(size)
+            padded[:nbytes] = raw
+            raw = padded
+        if size > self.limits.get("max-buffer-size", 256 << 20):
+            raise ValueError(f"wgpu: a tensor of {nbytes} bytes exceeds the device's max-buffer-size")
+        return Storage(self.device.create_buffer_with_data(data=raw, usage=self.usage), nbytes)
+
+    def release(self, buffer) -> None:
+        with self._lock:
+            if self._free_bytes + buffer.size > POOL_KEEP:
+                buffer.destroy()
+                return
+            self._free[buffer.size].append(buffer)
+            self._free_bytes += buffer.size
+
+    def read(self, storage: Storage, offset: int = 0, nbytes: int | None = None) -> memoryview:
+        """Bytes of a buffer, after every recorded command has run."""
+        self.flush()
+        n = storage.nbytes - offset if nbytes is None else nbytes
+        if n == 0:
+            return memoryview(b"")
+        return self.queue.read_buffer(storage.buffer, offset, n)
+
+    # ---- kernels -----------------------------------------------------------------------------
+    def pipeline(self, shader: str, entry: str = "main", constants: dict | None = None, source: str | None = None):
+        """The compute pipeline for `entry` of shaders/`shader`.wgsl (or `source`), cached per
+        kernel and override constants (the shape class)."""
+        key = (shader, entry, tuple(sorted((constants or {}).items())))
+        pipe = self._pipelines.get(key)
+        if pipe is not None:
+            return pipe
+        with self._lock:
+            module = self._shader_modules.get(shader)
+            if module is None:
+                code = source if source is not None else load_shader(shader)
+                try:
+                    module = self.device.create_shader_module(label=shader, code=code)
+                except Exception as e:  # wgpu raises GPUValidationError with the compiler's message
+                    raise KernelError(f"wgpu kernel {shader!r}: WGSL failed to compile:\n{e}") from None
+                self._shader_modules[shader] = module
+            stage = {"module": module, "entry_point": entry}
+            if constants:
+                stage["constants"] = dict(constants)
+            try:
+                pipe = self.device.create_compute_pipeline(label=f"{shader}:{entry}", layout="auto", compute=stage)
+            except Exception as e:
+                raise KernelError(f"wgpu kernel {shader!r} entry {entry!r}: pipeline failed:\n{e}") from None
+            self._pipelines[key] = pipe
+        return pipe
+
+    def launch(self, pipeline, buffers, grid, params: bytes | None = None) -> None:
+        """Record one dispatch of `pipeline` over `grid` workgroups (x[, y[, z]]).
+
+        `buffers`: for bindings 0..n-1 of group 0, each a Storage or (Storage, byte offset, byte
+        size); `params`, when given, binds to binding n as a uniform (pack it with `pack`).
+        Bindings the shader does not use must not be passed (layout="auto" drops them).
+        """
+        grid = tuple(grid) + (1,) * (3 - len(grid))
+        if any(g > self.max_workgroups for g in grid):
+            raise ValueError(f"wgpu: grid {grid} exceeds the device's {self.max_workgroups} workgroups per dimension")
+        if 0 in grid:
+            return
+        entries = []
+        for i, b in enumerate(buffers):
+            st, off, size = (b, 0, b.nbytes) if isinstance(b, Storage) else b
+            size = max(size, 4)
+            if size > self.max_binding:
+                raise ValueError(
+                    f"wgpu: a binding of {size} bytes exceeds the device's max-storage-buffer-binding-size "
+                    f"{self.max_binding}; split the tensor"
+                )
+            entries.append({"binding": i, "resource": {"buffer": st.buffer, "offset": off, "size": size}})
+        with self._lock:
+            if params is not None:
+                off = self._push_params(params)
+                entries.append(
+                    {"binding": len(buffers), "resource": {"buffer": self._params_buffer, "offset": off, "size": len(params)}}
+                )
+            group = self.device.create_bind_group(layout=pipeline.get_bind_group_layout(0), entries=entries)
+            if self._encoder is None:
+                self._encoder = self.device.create_command_encoder()
+            cpass = self._encoder.begin_compute_pass()
+            cpass.set_pipeline(pipeline)
+            cpass.set_bind_group(0, group)
+            cpass.dispatch_workgroups(*grid)
+            cpass.end()
+            self._pending += 1
+            if self._pending >= MAX_PENDING:
+                self.flush()
+
+    def copy(self, src: Storage, src_offset: int, dst: Storage, dst_offset: int, nbytes: int) -> None:
+        """Record a buffer-to-buffer copy (offsets and size multiples of 4)."""
+        if nbytes == 0:
+            return
+        with self._lock:
+            if self._encoder is None:
+                self._encoder = self.device.create_command_encoder()
+            self._encoder.copy_buffer_to_buffer(src.buffer, src_offset, dst.buffer, dst_offset, nbytes)
+            self._pending += 1
+
+    def _push_params(self, params: bytes) -> int:
+        if len(self._params) + len(params) + self.uniform_align > PARAMS_ARENA:
+            self.flush()
+        off = -(-len(self._params) // self.uniform_align) * self.uniform_align
+        self._params.extend(b"\0" * (off - len(self._params)))
+        self._params.extend(params)
+        return off
+
+    def flush(self) -> None:
+        """Submit everything recorded so far, as one command buffer."""
+        with self._lock:
+            if self._encoder is None:
+                return
+            if self._params:
+                self.queue.write_buffer(self._params_buffer, 0, bytes(self._params))
+                self._params.clear()
+            self.queue.submit([self._encoder.finish()])
+            self._encoder = None
+            self._pending = 0
+
+    def synchronize(self) -> None:
+        """Wait until the device has finished all submitted work."""
+        self.flush()
+        self.queue.on_submitted_work_done_sync()
+
+
+def pack(*values, fmt: str) -> bytes:
+    """Uniform parameters: struct format `fmt` (I = u32, i = i32, f = f32), padded to 16 bytes."""
+    raw = struct.pack("<" + fmt, *values)
+    return raw + b"\0" * (-len(raw) % 16)
+
+
+def load_shader(name: str) -> str:
+    try:
+        return resources.files("ferrograd.wgpu").joinpath("shaders", f"{name}.wgsl").read_text()
+    except FileNotFoundError:
+        raise KernelError(f"wgpu kernel {name!r}: no shaders/{name}.wgsl in the package") from None
+
+
+def grid_1d(n_groups: int, limit: int) -> tuple[int, int]:
+    """Workgroup counts (x, y) covering `n_groups` within the per-dimension limit; shaders use
+    group index `wid.x + wid.y * num_workgroups.x` and return past the end."""
+    if n_groups <= limit:
+        return (n_groups, 1)
+    y = -(-n_groups // limit)
+    return (-(-n_groups // y), y)
+
+
+_runtime: Runtime | None = None
+_runtime_error: Exception | None = None
+_init_lock = threading.Lock()
+
+
+def get() -> Runtime:
+    """The process's runtime, created on first use; NoAdapterError if there is no adapter."""
+    global _runtime, _runtime_error
+    if _runtime is not None:
+        return _runtime
+    with _init_lock:
+        if _runtime is None:
+            if _runtime_error is not None:
+                raise NoAdapterError(str(_runtime_error))
+            try:
+                _runtime = Runtime()
+            except NoAdapterError as e:
+                _runtime_error = e
+                raise
+    return _runtime
+
+
+def is_available() -> bool:
+    try:
+        get()
+        return True
+    except NoAdapterError:
+        return False

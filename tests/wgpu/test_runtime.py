@@ -1,0 +1,82 @@
+"""The runtime: adapter, buffers round-trip, pooled reuse, batched dispatches, errors."""
+
+import numpy as np
+import pytest
+
+from ferrograd import wgpu as fgw
+from ferrograd.wgpu import runtime
+from ferrograd.wgpu.array import GpuArray
+
+
+def _fill(arr: GpuArray, value: float):
+    rt = runtime.get()
+    pipe = rt.pipeline("fill")
+    rt.launch(pipe, [arr.binding()], runtime.grid_1d(-(-arr.size // 256), rt.max_workgroups),
+              runtime.pack(arr.size, value, fmt="If"))
+
+
+def test_adapter_info_names_the_adapter_and_limits():
+    info = fgw.adapter_info()
+    assert info["device"]
+    assert info["limits"]["max-storage-buffer-binding-size"] >= 128 << 20
+    assert set(info["features"]) <= {"shader-f16", "timestamp-query", "subgroup"}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.int32])
+@pytest.mark.parametrize("shape", [(0,), (1,), (7, 3), (2, 3, 5)])
+def test_round_trip(shape, dtype):
+    a = (np.arange(int(np.prod(shape))) * 3 - 5).astype(dtype).reshape(shape)
+    np.testing.assert_array_equal(GpuArray.from_numpy(a).numpy(), a)
+
+
+def test_many_dispatches_in_one_batch_run_in_order():
+    arrs = [GpuArray.empty((1000,)) for _ in range(20)]
+    for i, a in enumerate(arrs):
+        _fill(a, float(i))
+        _fill(a, float(i) + 0.5)  # the later dispatch wins
+    for i, a in enumerate(arrs):
+        np.testing.assert_array_equal(a.numpy(), np.full(1000, i + 0.5, np.float32))
+
+
+def test_freed_buffers_are_reused_and_keep_order():
+    rt = runtime.get()
+    a = GpuArray.empty((4096,))
+    _fill(a, 1.0)
+    kept = a.numpy()
+    buf = a.storage.buffer
+    del a
+    b = GpuArray.empty((4096,))
+    assert b.storage.buffer is buf  # from the pool
+    _fill(b, 2.0)
+    assert (kept == 1.0).all() and (b.numpy() == 2.0).all()
+    rt.flush()
+
+
+def test_large_grid_folds_into_two_dimensions():
+    n = 256 * 70000 + 3  # more groups than one dimension allows on most devices
+    a = GpuArray.empty((n,))
+    _fill(a, 3.0)
+    out = a.numpy()
+    assert out[0] == 3.0 and out[-1] == 3.0 and (out == 3.0).all()
+
+
+def test_shader_compile_error_names_the_kernel():
+    with pytest.raises(fgw.KernelError, match="broken_kernel"):
+        runtime.get().pipeline("broken_kernel", source="fn main( { this is not wgsl")
+
+
+def test_missing_shader_names_the_kernel():
+    with pytest.raises(fgw.KernelError, match="no_such_kernel"):
+        runtime.get().pipeline("no_such_kernel")
+
+
+def test_unsupported_dtype_is_a_clear_error():
+    with pytest.raises(TypeError, match="float64"):
+        GpuArray.from_numpy(np.zeros(3))
+
+
+def test_too_large_binding_is_a_value_error_with_sizes():
+    rt = runtime.get()
+    with pytest.raises(ValueError, match="max-storage-buffer-binding-size"):
+        st = rt.alloc(16)
+        rt.launch(rt.pipeline("fill"), [(st, 0, rt.max_binding + 4)], (1,), runtime.pack(1, 0.0, fmt="If"))
