@@ -83,17 +83,8 @@ def cases(rng):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--no-grad-copy", action="store_true",
-                        help="experiment: make Tensor._accumulate keep the backward's array instead of copying "
-                             "it (shows the cost of that copy; not how ferrograd runs)")
     args = parser.parse_args()
     import torch
-
-    if args.no_grad_copy:
-        from ferrograd.tensor import Tensor
-
-        Tensor._accumulate = lambda self, g: setattr(self, "grad", Tensor._wrap(np.asarray(g, dtype=self.dtype)))
-        print("EXPERIMENT: leaf gradients are not copied (Tensor._accumulate patched)")
 
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus; "
           f"torch {torch.__version__} ({torch.get_num_threads()} threads)")

@@ -1,5 +1,6 @@
-"""GpuArray: a C-contiguous n-d array in a pooled wgpu buffer — what a "wgpu" Tensor holds
-where a CPU Tensor holds a numpy array."""
+"""GpuArray: an n-d strided view of a pooled wgpu buffer — what a "wgpu" Tensor holds where a
+CPU Tensor holds a numpy array. Strides and offset count elements (not bytes, unlike numpy), so
+kernels bind the whole buffer and index it themselves; transposes and slices are free views."""
 
 from __future__ import annotations
 
@@ -13,14 +14,23 @@ from . import runtime
 DEVICE_DTYPES = (np.dtype("float32"), np.dtype("int32"), np.dtype("uint32"))
 
 
-class GpuArray:
-    __slots__ = ("shape", "dtype", "storage", "offset")
+def contiguous_strides(shape) -> tuple:
+    strides, step = [], 1
+    for n in reversed(shape):
+        strides.append(step)
+        step *= max(int(n), 1)
+    return tuple(reversed(strides))
 
-    def __init__(self, shape, dtype, storage: runtime.Storage, offset: int = 0):
+
+class GpuArray:
+    __slots__ = ("shape", "dtype", "storage", "strides", "offset")
+
+    def __init__(self, shape, dtype, storage: runtime.Storage, strides=None, offset: int = 0):
         self.shape = tuple(int(s) for s in shape)
         self.dtype = np.dtype(dtype)
         self.storage = storage
-        self.offset = offset  # bytes
+        self.strides = contiguous_strides(self.shape) if strides is None else tuple(int(s) for s in strides)
+        self.offset = int(offset)  # elements
 
     @classmethod
     def empty(cls, shape, dtype=np.float32) -> "GpuArray":
@@ -39,8 +49,20 @@ class GpuArray:
         """A host copy (waits for the recorded work that produces it)."""
         if self.size == 0:
             return np.empty(self.shape, self.dtype)
-        raw = runtime.get().read(self.storage, self.offset, self.nbytes)
-        return np.frombuffer(raw, dtype=self.dtype, count=self.size).reshape(self.shape).copy()
+        # Read the span the view covers, then let numpy apply the strides.
+        lo = self.offset + sum(st * (n - 1) for st, n in zip(self.strides, self.shape) if st < 0)
+        hi = self.offset + sum(st * (n - 1) for st, n in zip(self.strides, self.shape) if st > 0) + 1
+        item = self.dtype.itemsize
+        raw = runtime.get().read(self.storage, lo * item, (hi - lo) * item)
+        flat = np.frombuffer(raw, dtype=self.dtype, count=hi - lo)
+        view = np.lib.stride_tricks.as_strided(
+            flat[self.offset - lo:], self.shape, tuple(st * item for st in self.strides)
+        )
+        return np.array(view)
+
+    @property
+    def is_contiguous(self) -> bool:
+        return all(s == c for s, c, n in zip(self.strides, contiguous_strides(self.shape), self.shape) if n > 1)
 
     @property
     def size(self) -> int:
@@ -55,8 +77,8 @@ class GpuArray:
         return self.size * self.dtype.itemsize
 
     def binding(self):
-        """(storage, byte offset, byte size) for `runtime.launch`."""
-        return (self.storage, self.offset, self.nbytes)
+        """The whole buffer, for `runtime.launch`; kernels index it with offset and strides."""
+        return self.storage
 
     def __repr__(self):
         return f"GpuArray(shape={self.shape}, dtype={self.dtype})"

@@ -1,0 +1,4 @@
+"""WGSL kernels with the calling conventions of `ferrograd._native`: the same function names,
+arguments and results, on GpuArrays. `ops` picks this module or `_native` by the data's type."""
+
+from .matmul import matmul  # noqa: F401

@@ -1,0 +1,70 @@
+"""`matmul` on GpuArrays with `_native.matmul`'s contract: rank >= 2, batch dims broadcast,
+float32; returns a new contiguous array. Strided operands are read in place (no copies)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import runtime
+from ..array import GpuArray
+
+TILE = 64
+
+
+def matmul(a: GpuArray, b: GpuArray, out: GpuArray | None = None, accumulate: bool = False) -> GpuArray:
+    if a.ndim < 2 or b.ndim < 2:
+        raise ValueError(f"matmul: operands need rank >= 2, got shapes {a.shape} and {b.shape}")
+    if a.dtype != np.float32 or b.dtype != np.float32:
+        raise TypeError(f"matmul: wgpu operands must be float32, got {a.dtype} and {b.dtype}")
+    (m, k), (k2, n) = a.shape[-2:], b.shape[-2:]
+    if k != k2:
+        raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not match (inner sizes {k} and {k2})")
+    try:
+        batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    except ValueError:
+        raise ValueError(f"matmul: batch dims of {a.shape} and {b.shape} do not broadcast") from None
+    shape = (*batch, m, n)
+    if out is None:
+        out = GpuArray.empty(shape)
+    elif out.shape != shape or not out.is_contiguous:
+        raise ValueError(f"matmul: out has shape {out.shape}, expected contiguous {shape}")
+    if out.size == 0:
+        return out
+    rt = runtime.get()
+    pipe = rt.pipeline("matmul")
+    # Batches run as grid z; batch dims that are not one flat stride run as several launches.
+    for a_off, b_off, c_off, a_bs, b_bs, count in _batch_runs(a, b, batch, m * n):
+        grid = (-(-n // TILE), -(-m // TILE), count)
+        params = runtime.pack(
+            m, n, k, int(accumulate),
+            a_off, a_bs, a.strides[-2], a.strides[-1],
+            b_off, b_bs, b.strides[-2], b.strides[-1],
+            out.offset + c_off, m * n, 0, 0,
+            fmt="I" * 16,
+        )
+        rt.launch(pipe, [a.storage, b.storage, out.storage], grid, params)
+    return out
+
+
+def _batch_strides(x: GpuArray, batch: tuple) -> list:
+    """x's element stride along each broadcast batch dim (0 where x is broadcast)."""
+    lead = len(batch) - (x.ndim - 2)
+    return [0 if i < lead or x.shape[i - lead] == 1 else x.strides[i - lead] for i in range(len(batch))]
+
+
+def _batch_runs(a: GpuArray, b: GpuArray, batch: tuple, mn: int):
+    """(a_off, b_off, c_off, a_batch_stride, b_batch_stride, count) runs: the last batch dim goes
+    to grid z (capped at the device limit); the dims before it are looped here."""
+    if not batch:
+        yield a.offset, b.offset, 0, 0, 0, 1
+        return
+    sa, sb = _batch_strides(a, batch), _batch_strides(b, batch)
+    limit = runtime.get().max_workgroups
+    inner = batch[-1]
+    for outer in np.ndindex(*batch[:-1]):
+        ao = a.offset + sum(i * s for i, s in zip(outer, sa))
+        bo = b.offset + sum(i * s for i, s in zip(outer, sb))
+        co = int(np.ravel_multi_index(outer, batch[:-1])) * inner * mn if outer else 0
+        for start in range(0, inner, limit):
+            count = min(limit, inner - start)
+            yield ao + start * sa[-1], bo + start * sb[-1], co + start * mn, sa[-1], sb[-1], count

@@ -1,0 +1,57 @@
+"""WGSL matmul against numpy: odd sizes, strided (transposed, sliced) operands, broadcast batches."""
+
+import numpy as np
+import pytest
+
+from ferrograd.wgpu.array import GpuArray
+from ferrograd.wgpu.kernels import matmul
+
+
+def _dev(a):
+    return GpuArray.from_numpy(np.ascontiguousarray(a, dtype=np.float32))
+
+
+def _transposed(a):
+    """A GpuArray view of a's last two dims swapped, over a contiguous copy of a.swapaxes."""
+    base = _dev(np.swapaxes(a, -1, -2))
+    strides = list(base.strides)
+    strides[-1], strides[-2] = strides[-2], strides[-1]
+    return GpuArray(a.shape, np.float32, base.storage, strides, base.offset)
+
+
+@pytest.mark.parametrize("m, k, n", [(1, 1, 1), (3, 5, 7), (63, 17, 65), (64, 64, 64), (130, 33, 1), (1, 200, 129)])
+def test_matches_numpy(m, k, n):
+    rng = np.random.default_rng(m * 1000 + k * 10 + n)
+    a, b = rng.standard_normal((m, k), dtype=np.float32), rng.standard_normal((k, n), dtype=np.float32)
+    np.testing.assert_allclose(matmul(_dev(a), _dev(b)).numpy(), a @ b, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("ta, tb", [(True, False), (False, True), (True, True)])
+def test_transposed_operands_need_no_copy(ta, tb):
+    rng = np.random.default_rng(1)
+    a, b = rng.standard_normal((37, 23), dtype=np.float32), rng.standard_normal((23, 41), dtype=np.float32)
+    ga = _transposed(a) if ta else _dev(a)
+    gb = _transposed(b) if tb else _dev(b)
+    np.testing.assert_allclose(matmul(ga, gb).numpy(), a @ b, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("sa, sb", [((2, 3, 5, 7), (2, 3, 7, 4)), ((5, 7), (3, 7, 4)), ((4, 1, 5, 6), (3, 6, 2))])
+def test_broadcast_batches(sa, sb):
+    rng = np.random.default_rng(2)
+    a, b = rng.standard_normal(sa, dtype=np.float32), rng.standard_normal(sb, dtype=np.float32)
+    np.testing.assert_allclose(matmul(_dev(a), _dev(b)).numpy(), np.matmul(a, b), rtol=1e-4, atol=1e-4)
+
+
+def test_accumulate_adds_into_out():
+    rng = np.random.default_rng(3)
+    a, b, c = (rng.standard_normal(s, dtype=np.float32) for s in ((9, 4), (4, 11), (9, 11)))
+    out = _dev(c)
+    matmul(_dev(a), _dev(b), out=out, accumulate=True)
+    np.testing.assert_allclose(out.numpy(), c + a @ b, rtol=1e-4, atol=1e-4)
+
+
+def test_bad_shapes_name_the_op_and_shapes():
+    with pytest.raises(ValueError, match=r"matmul.*\(3, 4\).*\(5, 2\)"):
+        matmul(_dev(np.zeros((3, 4))), _dev(np.zeros((5, 2))))
+    with pytest.raises(ValueError, match="rank"):
+        matmul(_dev(np.zeros(3)), _dev(np.zeros((3, 2))))
