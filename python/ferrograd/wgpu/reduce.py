@@ -1,0 +1,149 @@
+"""Reductions on GpuArrays: sum, prod, max, min, argmax, argmin (any axes, keepdims) and mean /
+var built on them. One WGSL template (shaders/reduce.wgsl) specialised per op and dtype reads
+the input through its strides, so reducing a transposed or broadcast view needs no copy."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import runtime
+from .array import GpuArray
+from .elementwise import _KIND, _WGSL, _conv
+
+MAX_DIMS = 8
+_INT64 = np.dtype("int64")
+
+_INIT = {
+    ("sum", "f32"): "0.0", ("sum", "i32"): "0i", ("sum", "u32"): "0u",
+    ("prod", "f32"): "1.0", ("prod", "i32"): "1i", ("prod", "u32"): "1u",
+    ("max", "f32"): "bitcast<f32>(0xff800000u)", ("max", "i32"): "(-2147483647i - 1i)", ("max", "u32"): "0u",
+    ("min", "f32"): "bitcast<f32>(0x7f800000u)", ("min", "i32"): "2147483647i", ("min", "u32"): "0xffffffffu",
+}
+_COMB = {"sum": "*a + v", "prod": "*a * v", "max": "max(*a, v)", "min": "min(*a, v)"}
+_BETTER = {"argmax": "v > *a", "argmin": "v < *a"}
+
+
+def _axes(axis, ndim, op):
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    out = []
+    for a in axes:
+        if not -max(ndim, 1) <= a < max(ndim, 1):
+            raise np.exceptions.AxisError(f"{op}: axis {a} is out of bounds for an array of {ndim} dims")
+        out.append(int(a) % max(ndim, 1))
+    if len(set(out)) != len(out):
+        raise ValueError(f"{op}: repeated axis in {axis}")
+    return tuple(sorted(out)) if ndim else ()
+
+
+def _out_dtype(op, dt):
+    if op in ("argmax", "argmin"):
+        return _INT64
+    if op in ("sum", "prod") and dt.kind in "biu":
+        return _INT64
+    return dt
+
+
+def _run(op: str, x: GpuArray, axes: tuple, keepdims: bool) -> GpuArray:
+    keep = [d for d in range(x.ndim) if d not in axes]
+    out_shape = tuple(1 if d in axes else x.shape[d] for d in range(x.ndim)) if keepdims else tuple(x.shape[d] for d in keep)
+    out_dt = _out_dtype(op, x.dtype)
+    out = GpuArray.empty(out_shape, out_dt)
+    r = math.prod(x.shape[d] for d in axes)
+    n_out = out.size
+    if n_out == 0:
+        return out
+    if r == 0:
+        if op in ("max", "min", "argmax", "argmin"):
+            raise ValueError(f"{op}: zero-size array to reduction operation (shape {x.shape}, axes {axes})")
+        from .elementwise import assign
+
+        return assign(out, 0 if op == "sum" else 1)
+    keep = [d for d in keep if x.shape[d] != 1]
+    red = [d for d in axes if x.shape[d] != 1]
+    if len(keep) > MAX_DIMS or len(red) > MAX_DIMS:
+        raise ValueError(f"wgpu {op}: more than {MAX_DIMS} kept or reduced dims (shape {x.shape})")
+    src = _KIND[x.dtype]
+    acc = src if op in ("max", "min", "argmax", "argmin") else ("i32" if src in ("bool", "i32") else src)
+    if acc == "bool":
+        acc = "u32"
+    okind = _KIND[out_dt]
+    arg = op in ("argmax", "argmin")
+    base_op = {"argmax": "max", "argmin": "min"}.get(op, op)
+    if arg:
+        step = (f"fn step(a: ptr<function, ACC>, ai: ptr<function, u32>, v: ACC, vi: u32) {{\n"
+                f"    if ({_BETTER[op]} || (v == *a && vi < *ai)) {{ *a = v; *ai = vi; }}\n}}")
+        store = f"        OUT[o] = i32(si[0]);"
+    else:
+        step = (f"fn step(a: ptr<function, ACC>, ai: ptr<function, u32>, v: ACC, vi: u32) {{\n"
+                f"    *a = {_COMB[op]};\n}}")
+        store = f"        OUT[o] = {_conv('sv[0]', acc, okind)};"
+    key = f"red:{op}:{src}:{acc}:{okind}"
+    rt = runtime.get()
+    pipe = rt._pipelines.get((key, "main", ()))
+    if pipe is None:
+        bindings = (f"@group(0) @binding(0) var<storage, read_write> IN: array<{_WGSL[src]}>;\n"
+                    f"@group(0) @binding(1) var<storage, read_write> OUT: array<{_WGSL[okind]}>;\n"
+                    f"@group(0) @binding(2) var<uniform> p: Params;")
+        load = f"fn LOAD(x: {_WGSL[src]}) -> {_WGSL[acc]} {{ return {_conv('x', src, acc)}; }}"
+        text = (runtime.load_shader("reduce")
+                .replace("//BINDINGS", bindings + "\n" + load)
+                .replace("//COMBINE", step)
+                .replace("//STORE", store)
+                .replace("INIT", _INIT[(base_op, acc)])
+                .replace("ACC", _WGSL[acc]))
+        pipe = rt.pipeline(key, source=text)
+
+    def pad(v):
+        return list(v) + [0] * (MAX_DIMS - len(v))
+
+    params = runtime.pack(
+        n_out, r, len(keep), len(red), x.offset, 0, 0, 0,
+        *pad([x.shape[d] for d in keep]), *pad([x.strides[d] for d in keep]),
+        *pad([x.shape[d] for d in red]), *pad([x.strides[d] for d in red]),
+        fmt="IIIIiIII" + "I" * MAX_DIMS + "i" * MAX_DIMS + "I" * MAX_DIMS + "i" * MAX_DIMS,
+    )
+    rt.launch(pipe, [x.storage, out.storage], runtime.grid_1d(n_out, rt.max_workgroups), params)
+    return out
+
+
+def reduce(op: str, x: GpuArray, axis=None, keepdims=False) -> GpuArray:
+    """op in sum, prod, max, min over `axis` (None: all)."""
+    return _run(op, x, _axes(axis, x.ndim, op), keepdims)
+
+
+def reduce_named(op, x, axis, keepdims):
+    if op == "any":
+        return x.any(axis, keepdims=keepdims)
+    if op == "all":
+        return x.all(axis, keepdims=keepdims)
+    return reduce(op, x, axis, keepdims)
+
+
+def arg(op: str, x: GpuArray, axis=None, keepdims=False) -> GpuArray:
+    """argmax / argmin: along one axis, or over the flattened array when axis is None (the
+    index is then the flat C-order index, as in numpy)."""
+    if axis is None:
+        out = _run(op, x, tuple(range(x.ndim)), False)
+        return out.reshape((1,) * x.ndim) if keepdims else out
+    return _run(op, x, _axes(int(axis), x.ndim, op), keepdims)
+
+
+def mean(x: GpuArray, axis=None, keepdims=False) -> GpuArray:
+    axes = _axes(axis, x.ndim, "mean")
+    count = math.prod(x.shape[d] for d in axes)
+    s = _run("sum", x.astype(np.float32, copy=False) if x.dtype.kind != "f" else x, axes, keepdims)
+    return np.multiply(s, np.float32(1.0 / count) if count else np.float32("nan"))
+
+
+def var(x: GpuArray, axis=None, ddof=0, keepdims=False) -> GpuArray:
+    axes = _axes(axis, x.ndim, "var")
+    count = math.prod(x.shape[d] for d in axes)
+    m = mean(x, axes, keepdims=True)
+    d = np.subtract(x, m)
+    s = _run("sum", np.multiply(d, d), axes, keepdims)
+    denom = max(count - ddof, 0)
+    return np.multiply(s, np.float32(1.0 / denom) if denom else np.float32("nan"))
