@@ -1,7 +1,8 @@
 """Reverse-mode autograd: Function nodes with a ctx, and a topological backward pass.
 
-Each op is a `Function` subclass whose `forward` takes and returns numpy arrays and whose
-`backward` returns one gradient (numpy array or None) per positional input.
+Each op is a `Function` subclass whose `forward` takes and returns arrays (numpy arrays on cpu,
+GpuArrays on wgpu) and whose `backward` returns one gradient (array or None) per positional
+input. `apply` refuses tensors on different devices in one call.
 """
 
 from __future__ import annotations
@@ -85,7 +86,17 @@ class Function:
     def apply(cls, *args, **kwargs):
         from .tensor import Tensor
 
-        raw = [a.data if isinstance(a, Tensor) else a for a in args]
+        raw = []
+        kinds = 0  # 1: a numpy operand, 2: a device operand
+        for a in args:
+            if isinstance(a, Tensor):
+                d = a.data
+                kinds |= 1 if type(d) is np.ndarray else 2
+                raw.append(d)
+            else:
+                raw.append(a)
+        if kinds == 3:
+            _mixed_devices(cls.__name__, args)
         ctx = Context()
         out = cls.forward(ctx, *raw, **kwargs)
         needs_grad = is_grad_enabled() and any(
@@ -95,6 +106,13 @@ class Function:
         if needs_grad:
             result._node = Node(cls, ctx, args)
         return result
+
+
+def _mixed_devices(op, args):
+    from .device import of
+
+    names = sorted({str(of(a.data)) for a in args if _is_tensor(a)})
+    raise ValueError(f"{op}: expected all tensors on one device, got tensors on {' and '.join(names)}")
 
 
 def _topological_order(root):
@@ -124,6 +142,19 @@ def _tensor_type():
     return Tensor
 
 
+@functools.cache
+def _gpu_array():
+    from .wgpu.array import GpuArray
+
+    return GpuArray
+
+
+def _device(array) -> str:
+    from .device import of
+
+    return str(of(array))
+
+
 def _is_tensor(x) -> bool:
     return isinstance(x, _tensor_type())
 
@@ -144,7 +175,11 @@ def backward(root, gradient=None, retain_graph: bool = False) -> None:
             )
         seed = np.ones_like(root.data)
     else:
-        seed = np.asarray(gradient.data if isinstance(gradient, Tensor) else gradient, dtype=root.data.dtype)
+        from .ops._util import asarray
+
+        seed = asarray(gradient.data if isinstance(gradient, Tensor) else gradient, root.data.dtype, like=root.data)
+        if type(seed) is not type(root.data):
+            raise ValueError(f"backward: gradient is on {_device(seed)}, the output on {_device(root.data)}")
         if seed.shape != root.data.shape:
             raise ValueError(
                 f"backward: gradient has shape {seed.shape}, the output has shape {root.data.shape}"
@@ -158,7 +193,9 @@ def backward(root, gradient=None, retain_graph: bool = False) -> None:
         if t._node is None:
             # The leaf may keep `g` itself when nothing else refers to it (refcount: `g` and the
             # call's argument); a shared array (seed, both sides of an add, saved in a ctx) is copied.
-            owned = type(g) is np.ndarray and g.flags.owndata and sys.getrefcount(g) <= 2
+            owned = (type(g) is np.ndarray and g.flags.owndata and sys.getrefcount(g) <= 2) or (
+                type(g) is _gpu_array() and sys.getrefcount(g) <= 2 and sys.getrefcount(g.storage) <= 2
+            )
             t._accumulate(g, owned)
             continue
         if t._retains_grad:

@@ -1,8 +1,10 @@
-"""Device names. Only "cpu" exists until the wgpu backend lands."""
+"""Device names: "cpu" (numpy arrays, Rust kernels) and "wgpu" (GpuArrays, WGSL kernels)."""
 
 from __future__ import annotations
 
-KNOWN = ("cpu",)
+import numpy as np
+
+KNOWN = ("cpu", "wgpu")
 
 
 class device:
@@ -32,3 +34,9 @@ class device:
 
 
 CPU = device("cpu")
+WGPU = device("wgpu")
+
+
+def of(array) -> device:
+    """The device an array lives on."""
+    return CPU if isinstance(array, np.ndarray) else WGPU

@@ -1,4 +1,5 @@
-"""`Tensor`: an n-d array on a device, with autograd. CPU tensors wrap numpy arrays."""
+"""`Tensor`: an n-d array on a device, with autograd. CPU tensors wrap numpy arrays, wgpu tensors
+GpuArrays (ferrograd.wgpu.array), which the ops treat alike through numpy's protocols."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ from collections import namedtuple
 import numpy as np
 
 from . import autograd, dtypes
-from .device import CPU, device as Device
+from .device import CPU, WGPU, device as Device
+from .device import of as _device_of
 from .ops import arith, linalg, reduce, shape, unary
+from .ops._util import asarray as _asarray
 from .ops.reduce import normalize_dims
+from .wgpu.array import GpuArray
 
 ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
 
@@ -30,7 +34,7 @@ class Tensor:
     __array_priority__ = 1000  # numpy defers `ndarray op Tensor` to our reflected ops
 
     def __init__(self, data, requires_grad: bool = False):
-        if not isinstance(data, np.ndarray):
+        if not isinstance(data, (np.ndarray, GpuArray)):
             raise TypeError(f"Tensor: data must be a numpy array, got {type(data).__name__}; use fg.tensor()")
         dtypes.check_dtype(data.dtype, "Tensor")
         if requires_grad and not dtypes.is_float(data.dtype):
@@ -45,7 +49,7 @@ class Tensor:
     def _wrap(cls, array, requires_grad=False):
         """Fast path for op results, whose dtype is known to be supported."""
         t = cls.__new__(cls)
-        t.data = array if isinstance(array, np.ndarray) else np.asarray(array)
+        t.data = array if isinstance(array, (np.ndarray, GpuArray)) else np.asarray(array)
         t.requires_grad = requires_grad
         t.grad = None
         t._node = None
@@ -76,7 +80,7 @@ class Tensor:
 
     @property
     def device(self):
-        return CPU
+        return CPU if type(self.data) is np.ndarray else _device_of(self.data)
 
     @property
     def is_leaf(self):
@@ -96,15 +100,19 @@ class Tensor:
         return self.data.shape[0]
 
     def __repr__(self):
-        body = np.array2string(self.data, separator=", ", prefix="tensor(")
+        on_device = isinstance(self.data, GpuArray)
+        body = np.array2string(self.data.numpy() if on_device else self.data, separator=", ", prefix="tensor(")
         extra = "" if self.dtype == dtypes.float32 or self.dtype == dtypes.int64 else f", dtype={self.dtype}"
+        where = ", device='wgpu'" if on_device else ""
         grad = ", requires_grad=True" if self.requires_grad else ""
-        return f"tensor({body}{extra}{grad})"
+        return f"tensor({body}{where}{extra}{grad})"
 
     # ---- conversion -------------------------------------------------------------------------
     def numpy(self):
         if self.requires_grad:
             raise RuntimeError("numpy: the tensor requires grad; call .detach().numpy() instead")
+        if isinstance(self.data, GpuArray):
+            return self.data.numpy()  # a host copy: reading back is the explicit step
         return self.data
 
     def item(self):
@@ -127,6 +135,11 @@ class Tensor:
         return bool(self.data.reshape(()).item())
 
     def __array__(self, dtype=None, copy=None):
+        if isinstance(self.data, GpuArray):
+            raise TypeError(
+                f"a wgpu tensor of shape {tuple(self.shape)} cannot be converted to a numpy array implicitly; "
+                "call .cpu() or .numpy() to read it back"
+            )
         return np.array(self.data, dtype=dtype, copy=copy)  # copy=True must not hand out self.data
 
     def detach(self):
@@ -147,16 +160,22 @@ class Tensor:
                 device = a
             else:
                 dtype = a
-        if device is not None:
-            Device(device)  # raises for unknown devices
+        target = None if device is None else Device(device)  # raises for unknown devices
         out = self
         if dtype is not None:
             dt = dtypes.check_dtype(dtype, "to")
             if dt != self.dtype:
-                out = unary.Cast.apply(self, dt)
+                if target is not None and target != self.device and target == CPU:
+                    out = unary.ToDevice.apply(out, target)  # cast after reading back (float64 lives on cpu)
+                out = unary.Cast.apply(out, dt)
+        if target is not None and target != out.device:
+            out = unary.ToDevice.apply(out, target)
         if copy and out is self:
             out = Tensor._wrap(self.data.copy(), self.requires_grad)
         return out
+
+    def cpu(self):
+        return self.to(CPU)
 
     def float(self):
         return self.to(dtypes.float32)
@@ -177,6 +196,13 @@ class Tensor:
     def _accumulate(self, g, owned=False):
         """Add `g` into `.grad`. `owned`: no one else refers to `g`, so it may become `.grad`
         without a copy; otherwise copy, since a backward may hand one array to several inputs."""
+        if type(g) is not np.ndarray and isinstance(g, GpuArray):
+            if self.grad is None:
+                keep = owned and g.dtype == self.dtype and g.shape == self.data.shape and g.is_contiguous
+                self.grad = Tensor._wrap(g if keep else g.astype(self.dtype))
+            else:
+                self.grad.data = self.grad.data + g.astype(self.dtype, copy=False)
+            return
         if self.grad is None:
             keep = owned and g.dtype == self.dtype and g.shape == self.data.shape and g.flags.writeable
             self.grad = Tensor._wrap(g if keep else np.array(g, dtype=self.dtype))
@@ -336,7 +362,7 @@ class Tensor:
         if self.data.size == 0:
             raise ValueError(f"argmax: cannot reduce an empty tensor of shape {self.shape}")
         if dim is None:
-            out = np.asarray(np.argmax(self.data))
+            out = _asarray(np.argmax(self.data))
             return Tensor._wrap(out.reshape((1,) * self.ndim) if keepdim else out.astype(np.int64))
         (d,) = normalize_dims(dim, self.ndim, "argmax")
         return Tensor._wrap(np.argmax(self.data, axis=d, keepdims=keepdim).astype(np.int64))
@@ -421,6 +447,11 @@ class Tensor:
 
     def __getitem__(self, key):
         key = _index_key(key)
+        if isinstance(self.data, GpuArray):
+            try:
+                return shape_mod.Index.apply(self, key)  # the device indexer validates the key
+            except IndexError as e:
+                raise IndexError(f"index: {e} (tensor shape {self.shape})") from None
         try:
             self.data[key]  # validates the key with numpy's own error messages
         except IndexError as e:
@@ -430,6 +461,8 @@ class Tensor:
     def __setitem__(self, key, value):
         if self.requires_grad and autograd.is_grad_enabled():
             raise RuntimeError("setitem: in-place assignment into a tensor that requires grad is not supported")
+        if isinstance(value, Tensor) and type(value.data) is not type(self.data):
+            raise ValueError(f"setitem: the value is on {value.device}, the tensor on {self.device}")
         self.data[_index_key(key)] = _raw(value)
 
 
@@ -459,6 +492,24 @@ def _index_key(key):
     return key
 
 
+def _device_hint(*xs):
+    """The device of the first tensor among `xs` (None if there is none)."""
+    for x in xs:
+        if isinstance(x, Tensor):
+            return x.device
+    return None
+
+
+def _to_device(array, device, op: str):
+    """A host array placed on `device` (a Device or None for cpu)."""
+    if device is None or device == CPU:
+        return array
+    from .wgpu.array import check_dtype
+
+    check_dtype(array.dtype, op)  # float64 -> TypeError naming the op
+    return GpuArray.from_numpy(array)
+
+
 def _raw(x):
     return x.data if isinstance(x, Tensor) else x
 
@@ -476,7 +527,9 @@ def _operands(a, b, op):
             if (isinstance(b, float) or op == "div") and not dtypes.is_float(a.dtype):
                 a = a.to(dtypes.float32)
             return a, b
-        b = tensor(b)
+        b = tensor(b, device=a.device)
+    elif type(a.data) is not type(b.data):
+        raise ValueError(f"{op}: expected both operands on one device, got {a.device} and {b.device}")
     if a.dtype != b.dtype:
         dt = dtypes.promote(a.dtype, b.dtype)
         a, b = a.to(dt), b.to(dt)
@@ -491,8 +544,8 @@ def _operands(a, b, op):
 
 # ---- functions on tensors ---------------------------------------------------------------------
 def matmul(a, b) -> Tensor:
-    a = a if isinstance(a, Tensor) else tensor(a)
-    b = b if isinstance(b, Tensor) else tensor(b)
+    a = a if isinstance(a, Tensor) else tensor(a, device=b.device if isinstance(b, Tensor) else None)
+    b = b if isinstance(b, Tensor) else tensor(b, device=a.device)
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(f"matmul: both operands need at least 1 dim, got shapes {a.shape} and {b.shape}")
     if a.dtype != b.dtype:
@@ -510,11 +563,13 @@ def matmul(a, b) -> Tensor:
 
 
 def where(condition, input, other) -> Tensor:
-    cond = np.asarray(_raw(condition), dtype=bool)
-    a = input if isinstance(input, Tensor) else tensor(input)
+    a = input if isinstance(input, Tensor) else tensor(input, device=_device_hint(condition, other))
+    cond = _asarray(_raw(condition), bool, like=a.data)
     if not isinstance(other, Tensor):
-        other = tensor(other, dtype=a.dtype if dtypes.is_float(a.dtype) else None)
+        other = tensor(other, dtype=a.dtype if dtypes.is_float(a.dtype) else None, device=a.device)
     a, b = _operands(a, other, "where")
+    if type(cond) is not type(a.data):
+        raise ValueError(f"where: condition is on {_device_of(cond)}, the values on {a.device}")
     try:
         np.broadcast_shapes(cond.shape, a.shape, b.shape)
     except ValueError:
@@ -568,10 +623,13 @@ def stack(tensors, dim=0) -> Tensor:
 
 # ---- creation ---------------------------------------------------------------------------------
 def tensor(data, dtype=None, device=None, requires_grad=False) -> Tensor:
-    """A new tensor holding a copy of `data` (array, list, scalar or tensor)."""
-    if device is not None:
-        Device(device)
+    """A new tensor holding a copy of `data` (array, list, scalar or tensor), on `device`."""
+    device = None if device is None else Device(device)
     if isinstance(data, Tensor):
+        if isinstance(data.data, GpuArray):
+            dt = data.dtype if dtype is None else dtypes.check_dtype(dtype, "tensor")
+            out = Tensor._wrap(data.data.astype(dt) if dt != np.float64 else data.data.numpy().astype(dt))
+            return out.to(device or data.device).requires_grad_(requires_grad)
         data = data.data
     try:
         array = np.array(data)
@@ -581,7 +639,8 @@ def tensor(data, dtype=None, device=None, requires_grad=False) -> Tensor:
         dt = dtypes.check_dtype(dtype, "tensor")
     else:
         dt = dtypes.infer_dtype(array, "tensor", from_python=not isinstance(data, (np.ndarray, np.generic)))
-    return Tensor(array.astype(dt, copy=array.dtype != dt), requires_grad=requires_grad)
+    array = _to_device(array.astype(dt, copy=array.dtype != dt), device, "tensor")
+    return Tensor(array, requires_grad=requires_grad)
 
 
 def from_numpy(array: np.ndarray) -> Tensor:
@@ -595,38 +654,43 @@ def _sized(size, op):
     return _dims_arg(size, op)
 
 
-def _factory(op, size, fill, dtype, requires_grad):
+def _factory(op, size, fill, dtype, requires_grad, device=None):
     dt = dtypes.check_dtype(dtype, op) if dtype is not None else dtypes.float32
     shape_ = _sized(size, op)
     if any(n < 0 for n in shape_):
         raise ValueError(f"{op}: negative size in {shape_}")
+    if device is not None and Device(device) == WGPU:
+        from .wgpu.array import check_dtype
+        from .wgpu.elementwise import full as device_full
+
+        return Tensor(device_full(shape_, fill, check_dtype(dt, op)), requires_grad=requires_grad)
     return Tensor(np.full(shape_, fill, dtype=dt), requires_grad=requires_grad)
 
 
 def zeros(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
-    return _factory("zeros", size, 0, dtype, requires_grad)
+    return _factory("zeros", size, 0, dtype, requires_grad, device)
 
 
 def ones(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
-    return _factory("ones", size, 1, dtype, requires_grad)
+    return _factory("ones", size, 1, dtype, requires_grad, device)
 
 
 def empty(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
-    return _factory("empty", size, 0, dtype, requires_grad)
+    return _factory("empty", size, 0, dtype, requires_grad, device)
 
 
 def full(size, fill_value, dtype=None, device=None, requires_grad=False) -> Tensor:
     if dtype is None:
         dtype = dtypes.infer_dtype(np.asarray(fill_value), "full", from_python=True)
-    return _factory("full", (size,) if isinstance(size, int) else (tuple(size),), fill_value, dtype, requires_grad)
+    return _factory("full", (size,) if isinstance(size, int) else (tuple(size),), fill_value, dtype, requires_grad, device)
 
 
-def zeros_like(t, dtype=None, requires_grad=False) -> Tensor:
-    return zeros(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+def zeros_like(t, dtype=None, device=None, requires_grad=False) -> Tensor:
+    return zeros(t.shape, dtype=dtype or t.dtype, device=device or t.device, requires_grad=requires_grad)
 
 
-def ones_like(t, dtype=None, requires_grad=False) -> Tensor:
-    return ones(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+def ones_like(t, dtype=None, device=None, requires_grad=False) -> Tensor:
+    return ones(t.shape, dtype=dtype or t.dtype, device=device or t.device, requires_grad=requires_grad)
 
 
 def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False) -> Tensor:
@@ -639,27 +703,33 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
         dt = dtypes.check_dtype(dtype, "arange")
     else:
         dt = dtypes.infer_dtype(values, "arange", from_python=True)  # float steps: float32, as torch
-    return Tensor(values.astype(dt), requires_grad=requires_grad)
+    return Tensor(_to_device(values.astype(dt), _dev(device), "arange"), requires_grad=requires_grad)
 
 
 def randn(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
     from .random import generator
 
     dt = dtypes.check_dtype(dtype or dtypes.float32, "randn")
-    return Tensor(generator().standard_normal(_sized(size, "randn")).astype(dt), requires_grad=requires_grad)
+    values = generator().standard_normal(_sized(size, "randn")).astype(dt)  # drawn on the host: one generator
+    return Tensor(_to_device(values, _dev(device), "randn"), requires_grad=requires_grad)
 
 
 def rand(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
     from .random import generator
 
     dt = dtypes.check_dtype(dtype or dtypes.float32, "rand")
-    return Tensor(generator().random(_sized(size, "rand")).astype(dt), requires_grad=requires_grad)
+    values = generator().random(_sized(size, "rand")).astype(dt)
+    return Tensor(_to_device(values, _dev(device), "rand"), requires_grad=requires_grad)
 
 
-def randint(low, high=None, size=(), dtype=None) -> Tensor:
+def _dev(device):
+    return None if device is None else Device(device)
+
+
+def randint(low, high=None, size=(), dtype=None, device=None) -> Tensor:
     from .random import generator
 
     if high is None:
         low, high = 0, low
     dt = dtypes.check_dtype(dtype or dtypes.int64, "randint")
-    return Tensor(generator().integers(low, high, size=tuple(size)).astype(dt))
+    return Tensor(_to_device(generator().integers(low, high, size=tuple(size)).astype(dt), _dev(device), "randint"))

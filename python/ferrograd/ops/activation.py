@@ -9,7 +9,7 @@ import math
 import numpy as np
 
 from ..autograd import Function
-from ._util import unbroadcast
+from ._util import asarray, unbroadcast
 
 try:  # scipy is optional: exact and vectorised when present
     from scipy.special import erf as _erf
@@ -117,7 +117,7 @@ class BinaryCrossEntropyWithLogits(Function):
         raw = (1 - t) * x + lw * sp
         ctx.save_for_backward(x, t, w, pw, sp, raw)
         out = raw if w is None else raw * w
-        return np.asarray(out, dtype=x.dtype)
+        return asarray(out, dtype=x.dtype)
 
     @staticmethod
     def backward(ctx, g):
@@ -143,7 +143,7 @@ class KLDiv(Function):
         else:
             with np.errstate(divide="ignore", invalid="ignore"):
                 out = np.where(t == 0, 0, t * np.log(t)) - t * x  # xlogy(t, t) - t x; NaN for t < 0
-        return np.asarray(out, dtype=np.result_type(x, t))
+        return asarray(out, dtype=np.result_type(x, t))
 
     @staticmethod
     def backward(ctx, g):

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _native
 from ..autograd import Function
-from ._util import unbroadcast
+from ._util import asarray, kernels, unbroadcast
 
 
 class SDPAFused(Function):
@@ -23,7 +22,7 @@ class SDPAFused(Function):
         full_mask = None
         if mask is not None:
             full_mask = np.broadcast_to(mask, batch + (q.shape[-2], k.shape[-2]))
-        out, lse = _native.sdpa_forward(q, k, v, full_mask, bool(is_causal), float(scale))
+        out, lse = kernels(q).sdpa_forward(q, k, v, full_mask, bool(is_causal), float(scale))
         ctx.save_for_backward(q, k, v, full_mask, out, lse)
         ctx.is_causal, ctx.scale = bool(is_causal), float(scale)
         return out
@@ -31,7 +30,7 @@ class SDPAFused(Function):
     @staticmethod
     def backward(ctx, g):
         q, k, v, mask, out, lse = ctx.saved
-        dq, dk, dv = _native.sdpa_backward(q, k, v, mask, ctx.is_causal, ctx.scale, out, lse, g)
+        dq, dk, dv = kernels(q).sdpa_backward(q, k, v, mask, ctx.is_causal, ctx.scale, out, lse, g)
         return unbroadcast(dq, q.shape), unbroadcast(dk, k.shape), unbroadcast(dv, v.shape), None, None, None
 
 
@@ -46,9 +45,9 @@ def sdpa_composite(query, key, value, mask=None, dropout_p=0.0, is_causal=False,
     scores = (query @ key.transpose(-2, -1)) * scale  # (..., L, S)
     if is_causal:
         causal = np.where(np.tril(np.ones((L, S), dtype=bool)), 0.0, -np.inf).astype(scores.dtype)
-        scores = scores + Tensor._wrap(causal)
+        scores = scores + Tensor._wrap(asarray(causal, like=scores.data))
     if mask is not None:
-        scores = scores + (mask if isinstance(mask, Tensor) else Tensor._wrap(np.asarray(mask, scores.dtype)))
+        scores = scores + (mask if isinstance(mask, Tensor) else Tensor._wrap(asarray(mask, scores.dtype, like=scores.data)))
     # Constant (detached) shift: exact in value and gradient; 0 on fully masked rows.
     shift = scores.data.max(axis=-1, keepdims=True)
     shift = np.where(np.isfinite(shift), shift, 0).astype(scores.dtype)
@@ -61,5 +60,5 @@ def sdpa_composite(query, key, value, mask=None, dropout_p=0.0, is_causal=False,
             p = p * 0.0
         else:
             keep = generator().random(p.shape) >= dropout_p
-            p = p * Tensor._wrap((keep / (1.0 - dropout_p)).astype(scores.dtype))
+            p = p * Tensor._wrap(asarray((keep / (1.0 - dropout_p)).astype(scores.dtype), like=scores.data))
     return p @ value

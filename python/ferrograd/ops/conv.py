@@ -12,19 +12,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _native
 from ..autograd import Function
+from ._util import ascontiguous, kernels
 
 
 def _c(a: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(a)
+    return ascontiguous(a)
 
 
 class Conv2d(Function):
     @staticmethod
     def forward(ctx, x, w, b, stride, pad, dilation, groups, out_size, needs):
         w = _c(w)
-        y = _native.conv2d_forward(x, w, None if b is None else _c(b), stride, pad, dilation, groups, out_size)
+        y = kernels(x).conv2d_forward(x, w, None if b is None else _c(b), stride, pad, dilation, groups, out_size)
         ctx.save_for_backward(x, w)
         ctx.args = (stride, pad, dilation, groups)
         ctx.needs = needs
@@ -38,9 +38,9 @@ class Conv2d(Function):
         g = _c(g.astype(x.dtype, copy=False))
         gx = gw = gb = None
         if need_x:
-            gx = _native.conv2d_backward_data(g, w, x.shape[2:], stride, pad, dilation, groups)
+            gx = kernels(g).conv2d_backward_data(g, w, x.shape[2:], stride, pad, dilation, groups)
         if need_w:
-            gw, gb = _native.conv2d_backward_weight(x, g, w.shape[2:], stride, pad, dilation, groups, need_b)
+            gw, gb = kernels(x).conv2d_backward_weight(x, g, w.shape[2:], stride, pad, dilation, groups, need_b)
         elif need_b:
             gb = g.sum(axis=(0, 2, 3))
         return gx, gw, gb
@@ -53,7 +53,7 @@ class ConvTranspose2d(Function):
     def forward(ctx, x, w, b, stride, pad, dilation, groups, out_size, needs):
         w = _c(w)
         x_c = _c(x)
-        y = _native.conv2d_backward_data(x_c, w, out_size, stride, pad, dilation, groups)
+        y = kernels(x_c).conv2d_backward_data(x_c, w, out_size, stride, pad, dilation, groups)
         if b is not None:
             y += b.reshape(1, -1, 1, 1)
         ctx.save_for_backward(x_c, w)
@@ -69,9 +69,9 @@ class ConvTranspose2d(Function):
         g = g.astype(x.dtype, copy=False)
         gx = gw = gb = None
         if need_x:
-            gx = _native.conv2d_forward(g, w, None, stride, pad, dilation, groups, x.shape[2:])
+            gx = kernels(g).conv2d_forward(g, w, None, stride, pad, dilation, groups, x.shape[2:])
         if need_w:
-            gw, _ = _native.conv2d_backward_weight(g, x, w.shape[2:], stride, pad, dilation, groups, False)
+            gw, _ = kernels(g).conv2d_backward_weight(g, x, w.shape[2:], stride, pad, dilation, groups, False)
         if need_b:
             gb = g.sum(axis=(0, 2, 3))
         return gx, gw, gb

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _native
 from ..autograd import Function
-from ._util import unbroadcast
+from ._util import kernels, unbroadcast
 
 
 def matmul_arrays(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -14,7 +13,7 @@ def matmul_arrays(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     a2 = a[None, :] if a.ndim == 1 else a
     b2 = b[:, None] if b.ndim == 1 else b
     if a.dtype.kind == "f":
-        out = _native.matmul(a2, b2)
+        out = kernels(a2).matmul(a2, b2)
     else:
         out = np.matmul(a2, b2)
     if a.ndim == 1:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _native
 from ..autograd import Function
+from ._util import ascontiguous, kernels
 
 
 class LayerNorm(Function):
@@ -13,10 +13,10 @@ class LayerNorm(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias, cols, eps):
-        xc = np.ascontiguousarray(x)
-        w = None if weight is None else np.ascontiguousarray(weight).reshape(-1)
-        b = None if bias is None else np.ascontiguousarray(bias).reshape(-1)
-        y, mean, rstd = _native.layer_norm_forward(xc, cols, w, b, eps)
+        xc = ascontiguous(x)
+        w = None if weight is None else ascontiguous(weight).reshape(-1)
+        b = None if bias is None else ascontiguous(bias).reshape(-1)
+        y, mean, rstd = kernels(xc).layer_norm_forward(xc, cols, w, b, eps)
         ctx.save_for_backward(xc, mean, rstd, w)
         ctx.cols = cols
         ctx.wshape = None if weight is None else weight.shape
@@ -26,8 +26,8 @@ class LayerNorm(Function):
     @staticmethod
     def backward(ctx, g):
         xc, mean, rstd, w = ctx.saved
-        g = np.ascontiguousarray(g, dtype=xc.dtype)
-        dx, dw, db = _native.layer_norm_backward(
+        g = ascontiguous(g, dtype=xc.dtype)
+        dx, dw, db = kernels(g).layer_norm_backward(
             g, xc, ctx.cols, mean, rstd, w, ctx.wshape is not None, ctx.bshape is not None
         )
         dw = None if dw is None else dw.reshape(ctx.wshape)

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _native
 from ..autograd import Function
+from ._util import ascontiguous, kernels
 
 
 class MaxPool2d(Function):
     @staticmethod
     def forward(ctx, x, kernel, stride, pad):
-        y, idx = _native.max_pool2d_forward(x, kernel, stride, pad)
+        y, idx = kernels(x).max_pool2d_forward(x, kernel, stride, pad)
         ctx.save_for_backward(idx)
         ctx.args = (x.shape, kernel, stride, pad)
         return y
@@ -24,29 +24,29 @@ class MaxPool2d(Function):
     def backward(ctx, g):
         (idx,) = ctx.saved
         shape, kernel, stride, pad = ctx.args
-        g = np.ascontiguousarray(g)
-        return (_native.max_pool2d_backward(g, idx, shape, kernel, stride, pad),)
+        g = ascontiguous(g)
+        return (kernels(g).max_pool2d_backward(g, idx, shape, kernel, stride, pad),)
 
 
 class AvgPool2d(Function):
     @staticmethod
     def forward(ctx, x, kernel, stride, pad, count_include_pad):
         ctx.args = (x.shape, kernel, stride, pad, count_include_pad)
-        return _native.avg_pool2d_forward(x, kernel, stride, pad, count_include_pad)
+        return kernels(x).avg_pool2d_forward(x, kernel, stride, pad, count_include_pad)
 
     @staticmethod
     def backward(ctx, g):
         shape, kernel, stride, pad, include = ctx.args
-        return (_native.avg_pool2d_backward(np.ascontiguousarray(g), shape, kernel, stride, pad, include),)
+        return (kernels(g).avg_pool2d_backward(ascontiguous(g), shape, kernel, stride, pad, include),)
 
 
 class AdaptiveAvgPool2d(Function):
     @staticmethod
     def forward(ctx, x, out_size):
         ctx.args = (x.shape, out_size)
-        return _native.adaptive_avg_pool2d_forward(x, out_size)
+        return kernels(x).adaptive_avg_pool2d_forward(x, out_size)
 
     @staticmethod
     def backward(ctx, g):
         shape, out_size = ctx.args
-        return (_native.adaptive_avg_pool2d_backward(np.ascontiguousarray(g), shape, out_size),)
+        return (kernels(g).adaptive_avg_pool2d_backward(ascontiguous(g), shape, out_size),)

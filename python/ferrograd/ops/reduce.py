@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Function
+from ._util import asarray, zeros
 
 
 def normalize_dims(dim, ndim: int, op: str):
@@ -33,7 +34,7 @@ class Sum(Function):
     @staticmethod
     def forward(ctx, a, dims, keepdim):
         ctx.shape, ctx.dims, ctx.keepdim = a.shape, dims, keepdim
-        return np.asarray(a.sum(axis=dims, keepdims=keepdim))
+        return asarray(a.sum(axis=dims, keepdims=keepdim))
 
     @staticmethod
     def backward(ctx, g):
@@ -46,7 +47,7 @@ class Mean(Function):
     def forward(ctx, a, dims, keepdim):
         ctx.shape, ctx.dims, ctx.keepdim = a.shape, dims, keepdim
         ctx.count = int(np.prod([a.shape[d] for d in dims])) if dims else 1
-        return np.asarray(a.mean(axis=dims, keepdims=keepdim))
+        return asarray(a.mean(axis=dims, keepdims=keepdim))
 
     @staticmethod
     def backward(ctx, g):
@@ -62,7 +63,7 @@ class Var(Function):
         ctx.save_for_backward(a, mean)
         ctx.dims, ctx.keepdim, ctx.denom = dims, keepdim, max(count - correction, 0)
         with np.errstate(divide="ignore", invalid="ignore"):
-            return np.asarray(np.var(a, axis=dims, keepdims=keepdim, ddof=correction))
+            return asarray(np.var(a, axis=dims, keepdims=keepdim, ddof=correction))
 
     @staticmethod
     def backward(ctx, g):
@@ -81,7 +82,7 @@ class Extreme(Function):
         out = a.max(axis=dims, keepdims=True) if largest else a.min(axis=dims, keepdims=True)
         ctx.save_for_backward(a, out)
         ctx.dims, ctx.keepdim = dims, keepdim
-        return out if keepdim else np.asarray(out.squeeze(axis=dims))
+        return out if keepdim else asarray(out.squeeze(axis=dims))
 
     @staticmethod
     def backward(ctx, g):
@@ -108,6 +109,6 @@ class ExtremeAlongDim(Function):
     def backward(ctx, g):
         if not ctx.keepdim:
             g = np.expand_dims(g, ctx.dim)
-        out = np.zeros(ctx.shape, g.dtype)
+        out = zeros(ctx.shape, g.dtype, like=g)
         np.put_along_axis(out, ctx.idx, g, axis=ctx.dim)
         return out

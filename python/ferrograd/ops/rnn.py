@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _native
 from ..autograd import Function
+from ._util import ascontiguous, kernels, zeros
 
 
 class Part(Function):
@@ -24,7 +24,7 @@ class Part(Function):
     @staticmethod
     def backward(ctx, g):
         start, stop = ctx.span
-        out = np.zeros(ctx.size, g.dtype)
+        out = zeros(ctx.size, g.dtype, like=g)
         out[start:stop] = g.reshape(-1)
         return out
 
@@ -34,7 +34,7 @@ class LSTMSequence(Function):
 
     @staticmethod
     def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh):
-        packed, gates, cells, hs = _native.lstm_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh)
+        packed, gates, cells, hs = kernels(x).lstm_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh)
         ctx.save_for_backward(x, c0, w_ih, w_hh, gates, cells, hs)
         ctx.biases = (b_ih is not None, b_hh is not None)
         return packed
@@ -44,9 +44,9 @@ class LSTMSequence(Function):
         x, c0, w_ih, w_hh, gates, cells, hs = ctx.saved
         b, l, h = x.shape[0], x.shape[1], w_hh.shape[1]
         n = b * l * h
-        g = np.ascontiguousarray(g)
+        g = ascontiguous(g)
         gy, gc = g[:n].reshape(b, l, h), g[n:].reshape(b, h)
-        dx, dh0, dc0, dwi, dwh, db = _native.lstm_backward(x, c0, w_ih, w_hh, gates, cells, hs, gy, gc)
+        dx, dh0, dc0, dwi, dwh, db = kernels(x).lstm_backward(x, c0, w_ih, w_hh, gates, cells, hs, gy, gc)
         return dx, dh0, dc0, dwi, dwh, db if ctx.biases[0] else None, db if ctx.biases[1] else None
 
 
@@ -55,7 +55,7 @@ class GRUSequence(Function):
 
     @staticmethod
     def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh):
-        out, gates, hn, hs = _native.gru_forward(x, h0, w_ih, w_hh, b_ih, b_hh)
+        out, gates, hn, hs = kernels(x).gru_forward(x, h0, w_ih, w_hh, b_ih, b_hh)
         ctx.save_for_backward(x, h0, w_ih, w_hh, gates, hn, hs)
         ctx.biases = (b_ih is not None, b_hh is not None)
         return out
@@ -63,7 +63,7 @@ class GRUSequence(Function):
     @staticmethod
     def backward(ctx, g):
         x, h0, w_ih, w_hh, gates, hn, hs = ctx.saved
-        dx, dh0, dwi, dwh, dbi, dbh = _native.gru_backward(x, h0, w_ih, w_hh, gates, hn, hs, np.ascontiguousarray(g))
+        dx, dh0, dwi, dwh, dbi, dbh = kernels(x).gru_backward(x, h0, w_ih, w_hh, gates, hn, hs, ascontiguous(g))
         return dx, dh0, dwi, dwh, dbi if ctx.biases[0] else None, dbh if ctx.biases[1] else None
 
 
@@ -72,7 +72,7 @@ class RNNSequence(Function):
 
     @staticmethod
     def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, relu):
-        out, hs = _native.rnn_forward(x, h0, w_ih, w_hh, b_ih, b_hh, relu)
+        out, hs = kernels(x).rnn_forward(x, h0, w_ih, w_hh, b_ih, b_hh, relu)
         ctx.save_for_backward(x, h0, w_ih, w_hh, hs)
         ctx.biases, ctx.relu = (b_ih is not None, b_hh is not None), relu
         return out
@@ -80,5 +80,5 @@ class RNNSequence(Function):
     @staticmethod
     def backward(ctx, g):
         x, h0, w_ih, w_hh, hs = ctx.saved
-        dx, dh0, dwi, dwh, db = _native.rnn_backward(x, h0, w_ih, w_hh, ctx.relu, hs, np.ascontiguousarray(g))
+        dx, dh0, dwi, dwh, db = kernels(x).rnn_backward(x, h0, w_ih, w_hh, ctx.relu, hs, ascontiguous(g))
         return dx, dh0, dwi, dwh, db if ctx.biases[0] else None, db if ctx.biases[1] else None, None

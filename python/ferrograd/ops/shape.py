@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Function
+from ._util import asarray, zeros
 
 
 class Reshape(Function):
@@ -50,11 +51,11 @@ class Index(Function):
     @staticmethod
     def forward(ctx, a, key):
         ctx.shape, ctx.dtype, ctx.key = a.shape, a.dtype, key
-        return np.asarray(a[key])
+        return asarray(a[key])
 
     @staticmethod
     def backward(ctx, g):
-        out = np.zeros(ctx.shape, ctx.dtype)
+        out = zeros(ctx.shape, ctx.dtype, like=g)
         np.add.at(out, ctx.key, g)
         return out
 

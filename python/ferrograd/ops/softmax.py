@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _native
 from ..autograd import Function
+from ._util import asarray, ascontiguous, kernels, ones, zeros
 
 
 def _last(a: np.ndarray, dim: int) -> np.ndarray:
     """`a` with `dim` moved last, C-contiguous (no copy when it already is)."""
     if dim != a.ndim - 1:
         a = np.moveaxis(a, dim, -1)
-    return np.ascontiguousarray(a)
+    return ascontiguous(a)
 
 
 class Softmax(Function):
@@ -25,11 +25,11 @@ class Softmax(Function):
     @staticmethod
     def forward(ctx, x, dim, log):
         if x.ndim == 0:
-            y = _native.softmax_forward(x.reshape(1), log).reshape(())
+            y = kernels(x).softmax_forward(x.reshape(1), log).reshape(())
             ctx.save_for_backward(y.reshape(1))
             ctx.dim, ctx.log, ctx.scalar = 0, log, True
             return y
-        y = _native.softmax_forward(_last(x, dim), log)
+        y = kernels(x).softmax_forward(_last(x, dim), log)
         ctx.save_for_backward(y)
         ctx.dim, ctx.log, ctx.scalar = dim, log, False
         return y if dim == x.ndim - 1 else np.moveaxis(y, -1, dim)
@@ -38,10 +38,10 @@ class Softmax(Function):
     def backward(ctx, g):
         (y,) = ctx.saved
         if ctx.scalar:
-            return _native.softmax_backward(y, np.ascontiguousarray(g, y.dtype).reshape(1), ctx.log).reshape(())
+            return kernels(y).softmax_backward(y, ascontiguous(g, y.dtype).reshape(1), ctx.log).reshape(())
         last = y.ndim - 1 == ctx.dim
-        gl = _last(np.asarray(g, y.dtype), ctx.dim)
-        dx = _native.softmax_backward(y, gl, ctx.log)
+        gl = _last(asarray(g, y.dtype), ctx.dim)
+        dx = kernels(y).softmax_backward(y, gl, ctx.log)
         return dx if last else np.moveaxis(dx, -1, ctx.dim)
 
 
@@ -51,8 +51,8 @@ class CrossEntropyIndex(Function):
 
     @staticmethod
     def forward(ctx, x, target, weight, ignore_index, label_smoothing):
-        x = np.ascontiguousarray(x)
-        loss, lse = _native.cross_entropy_forward(x, target, weight, ignore_index, label_smoothing)
+        x = ascontiguous(x)
+        loss, lse = kernels(x).cross_entropy_forward(x, target, weight, ignore_index, label_smoothing)
         ctx.save_for_backward(x, target, weight, lse)
         ctx.ignore_index, ctx.label_smoothing = ignore_index, label_smoothing
         return loss
@@ -60,8 +60,8 @@ class CrossEntropyIndex(Function):
     @staticmethod
     def backward(ctx, g):
         x, target, weight, lse = ctx.saved
-        g = np.ascontiguousarray(np.broadcast_to(g, lse.shape), dtype=x.dtype)
-        dx = _native.cross_entropy_backward(x, target, weight, ctx.ignore_index, ctx.label_smoothing, lse, g)
+        g = ascontiguous(np.broadcast_to(g, lse.shape), dtype=x.dtype)
+        dx = kernels(x).cross_entropy_backward(x, target, weight, ctx.ignore_index, ctx.label_smoothing, lse, g)
         return dx, None, None
 
 
@@ -71,8 +71,8 @@ class CrossEntropyProb(Function):
 
     @staticmethod
     def forward(ctx, x, target, weight, label_smoothing):
-        x, target = np.ascontiguousarray(x), np.ascontiguousarray(target)
-        loss, lse = _native.cross_entropy_prob_forward(x, target, weight, label_smoothing)
+        x, target = ascontiguous(x), ascontiguous(target)
+        loss, lse = kernels(x).cross_entropy_prob_forward(x, target, weight, label_smoothing)
         ctx.save_for_backward(x, target, weight, lse)
         ctx.label_smoothing = label_smoothing
         return loss
@@ -81,8 +81,8 @@ class CrossEntropyProb(Function):
     def backward(ctx, g):
         x, target, weight, lse = ctx.saved
         eps = ctx.label_smoothing
-        g = np.ascontiguousarray(np.broadcast_to(g, lse.shape), dtype=x.dtype)
-        dx, dt = _native.cross_entropy_prob_backward(x, target, weight, eps, lse, g, True)
+        g = ascontiguous(np.broadcast_to(g, lse.shape), dtype=x.dtype)
+        dx, dt = kernels(x).cross_entropy_prob_backward(x, target, weight, eps, lse, g, True)
         dw = None
         if weight is not None:
             ts = target * (1 - eps) + eps / x.shape[1]
@@ -98,7 +98,7 @@ class NllLoss(Function):
         keep = target != ignore_index
         safe = np.where(keep, target, 0)
         rows = np.arange(x.shape[0])
-        wt = np.ones(target.shape, x.dtype) if weight is None else weight[safe]
+        wt = ones(target.shape, x.dtype, like=x) if weight is None else weight[safe]
         wt = np.where(keep, wt, 0).astype(x.dtype)
         ctx.save_for_backward(rows, safe, wt)
         ctx.shape = x.shape
@@ -107,6 +107,6 @@ class NllLoss(Function):
     @staticmethod
     def backward(ctx, g):
         rows, safe, wt = ctx.saved
-        dx = np.zeros(ctx.shape, wt.dtype)
+        dx = zeros(ctx.shape, wt.dtype, like=g)
         dx[rows, safe] = -wt * g
         return dx, None, None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Function
+from ._util import ones
 
 
 class Exp(Function):
@@ -103,12 +104,36 @@ class Clamp(Function):
     @staticmethod
     def backward(ctx, g):
         a = ctx.saved[0]
-        keep = np.ones(a.shape, bool)
+        keep = ones(a.shape, bool, like=a)
         if ctx.lo is not None:
             keep &= a >= ctx.lo
         if ctx.hi is not None:
             keep &= a <= ctx.hi
         return g * keep
+
+
+class ToDevice(Function):
+    """Move to another device (host <-> wgpu); the gradient moves back."""
+
+    @staticmethod
+    def forward(ctx, a, device):
+        ctx.source = "cpu" if isinstance(a, np.ndarray) else "wgpu"
+        return _move(a, str(device))
+
+    @staticmethod
+    def backward(ctx, g):
+        return _move(g, ctx.source)
+
+
+def _move(a, device: str):
+    from ..wgpu.array import GpuArray, check_dtype
+
+    if device == "cpu":
+        return a.numpy() if isinstance(a, GpuArray) else a
+    if isinstance(a, GpuArray):
+        return a
+    check_dtype(a.dtype, "to")  # float64 -> TypeError: not supported on the wgpu device
+    return GpuArray.from_numpy(a)
 
 
 class Cast(Function):
