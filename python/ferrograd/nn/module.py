@@ -7,7 +7,9 @@ from collections import OrderedDict, namedtuple
 import numpy as np
 
 from .. import dtypes
+from ..device import device as Device
 from ..tensor import Tensor
+from ..wgpu.array import GpuArray
 from .parameter import Parameter
 
 
@@ -145,17 +147,28 @@ class Module:
         return OrderedDict((name, t.detach()) for name, t in self._state_items())
 
     def to(self, *args, **kwargs):
-        """Move or cast every parameter and buffer in place (floats only for dtype casts)."""
+        """Move or cast every parameter and buffer in place, keeping the Parameter objects (as
+        torch does): a device move takes every tensor, a dtype cast only the float ones."""
+        device = kwargs.get("device")
+        dtype = kwargs.get("dtype")
+        for a in args:
+            if isinstance(a, (str, Device)):
+                device = a
+            else:
+                dtype = a
         for m in self.modules():
             for store in (m._parameters, m._buffers):
                 for name, t in store.items():
-                    if t is None or not dtypes.is_float(t.dtype):
+                    if t is None:
                         continue
-                    moved = t.detach().to(*args, **kwargs)
+                    cast = dtype if dtype is not None and dtypes.is_float(t.dtype) else None
+                    if cast is None and device is None:
+                        continue
+                    moved = t.detach().to(dtype=cast, device=device)
                     if moved.data is not t.data:
                         t.data = moved.data
                         if t.grad is not None:
-                            t.grad = t.grad.to(*args, **kwargs)
+                            t.grad = t.grad.to(dtype=cast, device=device)
         return self
 
     def float(self):
@@ -175,7 +188,8 @@ class Module:
         values = {}
         for k, target in own.items():
             if k in state:
-                value = np.asarray(state[k].data if isinstance(state[k], Tensor) else state[k])
+                value = state[k].data if isinstance(state[k], Tensor) else state[k]
+                value = value.numpy() if isinstance(value, GpuArray) else np.asarray(value)
                 if value.shape != target.shape:
                     raise ValueError(
                         f"load_state_dict: {k!r} has shape {value.shape} in the state dict, {target.shape} in the model"

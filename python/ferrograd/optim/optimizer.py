@@ -81,14 +81,23 @@ class Optimizer:
         self.state = {}
         for key, value in state_dict["state"].items():
             p = params[int(key)]
-            self.state[id(p)] = {k: _restore(v, p.dtype) for k, v in value.items()}
+            self.state[id(p)] = {k: _restore(v, p.dtype, str(p.device)) for k, v in value.items()}
         for saved, own in zip(groups, self.param_groups):
             own.update({k: v for k, v in saved.items() if k != "params"})
 
 
-def _restore(value, dtype):
-    """A saved state entry as this optimizer keeps it: arrays (also from loaded Tensors) are copied."""
+def _restore(value, dtype, device="cpu"):
+    """A saved state entry as this optimizer keeps it: arrays (also from loaded Tensors) are copied
+    onto the parameter's device."""
     array = getattr(value, "data", value)
     if isinstance(array, np.ndarray):
+        if array.ndim and device == "wgpu":
+            from ..wgpu.array import GpuArray
+
+            return GpuArray.from_numpy(np.array(array, dtype=dtype))
         return np.array(array, dtype=dtype) if array.ndim else array.item()
+    if hasattr(array, "astype") and hasattr(array, "storage"):  # a GpuArray
+        if device == "cpu":
+            return np.array(array.numpy(), dtype=dtype) if array.ndim else array.item()
+        return array.astype(dtype)
     return copy.deepcopy(value)

@@ -246,6 +246,12 @@ class GpuArray:
 
         return elementwise.copy(self)
 
+    def __copy__(self):
+        return self.copy()
+
+    def __deepcopy__(self, memo):
+        return self.copy()  # optimizer state_dict deep-copies its buffers
+
     def fill(self, value):
         from . import elementwise
 

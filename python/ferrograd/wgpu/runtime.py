@@ -95,6 +95,7 @@ class Runtime:
         self._encoder = None
         self._pending = 0
         self._params = bytearray()
+        self.reads = 0  # device-to-host reads so far: tests assert a training step makes none
         self._params_buffer = self.device.create_buffer(
             size=PARAMS_ARENA, usage=wgpu.BufferUsage.UNIFORM | wgpu.BufferUsage.COPY_DST
         )
@@ -161,6 +162,7 @@ class Runtime:
     def read(self, storage: Storage, offset: int = 0, nbytes: int | None = None) -> memoryview:
         """Bytes of a buffer, after every recorded command has run."""
         self.flush()
+        self.reads += 1
         n = storage.nbytes - offset if nbytes is None else nbytes
         if n == 0:
             return memoryview(b"")

@@ -9,6 +9,7 @@ import numpy as np
 from ... import dtypes
 from ...ops import activation as act_ops
 from ...ops import unary
+from ...ops._util import asarray
 from ...ops.softmax import Softmax
 from ...tensor import Tensor
 
@@ -111,4 +112,6 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
         mask = np.zeros(input.shape, input.dtype)
     else:
         mask = (generator().random(input.shape) >= p).astype(input.dtype) / input.dtype.type(1.0 - p)
+    if input.device != "cpu":
+        mask = asarray(mask, like=input.data)  # drawn by the host generator, uploaded once
     return _inplace(input, input * Tensor._wrap(mask), inplace)

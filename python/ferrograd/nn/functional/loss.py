@@ -10,6 +10,7 @@ import numpy as np
 
 from ... import dtypes
 from ...ops import activation as act_ops
+from ...ops._util import ascontiguous, is_device
 from ...ops.norm import PNorm
 from ...ops.softmax import CrossEntropyIndex, CrossEntropyProb, NllLoss
 from ...tensor import Tensor, where
@@ -93,13 +94,28 @@ def _class_targets(fn, input: Tensor, target: Tensor, ignore_index: int):
             f"{fn}: target shape {tuple(target.shape)} does not match input shape {tuple(input.shape)} "
             f"(expected target {want} of class indices, or a float target of the input's shape)"
         )
-    t = np.ascontiguousarray(target.data, dtype=np.int64).reshape(-1)
+    t = ascontiguous(target.data, dtype=np.int64).reshape(-1)
     c = input.shape[0] if input.ndim == 1 else input.shape[1]
+    if is_device(t):
+        return t, c  # a range check would need a readback; the device kernels own out-of-range ids
     bad = (t != ignore_index) & ((t < 0) | (t >= c))
     if bad.any():
         v = int(t[np.argmax(bad)])
         raise ValueError(f"{fn}: target holds class index {v}, out of range for {c} classes (input shape {tuple(input.shape)})")
     return t, c
+
+
+def _kept_mean(loss: Tensor, t, wdata, ignore_index: int, input: Tensor) -> Tensor:
+    """Sum of per-sample losses over the (weighted) count of non-ignored targets."""
+    keep = t != ignore_index
+    if is_device(t):
+        # The denominator stays on the device: no readback inside a training step.
+        safe = np.where(keep, t, 0)
+        denom = keep.sum() if wdata is None else (wdata[safe] * keep).sum()
+        return loss.sum() / Tensor._wrap(denom.astype(input.dtype))
+    denom = keep.sum() if wdata is None else wdata[t[keep]].sum()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return loss.sum() * (input.dtype.type(1) / input.dtype.type(denom))
 
 
 def _weight(fn, weight, c, input):
@@ -132,7 +148,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
         raise ValueError(f"{fn}: label_smoothing must be in [0, 1], got {label_smoothing}")
     c = input.shape[0] if input.ndim == 1 else input.shape[1]
     w = _weight(fn, weight, c, input)
-    wdata = None if w is None else np.ascontiguousarray(w.data)
+    wdata = None if w is None else ascontiguous(w.data)
     logits = _classes_last(input)
     if dtypes.is_float(target.dtype):
         # Class probabilities: same shape as input.
@@ -154,10 +170,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
     t, c = _class_targets(fn, input, target, ignore_index)
     loss = CrossEntropyIndex.apply(logits, t, wdata, int(ignore_index), float(label_smoothing))
     if reduction == "mean":
-        keep = t != ignore_index
-        denom = keep.sum() if wdata is None else wdata[t[keep]].sum()
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return loss.sum() * (input.dtype.type(1) / input.dtype.type(denom))
+        return _kept_mean(loss, t, wdata, ignore_index, input)
     return _reduce(loss.reshape(_sample_shape(input)), reduction)
 
 
@@ -178,10 +191,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     wdata = None if w is None else w.data
     loss = NllLoss.apply(_classes_last(input), t, wdata, int(ignore_index))
     if reduction == "mean":
-        keep = t != ignore_index
-        denom = keep.sum() if wdata is None else wdata[t[keep]].sum()
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return loss.sum() * (input.dtype.type(1) / input.dtype.type(denom))
+        return _kept_mean(loss, t, wdata, ignore_index, input)
     return _reduce(loss.reshape(_sample_shape(input)), reduction)
 
 
@@ -237,7 +247,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     input, target = _pair(fn, input, target, same_shape=True)
     weight = _bcast_param(fn, "weight", weight, input)
     x = input.data
-    if x.size and (np.nanmin(x) < 0 or np.nanmax(x) > 1):
+    if x.size and not is_device(x) and (np.nanmin(x) < 0 or np.nanmax(x) > 1):
         raise ValueError(f"{fn}: all elements of input should be between 0 and 1")
     return _reduce(act_ops.BinaryCrossEntropy.apply(input, target, weight), reduction)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...ops._util import zeros
 from ...ops.rnn import GRUSequence, LSTMSequence, Part, RNNSequence
 from ...tensor import Tensor
 
@@ -57,14 +58,15 @@ def _check(name, gates, input, states, weight_ih, weight_hh, bias_ih, bias_hh):
     return b, l, i, h
 
 
-def _zeros(t, b, h, dtype):
-    return t if t is not None else Tensor._wrap(np.zeros((b, h), dtype))
+def _zeros(t, b, h, dtype, like=None):
+    """The given state, or zeros on the input's device."""
+    return t if t is not None else Tensor._wrap(zeros((b, h), dtype, like=like))
 
 
 def lstm_sequence(input, h0, c0, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
     """LSTM over a sequence: returns (output (B, L, H), (h_n, c_n)), each state (B, H)."""
     b, l, _, h = _check("lstm_sequence", 4, input, {"h0": h0, "c0": c0}, weight_ih, weight_hh, bias_ih, bias_hh)
-    h0, c0 = _zeros(h0, b, h, input.dtype), _zeros(c0, b, h, input.dtype)
+    h0, c0 = _zeros(h0, b, h, input.dtype, input.data), _zeros(c0, b, h, input.dtype, input.data)
     packed = LSTMSequence.apply(input, h0, c0, weight_ih, weight_hh, bias_ih, bias_hh)
     n = b * l * h
     output = Part.apply(packed, 0, n, (b, l, h))
@@ -75,7 +77,7 @@ def lstm_sequence(input, h0, c0, weight_ih, weight_hh, bias_ih=None, bias_hh=Non
 def gru_sequence(input, h0, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
     """GRU over a sequence (torch's formula, gates r,z,n): returns (output (B, L, H), h_n (B, H))."""
     b, _, _, h = _check("gru_sequence", 3, input, {"h0": h0}, weight_ih, weight_hh, bias_ih, bias_hh)
-    output = GRUSequence.apply(input, _zeros(h0, b, h, input.dtype), weight_ih, weight_hh, bias_ih, bias_hh)
+    output = GRUSequence.apply(input, _zeros(h0, b, h, input.dtype, input.data), weight_ih, weight_hh, bias_ih, bias_hh)
     return output, output[:, -1]
 
 
@@ -85,6 +87,6 @@ def rnn_sequence(input, h0, weight_ih, weight_hh, bias_ih=None, bias_hh=None, no
         raise ValueError(f"rnn_sequence: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
     b, _, _, h = _check("rnn_sequence", 1, input, {"h0": h0}, weight_ih, weight_hh, bias_ih, bias_hh)
     output = RNNSequence.apply(
-        input, _zeros(h0, b, h, input.dtype), weight_ih, weight_hh, bias_ih, bias_hh, nonlinearity == "relu"
+        input, _zeros(h0, b, h, input.dtype, input.data), weight_ih, weight_hh, bias_ih, bias_hh, nonlinearity == "relu"
     )
     return output, output[:, -1]
