@@ -177,9 +177,10 @@ def backward(root, gradient=None, retain_graph: bool = False) -> None:
     else:
         from .ops._util import asarray
 
+        if isinstance(gradient, Tensor) and type(gradient.data) is not type(root.data):
+            raise ValueError(f"backward: gradient is on {gradient.device}, the output on {_device(root.data)}")
+        # Host data (a list, a numpy array) for a device output is uploaded: an explicit argument.
         seed = asarray(gradient.data if isinstance(gradient, Tensor) else gradient, root.data.dtype, like=root.data)
-        if type(seed) is not type(root.data):
-            raise ValueError(f"backward: gradient is on {_device(seed)}, the output on {_device(root.data)}")
         if seed.shape != root.data.shape:
             raise ValueError(
                 f"backward: gradient has shape {seed.shape}, the output has shape {root.data.shape}"
