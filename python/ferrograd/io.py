@@ -16,6 +16,7 @@ import numpy as np
 import safetensors.numpy
 
 from .tensor import Tensor
+from .wgpu.array import GpuArray
 
 TREE_KEY = "ferrograd.tree"
 
@@ -25,6 +26,8 @@ def _flatten(obj, path: str, tensors: dict):
     """A JSON skeleton of `obj`; arrays are moved into `tensors` under their dotted path."""
     if isinstance(obj, Tensor):
         obj = obj.data
+    if isinstance(obj, GpuArray):
+        obj = obj.numpy()  # saving reads device tensors back; they load as cpu tensors
     if isinstance(obj, np.ndarray):
         name = path or "tensor"
         if name in tensors:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..ops._util import to_host
 from ..tensor import Tensor, zeros
 from .linear import Linear
 from .module import Module
@@ -12,7 +13,8 @@ from .parameter import Parameter
 
 def normalized_adjacency(adj_or_edges, num_nodes: int, dtype=np.float32) -> np.ndarray:
     """Dense Â = D^-1/2 (A + I) D^-1/2 from a dense (N, N) adjacency or a (2, E) edge list."""
-    a = np.asarray(getattr(adj_or_edges, "data", adj_or_edges))
+    a = to_host(getattr(adj_or_edges, "data", adj_or_edges))  # structure is built on the host
+    a = np.asarray(a)
     if a.ndim == 2 and a.shape == (num_nodes, num_nodes) and not (a.shape[0] == 2 and a.dtype.kind in "iu" and num_nodes != 2):
         dense = (a != 0).astype(dtype) if a.dtype == np.bool_ else a.astype(dtype)
     elif a.ndim == 2 and a.shape[0] == 2 and a.dtype.kind in "iu":
@@ -40,7 +42,7 @@ class GCNConv(Module):
         if x.ndim != 2 or x.shape[1] != self.in_channels:
             raise ValueError(f"GCNConv: x must be (num_nodes, {self.in_channels}), got {tuple(x.shape)}")
         a_hat = normalized_adjacency(adj_or_edge_index, x.shape[0], x.dtype)
-        out = Tensor(a_hat) @ self.lin(x)
+        out = Tensor(a_hat).to(x.device) @ self.lin(x)
         return out + self.bias if self.bias is not None else out
 
     def extra_repr(self):

@@ -55,7 +55,7 @@ class _RNNBase(Module):
     def _initial(self, hx, batch, dtype):
         shape = (self.num_layers * self.num_directions, batch, self.hidden_size)
         if hx is None:
-            return zeros(*shape, dtype=dtype)
+            return zeros(*shape, dtype=dtype, device=next(self.parameters()).device)
         if tuple(hx.shape) != shape:
             raise ValueError(f"{type(self).__name__}: expected hidden state of shape {shape}, got {tuple(hx.shape)}")
         return hx

@@ -6,6 +6,7 @@ import numpy as np
 
 from ... import dtypes
 from ...autograd import no_grad
+from ...ops._util import is_device, zeros
 from ...ops.embedding import Embedding
 from ...tensor import Tensor
 
@@ -33,7 +34,8 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max
             raise ValueError(f"{fn}: padding_idx {padding_idx} must be within num_embeddings {num}")
         padding_idx = padding_idx % num
     ids = input.data
-    if ids.size and (ids.min() < 0 or ids.max() >= num):
+    # Device ids are not range-checked here: that would read them back every step.
+    if ids.size and not is_device(ids) and (ids.min() < 0 or ids.max() >= num):
         bad = ids.reshape(-1)[np.argmax((ids.reshape(-1) < 0) | (ids.reshape(-1) >= num))]
         raise ValueError(
             f"{fn}: index {int(bad)} is out of range for weight of shape {tuple(weight.shape)} (input shape {tuple(input.shape)})"
@@ -59,11 +61,11 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     if num_classes == -1:
         if t.size == 0:
             raise ValueError(f"{fn}: can not infer total number of classes from empty tensor")
-        num_classes = int(t.max()) + 1
-    if t.size and t.min() < 0:
+        num_classes = int(t.max().item()) + 1  # on the device: an explicit readback
+    if t.size and not is_device(t) and t.min() < 0:
         raise ValueError(f"{fn}: class values must be non-negative, got {int(t.min())}")
-    if t.size and t.max() >= num_classes:
+    if t.size and not is_device(t) and t.max() >= num_classes:
         raise ValueError(f"{fn}: class values must be smaller than num_classes {num_classes}, got {int(t.max())}")
-    out = np.zeros(t.shape + (num_classes,), np.int64)
+    out = zeros(t.shape + (num_classes,), np.int64, like=t)
     np.put_along_axis(out, t[..., None], 1, axis=-1)
     return Tensor._wrap(out)
