@@ -80,3 +80,22 @@ def test_too_large_binding_is_a_value_error_with_sizes():
     with pytest.raises(ValueError, match="max-storage-buffer-binding-size"):
         st = rt.alloc(16)
         rt.launch(rt.pipeline("fill"), [(st, 0, rt.max_binding + 4)], (1,), runtime.pack(1, 0.0, fmt="If"))
+
+
+def test_buffers_of_arrays_dying_in_reference_cycles_stay_valid():
+    # A Storage collected with its buffer in one garbage cycle must not return a buffer that
+    # wgpu's finaliser released: the next array from the pool would bind a dead buffer.
+    import gc
+
+    class Holder:
+        pass
+
+    for i in range(4):
+        h = Holder()
+        h.me = h
+        h.arr = GpuArray.from_numpy(np.full(40, i, np.float32))
+        del h
+        gc.collect()
+        b = GpuArray.empty((40,))
+        _fill(b, float(i))
+        np.testing.assert_array_equal(b.numpy(), np.full(40, i, np.float32))

@@ -49,7 +49,12 @@ class KernelError(RuntimeError):
 
 
 class Storage:
-    """A pooled device buffer of `nbytes` (the buffer may be larger); back to the pool on drop."""
+    """A pooled device buffer of `nbytes` (the buffer may be larger); back to the pool on drop.
+
+    The runtime also holds every buffer a live Storage owns (`Runtime._live`): when a Storage dies
+    inside a garbage reference cycle (a traceback's frames, say), its buffer is then not part of
+    the garbage, so wgpu's own finaliser cannot release a buffer that __del__ is returning to the
+    pool."""
 
     __slots__ = ("buffer", "nbytes", "__weakref__")
 
@@ -92,6 +97,7 @@ class Runtime:
         self._shader_modules = {}
         self._free = defaultdict(list)
         self._free_bytes = 0
+        self._live = {}  # id(buffer) -> buffer of every live Storage (see Storage)
         self._encoder = None
         self._pending = 0
         self._params = bytearray()
@@ -135,8 +141,15 @@ class Runtime:
             free = self._free.get(size)
             if free:
                 self._free_bytes -= size
-                return Storage(free.pop(), nbytes)
-        return Storage(self.device.create_buffer(size=size, usage=self.usage), nbytes)
+                buf = free.pop()
+                self._live[id(buf)] = buf
+                return Storage(buf, nbytes)
+        return self._own(self.device.create_buffer(size=size, usage=self.usage), nbytes)
+
+    def _own(self, buffer, nbytes: int) -> Storage:
+        with self._lock:
+            self._live[id(buffer)] = buffer
+        return Storage(buffer, nbytes)
 
     def upload(self, data) -> Storage:
         """A fresh buffer holding the bytes of `data` (a C-contiguous numpy array)."""
@@ -149,10 +162,11 @@ class Runtime:
             raw = padded
         if size > self.limits.get("max-buffer-size", 256 << 20):
             raise ValueError(f"wgpu: a tensor of {nbytes} bytes exceeds the device's max-buffer-size")
-        return Storage(self.device.create_buffer_with_data(data=raw, usage=self.usage), nbytes)
+        return self._own(self.device.create_buffer_with_data(data=raw, usage=self.usage), nbytes)
 
     def release(self, buffer) -> None:
         with self._lock:
+            self._live.pop(id(buffer), None)
             if self._free_bytes + buffer.size > POOL_KEEP:
                 buffer.destroy()
                 return
