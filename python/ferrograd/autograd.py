@@ -14,6 +14,8 @@ import threading
 
 import numpy as np
 
+from .wgpu import runtime as _wgpu_runtime
+
 _state = threading.local()
 
 
@@ -86,17 +88,9 @@ class Function:
     def apply(cls, *args, **kwargs):
         from .tensor import Tensor
 
-        raw = []
-        kinds = 0  # 1: a numpy operand, 2: a device operand
-        for a in args:
-            if isinstance(a, Tensor):
-                d = a.data
-                kinds |= 1 if type(d) is np.ndarray else 2
-                raw.append(d)
-            else:
-                raw.append(a)
-        if kinds == 3:
-            _mixed_devices(cls.__name__, args)
+        raw = [a.data if isinstance(a, Tensor) else a for a in args]
+        if _wgpu_runtime._runtime is not None:  # a device exists: tensors may be on either side
+            _check_devices(cls.__name__, args)
         ctx = Context()
         out = cls.forward(ctx, *raw, **kwargs)
         needs_grad = is_grad_enabled() and any(
@@ -108,11 +102,11 @@ class Function:
         return result
 
 
-def _mixed_devices(op, args):
-    from .device import of
-
-    names = sorted({str(of(a.data)) for a in args if _is_tensor(a)})
-    raise ValueError(f"{op}: expected all tensors on one device, got tensors on {' and '.join(names)}")
+def _check_devices(op, args):
+    """ValueError naming the op and the devices when its tensor arguments are on more than one."""
+    kinds = {type(a.data) is np.ndarray for a in args if _is_tensor(a)}
+    if len(kinds) > 1:
+        raise ValueError(f"{op}: expected all tensors on one device, got tensors on cpu and wgpu")
 
 
 def _topological_order(root):
@@ -194,9 +188,10 @@ def backward(root, gradient=None, retain_graph: bool = False) -> None:
         if t._node is None:
             # The leaf may keep `g` itself when nothing else refers to it (refcount: `g` and the
             # call's argument); a shared array (seed, both sides of an add, saved in a ctx) is copied.
-            owned = (type(g) is np.ndarray and g.flags.owndata and sys.getrefcount(g) <= 2) or (
-                type(g) is _gpu_array() and sys.getrefcount(g) <= 2 and sys.getrefcount(g.storage) <= 2
-            )
+            if type(g) is np.ndarray:
+                owned = g.flags.owndata and sys.getrefcount(g) <= 2
+            else:  # a GpuArray owns its buffer when no other array object shares its Storage
+                owned = type(g) is _gpu_array() and sys.getrefcount(g) <= 2 and sys.getrefcount(g.storage) <= 2
             t._accumulate(g, owned)
             continue
         if t._retains_grad:

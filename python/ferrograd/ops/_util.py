@@ -36,16 +36,18 @@ def kernels(x):
     `ferrograd.wgpu.kernels` for GpuArrays. Functions are looked up by name at call time, so a
     kernel family added to wgpu.kernels later plugs in; one not there yet raises
     NotImplementedError naming it."""
-    if isinstance(x, GpuArray):
-        from ..wgpu import kernels as wk
+    if type(x) is np.ndarray or not isinstance(x, GpuArray):
+        return _native
+    from ..wgpu import kernels as wk
 
-        return wk
-    return _native
+    return wk
 
 
 def asarray(x, dtype=None, like=None):
     """np.asarray(x, dtype) for either kind; host data goes to the device when `like` is a
     GpuArray (an explicit upload of op constants, never a download)."""
+    if type(x) is np.ndarray and (dtype is None or x.dtype == dtype):
+        return x  # what np.asarray returns here, without the call
     if isinstance(x, GpuArray):
         return x if dtype is None else x.astype(dtype, copy=False)
     if isinstance(like, GpuArray):

@@ -10,6 +10,7 @@ weak as in NumPy 2), with float64 mapped to float32 (the device has no float64).
 from __future__ import annotations
 
 import numbers
+import struct
 
 import numpy as np
 
@@ -213,7 +214,7 @@ def launch(name: str, loop_kinds, out_kind: str, out: GpuArray, inputs) -> GpuAr
             loads.append(f"    let v{k} = {_conv(f'IN{b}[pos[{b}]]', src, kind)};")
             key_parts.append(f"a{src}>{kind}")
         else:
-            bits = runtime.struct.unpack("<I", runtime.struct.pack("<" + _SCALAR_FMT[kind], _scalar_value(x, kind)))[0]
+            bits = struct.unpack("<I", struct.pack("<" + _SCALAR_FMT[kind], _scalar_value(x, kind)))[0]
             loads.append(f"    let v{k} = bitcast<{_WGSL[kind]}>(p.scalars[{len(scalars)}]);")
             scalars.append(bits)
             key_parts.append(f"s{kind}")
@@ -226,13 +227,12 @@ def launch(name: str, loop_kinds, out_kind: str, out: GpuArray, inputs) -> GpuAr
         store = _conv(f"({value})", result_kind, _KIND[out.dtype])
     key = f"ew:{name}:{','.join(key_parts)}:{_KIND[out.dtype]}"
     rt = runtime.get()
-    pipe = rt._pipelines.get((key, "main", ()))
-    if pipe is None:
-        src = (runtime.load_shader("elementwise")
-               .replace("//BINDINGS", "\n".join(bindings))
-               .replace("//LOADS", "\n".join(loads))
-               .replace("//STORE", f"    OUT[pos[0]] = {store};"))
-        pipe = rt.pipeline(key, source=src)
+    pipe = rt.pipeline(key, source=lambda: (
+        runtime.load_shader("elementwise")
+        .replace("//BINDINGS", "\n".join(bindings))
+        .replace("//LOADS", "\n".join(loads))
+        .replace("//STORE", f"    OUT[pos[0]] = {store};")
+    ))
     shp = list(dims) + [1] * (MAX_DIMS - len(dims))
     flat_strides = []
     for d in range(MAX_DIMS):

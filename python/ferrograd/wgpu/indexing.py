@@ -170,10 +170,8 @@ def _launch(kind: str, shape, a: GpuArray, a_strides, lin: GpuArray, lin_strides
     binds.append("@group(0) @binding(3) var<uniform> p: Params;")
     key = f"idx:{kind}:{ka}:{kb}"
     rt = runtime.get()
-    pipe = rt._pipelines.get((key, "main", ()))
-    if pipe is None:
-        src = runtime.load_shader("indexed").replace("//BINDINGS", "\n".join(binds)).replace("//BODY", body)
-        pipe = rt.pipeline(key, source=src)
+    pipe = rt.pipeline(key, source=lambda: runtime.load_shader("indexed")
+                       .replace("//BINDINGS", "\n".join(binds)).replace("//BODY", body))
     shp = list(shape) + [1] * (MAX_DIMS - len(shape))
     flat = []
     for d in range(MAX_DIMS):

@@ -76,26 +76,27 @@ def _run(op: str, x: GpuArray, axes: tuple, keepdims: bool) -> GpuArray:
     if arg:
         step = (f"fn step(a: ptr<function, ACC>, ai: ptr<function, u32>, v: ACC, vi: u32) {{\n"
                 f"    if ({_BETTER[op]} || (v == *a && vi < *ai)) {{ *a = v; *ai = vi; }}\n}}")
-        store = f"        OUT[o] = i32(si[0]);"
+        store = "        OUT[o] = i32(si[0]);"
     else:
         step = (f"fn step(a: ptr<function, ACC>, ai: ptr<function, u32>, v: ACC, vi: u32) {{\n"
                 f"    *a = {_COMB[op]};\n}}")
         store = f"        OUT[o] = {_conv('sv[0]', acc, okind)};"
     key = f"red:{op}:{src}:{acc}:{okind}"
     rt = runtime.get()
-    pipe = rt._pipelines.get((key, "main", ()))
-    if pipe is None:
+
+    def source():
         bindings = (f"@group(0) @binding(0) var<storage, read_write> IN: array<{_WGSL[src]}>;\n"
                     f"@group(0) @binding(1) var<storage, read_write> OUT: array<{_WGSL[okind]}>;\n"
                     f"@group(0) @binding(2) var<uniform> p: Params;")
         load = f"fn LOAD(x: {_WGSL[src]}) -> {_WGSL[acc]} {{ return {_conv('x', src, acc)}; }}"
-        text = (runtime.load_shader("reduce")
+        return (runtime.load_shader("reduce")
                 .replace("//BINDINGS", bindings + "\n" + load)
                 .replace("//COMBINE", step)
                 .replace("//STORE", store)
                 .replace("INIT", _INIT[(base_op, acc)])
                 .replace("ACC", _WGSL[acc]))
-        pipe = rt.pipeline(key, source=text)
+
+    pipe = rt.pipeline(key, source=source)
 
     def pad(v):
         return list(v) + [0] * (MAX_DIMS - len(v))

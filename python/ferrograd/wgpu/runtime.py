@@ -183,9 +183,10 @@ class Runtime:
         return self.queue.read_buffer(storage.buffer, offset, n)
 
     # ---- kernels -----------------------------------------------------------------------------
-    def pipeline(self, shader: str, entry: str = "main", constants: dict | None = None, source: str | None = None):
-        """The compute pipeline for `entry` of shaders/`shader`.wgsl (or `source`), cached per
-        kernel and override constants (the shape class)."""
+    def pipeline(self, shader: str, entry: str = "main", constants: dict | None = None, source=None):
+        """The compute pipeline for `entry` of shaders/`shader`.wgsl (or `source`: WGSL text, or a
+        function returning it, called only on a cache miss, for generated kernels), cached per
+        kernel name and override constants (the shape class)."""
         key = (shader, entry, tuple(sorted((constants or {}).items())))
         pipe = self._pipelines.get(key)
         if pipe is not None:
@@ -193,7 +194,7 @@ class Runtime:
         with self._lock:
             module = self._shader_modules.get(shader)
             if module is None:
-                code = source if source is not None else load_shader(shader)
+                code = load_shader(shader) if source is None else source() if callable(source) else source
                 try:
                     module = self.device.create_shader_module(label=shader, code=code)
                 except Exception as e:  # wgpu raises GPUValidationError with the compiler's message
