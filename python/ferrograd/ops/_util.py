@@ -46,7 +46,7 @@ def kernels(x):
 def asarray(x, dtype=None, like=None):
     """np.asarray(x, dtype) for either kind; host data goes to the device when `like` is a
     GpuArray (an explicit upload of op constants, never a download)."""
-    if type(x) is np.ndarray and (dtype is None or x.dtype == dtype):
+    if type(x) is np.ndarray and (dtype is None or x.dtype == dtype) and not isinstance(like, GpuArray):
         return x  # what np.asarray returns here, without the call
     if isinstance(x, GpuArray):
         return x if dtype is None else x.astype(dtype, copy=False)
