@@ -149,3 +149,30 @@ def test_readback_is_counted():
     before = rt.reads
     t.numpy()
     assert rt.reads == before + 1
+
+
+def test_casts_on_the_device():
+    t = fg.tensor([[-1.5, 0.0, 2.7]], device="wgpu")
+    assert t.long().dtype == fg.int64 and t.long().tolist() == [[-1, 0, 2]]
+    assert t.to(fg.int32).device == "wgpu"
+    assert (t > 0).dtype == fg.bool and (t > 0).sum().item() == 1
+    assert (t > 0).sum().dtype == fg.int64
+    i = fg.tensor([3, 4], device="wgpu")
+    assert (i / 2).dtype == fg.float32 and (i / 2).tolist() == [1.5, 2.0]
+    assert (i * 2.5).dtype == fg.float32
+
+
+def test_tensor_of_a_device_tensor_stays_on_the_device():
+    t = fg.tensor([1.0, 2.0], device="wgpu")
+    c = fg.tensor(t)
+    assert c.device == "wgpu" and c.data.storage is not t.data.storage and c.tolist() == [1.0, 2.0]
+    assert fg.tensor(t, device="cpu").device == "cpu"
+
+
+def test_empty_tensors_on_the_device():
+    e = fg.zeros(0, 3, device="wgpu", requires_grad=True)
+    s = (e * 2).sum()
+    assert s.item() == 0.0
+    s.backward()
+    assert e.grad.shape == (0, 3)
+    assert fg.ones(2, 0, device="wgpu").sum(1).tolist() == [0.0, 0.0]

@@ -1,4 +1,18 @@
-"""The wgpu (WebGPU) backend: WGSL kernels on any GPU with Vulkan, Metal or Direct3D 12."""
+"""The wgpu (WebGPU) backend: WGSL kernels on any GPU with Vulkan, Metal or Direct3D 12.
+
+A "wgpu" Tensor holds a GpuArray, which behaves like a numpy array for everything ferrograd's
+Python ops do, so ops, autograd, nn and optim run on the device unchanged:
+
+    runtime.py      the device, buffer pool, pipeline cache, batched dispatches, readback (counted)
+    array.py        GpuArray: shape, element strides, offset over a pooled buffer; dtype policy
+    elementwise.py  numpy ufuncs, casts, copies, fills, where: one generated strided kernel family
+    reduce.py       sum / prod / max / min / argmax / argmin over any axes; mean and var on them
+    views.py        reshape, transpose, squeeze, expand_dims, broadcast_to: free views
+    indexing.py     basic keys as views; integer-array gather, scatter, add.at, *_along_axis
+    functions.py    numpy functions (np.sum, np.concatenate, np.where, np.matmul, ...)
+    kernels/        `_native`-compatible kernel families (matmul, ...), picked by ops._util.kernels
+    shaders/        the WGSL sources
+"""
 
 from __future__ import annotations
 

@@ -293,11 +293,6 @@ def clip(a, a_min=None, a_max=None, out=None, **kw):
     return _out(r, out)
 
 
-@implements(np.triu, np.tril)
-def _tri(m, k=0):
-    raise TypeError("numpy.triu/tril are not implemented on the wgpu device; build the mask on the host")
-
-
 @implements(np.matmul)
 def _np_matmul(a, b, out=None, **_):
     return _out(matmul(a, b), out)
