@@ -9,29 +9,34 @@ from tqdm import tqdm
 from .autograd import no_grad
 from .checkpoint import save_checkpoint
 from .nn.utils import clip_grad_norm_
+from .ops._util import to_host
 from .tensor import Tensor
 
 
 def accuracy(output: Tensor, target: Tensor) -> float:
     """Share of rows whose arg-max class equals the target index."""
-    return float((output.detach().numpy().argmax(-1) == np.asarray(target.data)).mean())
+    return float((output.detach().numpy().argmax(-1) == np.asarray(to_host(target.data))).mean())
 
 
-def _split(batch):
+def _split(batch, device=None):
     if isinstance(batch, dict):
-        return batch["input"], batch["target"]
-    x, y = batch
+        x, y = batch["input"], batch["target"]
+    else:
+        x, y = batch
+    if device is not None:  # loaders yield cpu tensors; move each batch once
+        x, y = x.to(device), y.to(device)
     return x, y
 
 
-def evaluate(model, loss_fn, loader, metrics=None) -> dict:
-    """Mean loss and metrics over `loader` in eval mode, without building graphs."""
+def evaluate(model, loss_fn, loader, metrics=None, device=None) -> dict:
+    """Mean loss and metrics over `loader` in eval mode, without building graphs; batches go to
+    `device` when given (the model must already be there)."""
     was_training = model.training
     model.eval()
     totals, count = {}, 0
     with no_grad():
         for batch in loader:
-            x, y = _split(batch)
+            x, y = _split(batch, device)
             out = model(x)
             n = len(y)
             scores = {"loss": loss_fn(out, y).item(), **{k: f(out, y) for k, f in (metrics or {}).items()}}
@@ -44,9 +49,10 @@ def evaluate(model, loss_fn, loader, metrics=None) -> dict:
 
 def fit(model, loss_fn, optimizer, loader, epochs: int = 1, val_loader=None, metrics=None, scheduler=None,
         scheduler_per_batch: bool = False, clip_grad_norm: float | None = None, checkpoint_path=None,
-        progress: bool = True, log=print) -> list[dict]:
+        progress: bool = True, log=print, device=None) -> list[dict]:
     """Train for `epochs` passes over `loader` (batches of (input, target) or dicts with those
-    keys); returns one dict of metrics per epoch (train_loss, and val_* when validating)."""
+    keys); returns one dict of metrics per epoch (train_loss, and val_* when validating).
+    `device` ("wgpu"): each batch is moved there; move the model first (`model.to(device)`)."""
     history = []
     step = 0
     for epoch in range(1, epochs + 1):
@@ -54,7 +60,7 @@ def fit(model, loss_fn, optimizer, loader, epochs: int = 1, val_loader=None, met
         running, seen = 0.0, 0
         bar = tqdm(loader, desc=f"epoch {epoch}/{epochs}", leave=False, disable=not progress)
         for batch in bar:
-            x, y = _split(batch)
+            x, y = _split(batch, device)
             loss = loss_fn(model(x), y)
             optimizer.zero_grad()
             loss.backward()
@@ -71,7 +77,7 @@ def fit(model, loss_fn, optimizer, loader, epochs: int = 1, val_loader=None, met
             scheduler.step()
         record = {"epoch": epoch, "train_loss": running / max(seen, 1)}
         if val_loader is not None:
-            record.update({f"val_{k}": v for k, v in evaluate(model, loss_fn, val_loader, metrics).items()})
+            record.update({f"val_{k}": v for k, v in evaluate(model, loss_fn, val_loader, metrics, device).items()})
         history.append(record)
         if checkpoint_path is not None:
             save_checkpoint(checkpoint_path, model, optimizer, scheduler, step=step, epoch=epoch)

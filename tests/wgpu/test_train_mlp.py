@@ -62,3 +62,20 @@ def test_adam_runs_on_the_device_without_readback():
     dev_losses, dev_reads, _ = _train("wgpu", 0.0, optim="adam")
     assert dev_reads == 0
     np.testing.assert_allclose(dev_losses, cpu_losses, rtol=1e-4)
+
+
+def test_fit_moves_batches_to_the_device():
+    from ferrograd.data import DataLoader, TensorDataset
+    from ferrograd.training import fit
+
+    x_np, y_np = _data()
+    histories = {}
+    for device in ("cpu", "wgpu"):
+        model = _model().to(device)
+        loader = DataLoader(TensorDataset(fg.tensor(x_np), fg.tensor(y_np)), batch_size=16)
+        opt = fg.optim.SGD(model.parameters(), lr=0.05)
+        histories[device] = fit(model, F.mse_loss, opt, loader, epochs=2, val_loader=loader, progress=False,
+                                log=None, device=device)
+    for c, d in zip(histories["cpu"], histories["wgpu"]):
+        assert d["train_loss"] == pytest.approx(c["train_loss"], rel=1e-4)
+        assert d["val_loss"] == pytest.approx(c["val_loss"], rel=1e-4)
