@@ -239,3 +239,11 @@ def test_dtypes_outside_the_device_are_refused():
     with pytest.raises(OverflowError, match="int32 range"):
         dev(np.array([2**40]))
     assert dev(np.array([2**31 - 1, -(2**31)])).numpy().tolist() == [2**31 - 1, -(2**31)]
+
+
+def test_unsupported_numpy_arguments_raise_instead_of_being_ignored():
+    g = dev(np.ones((2, 3), np.float32))
+    with pytest.raises(TypeError, match="where"):
+        np.sum(g, where=np.ones((2, 3), bool))
+    with pytest.raises(TypeError, match="initial"):
+        g.max(initial=0.0)

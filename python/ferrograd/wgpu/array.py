@@ -130,11 +130,13 @@ class GpuArray:
 
     @property
     def itemsize(self) -> int:
-        return self.dtype.itemsize
+        """Bytes per element in the buffer (4 for every device dtype, int64 and bool included)."""
+        return STORED[self.dtype].itemsize
 
     @property
     def nbytes(self) -> int:
-        return self.size * self.dtype.itemsize
+        """Bytes the elements take in the buffer (stored dtype), not numpy's logical size."""
+        return self.size * STORED[self.dtype].itemsize
 
     @property
     def device(self) -> str:
@@ -268,56 +270,67 @@ class GpuArray:
         indexing.setitem(self, key, value)
 
     # ---- reductions --------------------------------------------------------------------------
-    def sum(self, axis=None, dtype=None, keepdims=False, **_):
+    def sum(self, axis=None, dtype=None, *, keepdims=False, **unsupported):
+        _refuse(unsupported, "sum")
         from . import reduce
 
         out = reduce.reduce("sum", self, axis, keepdims)
         return out if dtype is None else out.astype(dtype, copy=False)
 
-    def mean(self, axis=None, dtype=None, keepdims=False, **_):
+    def mean(self, axis=None, dtype=None, *, keepdims=False, **unsupported):
+        _refuse(unsupported, "mean")
         from . import reduce
 
         return reduce.mean(self, axis, keepdims)
 
-    def var(self, axis=None, ddof=0, keepdims=False, **_):
+    def var(self, axis=None, dtype=None, *, ddof=0, keepdims=False, **unsupported):
+        _refuse(unsupported, "var")
         from . import reduce
 
         return reduce.var(self, axis, ddof, keepdims)
 
-    def std(self, axis=None, ddof=0, keepdims=False, **_):
+    def std(self, axis=None, dtype=None, *, ddof=0, keepdims=False, **unsupported):
+        _refuse(unsupported, "std")
         return np.sqrt(self.var(axis, ddof=ddof, keepdims=keepdims))
 
-    def prod(self, axis=None, keepdims=False, **_):
+    def prod(self, axis=None, *, keepdims=False, **unsupported):
+        _refuse(unsupported, "prod")
         from . import reduce
 
         return reduce.reduce("prod", self, axis, keepdims)
 
-    def max(self, axis=None, keepdims=False, **_):
+    def max(self, axis=None, *, keepdims=False, **unsupported):
+        _refuse(unsupported, "max")
         from . import reduce
 
         return reduce.reduce("max", self, axis, keepdims)
 
-    def min(self, axis=None, keepdims=False, **_):
+    def min(self, axis=None, *, keepdims=False, **unsupported):
+        _refuse(unsupported, "min")
         from . import reduce
 
         return reduce.reduce("min", self, axis, keepdims)
 
-    def any(self, axis=None, keepdims=False, **_):
+    def any(self, axis=None, *, keepdims=False, **unsupported):
+        _refuse(unsupported, "any")
         from . import reduce
 
         return reduce.reduce("max", self.astype(np.bool_, copy=False), axis, keepdims)
 
-    def all(self, axis=None, keepdims=False, **_):
+    def all(self, axis=None, *, keepdims=False, **unsupported):
+        _refuse(unsupported, "all")
         from . import reduce
 
         return reduce.reduce("min", self.astype(np.bool_, copy=False), axis, keepdims)
 
-    def argmax(self, axis=None, keepdims=False, **_):
+    def argmax(self, axis=None, *, keepdims=False, **unsupported):
+        _refuse(unsupported, "argmax")
         from . import reduce
 
         return reduce.arg("argmax", self, axis, keepdims)
 
-    def argmin(self, axis=None, keepdims=False, **_):
+    def argmin(self, axis=None, *, keepdims=False, **unsupported):
+        _refuse(unsupported, "argmin")
         from . import reduce
 
         return reduce.arg("argmin", self, axis, keepdims)
@@ -362,3 +375,10 @@ GpuArray.__abs__ = lambda self: np.abs(self)
 GpuArray.__invert__ = lambda self: np.invert(self)
 GpuArray.__hash__ = object.__hash__
 del _name, _uf
+
+
+def _refuse(kwargs: dict, op: str) -> None:
+    """numpy arguments the device implementation does not support (where=, initial=, ...) raise
+    instead of being ignored."""
+    if kwargs:
+        raise TypeError(f"{op}: argument(s) {', '.join(sorted(kwargs))} not supported for wgpu device arrays")

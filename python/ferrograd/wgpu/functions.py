@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import elementwise, indexing, reduce, views
-from .array import GpuArray
+from .array import GpuArray, _refuse
 
 HANDLED = {}
 
@@ -38,37 +38,44 @@ def _dev(x, op):
 
 # ---- reductions ----------------------------------------------------------------------------
 @implements(np.sum)
-def _sum(a, axis=None, dtype=None, out=None, keepdims=False, **_):
+def _sum(a, axis=None, dtype=None, out=None, keepdims=False, **unsupported):
+    _refuse(unsupported, "sum")
     return _out(a.sum(axis, dtype=dtype, keepdims=keepdims), out)
 
 
 @implements(np.mean)
-def _mean(a, axis=None, dtype=None, out=None, keepdims=False, **_):
+def _mean(a, axis=None, dtype=None, out=None, keepdims=False, **unsupported):
+    _refuse(unsupported, "mean")
     return _out(a.mean(axis, keepdims=keepdims), out)
 
 
 @implements(np.max, np.amax, np.nanmax)
-def _max(a, axis=None, out=None, keepdims=False, **_):
+def _max(a, axis=None, out=None, keepdims=False, **unsupported):
+    _refuse(unsupported, "max")
     return _out(a.max(axis, keepdims=keepdims), out)
 
 
 @implements(np.min, np.amin, np.nanmin)
-def _min(a, axis=None, out=None, keepdims=False, **_):
+def _min(a, axis=None, out=None, keepdims=False, **unsupported):
+    _refuse(unsupported, "min")
     return _out(a.min(axis, keepdims=keepdims), out)
 
 
 @implements(np.prod)
-def _prod(a, axis=None, dtype=None, out=None, keepdims=False, **_):
+def _prod(a, axis=None, dtype=None, out=None, keepdims=False, **unsupported):
+    _refuse(unsupported, "prod")
     return _out(a.prod(axis, keepdims=keepdims), out)
 
 
 @implements(np.any)
-def _any(a, axis=None, out=None, keepdims=False, **_):
+def _any(a, axis=None, out=None, keepdims=False, **unsupported):
+    _refuse(unsupported, "any")
     return _out(a.any(axis, keepdims=keepdims), out)
 
 
 @implements(np.all)
-def _all(a, axis=None, out=None, keepdims=False, **_):
+def _all(a, axis=None, out=None, keepdims=False, **unsupported):
+    _refuse(unsupported, "all")
     return _out(a.all(axis, keepdims=keepdims), out)
 
 
@@ -83,12 +90,14 @@ def _argmin(a, axis=None, out=None, keepdims=False):
 
 
 @implements(np.var)
-def _var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **_):
+def _var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **unsupported):
+    _refuse(unsupported, "var")
     return _out(reduce.var(a, axis, ddof, keepdims), out)
 
 
 @implements(np.std)
-def _std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **_):
+def _std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **unsupported):
+    _refuse(unsupported, "std")
     return _out(np.sqrt(reduce.var(a, axis, ddof, keepdims)), out)
 
 
@@ -172,7 +181,8 @@ def _ascontiguousarray(a, dtype=None, **_):
 
 
 @implements(np.concatenate)
-def _concatenate(arrays, axis=0, out=None, dtype=None, **_):
+def _concatenate(arrays, axis=0, out=None, dtype=None, **unsupported):
+    _refuse(unsupported, "concatenate")
     arrays = [_dev(a, "concatenate") for a in arrays]
     if not arrays:
         raise ValueError("concatenate: need at least one array to concatenate")
@@ -200,7 +210,8 @@ def _concatenate(arrays, axis=0, out=None, dtype=None, **_):
 
 
 @implements(np.stack)
-def _stack(arrays, axis=0, out=None, dtype=None, **_):
+def _stack(arrays, axis=0, out=None, dtype=None, **unsupported):
+    _refuse(unsupported, "stack")
     arrays = [_dev(a, "stack") for a in arrays]
     if not arrays:
         raise ValueError("stack: need at least one array to stack")
@@ -294,7 +305,8 @@ def clip(a, a_min=None, a_max=None, out=None, **kw):
 
 
 @implements(np.matmul)
-def _np_matmul(a, b, out=None, **_):
+def _np_matmul(a, b, out=None, **unsupported):
+    _refuse(unsupported, "matmul")
     return _out(matmul(a, b), out)
 
 
