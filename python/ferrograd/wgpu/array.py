@@ -17,6 +17,7 @@ it wraps at 32 bits. float64 is refused with a TypeError.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
@@ -61,6 +62,13 @@ def to_stored(a: np.ndarray, op: str) -> np.ndarray:
     if dt == np.int64 and a.size and (a.min() < _I32.min or a.max() > _I32.max):
         raise OverflowError(f"{op}: int64 values outside the int32 range cannot live on the wgpu device")
     return np.ascontiguousarray(a, dtype=STORED[dt])
+
+
+class Flags(NamedTuple):
+    """The part of ndarray.flags that code checks on arrays it is handed."""
+
+    c_contiguous: bool
+    writeable: bool
 
 
 class GpuArray:
@@ -137,6 +145,10 @@ class GpuArray:
     def nbytes(self) -> int:
         """Bytes the elements take in the buffer (stored dtype), not numpy's logical size."""
         return self.size * STORED[self.dtype].itemsize
+
+    @property
+    def flags(self) -> "Flags":
+        return Flags(self.is_contiguous, True)
 
     @property
     def device(self) -> str:

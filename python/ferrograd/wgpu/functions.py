@@ -304,19 +304,13 @@ def clip(a, a_min=None, a_max=None, out=None, **kw):
     return _out(r, out)
 
 
-@implements(np.matmul)
-def _np_matmul(a, b, out=None, **unsupported):
-    _refuse(unsupported, "matmul")
-    return _out(matmul(a, b), out)
-
-
 @implements(np.dot)
 def _dot(a, b, out=None):
     return _out(matmul(a, b), out)
 
 
 def matmul(a, b) -> GpuArray:
-    """numpy's `@` rules (1-D operands promoted and squeezed) over kernels.matmul (float32)."""
+    """`a @ b` and np.matmul (a ufunc, routed here by elementwise.apply): numpy's `@` rules (1-D operands promoted and squeezed) over kernels.matmul (float32)."""
     from .kernels import matmul as kmatmul
 
     a, b = _dev(a, "matmul"), _dev(b, "matmul")
