@@ -625,6 +625,8 @@ def stack(tensors, dim=0) -> Tensor:
 def tensor(data, dtype=None, device=None, requires_grad=False) -> Tensor:
     """A new tensor holding a copy of `data` (array, list, scalar or tensor), on `device`."""
     device = None if device is None else Device(device)
+    if isinstance(data, GpuArray):
+        data = Tensor._wrap(data)
     if isinstance(data, Tensor):
         if isinstance(data.data, GpuArray):
             dt = data.dtype if dtype is None else dtypes.check_dtype(dtype, "tensor")

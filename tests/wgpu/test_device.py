@@ -176,3 +176,11 @@ def test_empty_tensors_on_the_device():
     s.backward()
     assert e.grad.shape == (0, 3)
     assert fg.ones(2, 0, device="wgpu").sum(1).tolist() == [0.0, 0.0]
+
+
+def test_parameters_and_tensors_from_device_arrays():
+    a = GpuArray.from_numpy(np.float32([1.0, 2.0]))
+    p = nn.Parameter(a)
+    assert p.device == "wgpu" and p.requires_grad and p.data is a
+    t = fg.tensor(a)
+    assert t.device == "wgpu" and t.data is not a and t.tolist() == [1.0, 2.0]

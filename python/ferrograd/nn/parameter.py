@@ -5,13 +5,19 @@ from __future__ import annotations
 import numpy as np
 
 from ..tensor import Tensor
+from ..wgpu.array import GpuArray
 
 
 class Parameter(Tensor):
     __slots__ = ()
 
     def __init__(self, data, requires_grad: bool = True):
-        array = data.data if isinstance(data, Tensor) else np.asarray(data)
+        if isinstance(data, Tensor):
+            array = data.data
+        elif isinstance(data, GpuArray):
+            array = data
+        else:
+            array = np.asarray(data)
         super().__init__(array, requires_grad=requires_grad)
 
     def __repr__(self):
