@@ -247,3 +247,12 @@ def test_unsupported_numpy_arguments_raise_instead_of_being_ignored():
         np.sum(g, where=np.ones((2, 3), bool))
     with pytest.raises(TypeError, match="initial"):
         g.max(initial=0.0)
+
+
+def test_transpose_and_reshape_take_any_sequence():
+    a = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
+    g = dev(a)
+    check(g.transpose(np.array([2, 0, 1])), a.transpose(np.array([2, 0, 1])))
+    check(g.transpose(None), a.transpose(None))
+    check(g.reshape(np.array([4, 6])), a.reshape(np.array([4, 6])))
+    check(dev(np.float32(2.0)).transpose(np.array([], int)), np.float32(2.0).reshape(()))

@@ -210,14 +210,15 @@ class GpuArray:
     def reshape(self, *shape, order="C"):
         from . import views
 
-        shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+        shape = shape[0] if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)) else shape
         return views.reshape(self, shape)
 
     def transpose(self, *axes):
         from . import views
 
-        axes = axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
-        return views.transpose(self, axes or None)
+        if len(axes) == 1 and (axes[0] is None or not isinstance(axes[0], (int, np.integer))):
+            axes = axes[0]  # t.transpose((1, 0)), t.transpose(np.array(...)), t.transpose(None)
+        return views.transpose(self, None if axes is None or len(axes) == 0 else tuple(int(a) for a in axes))
 
     @property
     def T(self):
