@@ -446,7 +446,7 @@ class Tensor:
         return self
 
     def __getitem__(self, key):
-        key = _index_key(key)
+        key = _index_key(key, type(self.data) is not np.ndarray)
         if isinstance(self.data, GpuArray):
             try:
                 return shape_mod.Index.apply(self, key)  # the device indexer validates the key
@@ -463,7 +463,7 @@ class Tensor:
             raise RuntimeError("setitem: in-place assignment into a tensor that requires grad is not supported")
         if isinstance(value, Tensor) and type(value.data) is not type(self.data):
             raise ValueError(f"setitem: the value is on {value.device}, the tensor on {self.device}")
-        self.data[_index_key(key)] = _raw(value)
+        self.data[_index_key(key, type(self.data) is not np.ndarray)] = _raw(value)
 
 
 shape_mod = shape
@@ -481,11 +481,14 @@ def _check_reshape(old, new):
         raise ValueError(f"{size} elements do not fit {known}")
 
 
-def _index_key(key):
-    """Replace tensors inside an indexing key by their arrays; lists become int arrays."""
+def _index_key(key, on_device=True):
+    """Replace tensors inside an indexing key by their arrays; lists become int arrays. A cpu
+    tensor (`on_device` False) cannot be indexed by a wgpu index tensor."""
     if isinstance(key, tuple):
-        return tuple(_index_key(k) for k in key)
+        return tuple(_index_key(k, on_device) for k in key)
     if isinstance(key, Tensor):
+        if not on_device and isinstance(key.data, GpuArray):
+            raise ValueError("index: the index tensor is on wgpu, the indexed tensor on cpu")
         return key.data
     if isinstance(key, list):
         return np.asarray(key)

@@ -256,3 +256,14 @@ def test_transpose_and_reshape_take_any_sequence():
     check(g.transpose(None), a.transpose(None))
     check(g.reshape(np.array([4, 6])), a.reshape(np.array([4, 6])))
     check(dev(np.float32(2.0)).transpose(np.array([], int)), np.float32(2.0).reshape(()))
+
+
+def test_nan_and_inf_propagate_like_numpy():
+    a = np.array([np.nan, np.inf, -np.inf, 0.0, -1.0, 2.0], np.float32)
+    g = dev(a)
+    with np.errstate(all="ignore"):
+        for got, want in [(np.maximum(g, 0.0), np.maximum(a, 0.0)), (np.minimum(g, 0.5), np.minimum(a, 0.5)),
+                          (np.clip(g, -0.5, 0.5), np.clip(a, -0.5, 0.5)), (np.tanh(g), np.tanh(a)),
+                          (np.isnan(g), np.isnan(a)), (np.isinf(g), np.isinf(a)), (np.isfinite(g), np.isfinite(a)),
+                          (g.max(keepdims=True), a.max(keepdims=True)), (g[1:].min(keepdims=True), a[1:].min(keepdims=True))]:
+            check(got, want, 1e-6)

@@ -78,8 +78,9 @@ def _run(op: str, x: GpuArray, axes: tuple, keepdims: bool) -> GpuArray:
                 f"    if ({_BETTER[op]} || (v == *a && vi < *ai)) {{ *a = v; *ai = vi; }}\n}}")
         store = "        OUT[o] = i32(si[0]);"
     else:
+        comb = {"max": "fmaxn(*a, v)", "min": "fminn(*a, v)"}.get(op, _COMB[op]) if acc == "f32" else _COMB[op]
         step = (f"fn step(a: ptr<function, ACC>, ai: ptr<function, u32>, v: ACC, vi: u32) {{\n"
-                f"    *a = {_COMB[op]};\n}}")
+                f"    *a = {comb};\n}}")
         store = f"        OUT[o] = {_conv('sv[0]', acc, okind)};"
     key = f"red:{op}:{src}:{acc}:{okind}"
     rt = runtime.get()

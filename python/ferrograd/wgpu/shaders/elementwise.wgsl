@@ -78,12 +78,18 @@ fn ferf(x: f32) -> f32 {
 }
 
 fn ftanh(x: f32) -> f32 {
-    // Clamped so exp-based implementations never form inf / inf.
-    return tanh(clamp(x, -20.0, 20.0));
+    // Clamped so exp-based implementations never form inf / inf; clamp would turn NaN into -20.
+    return select(tanh(clamp(x, -20.0, 20.0)), x, fisnan(x));
 }
 
-fn fisinf(x: f32) -> bool { return abs(x) > F32_INF; }
-fn fisnan(x: f32) -> bool { return !(x == x); }
+// numpy's maximum / minimum propagate NaN; WGSL's max / min may return the other operand.
+const F32_NAN_BITS: u32 = 0x7fc00000u;
+fn fmaxn(a: f32, b: f32) -> f32 { return select(max(a, b), bitcast<f32>(F32_NAN_BITS), fisnan(a) || fisnan(b)); }
+fn fminn(a: f32, b: f32) -> f32 { return select(min(a, b), bitcast<f32>(F32_NAN_BITS), fisnan(a) || fisnan(b)); }
+
+// By bit pattern: compilers may fold float self-comparisons (x != x) away.
+fn fisinf(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) == 0x7f800000u; }
+fn fisnan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) ng: vec3<u32>,
