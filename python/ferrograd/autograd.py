@@ -107,6 +107,8 @@ def _check_devices(op, args):
     kinds = {type(a.data) is np.ndarray for a in args if _is_tensor(a)}
     if len(kinds) > 1:
         raise ValueError(f"{op}: expected all tensors on one device, got tensors on cpu and wgpu")
+    if kinds == {True} and any(type(a) is _gpu_array() for a in args):
+        raise ValueError(f"{op}: expected all tensors on one device, got cpu tensors and a wgpu array")
 
 
 def _topological_order(root):

@@ -184,3 +184,15 @@ def test_parameters_and_tensors_from_device_arrays():
     assert p.device == "wgpu" and p.requires_grad and p.data is a
     t = fg.tensor(a)
     assert t.device == "wgpu" and t.data is not a and t.tolist() == [1.0, 2.0]
+
+
+def test_class_targets_and_ids_must_share_the_input_device():
+    import ferrograd.nn.functional as F
+
+    logits = fg.randn(3, 4)
+    with pytest.raises(ValueError, match="cross_entropy: input is on cpu, target on wgpu"):
+        F.cross_entropy(logits, fg.tensor([0, 1, 2], device="wgpu"))
+    with pytest.raises(ValueError, match="nll_loss: input is on wgpu, target on cpu"):
+        F.nll_loss(logits.to("wgpu"), fg.tensor([0, 1, 2]))
+    with pytest.raises(ValueError, match="embedding: input is on wgpu, weight on cpu"):
+        F.embedding(fg.tensor([0, 1], device="wgpu"), fg.randn(3, 2))

@@ -85,6 +85,8 @@ def _classes_last(input: Tensor):
 
 def _class_targets(fn, input: Tensor, target: Tensor, ignore_index: int):
     """Checks class-index targets against input and returns them flat as int64."""
+    if type(target.data) is not type(input.data):
+        raise ValueError(f"{fn}: input is on {input.device}, target on {target.device}")
     if input.ndim == 1:
         want = ()
     else:

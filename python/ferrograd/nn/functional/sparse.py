@@ -34,6 +34,8 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max
             raise ValueError(f"{fn}: padding_idx {padding_idx} must be within num_embeddings {num}")
         padding_idx = padding_idx % num
     ids = input.data
+    if type(ids) is not type(weight.data):
+        raise ValueError(f"{fn}: input is on {input.device}, weight on {weight.device}")
     # Device ids are not range-checked here: that would read them back every step.
     if ids.size and not is_device(ids) and (ids.min() < 0 or ids.max() >= num):
         bad = ids.reshape(-1)[np.argmax((ids.reshape(-1) < 0) | (ids.reshape(-1) >= num))]
