@@ -483,6 +483,37 @@ fn to_batch_first<F: Copy>(src: &[F], b: usize, l: usize, n: usize, dst: &mut [F
 // ---------------------------------------------------------------------------------------------
 // LSTM
 
+/// A buffer shared by tasks that each own a disjoint set of its rows (batch rows of every time
+/// slice): lets them take their parts without splitting the slice into per-task pieces.
+#[derive(Clone, Copy)]
+struct RowPtr<F> {
+    ptr: *mut F,
+    len: usize,
+}
+
+// SAFETY: only used by tasks that touch disjoint ranges (see `rows`/`get`).
+unsafe impl<F: Send> Send for RowPtr<F> {}
+unsafe impl<F: Send> Sync for RowPtr<F> {}
+
+impl<F> RowPtr<F> {
+    fn new(buf: &mut [F]) -> Self {
+        Self { ptr: buf.as_mut_ptr(), len: buf.len() }
+    }
+
+    /// SAFETY: no other task may touch `start..start + n` while the slice lives.
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn rows<'a>(&self, start: usize, n: usize) -> &'a mut [F] {
+        assert!(start + n <= self.len, "RowPtr: range out of bounds");
+        unsafe { core::slice::from_raw_parts_mut(self.ptr.add(start), n) }
+    }
+
+    /// SAFETY: no task may write `start..start + n` while the slice lives.
+    unsafe fn get<'a>(&self, start: usize, n: usize) -> &'a [F] {
+        assert!(start + n <= self.len, "RowPtr: range out of bounds");
+        unsafe { core::slice::from_raw_parts(self.ptr.add(start), n) }
+    }
+}
+
 /// Forward. Writes `out` (B, L, H), `c_n` (B, H), and the saved `gates` (L, B, 4H) activations
 /// i,f,g,o, `cells` (L, B, H) and `hs` (L+1, B, H).
 #[allow(clippy::too_many_arguments)]
@@ -519,30 +550,33 @@ pub fn lstm_forward<F: Act>(
     gemm(gates, Mat::c(&xt, l * b, i), wih.t(), false);
     let crows = step_rows(b, b * g4 * h);
     let whh_t = transposed(w_hh);
-    for t in 0..l {
-        if bh == 0 {
-            break;
-        }
-        let (hs_done, hs_next) = hs.split_at_mut((t + 1) * bh);
-        let hprev = &hs_done[t * bh..];
-        let g = &mut gates[t * b * g4..(t + 1) * b * g4];
-        let (cells_done, cells_next) = cells.split_at_mut(t * bh);
-        let cprev: &[F] = if t == 0 { &c0v } else { &cells_done[(t - 1) * bh..] };
-        let cnext = &mut cells_next[..bh];
-        let hnext = &mut hs_next[..bh];
-        let bias = &bias;
-        let task = |(ci, ((g, cnext), hnext)): (usize, ((&mut [F], &mut [F]), &mut [F]))| {
-            let (r0, nr) = (ci * crows, hnext.len() / h);
-            gemm_par(g, Mat::c(&hprev[r0 * h..], nr, h), Mat::c(&whh_t, h, g4), true, false);
+    let (bias, c0v) = (&bias, &c0v);
+    let (gp, cp_, hp, op) = (RowPtr::new(gates), RowPtr::new(cells), RowPtr::new(hs), RowPtr::new(out));
+    // Batch rows never interact, so each task runs its rows through the whole sequence: one
+    // fork-join per call instead of one per step.
+    let task = |r0: usize| {
+        let nr = crows.min(b - r0);
+        for t in 0..l {
+            // SAFETY: this task alone touches rows r0..r0+nr of every time slice (the chunks
+            // partition 0..b), and reads of step t-1 come from its own earlier writes.
+            let (g, hprev, hnext, cprev, cnext) = unsafe {
+                (
+                    gp.rows(t * b * g4 + r0 * g4, nr * g4),
+                    hp.get(t * bh + r0 * h, nr * h),
+                    hp.rows((t + 1) * bh + r0 * h, nr * h),
+                    if t == 0 { &c0v[r0 * h..(r0 + nr) * h] } else { cp_.get((t - 1) * bh + r0 * h, nr * h) },
+                    cp_.rows(t * bh + r0 * h, nr * h),
+                )
+            };
+            gemm_par(g, Mat::c(hprev, nr, h), Mat::c(&whh_t, h, g4), true, false);
             simd::dispatch(#[inline(always)] || {
             for rr in 0..nr {
-                let bb = r0 + rr;
                 let gr = &mut g[rr * g4..(rr + 1) * g4];
                 let (gi, rest) = gr.split_at_mut(h);
                 let (gf, rest) = rest.split_at_mut(h);
                 let (gg, go) = rest.split_at_mut(h);
                 let (bi, bf, bg, bo) = (&bias[..h], &bias[h..2 * h], &bias[2 * h..3 * h], &bias[3 * h..]);
-                let cp = &cprev[bb * h..(bb + 1) * h];
+                let cp = &cprev[rr * h..(rr + 1) * h];
                 let cn = &mut cnext[rr * h..(rr + 1) * h];
                 let hn = &mut hnext[rr * h..(rr + 1) * h];
                 for j in 0..h {
@@ -560,15 +594,15 @@ pub fn lstm_forward<F: Act>(
                 }
             }
             });
-        };
-        g.par_chunks_mut(crows * g4)
-            .zip(cnext.par_chunks_mut(crows * h))
-            .zip(hnext.par_chunks_mut(crows * h))
-            .enumerate()
-            .for_each(task);
-        for bb in 0..b {
-            out[(bb * l + t) * h..(bb * l + t + 1) * h].copy_from_slice(&hnext[bb * h..(bb + 1) * h]);
+            for rr in 0..nr {
+                // SAFETY: row r0+rr of `out` belongs to this task.
+                let o = unsafe { op.rows(((r0 + rr) * l + t) * h, h) };
+                o.copy_from_slice(&hnext[rr * h..(rr + 1) * h]);
+            }
         }
+    };
+    if bh > 0 {
+        (0..b).step_by(crows).collect::<Vec<_>>().into_par_iter().for_each(task);
     }
     if l > 0 {
         c_n.copy_from_slice(&cells[(l - 1) * bh..l * bh]);
@@ -624,20 +658,20 @@ pub fn lstm_backward<F: Act>(
     let mut dh = vec![F::c(0.0); bh];
     let mut dc = gc_n.to_vec();
     let crows = step_rows(b, b * g4 * h);
-    for t in (0..l).rev() {
-        if bh == 0 {
-            break;
-        }
-        let g = &gates[t * b * g4..(t + 1) * b * g4];
-        let c = &cells[t * bh..(t + 1) * bh];
-        let cprev: &[F] = if t == 0 { &c0v } else { &cells[(t - 1) * bh..t * bh] };
-        let (dg_cur, dg_next) = dg.split_at_mut((t + 1) * b * g4);
-        let dgt = &mut dg_cur[t * b * g4..];
-        let dg_next: &[F] = dg_next;
-        let task = |(ci, ((dgt, dh), dc)): (usize, ((&mut [F], &mut [F]), &mut [F]))| {
-            let (r0, nr) = (ci * crows, dh.len() / h);
+    let c0v = &c0v;
+    let dgp = RowPtr::new(&mut dg);
+    // As in the forward: each task takes its batch rows back through the whole sequence.
+    let task = |(ci, (dh, dc)): (usize, (&mut [F], &mut [F]))| {
+        let (r0, nr) = (ci * crows, dh.len() / h);
+        for t in (0..l).rev() {
+            let g = &gates[t * b * g4..(t + 1) * b * g4];
+            let c = &cells[t * bh..(t + 1) * bh];
+            let cprev: &[F] = if t == 0 { c0v } else { &cells[(t - 1) * bh..t * bh] };
+            // SAFETY: rows r0..r0+nr of each time slice of dg belong to this task alone.
+            let dgt = unsafe { dgp.rows(t * b * g4 + r0 * g4, nr * g4) };
             if t + 1 < l {
-                gemm_par(dh, Mat::c(&dg_next[r0 * g4..], nr, g4), whh, false, false);
+                let dg_next = unsafe { dgp.get((t + 1) * b * g4 + r0 * g4, nr * g4) };
+                gemm_par(dh, Mat::c(dg_next, nr, g4), whh, false, false);
             }
             simd::dispatch(#[inline(always)] || {
             let one = F::c(1.0);
@@ -667,12 +701,10 @@ pub fn lstm_backward<F: Act>(
                 }
             }
             });
-        };
-        dgt.par_chunks_mut(crows * g4)
-            .zip(dh.par_chunks_mut(crows * h))
-            .zip(dc.par_chunks_mut(crows * h))
-            .enumerate()
-            .for_each(task);
+        }
+    };
+    if bh > 0 {
+        dh.par_chunks_mut(crows * h).zip(dc.par_chunks_mut(crows * h)).enumerate().for_each(task);
     }
     if l > 0 {
         gemm(dh0, Mat::c(&dg, b, g4), whh, false);
