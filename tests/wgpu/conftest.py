@@ -1,21 +1,15 @@
 """wgpu tests run on whatever adapter exists (llvmpipe in CI); skipped, with the reason, only
-when there is none.
-
-The adapter is opened lazily, by the first wgpu test, not at collection: llvmpipe loads its own
-LLVM, and opening it before other tests import torch (whose triton loads another LLVM) crashes
-the process."""
+when there is none. The adapter is opened at the first wgpu test, not at collection: Mesa's
+llvmpipe loads its own LLVM, which must not be in the process before other suites import torch
+(triton's LLVM clashes with it)."""
 
 import pytest
 
-from ferrograd import wgpu as fgw
+from ferrograd.wgpu import NoAdapterError, runtime
 
 
-@pytest.fixture(autouse=True)
-def _need_adapter():
-    if not fgw.is_available():
-        from ferrograd.wgpu import runtime
-
-        try:
-            runtime.get()
-        except fgw.NoAdapterError as e:
-            pytest.skip(f"no WebGPU adapter: {e}")
+def pytest_runtest_setup(item):
+    try:
+        runtime.get()
+    except NoAdapterError as e:
+        pytest.skip(f"no WebGPU adapter: {e}")
