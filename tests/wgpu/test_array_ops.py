@@ -267,3 +267,20 @@ def test_nan_and_inf_propagate_like_numpy():
                           (np.isnan(g), np.isnan(a)), (np.isinf(g), np.isinf(a)), (np.isfinite(g), np.isfinite(a)),
                           (g.max(keepdims=True), a.max(keepdims=True)), (g[1:].min(keepdims=True), a[1:].min(keepdims=True))]:
             check(got, want, 1e-6)
+
+
+@pytest.mark.parametrize("shape, axis", [((70001,), None), ((3, 40000), 1), ((20000, 3), 0), ((500, 3, 20), (0, 2))])
+def test_long_reductions_run_in_two_passes(shape, axis):
+    from ferrograd.wgpu import reduce
+
+    rng = np.random.default_rng(11)
+    a = rng.uniform(-1, 1, shape).astype(np.float32)
+    g = dev(a)
+    r = int(np.prod([shape[d] for d in ((axis,) if isinstance(axis, int) else axis or range(len(shape)))]))
+    assert r > reduce.SPLIT_AT  # the split path
+    check(g.sum(axis=axis), np.asarray(a.sum(axis=axis, dtype=np.float64)).astype(np.float32), 1e-3)
+    check(g.max(axis=axis), np.asarray(a.max(axis=axis)))
+    check(g.min(axis=axis, keepdims=True), a.min(axis=axis, keepdims=True))
+    check((g > 0).sum(axis=axis), np.asarray((a > 0).sum(axis=axis)))
+    check(g.argmax(axis=axis if isinstance(axis, int) or axis is None else None),
+          np.asarray(a.argmax(axis=axis if isinstance(axis, int) or axis is None else None)))

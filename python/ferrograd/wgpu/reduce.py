@@ -13,6 +13,8 @@ from .array import GpuArray
 from .elementwise import _KIND, _WGSL, _conv
 
 MAX_DIMS = 8
+SPLIT_AT = 8192  # reduced elements per workgroup beyond which a long reduction runs in two passes
+MAX_CHUNKS = 1024
 _INT64 = np.dtype("int64")
 
 _INIT = {
@@ -51,37 +53,53 @@ def _run(op: str, x: GpuArray, axes: tuple, keepdims: bool) -> GpuArray:
     keep = [d for d in range(x.ndim) if d not in axes]
     out_shape = tuple(1 if d in axes else x.shape[d] for d in range(x.ndim)) if keepdims else tuple(x.shape[d] for d in keep)
     out_dt = _out_dtype(op, x.dtype)
-    out = GpuArray.empty(out_shape, out_dt)
     r = math.prod(x.shape[d] for d in axes)
-    n_out = out.size
+    n_out = math.prod(out_shape)
     if n_out == 0:
-        return out
+        return GpuArray.empty(out_shape, out_dt)
     if r == 0:
         if op in ("max", "min", "argmax", "argmin"):
             raise ValueError(f"{op}: zero-size array to reduction operation (shape {x.shape}, axes {axes})")
         from .elementwise import assign
 
-        return assign(out, 0 if op == "sum" else 1)
+        return assign(GpuArray.empty(out_shape, out_dt), 0 if op == "sum" else 1)
     keep = [d for d in keep if x.shape[d] != 1]
     red = [d for d in axes if x.shape[d] != 1]
+    arg = op in ("argmax", "argmin")
+    # Few outputs over many elements: one workgroup each would leave the GPU idle, so chunks of
+    # the reduced range go to their own workgroups and a second pass combines the partials.
+    nchunks = 1 if arg or n_out >= 256 else min(MAX_CHUNKS, -(-r // SPLIT_AT))
+    if nchunks > 1:
+        partial = GpuArray.empty((n_out, nchunks), out_dt)
+        _launch_reduce(op, x, keep, red, r, partial, nchunks)
+        total = _run(op, partial, (1,), False)
+        return total.reshape(out_shape)
+    out = GpuArray.empty(out_shape, out_dt)
+    _launch_reduce(op, x, keep, red, r, out, 1)
+    return out
+
+
+def _launch_reduce(op, x, keep, red, r, out, nchunks):
+    """Record the reduction of x over dims `red` (kept dims `keep`) into contiguous `out`."""
+    n_out = out.size // nchunks
     if len(keep) > MAX_DIMS or len(red) > MAX_DIMS:
         raise ValueError(f"wgpu {op}: more than {MAX_DIMS} kept or reduced dims (shape {x.shape})")
     src = _KIND[x.dtype]
     acc = src if op in ("max", "min", "argmax", "argmin") else ("i32" if src in ("bool", "i32") else src)
     if acc == "bool":
         acc = "u32"
-    okind = _KIND[out_dt]
+    okind = _KIND[out.dtype]
     arg = op in ("argmax", "argmin")
     base_op = {"argmax": "max", "argmin": "min"}.get(op, op)
     if arg:
         step = (f"fn step(a: ptr<function, ACC>, ai: ptr<function, u32>, v: ACC, vi: u32) {{\n"
                 f"    if ({_BETTER[op]} || (v == *a && vi < *ai)) {{ *a = v; *ai = vi; }}\n}}")
-        store = "        OUT[o] = i32(si[0]);"
+        store = "        OUT[g] = i32(si[0]);"
     else:
         comb = {"max": "fmaxn(*a, v)", "min": "fminn(*a, v)"}.get(op, _COMB[op]) if acc == "f32" else _COMB[op]
         step = (f"fn step(a: ptr<function, ACC>, ai: ptr<function, u32>, v: ACC, vi: u32) {{\n"
                 f"    *a = {comb};\n}}")
-        store = f"        OUT[o] = {_conv('sv[0]', acc, okind)};"
+        store = f"        OUT[g] = {_conv('sv[0]', acc, okind)};"
     key = f"red:{op}:{src}:{acc}:{okind}"
     rt = runtime.get()
 
@@ -102,14 +120,14 @@ def _run(op: str, x: GpuArray, axes: tuple, keepdims: bool) -> GpuArray:
     def pad(v):
         return list(v) + [0] * (MAX_DIMS - len(v))
 
+    chunk = -(-r // nchunks)
     params = runtime.pack(
-        n_out, r, len(keep), len(red), x.offset, 0, 0, 0,
+        n_out, r, len(keep), len(red), x.offset, chunk, nchunks, 0,
         *pad([x.shape[d] for d in keep]), *pad([x.strides[d] for d in keep]),
         *pad([x.shape[d] for d in red]), *pad([x.strides[d] for d in red]),
         fmt="IIIIiIII" + "I" * MAX_DIMS + "i" * MAX_DIMS + "I" * MAX_DIMS + "i" * MAX_DIMS,
     )
-    rt.launch(pipe, [x.storage, out.storage], runtime.grid_1d(n_out, rt.max_workgroups), params)
-    return out
+    rt.launch(pipe, [x.storage, out.storage], runtime.grid_1d(n_out * nchunks, rt.max_workgroups), params)
 
 
 def reduce(op: str, x: GpuArray, axis=None, keepdims=False) -> GpuArray:

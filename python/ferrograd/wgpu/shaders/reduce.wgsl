@@ -3,10 +3,12 @@
 // reduced elements r = lid, lid + 64, ... (decomposed over the reduced dims' shape/strides),
 // then a tree in workgroup memory combines the 64 partials. Arg ops carry the index of the best
 // element (its flat index within the reduced dims) and keep the first one on ties, like numpy.
+// Long reductions are split: workgroup g reduces chunk g % nchunks of output g / nchunks into
+// partial g, and a second pass reduces the partials (reduce.py).
 // reduce.py fills in the bindings, the step function, the store and the ACC / INIT tokens.
 struct Params {
     n_out: u32, r: u32, nkeep: u32, nred: u32,
-    offset: i32, _p0: u32, _p1: u32, _p2: u32,
+    offset: i32, chunk: u32, nchunks: u32, _p0: u32,
     keep_shape: array<vec4<u32>, 2>,
     keep_strides: array<vec4<i32>, 2>,
     red_shape: array<vec4<u32>, 2>,
@@ -29,9 +31,12 @@ var<workgroup> si: array<u32, 64>;
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) ng: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-    let o = wid.x + wid.y * ng.x;
-    // Workgroup-uniform exit: every thread of the group sees the same o.
-    if (o >= p.n_out) { return; }
+    let g = wid.x + wid.y * ng.x;
+    // Workgroup-uniform exit: every thread of the group sees the same g.
+    if (g >= p.n_out * p.nchunks) { return; }
+    let o = g / p.nchunks;
+    let r0 = (g % p.nchunks) * p.chunk;
+    let r1 = min(r0 + p.chunk, p.r);
     var base = p.offset;
     var rem = o;
     for (var d = i32(p.nkeep) - 1; d >= 0; d--) {
@@ -41,7 +46,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) ng: vec3
     }
     var acc: ACC = INIT;
     var best: u32 = 0xffffffffu;
-    for (var r = lid; r < p.r; r += WG) {
+    for (var r = r0 + lid; r < r1; r += WG) {
         var pos = base;
         var q = r;
         for (var d = i32(p.nred) - 1; d >= 0; d--) {
