@@ -1,4 +1,5 @@
-"""Convolution ops on numpy arrays: conv2d and conv_transpose2d, forward next to backward.
+"""Convolution ops: conv2d and conv_transpose2d, forward next to backward, on the kernels of the
+data's device (`_util.kernels`: Rust for numpy arrays, WGSL for GpuArrays).
 
 Both run on three Rust kernels (`_native.conv2d_forward`, `conv2d_backward_data`,
 `conv2d_backward_weight`); conv_transpose2d's forward is conv2d's backward-data and its backward

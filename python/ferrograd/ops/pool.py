@@ -1,12 +1,11 @@
-"""Pooling ops on numpy arrays (NCHW), each forward next to its backward, on Rust kernels.
+"""Pooling ops (NCHW), each forward next to its backward, on the kernels of the data's device
+(`_util.kernels`: Rust for numpy arrays, WGSL for GpuArrays).
 
 Arguments arrive validated by `nn.functional.pooling`; kernel/stride/padding are pairs.
 Max pooling saves the argmax of every window (flat index within its plane) for backward.
 """
 
 from __future__ import annotations
-
-import numpy as np
 
 from ..autograd import Function
 from ._util import ascontiguous, kernels

@@ -7,8 +7,6 @@ and `c_n` into one flat array that `Part` splits into differentiable tensors.
 
 from __future__ import annotations
 
-import numpy as np
-
 from ..autograd import Function
 from ._util import ascontiguous, kernels, zeros
 
