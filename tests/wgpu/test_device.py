@@ -130,6 +130,7 @@ def test_kernels_dispatch_by_array_kind():
     assert kernels(GpuArray.empty((2,))) is wk
     with pytest.raises(NotImplementedError, match="no_such_kernel is not implemented on the wgpu device yet"):
         kernels(GpuArray.empty((2,))).no_such_kernel
+    assert not hasattr(wk, "no_such_kernel") and getattr(wk, "no_such_kernel", None) is None
 
 
 def test_a_family_not_on_the_device_yet_says_so():
@@ -196,3 +197,48 @@ def test_class_targets_and_ids_must_share_the_input_device():
         F.nll_loss(logits.to("wgpu"), fg.tensor([0, 1, 2]))
     with pytest.raises(ValueError, match="embedding: input is on wgpu, weight on cpu"):
         F.embedding(fg.tensor([0, 1], device="wgpu"), fg.randn(3, 2))
+
+
+def test_ops_call_kernels_only_through_the_dispatcher():
+    import pathlib
+
+    import ferrograd.ops as ops
+
+    for path in pathlib.Path(ops.__file__).parent.glob("*.py"):
+        if path.name == "_util.py":
+            continue
+        code = "\n".join(line for line in path.read_text().splitlines() if not line.lstrip().startswith(("#", "`")))
+        assert "_native." not in code.replace("`_native.", ""), f"{path.name} calls _native directly"
+
+
+def test_a_kernel_family_added_later_plugs_in_by_name(monkeypatch):
+    import ferrograd.nn.functional as F
+    import ferrograd.wgpu.kernels as wk
+
+    calls = []
+
+    def softmax_forward(x, log):  # a stand-in built from device array ops, same contract as _native
+        calls.append(x.shape)
+        z = x - x.max(axis=-1, keepdims=True)
+        lse = np.log(np.exp(z).sum(axis=-1, keepdims=True))
+        return z - lse if log else np.exp(z - lse)
+
+    def softmax_backward(y, g, log):
+        if log:
+            return g - np.exp(y) * g.sum(axis=-1, keepdims=True)
+        return y * (g - (g * y).sum(axis=-1, keepdims=True))
+
+    monkeypatch.setattr(wk, "softmax_forward", softmax_forward, raising=False)
+    monkeypatch.setattr(wk, "softmax_backward", softmax_backward, raising=False)
+    a = np.random.default_rng(0).standard_normal((3, 5, 4)).astype(np.float32)
+    for log in (False, True):
+        fn = F.log_softmax if log else F.softmax
+        outs = {}
+        for device in ("cpu", "wgpu"):
+            x = fg.tensor(a, device=device, requires_grad=True)
+            y = fn(x, dim=1)
+            (y * fg.arange(4, device=device)).sum().backward()
+            outs[device] = (y.detach().numpy(), x.grad.numpy())
+        np.testing.assert_allclose(outs["wgpu"][0], outs["cpu"][0], rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(outs["wgpu"][1], outs["cpu"][1], rtol=1e-4, atol=1e-5)
+    assert calls == [(3, 4, 5), (3, 4, 5)]  # dim 1 moved last, contiguous, as for _native
