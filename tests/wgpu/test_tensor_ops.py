@@ -157,3 +157,20 @@ def test_backward_twice_accumulates_grad():
         (x * x).sum().backward()
         np.testing.assert_allclose(x.grad.numpy(), 2 + 2 * rnd(3, 2), rtol=1e-5)
         assert x.grad.device == device
+
+
+def test_leaf_gradients_never_alias_on_the_device():
+    a = fg.ones(3, device="wgpu", requires_grad=True)
+    b = fg.ones(3, device="wgpu", requires_grad=True)
+    c = fg.ones(2, device="wgpu", requires_grad=True)
+    (a + b).sum().backward()  # one gradient array reaches both leaves
+    fg.cat([a * 2, c]).sum().backward()  # pieces of one array reach a and c
+    a.grad.data += 10  # an optimizer updating one gradient in place
+    assert b.grad.tolist() == [1.0, 1.0, 1.0]
+    assert c.grad.tolist() == [1.0, 1.0]
+    assert a.grad.tolist() == [13.0, 13.0, 13.0]
+    x = fg.ones(4, device="wgpu", requires_grad=True)
+    (x * 3).sum().backward()
+    g = x.grad.data
+    (x * 3).sum().backward()  # accumulation makes a new array; the old one is not written
+    assert g.tolist() == [3.0] * 4 and x.grad.tolist() == [6.0] * 4
