@@ -32,7 +32,7 @@ def _flatten(obj, path: str, tensors: dict):
         name = path or "tensor"
         if name in tensors:
             raise ValueError(f"save: two entries flatten to the same tensor name {name!r}")
-        tensors[name] = np.ascontiguousarray(obj)
+        tensors[name] = np.ascontiguousarray(obj).reshape(obj.shape)  # ascontiguousarray makes 0-d 1-d
         return {"__tensor__": name}
     if isinstance(obj, np.generic):
         return obj.item()

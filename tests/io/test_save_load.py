@@ -91,3 +91,16 @@ def test_unsupported_values_raise_type_error(tmp_path):
     with pytest.raises(TypeError, match="set"):
         fg.save({"x": {1, 2}}, tmp_path / "x.safetensors")
     assert not (tmp_path / "x.safetensors").exists()
+
+
+def test_zero_dim_tensors_keep_their_shape(tmp_path):
+    # BatchNorm's num_batches_tracked is 0-d; np.ascontiguousarray alone would save it as (1,)
+    # and the model would refuse its own state dict.
+    model = nn.BatchNorm1d(3)
+    model(fg.randn(4, 3))
+    fg.save(model.state_dict(), tmp_path / "bn.safetensors")
+    loaded = fg.load(tmp_path / "bn.safetensors")
+    assert loaded["num_batches_tracked"].shape == ()
+    fresh = nn.BatchNorm1d(3)
+    fresh.load_state_dict(loaded)
+    assert fresh.num_batches_tracked.item() == 1

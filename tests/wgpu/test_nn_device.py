@@ -170,3 +170,29 @@ def test_save_reads_device_tensors_back(tmp_path):
     m2 = nn.Linear(3, 2).to("wgpu")
     m2.load_state_dict(loaded)
     np.testing.assert_array_equal(m2.weight.detach().numpy(), m.weight.detach().numpy())
+
+
+def test_checkpoint_round_trip_of_a_device_model_and_optimizer(tmp_path):
+    from ferrograd.checkpoint import load_checkpoint, save_checkpoint
+
+    def trained(steps, resume=None):
+        fg.manual_seed(4)
+        m = nn.Sequential(nn.Linear(3, 5), nn.BatchNorm1d(5), nn.ReLU(), nn.Linear(5, 1)).to("wgpu")
+        o = fg.optim.Adam(m.parameters(), lr=0.01)
+        if resume is not None:
+            load_checkpoint(resume, m, o)
+        x = fg.tensor(np.linspace(-1, 1, 24, dtype=np.float32).reshape(8, 3), device="wgpu")
+        for _ in range(steps):
+            o.zero_grad()
+            F.mse_loss(m(x), x[:, :1]).backward()
+            o.step()
+        return m, o
+
+    m, o = trained(2)
+    save_checkpoint(tmp_path / "ck.safetensors", m, o, step=2)
+    resumed, o2 = trained(1, resume=tmp_path / "ck.safetensors")
+    straight, _ = trained(3)
+    assert all(s["exp_avg"].device == "wgpu" for s in o2.state.values())
+    for (name, a), (_, b) in zip(resumed.state_dict().items(), straight.state_dict().items()):
+        assert a.device == "wgpu", name
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6, err_msg=name)
