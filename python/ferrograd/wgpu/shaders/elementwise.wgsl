@@ -21,9 +21,11 @@ fn fpow(a: f32, b: f32) -> f32 {
     if (b == 0.0) { return 1.0; }
     if (b == 1.0) { return a; }
     if (b == 2.0) { return a * a; }
+    if (b == 3.0) { return a * a * a; }
+    if (b == -1.0) { return 1.0 / a; }
     if (b == 0.5) { return sqrt(a); }
     if (a == 0.0) { return select(bitcast<f32>(0x7f800000u), 0.0, b > 0.0); }
-    let r = exp2(b * log2(abs(a)));
+    let r = fexp(b * flog(abs(a)));
     if (a > 0.0) { return r; }
     if (floor(b) != b) { return bitcast<f32>(0x7fc00000u); }
     let odd = (abs(b) % 2.0) == 1.0;
@@ -55,31 +57,71 @@ fn imod(a: i32, b: i32) -> i32 {
     return select(r, r + b, (r != 0) && ((r < 0) != (b < 0)));
 }
 
+fn fexp(x: f32) -> f32 {
+    // exp to ~1 ulp: Vulkan allows the builtin 3 + 2|x| ulp. x = k ln2 + r with |r| <= ln2 / 2
+    // (ln2 split in a high part exact in float32 and a low part), e^r by its Taylor series.
+    if (fisnan(x)) { return x; }
+    if (x > 88.72284) { return bitcast<f32>(0x7f800000u); }
+    if (x < -103.97208) { return 0.0; }
+    let k = round(x * 1.44269504);
+    let r = (x - k * 0.693145752) - k * 1.42860677e-6;
+    let p = 1.0 + r * (1.0 + r / 2.0 * (1.0 + r / 3.0 * (1.0 + r / 4.0 * (1.0 + r / 5.0 * (1.0 + r / 6.0
+            * (1.0 + r / 7.0 * (1.0 + r / 8.0)))))));
+    return ldexp(p, i32(k));
+}
+
+fn fatanh_small(s: f32) -> f32 {
+    // atanh for |s| < 0.18 by its odd series; the next term is below 1e-9 relative.
+    let s2 = s * s;
+    return s * (1.0 + s2 * (0.33333333 + s2 * (0.2 + s2 * (0.14285714 + s2 * (0.11111111 + s2 * 0.09090909)))));
+}
+
+fn flog(x: f32) -> f32 {
+    // log with a small relative error near 1 as well: Vulkan lets the builtin be off by 2^-21
+    // absolute on [0.5, 2], a large relative error close to 1 (log(1 - p) in losses). x = m 2^e
+    // with m in [0.707, 1.414); log m = 2 atanh((m - 1) / (m + 1)).
+    if (x == 0.0) { return bitcast<f32>(0xff800000u); }
+    if (fisnan(x) || x < 0.0) { return bitcast<f32>(0x7fc00000u); }
+    if (fisinf(x)) { return x; }
+    let fr = frexp(x);
+    var m = fr.fract;
+    var e = f32(fr.exp);
+    if (m < 0.70710678) {
+        m = m * 2.0;
+        e = e - 1.0;
+    }
+    return e * 0.69314718 + 2.0 * fatanh_small((m - 1.0) / (m + 1.0));
+}
+
 fn flog1p(x: f32) -> f32 {
-    // Kahan: exact enough near 0, where log(1 + x) loses x's low bits.
-    let u = 1.0 + x;
-    if (u == 1.0) { return x; }
-    return log(u) * x / (u - 1.0);
+    // log1p x = 2 atanh(x / (2 + x)) near 0, where forming 1 + x would lose x's low bits (and
+    // compilers may fold Kahan's (1 + x) - 1 back into x); plain log(1 + x) further out.
+    if (x > -0.29 && x < 0.41) { return 2.0 * fatanh_small(x / (2.0 + x)); }
+    return flog(1.0 + x);
 }
 
 fn fexpm1(x: f32) -> f32 {
-    let u = exp(x);
-    if (u == 1.0) { return x; }
-    let um1 = u - 1.0;
-    if (um1 == -1.0) { return -1.0; }
-    return um1 * x / log(u);
+    // Taylor (Horner) below 0.5, where exp(x) - 1 would cancel; the next term is < 1e-8 relative.
+    if (abs(x) < 0.5) {
+        return x * (1.0 + x / 2.0 * (1.0 + x / 3.0 * (1.0 + x / 4.0 * (1.0 + x / 5.0 * (1.0 + x / 6.0
+               * (1.0 + x / 7.0 * (1.0 + x / 8.0)))))));
+    }
+    return fexp(x) - 1.0;
 }
 
 fn ferf(x: f32) -> f32 {
     // Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7), odd extension.
     let t = 1.0 / (1.0 + 0.3275911 * abs(x));
-    let y = 1.0 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * exp(-x * x);
+    let y = 1.0 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * fexp(-x * x);
     return select(-y, y, x >= 0.0);
 }
 
 fn ftanh(x: f32) -> f32 {
-    // Clamped so exp-based implementations never form inf / inf; clamp would turn NaN into -20.
-    return select(tanh(clamp(x, -20.0, 20.0)), x, fisnan(x));
+    // From expm1 rather than the builtin, which some drivers lower to a ~1e-3 approximation:
+    // tanh x = e / (e + 2) with e = expm1(2x). Clamped (tanh is +-1 in f32 beyond 20), which
+    // would turn NaN into -20, so NaN passes through first.
+    let e = fexpm1(2.0 * clamp(x, -20.0, 20.0));
+    return select(e / (e + 2.0), x, fisnan(x));
 }
 
 // numpy's maximum / minimum propagate NaN; WGSL's max / min may return the other operand.
