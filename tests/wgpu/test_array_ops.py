@@ -289,7 +289,7 @@ def test_long_reductions_run_in_two_passes(shape, axis):
 @pytest.mark.parametrize("op, lo, hi", [(np.log, 0.999, 1.001), (np.log, 1e-30, 1e30), (np.log1p, -1e-6, 1e-6),
                                         (np.log1p, -0.99, 5.0), (np.expm1, -1e-4, 1e-4), (np.expm1, -20, 20),
                                         (np.tanh, -1e-4, 1e-4), (np.tanh, -25, 25), (np.exp, -87, 88),
-                                        (np.power, 0.5, 3.0)])
+                                        (np.power, 0.5, 3.0), (erf, -1e-5, 1e-5), (erf, 0.01, 6.0)])
 def test_transcendentals_have_small_relative_error(op, lo, hi):
     # Vulkan allows the builtin log an absolute (not relative) error near 1, exp 3 + 2|x| ulp,
     # and some drivers approximate tanh coarsely; the kernels use their own forms so float32

@@ -110,7 +110,12 @@ fn fexpm1(x: f32) -> f32 {
 }
 
 fn ferf(x: f32) -> f32 {
-    // Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7), odd extension.
+    // Maclaurin series below 0.5 (small relative error near 0), else Abramowitz & Stegun 7.1.26
+    // (|error| < 1.5e-7), odd extension.
+    if (abs(x) < 0.5) {
+        let x2 = x * x;
+        return 1.1283791671 * x * (1.0 - x2 * (0.33333333 - x2 * (0.1 - x2 * (0.023809524 - x2 * (0.0046296296 - x2 * 0.00075757576)))));
+    }
     let t = 1.0 / (1.0 + 0.3275911 * abs(x));
     let y = 1.0 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * fexp(-x * x);
     return select(-y, y, x >= 0.0);
