@@ -99,3 +99,12 @@ def test_buffers_of_arrays_dying_in_reference_cycles_stay_valid():
         b = GpuArray.empty((40,))
         _fill(b, float(i))
         np.testing.assert_array_equal(b.numpy(), np.full(40, i, np.float32))
+
+
+def test_buffers_over_the_pool_budget_are_destroyed_only_after_the_work_using_them(monkeypatch):
+    monkeypatch.setattr(runtime, "POOL_KEEP", 0)  # every released buffer is over the budget
+    a = GpuArray.from_numpy(np.arange(64, dtype=np.float32))
+    b = a * 2  # recorded, not submitted
+    del a  # its buffer leaves the pool while the recorded multiply still reads it
+    c = b + 1
+    np.testing.assert_array_equal(c.numpy(), np.arange(64, dtype=np.float32) * 2 + 1)

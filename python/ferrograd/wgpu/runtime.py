@@ -98,6 +98,7 @@ class Runtime:
         self._free = defaultdict(list)
         self._free_bytes = 0
         self._live = {}  # id(buffer) -> buffer of every live Storage (see Storage)
+        self._doomed = []  # buffers over the pool's budget, destroyed at the next submit
         self._encoder = None
         self._pending = 0
         self._params = bytearray()
@@ -168,7 +169,10 @@ class Runtime:
         with self._lock:
             self._live.pop(id(buffer), None)
             if self._free_bytes + buffer.size > POOL_KEEP:
-                buffer.destroy()
+                if self._encoder is None:
+                    buffer.destroy()
+                else:  # recorded, unsubmitted commands may use it: destroy after the submit
+                    self._doomed.append(buffer)
                 return
             self._free[buffer.size].append(buffer)
             self._free_bytes += buffer.size
@@ -279,6 +283,9 @@ class Runtime:
             self.queue.submit([self._encoder.finish()])
             self._encoder = None
             self._pending = 0
+            for buffer in self._doomed:  # submitted work keeps what it uses alive
+                buffer.destroy()
+            self._doomed.clear()
 
     def synchronize(self) -> None:
         """Wait until the device has finished all submitted work."""
