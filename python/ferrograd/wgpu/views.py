@@ -38,11 +38,10 @@ def _view_strides(shape, strides, new_shape):
     """Strides that read `new_shape` over the same elements in C order, or None if impossible
     without a copy (numpy's attempt_nocopy_reshape, simplified)."""
     old = [(n, s) for n, s in zip(shape, strides) if n != 1]
-    new_strides = []
-    oi = 0
-    # Group old dims into contiguous chunks matched against runs of new dims.
-    ni = 0
-    new = list(new_shape)
+    new, new_strides = list(new_shape), []
+    # Runs of new dims (from ni) are matched against runs of old dims (from oi) of equal product;
+    # each old run must be contiguous in itself, and the new run's strides step within it.
+    ni = oi = 0
     while ni < len(new):
         if new[ni] == 1:
             new_strides.append(0)
