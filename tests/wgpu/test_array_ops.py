@@ -300,3 +300,20 @@ def test_transcendentals_have_small_relative_error(op, lo, hi):
     got = (op(dev(x), 2.7) if op is np.power else op(dev(x))).numpy().astype(np.float64)
     rel = np.abs(got - want) / np.maximum(np.abs(want), 1e-38)
     assert rel.max() < 2e-6, (x[rel.argmax()], got[rel.argmax()], want[rel.argmax()])
+
+
+@pytest.mark.parametrize("shape, view, new, is_view", [
+    ((4, 6), lambda a: a, (2, 2, 3, 2), True),
+    ((4, 6), lambda a: a[:, ::2], (12,), True),  # even positions: one flat stride of 2
+    ((4, 6), lambda a: a[:, 1:4], (12,), False),
+    ((4, 6), lambda a: a[::2], (2, 3, 2), True),
+    ((2, 3, 4), lambda a: a.transpose(1, 0, 2), (3, 8), False),
+    ((2, 3, 4), lambda a: a.transpose(1, 0, 2), (3, 2, 2, 2), True),
+    ((5, 1, 3), lambda a: a[:, :, 1:], (5, 2, 1), True),
+])
+def test_reshape_is_a_view_whenever_the_strides_allow(shape, view, new, is_view):
+    a = np.arange(np.prod(shape), dtype=np.float32).reshape(shape)
+    g = view(dev(a))
+    r = g.reshape(new)
+    assert (r.storage is g.storage) == is_view
+    check(r, view(a).reshape(new))
