@@ -3,3 +3,11 @@ arguments and results, on GpuArrays. `ops` picks this module or `_native` by the
 
 from .conv import conv2d_backward_data, conv2d_backward_weight, conv2d_forward  # noqa: F401
 from .matmul import matmul  # noqa: F401
+from .pool import (  # noqa: F401
+    adaptive_avg_pool2d_backward,
+    adaptive_avg_pool2d_forward,
+    avg_pool2d_backward,
+    avg_pool2d_forward,
+    max_pool2d_backward,
+    max_pool2d_forward,
+)
