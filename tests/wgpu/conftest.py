@@ -1,21 +1,15 @@
 """wgpu tests run on whatever adapter exists (llvmpipe in CI); skipped, with the reason, only
-when there is none."""
+when there is none. The adapter is opened at the first wgpu test, not at collection: Mesa's
+llvmpipe loads its own LLVM, which must not be in the process before other suites import torch
+(triton's LLVM clashes with it)."""
 
 import pytest
 
-from ferrograd import wgpu as fgw
+from ferrograd.wgpu import NoAdapterError, runtime
 
 
-def pytest_collection_modifyitems(config, items):
-    if fgw.is_available():
-        return
-    from ferrograd.wgpu import runtime
-
+def pytest_runtest_setup(item):
     try:
         runtime.get()
-    except fgw.NoAdapterError as e:
-        reason = str(e)
-    skip = pytest.mark.skip(reason=f"no WebGPU adapter: {reason}")
-    for item in items:
-        if "tests/wgpu" in str(item.fspath):
-            item.add_marker(skip)
+    except NoAdapterError as e:
+        pytest.skip(f"no WebGPU adapter: {e}")

@@ -4,6 +4,7 @@ its backward."""
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -11,13 +12,21 @@ import numpy as np
 from ..autograd import Function
 from ._util import unbroadcast
 
-try:  # scipy is optional: exact and vectorised when present
-    from scipy.special import erf as _erf
-except ImportError:  # pragma: no cover
-    _erf_scalar = np.vectorize(math.erf, otypes=[np.float64])
+@functools.cache
+def _erf_impl():
+    """scipy's erf when present (exact, vectorised); imported on first use, since importing
+    scipy.special costs ~0.2 s at `import ferrograd`."""
+    try:
+        from scipy.special import erf
 
-    def _erf(x):
-        return _erf_scalar(x).astype(x.dtype, copy=False)
+        return erf
+    except ImportError:  # pragma: no cover
+        scalar = np.vectorize(math.erf, otypes=[np.float64])
+        return lambda x: scalar(x).astype(x.dtype, copy=False)
+
+
+def _erf(x):
+    return _erf_impl()(x)
 
 
 _SQRT_2 = math.sqrt(2.0)

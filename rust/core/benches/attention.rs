@@ -25,18 +25,34 @@ fn sdpa(c: &mut Criterion) {
             let mut lse = vec![0f32; nb * l];
             let flops = 4 * nb * l * l * d / if causal { 2 } else { 1 };
             group.throughput(Throughput::Elements(flops as u64));
-            group.bench_with_input(BenchmarkId::new(format!("forward_{name}"), l), &l, |b, _| {
-                b.iter(|| attention::sdpa_forward(&vq, &vk, &vv, None, causal, scale, &mut out, &mut lse).unwrap())
-            });
+            group.bench_with_input(
+                BenchmarkId::new(format!("forward_{name}"), l),
+                &l,
+                |b, _| {
+                    b.iter(|| {
+                        attention::sdpa_forward(
+                            &vq, &vk, &vv, None, causal, scale, &mut out, &mut lse,
+                        )
+                        .unwrap()
+                    })
+                },
+            );
             let vo = StridedView::contiguous(&out, &shape).unwrap();
             let (mut dq, mut dk, mut dv) = (vec![0f32; n], vec![0f32; n], vec![0f32; n]);
             group.throughput(Throughput::Elements((flops / 2 * 5) as u64));
-            group.bench_with_input(BenchmarkId::new(format!("backward_{name}"), l), &l, |b, _| {
-                b.iter(|| {
-                    attention::sdpa_backward(&vq, &vk, &vv, None, causal, scale, &vo, &lse, &vq, &mut dq, &mut dk, &mut dv)
+            group.bench_with_input(
+                BenchmarkId::new(format!("backward_{name}"), l),
+                &l,
+                |b, _| {
+                    b.iter(|| {
+                        attention::sdpa_backward(
+                            &vq, &vk, &vv, None, causal, scale, &vo, &lse, &vq, &mut dq, &mut dk,
+                            &mut dv,
+                        )
                         .unwrap()
-                })
-            });
+                    })
+                },
+            );
         }
     }
     group.finish();

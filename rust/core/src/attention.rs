@@ -163,7 +163,8 @@ pub fn geometry(q: &[usize], k: &[usize], v: &[usize], mask: Option<&[usize]>) -
     let err = |why: &str| {
         Err(Error::Shape(format!(
             "scaled_dot_product_attention: {why} (query {q:?}, key {k:?}, value {v:?}{})",
-            mask.map(|m| format!(", attn_mask {m:?}")).unwrap_or_default()
+            mask.map(|m| format!(", attn_mask {m:?}"))
+                .unwrap_or_default()
         )))
     };
     if q.len() < 2 || k.len() < 2 || v.len() < 2 {
@@ -186,7 +187,10 @@ pub fn geometry(q: &[usize], k: &[usize], v: &[usize], mask: Option<&[usize]>) -
     let g = Geometry { batch, l, s, e, ev };
     if let Some(m) = mask {
         if m != g.mask_shape().as_slice() {
-            return err(&format!("attn_mask must be a view of shape {:?}", g.mask_shape()));
+            return err(&format!(
+                "attn_mask must be a view of shape {:?}",
+                g.mask_shape()
+            ));
         }
     }
     Ok(g)
@@ -280,7 +284,9 @@ fn scale_add_mask<T: AttnFloat>(row: &mut [T], scale: T, mask: Option<MaskRow<T>
         Some(m) if m.cs == 1 => {
             // SAFETY: the mask view covers (L, S); this row's visible keys are in range.
             let mrow = unsafe { std::slice::from_raw_parts(m.ptr, row.len()) };
-            row.iter_mut().zip(mrow).for_each(|(x, &a)| *x = *x * scale + a);
+            row.iter_mut()
+                .zip(mrow)
+                .for_each(|(x, &a)| *x = *x * scale + a);
         }
         Some(m) if m.cs == 0 => {
             let a = unsafe { *m.ptr };
@@ -338,7 +344,10 @@ fn dot<T: AttnFloat>(a: &[T], b: &[T]) -> T {
             acc[t] += ca[t] * cb[t];
         }
     }
-    let tail = a[n..].iter().zip(&b[n..]).fold(T::ZERO, |s, (&x, &y)| s + x * y);
+    let tail = a[n..]
+        .iter()
+        .zip(&b[n..])
+        .fold(T::ZERO, |s, (&x, &y)| s + x * y);
     acc.iter().fold(tail, |s, &x| s + x)
 }
 
@@ -387,7 +396,10 @@ fn fwd_tile_rows<T: AttnFloat>(
         let nv = visible(causal, r0 + i, c0, bc);
         let (vis, hidden) = row.split_at_mut(nv);
         hidden.iter_mut().for_each(|x| *x = T::ZERO);
-        let mrow = mask.map(|mk| MaskRow { ptr: mk.ptr.wrapping_offset(i as isize * mask_rs), cs: mk.cs });
+        let mrow = mask.map(|mk| MaskRow {
+            ptr: mk.ptr.wrapping_offset(i as isize * mask_rs),
+            cs: mk.cs,
+        });
         // Scores are scaled inside the exp when there is no mask: max(s·scale) = scale·max(s).
         let (mx, a) = if mrow.is_none() && scale > T::ZERO {
             (row_max(vis) * scale, scale)
@@ -404,7 +416,9 @@ fn fwd_tile_rows<T: AttnFloat>(
         l[i] = l[i] * alpha + sum;
         m[i] = m_new;
         if alpha != T::ONE {
-            acc[i * ev..(i + 1) * ev].iter_mut().for_each(|a| *a *= alpha);
+            acc[i * ev..(i + 1) * ev]
+                .iter_mut()
+                .for_each(|a| *a *= alpha);
         }
     }
 }
@@ -426,13 +440,21 @@ fn bwd_p_rows<T: AttnFloat>(
 ) {
     for i in 0..br {
         let row = &mut tile[i * bc..(i + 1) * bc];
-        let nv = if lse[i] == T::NEG_INF { 0 } else { visible(causal, r0 + i, c0, bc) };
+        let nv = if lse[i] == T::NEG_INF {
+            0
+        } else {
+            visible(causal, r0 + i, c0, bc)
+        };
         let (vis, hidden) = row.split_at_mut(nv);
         hidden.iter_mut().for_each(|x| *x = T::ZERO);
-        let mrow = mask.map(|mk| MaskRow { ptr: mk.ptr.wrapping_offset(i as isize * mask_rs), cs: mk.cs });
+        let mrow = mask.map(|mk| MaskRow {
+            ptr: mk.ptr.wrapping_offset(i as isize * mask_rs),
+            cs: mk.cs,
+        });
         let shift = lse[i];
         if mrow.is_none() {
-            vis.iter_mut().for_each(|x| *x = x.fma(scale, T::ZERO - shift).exp_fast());
+            vis.iter_mut()
+                .for_each(|x| *x = x.fma(scale, T::ZERO - shift).exp_fast());
         } else {
             scale_add_mask(vis, scale, mrow);
             vis.iter_mut().for_each(|x| *x = (*x - shift).exp_fast());
@@ -465,7 +487,8 @@ fn simd() -> Simd {
         if std::arch::is_x86_feature_detected!("avx512f") {
             return Simd::Avx512;
         }
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
             return Simd::Avx2;
         }
     }
@@ -523,13 +546,24 @@ fn inputs<T>(
         // Keep the real strides of the (L, S) dims even when a size is 1 (the operand zeroes them).
         operand(m, &g.batch)
     });
-    Inputs { q: operand(q, &g.batch), k: operand(k, &g.batch), v: operand(v, &g.batch), mask }
+    Inputs {
+        q: operand(q, &g.batch),
+        k: operand(k, &g.batch),
+        v: operand(v, &g.batch),
+        mask,
+    }
 }
 
 fn mask_row<T>(inp: &Inputs, b: usize, r0: usize, c0: usize) -> (Option<MaskRow<T>>, isize) {
     match &inp.mask {
         None => (None, 0),
-        Some(m) => (Some(MaskRow { ptr: m.at::<T>(b, r0, c0), cs: m.cs }), m.rs),
+        Some(m) => (
+            Some(MaskRow {
+                ptr: m.at::<T>(b, r0, c0),
+                cs: m.cs,
+            }),
+            m.rs,
+        ),
     }
 }
 
@@ -579,13 +613,22 @@ pub fn sdpa_forward<T: AttnFloat>(
 
     // One task per (batch, query block); each owns its rows of out and lse.
     let mut tasks: Vec<(usize, usize, &mut [T], &mut [T])> = Vec::new();
-    for (b, (ob, lb)) in out.chunks_mut(l_len * ev).zip(lse.chunks_mut(l_len)).enumerate() {
-        for (qb, (oc, lc)) in ob.chunks_mut(fwd_br * ev).zip(lb.chunks_mut(fwd_br)).enumerate() {
+    for (b, (ob, lb)) in out
+        .chunks_mut(l_len * ev)
+        .zip(lse.chunks_mut(l_len))
+        .enumerate()
+    {
+        for (qb, (oc, lc)) in ob
+            .chunks_mut(fwd_br * ev)
+            .zip(lb.chunks_mut(fwd_br))
+            .enumerate()
+        {
             tasks.push((b, qb * fwd_br, oc, lc));
         }
     }
     let work = nb * l_len * s_len * (e + ev);
-    let run = |scratch: &mut (Vec<T>, Vec<T>, Vec<T>, Vec<T>), (b, r0, oc, lc): (usize, usize, &mut [T], &mut [T])| {
+    let run = |scratch: &mut (Vec<T>, Vec<T>, Vec<T>, Vec<T>),
+               (b, r0, oc, lc): (usize, usize, &mut [T], &mut [T])| {
         let (tile, acc, m, l) = scratch;
         let br = lc.len();
         acc[..br * ev].fill(T::ZERO);
@@ -610,7 +653,22 @@ pub fn sdpa_forward<T: AttnFloat>(
                 );
             }
             let (mrow, mrs) = mask_row(&inp, b, r0, c0);
-            fwd_tile_rows_d(level, &mut tile[..br * bc], br, bc, r0, c0, causal, scale, mrow, mrs, m, l, acc, ev);
+            fwd_tile_rows_d(
+                level,
+                &mut tile[..br * bc],
+                br,
+                bc,
+                r0,
+                c0,
+                causal,
+                scale,
+                mrow,
+                mrs,
+                m,
+                l,
+                acc,
+                ev,
+            );
             unsafe {
                 faer::linalg::matmul::matmul(
                     tile_mut(acc, br, ev),
@@ -627,7 +685,9 @@ pub fn sdpa_forward<T: AttnFloat>(
             let orow = &mut oc[i * ev..(i + 1) * ev];
             if l[i] > T::ZERO {
                 let inv = T::ONE / l[i];
-                orow.iter_mut().zip(&acc[i * ev..(i + 1) * ev]).for_each(|(o, &a)| *o = a * inv);
+                orow.iter_mut()
+                    .zip(&acc[i * ev..(i + 1) * ev])
+                    .for_each(|(o, &a)| *o = a * inv);
                 lc[i] = m[i] + l[i].ln();
             } else {
                 // Every key masked: output 0 (PyTorch's convention), lse −inf marks the row.
@@ -700,7 +760,11 @@ pub fn sdpa_backward<T: AttnFloat>(
             dout.shape()
         )));
     }
-    if lse.len() != nb * l_len || dq.len() != nb * l_len * e || dk.len() != nb * s_len * e || dv.len() != nb * s_len * ev {
+    if lse.len() != nb * l_len
+        || dq.len() != nb * l_len * e
+        || dk.len() != nb * s_len * e
+        || dv.len() != nb * s_len * ev
+    {
         return Err(Error::Shape(format!(
             "scaled_dot_product_attention backward: buffers of {}, {}, {}, {} elements do not fit batch {:?}, L {l_len}, S {s_len}, E {e}, Ev {ev}",
             lse.len(),
@@ -728,8 +792,19 @@ pub fn sdpa_backward<T: AttnFloat>(
     // Tasks own (batch, range of key blocks): their rows of dk and dv, and a dq target that is the
     // batch's dq when one task covers the batch, else a private buffer summed afterwards.
     let nkb = s_len.div_ceil(bwd_bc);
-    let chunks = if serial { 1 } else { (2 * threads).div_ceil(nb).clamp(1, nkb) };
-    let mut dq_scratch = vec![T::ZERO; if chunks > 1 { nb * chunks * l_len * e } else { 0 }];
+    let chunks = if serial {
+        1
+    } else {
+        (2 * threads).div_ceil(nb).clamp(1, nkb)
+    };
+    let mut dq_scratch = vec![
+        T::ZERO;
+        if chunks > 1 {
+            nb * chunks * l_len * e
+        } else {
+            0
+        }
+    ];
     struct Task<'a, T> {
         b: usize,
         kb0: usize,
@@ -739,7 +814,12 @@ pub fn sdpa_backward<T: AttnFloat>(
         dv: &'a mut [T],
     }
     let mut tasks: Vec<Task<T>> = Vec::new();
-    let mut scratch_parts = pieces(&mut dq_scratch, l_len * e, if chunks > 1 { nb * chunks } else { 0 }).into_iter();
+    let mut scratch_parts = pieces(
+        &mut dq_scratch,
+        l_len * e,
+        if chunks > 1 { nb * chunks } else { 0 },
+    )
+    .into_iter();
     for (b, ((dqb, dkb), dvb)) in pieces(dq, l_len * e, nb)
         .into_iter()
         .zip(pieces(dk, s_len * e, nb))
@@ -747,7 +827,14 @@ pub fn sdpa_backward<T: AttnFloat>(
         .enumerate()
     {
         if chunks == 1 {
-            tasks.push(Task { b, kb0: 0, kb1: nkb, dq: dqb, dk: dkb, dv: dvb });
+            tasks.push(Task {
+                b,
+                kb0: 0,
+                kb1: nkb,
+                dq: dqb,
+                dk: dkb,
+                dv: dvb,
+            });
             continue;
         }
         let (mut dkr, mut dvr) = (dkb, dvb);
@@ -759,7 +846,14 @@ pub fn sdpa_backward<T: AttnFloat>(
             dkr = dk_rest;
             dvr = dv_rest;
             let dq_c = scratch_parts.next().expect("one scratch part per chunk");
-            tasks.push(Task { b, kb0, kb1, dq: dq_c, dk: dk_c, dv: dv_c });
+            tasks.push(Task {
+                b,
+                kb0,
+                kb1,
+                dq: dq_c,
+                dk: dk_c,
+                dv: dv_c,
+            });
         }
     }
 
@@ -807,7 +901,11 @@ pub fn sdpa_backward<T: AttnFloat>(
                     r0 += br;
                     continue;
                 }
-                let bc = if causal { bc_full.min(r0 + br - c0) } else { bc_full };
+                let bc = if causal {
+                    bc_full.min(r0 + br - c0)
+                } else {
+                    bc_full
+                };
                 let p = &mut ptile[..br * bc];
                 let dp = &mut dptile[..br * bc];
                 unsafe {
@@ -821,7 +919,19 @@ pub fn sdpa_backward<T: AttnFloat>(
                     );
                 }
                 let (mrow, mrs) = mask_row(&inp, b, r0, c0);
-                bwd_p_rows_d(level, p, br, bc, r0, c0, causal, scale, mrow, mrs, &lse_b[r0..r0 + br]);
+                bwd_p_rows_d(
+                    level,
+                    p,
+                    br,
+                    bc,
+                    r0,
+                    c0,
+                    causal,
+                    scale,
+                    mrow,
+                    mrs,
+                    &lse_b[r0..r0 + br],
+                );
                 unsafe {
                     // dV_j += Pᵀ dO_i
                     faer::linalg::matmul::matmul(
@@ -867,7 +977,13 @@ pub fn sdpa_backward<T: AttnFloat>(
             }
         }
     };
-    let init = || (vec![T::ZERO; bwd_br * bwd_bc], vec![T::ZERO; bwd_br * bwd_bc], vec![T::ZERO; l_len]);
+    let init = || {
+        (
+            vec![T::ZERO; bwd_br * bwd_bc],
+            vec![T::ZERO; bwd_br * bwd_bc],
+            vec![T::ZERO; l_len],
+        )
+    };
     if serial {
         let mut s = init();
         tasks.into_iter().for_each(|t| run(&mut s, t));
@@ -875,13 +991,15 @@ pub fn sdpa_backward<T: AttnFloat>(
         tasks.into_par_iter().for_each_init(init, run);
     }
     if chunks > 1 && e > 0 {
-        dq.par_chunks_mut(l_len * e).zip(dq_scratch.par_chunks(chunks * l_len * e)).for_each(|(dqb, parts)| {
-            let mut parts = parts.chunks(l_len * e);
-            dqb.copy_from_slice(parts.next().expect("chunks > 1"));
-            for part in parts {
-                dqb.iter_mut().zip(part).for_each(|(a, &p)| *a += p);
-            }
-        });
+        dq.par_chunks_mut(l_len * e)
+            .zip(dq_scratch.par_chunks(chunks * l_len * e))
+            .for_each(|(dqb, parts)| {
+                let mut parts = parts.chunks(l_len * e);
+                dqb.copy_from_slice(parts.next().expect("chunks > 1"));
+                for part in parts {
+                    dqb.iter_mut().zip(part).for_each(|(a, &p)| *a += p);
+                }
+            });
     }
     Ok(())
 }

@@ -105,7 +105,10 @@ impl Conv2dShape {
             )));
         }
         if s.kh == 0 || s.kw == 0 {
-            return Err(Error::Shape(format!("conv2d: kernel {:?} must be non-empty", (s.kh, s.kw))));
+            return Err(Error::Shape(format!(
+                "conv2d: kernel {:?} must be non-empty",
+                (s.kh, s.kw)
+            )));
         }
         Ok(())
     }
@@ -202,7 +205,14 @@ fn for_images(s: &Conv2dShape, f: impl Fn(usize, Par) + Sync) {
 
 /// Writes output rows `oy0..oy1` of image `img`'s column matrix into `cols`, a (C_in·kh·kw,
 /// (oy1-oy0)·ow) row-major buffer. Padding reads as zero.
-fn im2col<T: Float>(x: &StridedView<T>, img: usize, s: &Conv2dShape, oy0: usize, oy1: usize, cols: &mut [T]) {
+fn im2col<T: Float>(
+    x: &StridedView<T>,
+    img: usize,
+    s: &Conv2dShape,
+    oy0: usize,
+    oy1: usize,
+    cols: &mut [T],
+) {
     let st = x.strides();
     let (sn, sc, sy, sx) = (st[0], st[1], st[2], st[3]);
     let base = img as isize * sn;
@@ -394,22 +404,29 @@ pub fn conv2d_forward<T: Float>(
         if let Some(b) = bias {
             for (c, &bc) in b.iter().enumerate() {
                 // SAFETY: the same columns of row c, written only by this task.
-                let row = unsafe { std::slice::from_raw_parts_mut(y_img.add(c * p + oy0 * s.ow), ncol) };
+                let row =
+                    unsafe { std::slice::from_raw_parts_mut(y_img.add(c * p + oy0 * s.ow), ncol) };
                 row.iter_mut().for_each(|v| *v += bc);
             }
         }
     };
     if tiles_in_parallel {
         let per_image = s.oh.div_ceil(rows);
-        (0..s.n * per_image).into_par_iter().for_each_init(Vec::new, |cols, t| {
-            let (img, r) = (t / per_image, t % per_image);
-            tile(img, r * rows, ((r + 1) * rows).min(s.oh), cols, Par::Seq);
-        });
+        (0..s.n * per_image)
+            .into_par_iter()
+            .for_each_init(Vec::new, |cols, t| {
+                let (img, r) = (t / per_image, t % per_image);
+                tile(img, r * rows, ((r + 1) * rows).min(s.oh), cols, Par::Seq);
+            });
         return Ok(());
     }
     let pointwise = s.is_pointwise();
     for_images(s, |img, par| {
-        let pw = if pointwise { pointwise_matrix(x, img) } else { None };
+        let pw = if pointwise {
+            pointwise_matrix(x, img)
+        } else {
+            None
+        };
         let Some((xp, rs, cs)) = pw else {
             let mut cols = Vec::new();
             let mut oy0 = 0;
@@ -448,7 +465,12 @@ pub fn conv2d_forward<T: Float>(
 
 /// `gx = d conv2d / d x` applied to `gy`. `gy`: contiguous (n, c_out, oh, ow); `w`: contiguous;
 /// `gx`: contiguous (n, c_in, h, w), overwritten.
-pub fn conv2d_backward_data<T: Float>(gy: &[T], w: &[T], s: &Conv2dShape, gx: &mut [T]) -> Result<()> {
+pub fn conv2d_backward_data<T: Float>(
+    gy: &[T],
+    w: &[T],
+    s: &Conv2dShape,
+    gx: &mut [T],
+) -> Result<()> {
     s.check()?;
     check_len("grad_output", gy.len(), &s.output_shape())?;
     check_len("weight", w.len(), &s.weight_shape())?;
@@ -473,7 +495,9 @@ pub fn conv2d_backward_data<T: Float>(gy: &[T], w: &[T], s: &Conv2dShape, gx: &m
     let pointwise = s.is_pointwise();
     for_images(s, |img, par| {
         // SAFETY: image img's slice of gx is touched only by this task.
-        let gx_img = unsafe { std::slice::from_raw_parts_mut((gx_addr.0 as *mut T).add(img * in_img), in_img) };
+        let gx_img = unsafe {
+            std::slice::from_raw_parts_mut((gx_addr.0 as *mut T).add(img * in_img), in_img)
+        };
         let gy_img = (gy_addr.0 as *const T).wrapping_add(img * s.c_out * p);
         let wp = w_addr.0 as *const T;
         if pointwise {
@@ -584,10 +608,14 @@ pub fn conv2d_backward_weight<T: Float>(
     if let Some(gb) = gb {
         check_len("grad_bias", gb.len(), &[s.c_out])?;
         let channel = |c: usize| {
-            (0..s.n).fold(T::zero_impl(), |acc, i| acc + lane_sum(&gy[(i * s.c_out + c) * p..(i * s.c_out + c + 1) * p]))
+            (0..s.n).fold(T::zero_impl(), |acc, i| {
+                acc + lane_sum(&gy[(i * s.c_out + c) * p..(i * s.c_out + c + 1) * p])
+            })
         };
         if gy.len() >= PARALLEL_THRESHOLD && rayon::current_num_threads() > 1 {
-            gb.par_iter_mut().enumerate().for_each(|(c, v)| *v = channel(c));
+            gb.par_iter_mut()
+                .enumerate()
+                .for_each(|(c, v)| *v = channel(c));
         } else {
             gb.iter_mut().enumerate().for_each(|(c, v)| *v = channel(c));
         }
@@ -602,7 +630,11 @@ pub fn conv2d_backward_weight<T: Float>(
     // Accumulates image img's contribution into `acc` (a whole weight-shaped buffer).
     let one_image = |img: usize, par: Par, acc: &mut [T], cols: &mut Vec<T>| {
         let gy_img = (gy_addr.0 as *const T).wrapping_add(img * s.c_out * p);
-        if let Some((xp, rs, cs)) = if pointwise { pointwise_matrix(x, img) } else { None } {
+        if let Some((xp, rs, cs)) = if pointwise {
+            pointwise_matrix(x, img)
+        } else {
+            None
+        } {
             for g in 0..s.groups {
                 // SAFETY: acc block (og, cg); gy (og, p); x group block (cg, p) read transposed.
                 unsafe {
@@ -682,7 +714,10 @@ fn lane_sum<T: Float>(xs: &[T]) -> T {
             *l += v;
         }
     }
-    let tail = chunks.remainder().iter().fold(T::zero_impl(), |a, &b| a + b);
+    let tail = chunks
+        .remainder()
+        .iter()
+        .fold(T::zero_impl(), |a, &b| a + b);
     lanes.iter().fold(tail, |a, &b| a + b)
 }
 
@@ -699,12 +734,15 @@ pub fn conv2d_naive<T: Float>(x: &[T], w: &[T], bias: Option<&[T]>, s: &Conv2dSh
                     for c in 0..cg {
                         for ki in 0..s.kh {
                             for kj in 0..s.kw {
-                                let iy = (oy * s.stride.0 + ki * s.dilation.0) as isize - s.pad.0 as isize;
-                                let ix = (ox * s.stride.1 + kj * s.dilation.1) as isize - s.pad.1 as isize;
+                                let iy = (oy * s.stride.0 + ki * s.dilation.0) as isize
+                                    - s.pad.0 as isize;
+                                let ix = (ox * s.stride.1 + kj * s.dilation.1) as isize
+                                    - s.pad.1 as isize;
                                 if iy < 0 || ix < 0 || iy >= s.h as isize || ix >= s.w as isize {
                                     continue;
                                 }
-                                let xi = ((n * s.c_in + g * cg + c) * s.h + iy as usize) * s.w + ix as usize;
+                                let xi = ((n * s.c_in + g * cg + c) * s.h + iy as usize) * s.w
+                                    + ix as usize;
                                 let wi = ((o * cg + c) * s.kh + ki) * s.kw + kj;
                                 acc += x[xi] * w[wi];
                             }

@@ -32,7 +32,9 @@ pub fn matmul_shape(a: &[usize], b: &[usize]) -> Result<Vec<usize>> {
         )));
     }
     let mut out = broadcast_shapes(&a[..a.len() - 2], &b[..b.len() - 2]).ok_or_else(|| {
-        Error::Shape(format!("matmul: batch dims of {a:?} and {b:?} do not broadcast"))
+        Error::Shape(format!(
+            "matmul: batch dims of {a:?} and {b:?} do not broadcast"
+        ))
     })?;
     out.extend([m, n]);
     Ok(out)
@@ -87,12 +89,18 @@ pub fn matmul<T: Float>(a: &StridedView<T>, b: &StridedView<T>, out: &mut [T]) -
     let work = m * n * k;
     let threads = rayon::current_num_threads();
     if work * batches < PARALLEL_THRESHOLD || threads == 1 {
-        out.chunks_mut(m * n).enumerate().for_each(|(i, c)| one_product(c, i, Par::Seq));
+        out.chunks_mut(m * n)
+            .enumerate()
+            .for_each(|(i, c)| one_product(c, i, Par::Seq));
     } else if batches >= threads && work < 8 * PARALLEL_THRESHOLD {
         // Many small products: one thread each beats splitting every product.
-        out.par_chunks_mut(m * n).enumerate().for_each(|(i, c)| one_product(c, i, Par::Seq));
+        out.par_chunks_mut(m * n)
+            .enumerate()
+            .for_each(|(i, c)| one_product(c, i, Par::Seq));
     } else {
-        out.chunks_mut(m * n).enumerate().for_each(|(i, c)| one_product(c, i, Par::rayon(0)));
+        out.chunks_mut(m * n)
+            .enumerate()
+            .for_each(|(i, c)| one_product(c, i, Par::rayon(0)));
     }
     Ok(())
 }
@@ -112,12 +120,16 @@ fn fold_batch_into_rows<'a, T>(
         return None;
     }
     let (shape, strides) = (&a.shape()[..ra - 1], &a.strides()[..ra - 1]);
-    let mergeable = (0..shape.len() - 1).all(|d| strides[d] == strides[d + 1] * shape[d + 1] as isize);
+    let mergeable =
+        (0..shape.len() - 1).all(|d| strides[d] == strides[d + 1] * shape[d + 1] as isize);
     if !mergeable {
         return None;
     }
     let rows: usize = shape.iter().product();
-    a.restrided(&[rows, a.shape()[ra - 1]], &[strides[shape.len() - 1], a.strides()[ra - 1]])
+    a.restrided(
+        &[rows, a.shape()[ra - 1]],
+        &[strides[shape.len() - 1], a.strides()[ra - 1]],
+    )
 }
 
 /// `b` without its size-1 batch dims, or None when it has none.

@@ -18,12 +18,19 @@ const FRAC_1_SQRT_2PI: f64 = 0.398_942_280_401_432_7;
 
 /// Runs `f(b, out_b)` for every batch, one task per batch when threads are available; each
 /// task's GEMMs run single-threaded, so the batch costs one fork-join instead of per-GEMM barriers.
-fn per_batch<F: Act>(bn: usize, out: &mut [F], per: usize, f: impl Fn(usize, &mut [F]) + Sync + Send) {
+fn per_batch<F: Act>(
+    bn: usize,
+    out: &mut [F],
+    per: usize,
+    f: impl Fn(usize, &mut [F]) + Sync + Send,
+) {
     if per == 0 {
         return;
     }
     if rayon::current_num_threads() > 1 && bn > 1 {
-        out.par_chunks_mut(per).enumerate().for_each(|(bi, o)| f(bi, o));
+        out.par_chunks_mut(per)
+            .enumerate()
+            .for_each(|(bi, o)| f(bi, o));
     } else {
         out.chunks_mut(per).enumerate().for_each(|(bi, o)| f(bi, o));
     }
@@ -31,7 +38,11 @@ fn per_batch<F: Act>(bn: usize, out: &mut [F], per: usize, f: impl Fn(usize, &mu
 
 /// `dst = Σ_b term(b)` where `term(b, acc, first)` writes (first) or adds its product into `acc`;
 /// batches are split into one group per thread, each with its own partial sum.
-fn sum_over_batches<F: Act>(bn: usize, dst: &mut [F], term: impl Fn(usize, &mut [F], bool) + Sync + Send) {
+fn sum_over_batches<F: Act>(
+    bn: usize,
+    dst: &mut [F],
+    term: impl Fn(usize, &mut [F], bool) + Sync + Send,
+) {
     let groups = rayon::current_num_threads().min(bn).max(1);
     if groups == 1 {
         for bi in 0..bn {
@@ -80,41 +91,59 @@ fn bias_gelu<F: Act>(h: &mut [F], act: &mut [F], bias: &[F], cols: usize, per_ro
     let rows_per = (CHUNK / cols).max(1);
     let nb = bias.len();
     let body = |(ci, (hc, ac)): (usize, (&mut [F], &mut [F]))| {
-        simd::dispatch(#[inline(always)] || {
-            for (r, (hr, ar)) in hc.chunks_exact_mut(cols).zip(ac.chunks_exact_mut(cols)).enumerate() {
-                if per_row {
-                    let bv = bias[(ci * rows_per + r) % nb];
-                    for (hv, av) in hr.iter_mut().zip(ar.iter_mut()) {
-                        *hv += bv;
-                        *av = gelu(*hv);
-                    }
-                } else {
-                    for ((hv, av), &bv) in hr.iter_mut().zip(ar.iter_mut()).zip(bias) {
-                        *hv += bv;
-                        *av = gelu(*hv);
+        simd::dispatch(
+            #[inline(always)]
+            || {
+                for (r, (hr, ar)) in hc
+                    .chunks_exact_mut(cols)
+                    .zip(ac.chunks_exact_mut(cols))
+                    .enumerate()
+                {
+                    if per_row {
+                        let bv = bias[(ci * rows_per + r) % nb];
+                        for (hv, av) in hr.iter_mut().zip(ar.iter_mut()) {
+                            *hv += bv;
+                            *av = gelu(*hv);
+                        }
+                    } else {
+                        for ((hv, av), &bv) in hr.iter_mut().zip(ar.iter_mut()).zip(bias) {
+                            *hv += bv;
+                            *av = gelu(*hv);
+                        }
                     }
                 }
-            }
-        })
+            },
+        )
     };
     if h.len() >= 2 * CHUNK {
-        h.par_chunks_mut(rows_per * cols).zip(act.par_chunks_mut(rows_per * cols)).enumerate().for_each(body);
+        h.par_chunks_mut(rows_per * cols)
+            .zip(act.par_chunks_mut(rows_per * cols))
+            .enumerate()
+            .for_each(body);
     } else {
-        h.chunks_mut(rows_per * cols).zip(act.chunks_mut(rows_per * cols)).enumerate().for_each(body);
+        h.chunks_mut(rows_per * cols)
+            .zip(act.chunks_mut(rows_per * cols))
+            .enumerate()
+            .for_each(body);
     }
 }
 
 /// In place `da *= gelu'(hpre)`.
 fn gelu_backward<F: Act>(da: &mut [F], hpre: &[F]) {
     let body = |(d, h): (&mut [F], &[F])| {
-        simd::dispatch(#[inline(always)] || {
-            for (dv, &hv) in d.iter_mut().zip(h) {
-                *dv = *dv * gelu_grad(hv);
-            }
-        })
+        simd::dispatch(
+            #[inline(always)]
+            || {
+                for (dv, &hv) in d.iter_mut().zip(h) {
+                    *dv = *dv * gelu_grad(hv);
+                }
+            },
+        )
     };
     if da.len() >= 2 * CHUNK {
-        da.par_chunks_mut(CHUNK).zip(hpre.par_chunks(CHUNK)).for_each(body);
+        da.par_chunks_mut(CHUNK)
+            .zip(hpre.par_chunks(CHUNK))
+            .for_each(body);
     } else {
         da.chunks_mut(CHUNK).zip(hpre.chunks(CHUNK)).for_each(body);
     }
@@ -266,7 +295,9 @@ pub fn token_mixing_forward<F: Act>(
     check_len(name, "y", y.len(), bn * s * c)?;
     let (b1v, b2v) = (dense(b1, d), dense(b2, s));
     let (w1m, w2m) = (Mat::view(w1), Mat::view(w2));
-    per_batch(bn, hpre, d * c, |bi, hb| gemm_par(hb, w1m, Mat::batch(x, bi), false, false));
+    per_batch(bn, hpre, d * c, |bi, hb| {
+        gemm_par(hb, w1m, Mat::batch(x, bi), false, false)
+    });
     bias_gelu(hpre, act, &b1v, c, true);
     let act: &[F] = act;
     let has_b2 = b2.is_some();
@@ -326,9 +357,17 @@ pub fn token_mixing_backward<F: Act>(
     }
     let mut dh = vec![F::c(0.0); bn * d * c];
     sum_over_batches(bn, dw2, |bi, acc, first| {
-        gemm_par(acc, Mat::c(&gy[bi * s * c..], s, c), Mat::c(&act[bi * d * c..], d, c).t(), !first, false)
+        gemm_par(
+            acc,
+            Mat::c(&gy[bi * s * c..], s, c),
+            Mat::c(&act[bi * d * c..], d, c).t(),
+            !first,
+            false,
+        )
     });
-    per_batch(bn, &mut dh, d * c, |bi, dhb| gemm_par(dhb, w2m.t(), Mat::c(&gy[bi * s * c..], s, c), false, false));
+    per_batch(bn, &mut dh, d * c, |bi, dhb| {
+        gemm_par(dhb, w2m.t(), Mat::c(&gy[bi * s * c..], s, c), false, false)
+    });
     if bn == 0 {
         dw2.fill(F::c(0.0));
         dw1.fill(F::c(0.0));
@@ -351,8 +390,16 @@ pub fn token_mixing_backward<F: Act>(
     }
     let dh: &[F] = &dh;
     sum_over_batches(bn, dw1, |bi, acc, first| {
-        gemm_par(acc, Mat::c(&dh[bi * d * c..], d, c), Mat::batch(x, bi).t(), !first, false)
+        gemm_par(
+            acc,
+            Mat::c(&dh[bi * d * c..], d, c),
+            Mat::batch(x, bi).t(),
+            !first,
+            false,
+        )
     });
-    per_batch(bn, dx, s * c, |bi, dxb| gemm_par(dxb, w1m.t(), Mat::c(&dh[bi * d * c..], d, c), false, false));
+    per_batch(bn, dx, s * c, |bi, dxb| {
+        gemm_par(dxb, w1m.t(), Mat::c(&dh[bi * d * c..], d, c), false, false)
+    });
     Ok(())
 }

@@ -28,7 +28,12 @@ pub struct Pool2dShape {
 
 impl Pool2dShape {
     /// torch's output size `(in + 2·pad - k) / stride + 1` (floor mode).
-    pub fn new(input: [usize; 4], kernel: (usize, usize), stride: (usize, usize), pad: (usize, usize)) -> Result<Self> {
+    pub fn new(
+        input: [usize; 4],
+        kernel: (usize, usize),
+        stride: (usize, usize),
+        pad: (usize, usize),
+    ) -> Result<Self> {
         let [n, c, h, w] = input;
         let bad = kernel.0 == 0
             || kernel.1 == 0
@@ -67,12 +72,18 @@ impl Pool2dShape {
     fn rows(&self, oy: usize) -> (usize, usize) {
         let start = (oy * self.stride.0) as isize - self.pad.0 as isize;
         let end = start + self.kh as isize;
-        (start.max(0) as usize, end.clamp(0, self.h as isize) as usize)
+        (
+            start.max(0) as usize,
+            end.clamp(0, self.h as isize) as usize,
+        )
     }
     fn cols(&self, ox: usize) -> (usize, usize) {
         let start = (ox * self.stride.1) as isize - self.pad.1 as isize;
         let end = start + self.kw as isize;
-        (start.max(0) as usize, end.clamp(0, self.w as isize) as usize)
+        (
+            start.max(0) as usize,
+            end.clamp(0, self.w as isize) as usize,
+        )
     }
     fn validate(&self) -> Result<()> {
         let ok = self.kh > 0
@@ -94,25 +105,37 @@ impl Pool2dShape {
 fn check_len(op: &str, what: &str, got: usize, shape: &[usize]) -> Result<()> {
     let want: usize = shape.iter().product();
     if got != want {
-        return Err(Error::Shape(format!("{op}: {what} holds {got} elements, shape {shape:?} needs {want}")));
+        return Err(Error::Shape(format!(
+            "{op}: {what} holds {got} elements, shape {shape:?} needs {want}"
+        )));
     }
     Ok(())
 }
 
 fn check_view<T>(op: &str, x: &StridedView<T>, shape: [usize; 4]) -> Result<()> {
     if x.shape() != shape {
-        return Err(Error::Shape(format!("{op}: input has shape {:?}, expected {shape:?}", x.shape())));
+        return Err(Error::Shape(format!(
+            "{op}: input has shape {:?}, expected {shape:?}",
+            x.shape()
+        )));
     }
     Ok(())
 }
 
 /// Runs `f(plane, out_chunk)` over planes (n·c of them), each owning `chunk` output elements.
-fn over_planes<U: Send>(out: &mut [U], chunk: usize, work: usize, f: impl Fn(usize, &mut [U]) + Sync + Send) {
+fn over_planes<U: Send>(
+    out: &mut [U],
+    chunk: usize,
+    work: usize,
+    f: impl Fn(usize, &mut [U]) + Sync + Send,
+) {
     if chunk == 0 {
         return;
     }
     if work >= PARALLEL_ELEMS && rayon::current_num_threads() > 1 {
-        out.par_chunks_mut(chunk).enumerate().for_each(|(i, c)| f(i, c));
+        out.par_chunks_mut(chunk)
+            .enumerate()
+            .for_each(|(i, c)| f(i, c));
     } else {
         out.chunks_mut(chunk).enumerate().for_each(|(i, c)| f(i, c));
     }
@@ -130,15 +153,26 @@ fn over_planes2<A: Send, B: Send>(
         return;
     }
     if work >= PARALLEL_ELEMS && rayon::current_num_threads() > 1 {
-        a.par_chunks_mut(chunk).zip(b.par_chunks_mut(chunk)).enumerate().for_each(|(i, (x, y))| f(i, x, y));
+        a.par_chunks_mut(chunk)
+            .zip(b.par_chunks_mut(chunk))
+            .enumerate()
+            .for_each(|(i, (x, y))| f(i, x, y));
     } else {
-        a.chunks_mut(chunk).zip(b.chunks_mut(chunk)).enumerate().for_each(|(i, (x, y))| f(i, x, y));
+        a.chunks_mut(chunk)
+            .zip(b.chunks_mut(chunk))
+            .enumerate()
+            .for_each(|(i, (x, y))| f(i, x, y));
     }
 }
 
 /// Max pooling. `y` gets the maxima, `idx` the flat index `iy·w + ix` of each one inside its
 /// plane (torch's convention). NaN wins, as in torch.
-pub fn max_pool2d_forward<T: PoolFloat>(x: &StridedView<T>, s: &Pool2dShape, y: &mut [T], idx: &mut [i64]) -> Result<()> {
+pub fn max_pool2d_forward<T: PoolFloat>(
+    x: &StridedView<T>,
+    s: &Pool2dShape,
+    y: &mut [T],
+    idx: &mut [i64],
+) -> Result<()> {
     s.validate()?;
     check_view("max_pool2d", x, s.input_shape())?;
     check_len("max_pool2d", "output", y.len(), &s.output_shape())?;
@@ -148,58 +182,72 @@ pub fn max_pool2d_forward<T: PoolFloat>(x: &StridedView<T>, s: &Pool2dShape, y: 
     // Output columns lo..hi (and rows whose window is inside the image) have full windows.
     let (sh, sw) = (s.stride.0, s.stride.1);
     let lo = s.pad.1.div_ceil(sw).min(s.ow);
-    let hi = if s.w + s.pad.1 >= s.kw { ((s.w + s.pad.1 - s.kw) / sw + 1).min(s.ow) } else { 0 }.max(lo);
-    over_planes2(y, idx, s.oh * s.ow, x.shape().iter().product(), |plane, yp, ip| {
-        let base = (plane / s.c) as isize * sn + (plane % s.c) as isize * sc;
-        for oy in 0..s.oh {
-            let yrow = &mut yp[oy * s.ow..(oy + 1) * s.ow];
-            let irow = &mut ip[oy * s.ow..(oy + 1) * s.ow];
-            let (y0, y1) = s.rows(oy);
-            // Clipped windows (at the padded border): one at a time.
-            let clipped = |ox: usize, yrow: &mut [T], irow: &mut [i64]| {
-                let (x0, x1) = s.cols(ox);
-                let mut best = T::zero_impl();
-                let mut best_i = -1i64;
-                for iy in y0..y1 {
-                    for ix in x0..x1 {
-                        // SAFETY: (plane, iy, ix) is in range.
-                        let v = unsafe { *x.ptr_at(base + iy as isize * sy + ix as isize * sx) };
-                        let take = (best_i < 0) | (v > best) | v.is_nan();
-                        best = T::select(take, v, best);
-                        best_i = select_i64(take, (iy * s.w + ix) as i64, best_i);
+    let hi = if s.w + s.pad.1 >= s.kw {
+        ((s.w + s.pad.1 - s.kw) / sw + 1).min(s.ow)
+    } else {
+        0
+    }
+    .max(lo);
+    over_planes2(
+        y,
+        idx,
+        s.oh * s.ow,
+        x.shape().iter().product(),
+        |plane, yp, ip| {
+            let base = (plane / s.c) as isize * sn + (plane % s.c) as isize * sc;
+            for oy in 0..s.oh {
+                let yrow = &mut yp[oy * s.ow..(oy + 1) * s.ow];
+                let irow = &mut ip[oy * s.ow..(oy + 1) * s.ow];
+                let (y0, y1) = s.rows(oy);
+                // Clipped windows (at the padded border): one at a time.
+                let clipped = |ox: usize, yrow: &mut [T], irow: &mut [i64]| {
+                    let (x0, x1) = s.cols(ox);
+                    let mut best = T::zero_impl();
+                    let mut best_i = -1i64;
+                    for iy in y0..y1 {
+                        for ix in x0..x1 {
+                            // SAFETY: (plane, iy, ix) is in range.
+                            let v =
+                                unsafe { *x.ptr_at(base + iy as isize * sy + ix as isize * sx) };
+                            let take = (best_i < 0) | (v > best) | v.is_nan();
+                            best = T::select(take, v, best);
+                            best_i = select_i64(take, (iy * s.w + ix) as i64, best_i);
+                        }
+                    }
+                    yrow[ox] = best;
+                    irow[ox] = best_i;
+                };
+                let full_rows = y1 - y0 == s.kh;
+                let (a, b) = if full_rows { (lo, hi) } else { (s.ow, s.ow) };
+                for ox in (0..a).chain(b..s.ow) {
+                    clipped(ox, yrow, irow);
+                }
+                if a == b {
+                    continue;
+                }
+                // Full windows: sweep each tap over the run of outputs with branch-free selects
+                // (random data makes a branch on `v > best` mispredict half the time: 5x slower).
+                for ki in 0..s.kh {
+                    let iy = oy * sh + ki - s.pad.0;
+                    let line = base + iy as isize * sy;
+                    for kj in 0..s.kw {
+                        let first = ki == 0 && kj == 0;
+                        for (ox, (b, bi)) in
+                            yrow[a..b].iter_mut().zip(irow[a..b].iter_mut()).enumerate()
+                        {
+                            let ix = (a + ox) * sw + kj - s.pad.1;
+                            // SAFETY: (plane, iy, ix) is in range: these windows are full.
+                            let v = unsafe { *x.ptr_at(line + ix as isize * sx) };
+                            let id = (iy * s.w + ix) as i64;
+                            let take = first | (v > *b) | v.is_nan(); // `|`, not `||`: no branches
+                            *b = T::select(take, v, *b);
+                            *bi = select_i64(take, id, *bi);
+                        }
                     }
                 }
-                yrow[ox] = best;
-                irow[ox] = best_i;
-            };
-            let full_rows = y1 - y0 == s.kh;
-            let (a, b) = if full_rows { (lo, hi) } else { (s.ow, s.ow) };
-            for ox in (0..a).chain(b..s.ow) {
-                clipped(ox, yrow, irow);
             }
-            if a == b {
-                continue;
-            }
-            // Full windows: sweep each tap over the run of outputs with branch-free selects
-            // (random data makes a branch on `v > best` mispredict half the time: 5x slower).
-            for ki in 0..s.kh {
-                let iy = oy * sh + ki - s.pad.0;
-                let line = base + iy as isize * sy;
-                for kj in 0..s.kw {
-                    let first = ki == 0 && kj == 0;
-                    for (ox, (b, bi)) in yrow[a..b].iter_mut().zip(irow[a..b].iter_mut()).enumerate() {
-                        let ix = (a + ox) * sw + kj - s.pad.1;
-                        // SAFETY: (plane, iy, ix) is in range: these windows are full.
-                        let v = unsafe { *x.ptr_at(line + ix as isize * sx) };
-                        let id = (iy * s.w + ix) as i64;
-                        let take = first | (v > *b) | v.is_nan(); // `|`, not `||`: no branches
-                        *b = T::select(take, v, *b);
-                        *bi = select_i64(take, id, *bi);
-                    }
-                }
-            }
-        }
-    });
+        },
+    );
     Ok(())
 }
 
@@ -239,17 +287,42 @@ fn select_i64(take: bool, a: i64, b: i64) -> i64 {
 }
 
 /// Max-pooling backward: `gx[plane, idx] += gy` (overlapping windows add up).
-pub fn max_pool2d_backward<T: Float>(gy: &[T], idx: &[i64], s: &Pool2dShape, gx: &mut [T]) -> Result<()> {
-    check_len("max_pool2d_backward", "grad_output", gy.len(), &s.output_shape())?;
-    check_len("max_pool2d_backward", "indices", idx.len(), &s.output_shape())?;
-    check_len("max_pool2d_backward", "grad_input", gx.len(), &s.input_shape())?;
+pub fn max_pool2d_backward<T: Float>(
+    gy: &[T],
+    idx: &[i64],
+    s: &Pool2dShape,
+    gx: &mut [T],
+) -> Result<()> {
+    check_len(
+        "max_pool2d_backward",
+        "grad_output",
+        gy.len(),
+        &s.output_shape(),
+    )?;
+    check_len(
+        "max_pool2d_backward",
+        "indices",
+        idx.len(),
+        &s.output_shape(),
+    )?;
+    check_len(
+        "max_pool2d_backward",
+        "grad_input",
+        gx.len(),
+        &s.input_shape(),
+    )?;
     let (plane_in, plane_out) = (s.h * s.w, s.oh * s.ow);
     if idx.iter().any(|&i| i < -1 || i >= plane_in as i64) {
-        return Err(Error::Shape("max_pool2d_backward: an index lies outside its plane".into()));
+        return Err(Error::Shape(
+            "max_pool2d_backward: an index lies outside its plane".into(),
+        ));
     }
     over_planes(gx, plane_in, gx.len(), |plane, gp| {
         gp.fill(T::zero_impl());
-        let (g, ix) = (&gy[plane * plane_out..(plane + 1) * plane_out], &idx[plane * plane_out..(plane + 1) * plane_out]);
+        let (g, ix) = (
+            &gy[plane * plane_out..(plane + 1) * plane_out],
+            &idx[plane * plane_out..(plane + 1) * plane_out],
+        );
         for (&v, &i) in g.iter().zip(ix) {
             if i >= 0 {
                 gp[i as usize] += v;
@@ -271,7 +344,12 @@ fn divisor(s: &Pool2dShape, include_pad: bool, r: (usize, usize), c: (usize, usi
 }
 
 /// Average pooling (padding counts as zeros; `count_include_pad` picks the divisor).
-pub fn avg_pool2d_forward<T: Float>(x: &StridedView<T>, s: &Pool2dShape, count_include_pad: bool, y: &mut [T]) -> Result<()> {
+pub fn avg_pool2d_forward<T: Float>(
+    x: &StridedView<T>,
+    s: &Pool2dShape,
+    count_include_pad: bool,
+    y: &mut [T],
+) -> Result<()> {
     s.validate()?;
     check_view("avg_pool2d", x, s.input_shape())?;
     check_len("avg_pool2d", "output", y.len(), &s.output_shape())?;
@@ -300,10 +378,25 @@ pub fn avg_pool2d_forward<T: Float>(x: &StridedView<T>, s: &Pool2dShape, count_i
 }
 
 /// Average-pooling backward: every input of a window gets `gy / divisor`.
-pub fn avg_pool2d_backward<T: Float>(gy: &[T], s: &Pool2dShape, count_include_pad: bool, gx: &mut [T]) -> Result<()> {
+pub fn avg_pool2d_backward<T: Float>(
+    gy: &[T],
+    s: &Pool2dShape,
+    count_include_pad: bool,
+    gx: &mut [T],
+) -> Result<()> {
     s.validate()?;
-    check_len("avg_pool2d_backward", "grad_output", gy.len(), &s.output_shape())?;
-    check_len("avg_pool2d_backward", "grad_input", gx.len(), &s.input_shape())?;
+    check_len(
+        "avg_pool2d_backward",
+        "grad_output",
+        gy.len(),
+        &s.output_shape(),
+    )?;
+    check_len(
+        "avg_pool2d_backward",
+        "grad_input",
+        gx.len(),
+        &s.input_shape(),
+    )?;
     let (plane_in, plane_out) = (s.h * s.w, s.oh * s.ow);
     over_planes(gx, plane_in, gx.len(), |plane, gp| {
         gp.fill(T::zero_impl());
@@ -341,13 +434,25 @@ fn check_adaptive(input: [usize; 4], out: (usize, usize)) -> Result<()> {
 }
 
 /// Adaptive average pooling of `x` (n, c, h, w) to `y` (n, c, out.0, out.1).
-pub fn adaptive_avg_pool2d_forward<T: Float>(x: &StridedView<T>, out: (usize, usize), y: &mut [T]) -> Result<()> {
+pub fn adaptive_avg_pool2d_forward<T: Float>(
+    x: &StridedView<T>,
+    out: (usize, usize),
+    y: &mut [T],
+) -> Result<()> {
     if x.ndim() != 4 {
-        return Err(Error::Shape(format!("adaptive_avg_pool2d: input must be 4-d, got {:?}", x.shape())));
+        return Err(Error::Shape(format!(
+            "adaptive_avg_pool2d: input must be 4-d, got {:?}",
+            x.shape()
+        )));
     }
     let [n, c, h, w] = [x.shape()[0], x.shape()[1], x.shape()[2], x.shape()[3]];
     check_adaptive([n, c, h, w], out)?;
-    check_len("adaptive_avg_pool2d", "output", y.len(), &[n, c, out.0, out.1])?;
+    check_len(
+        "adaptive_avg_pool2d",
+        "output",
+        y.len(),
+        &[n, c, out.0, out.1],
+    )?;
     let st = x.strides();
     let (sn, sc, sy, sx) = (st[0], st[1], st[2], st[3]);
     over_planes(y, out.0 * out.1, n * c * h * w, |plane, yp| {
@@ -372,11 +477,26 @@ pub fn adaptive_avg_pool2d_forward<T: Float>(x: &StridedView<T>, out: (usize, us
 }
 
 /// Adaptive average pooling backward; `input` is the (n, c, h, w) shape of `gx`.
-pub fn adaptive_avg_pool2d_backward<T: Float>(gy: &[T], input: [usize; 4], out: (usize, usize), gx: &mut [T]) -> Result<()> {
+pub fn adaptive_avg_pool2d_backward<T: Float>(
+    gy: &[T],
+    input: [usize; 4],
+    out: (usize, usize),
+    gx: &mut [T],
+) -> Result<()> {
     let [n, c, h, w] = input;
     check_adaptive(input, out)?;
-    check_len("adaptive_avg_pool2d_backward", "grad_output", gy.len(), &[n, c, out.0, out.1])?;
-    check_len("adaptive_avg_pool2d_backward", "grad_input", gx.len(), &input)?;
+    check_len(
+        "adaptive_avg_pool2d_backward",
+        "grad_output",
+        gy.len(),
+        &[n, c, out.0, out.1],
+    )?;
+    check_len(
+        "adaptive_avg_pool2d_backward",
+        "grad_input",
+        gx.len(),
+        &input,
+    )?;
     let plane_out = out.0 * out.1;
     over_planes(gx, h * w, n * c * h * w, |plane, gp| {
         gp.fill(T::zero_impl());

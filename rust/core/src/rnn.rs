@@ -15,7 +15,12 @@
 
 // max/min instead of clamp and the long literals are deliberate: they vectorise, and the
 // coefficients are quoted as published.
-#![allow(clippy::manual_clamp, clippy::excessive_precision, clippy::type_complexity, clippy::manual_is_multiple_of)]
+#![allow(
+    clippy::manual_clamp,
+    clippy::excessive_precision,
+    clippy::type_complexity,
+    clippy::manual_is_multiple_of
+)]
 
 use core::marker::PhantomData;
 
@@ -24,6 +29,7 @@ use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::gemm::{Float, PARALLEL_THRESHOLD};
+use crate::packed::PackedRhs;
 use crate::strided::StridedView;
 
 // ---------------------------------------------------------------------------------------------
@@ -143,7 +149,9 @@ fn ncdf_f32(x: f32) -> f32 {
             + t * (0.374_091_96
                 + t * (0.096_784_18
                     + t * (-0.186_288_06
-                        + t * (0.278_868_07 + t * (-1.135_203_98 + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
+                        + t * (0.278_868_07
+                            + t * (-1.135_203_98
+                                + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
     let half = 0.5 * t * exp_f32(-z * z + poly);
     if x >= 0.0 {
         1.0 - half
@@ -217,7 +225,9 @@ pub mod simd {
                 // SAFETY: the features were just detected on this CPU.
                 return unsafe { with_avx512(f) };
             }
-            if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+            if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+            {
                 // SAFETY: as above.
                 return unsafe { with_avx2(f) };
             }
@@ -245,11 +255,11 @@ pub mod simd {
 /// element is in bounds.
 #[derive(Clone, Copy)]
 pub struct Mat<'a, F> {
-    ptr: *const F,
-    rows: usize,
-    cols: usize,
-    rs: isize,
-    cs: isize,
+    pub(crate) ptr: *const F,
+    pub(crate) rows: usize,
+    pub(crate) cols: usize,
+    pub(crate) rs: isize,
+    pub(crate) cs: isize,
     _data: PhantomData<&'a [F]>,
 }
 
@@ -257,34 +267,81 @@ impl<'a, F> Mat<'a, F> {
     /// A C-contiguous (rows, cols) matrix at the start of `data`.
     pub fn c(data: &'a [F], rows: usize, cols: usize) -> Self {
         assert!(data.len() >= rows * cols, "Mat::c: buffer too small");
-        Mat { ptr: data.as_ptr(), rows, cols, rs: cols as isize, cs: 1, _data: PhantomData }
+        Mat {
+            ptr: data.as_ptr(),
+            rows,
+            cols,
+            rs: cols as isize,
+            cs: 1,
+            _data: PhantomData,
+        }
     }
 
     /// A 2-d strided view as a matrix.
     pub fn view(v: &'a StridedView<'_, F>) -> Self {
         assert_eq!(v.ndim(), 2, "Mat::view: needs a 2-d view");
         let (s, st) = (v.shape(), v.strides());
-        let ptr = if s[0] == 0 || s[1] == 0 { core::ptr::null() } else { v.ptr_at(0) };
-        Mat { ptr, rows: s[0], cols: s[1], rs: st[0], cs: st[1], _data: PhantomData }
+        let ptr = if s[0] == 0 || s[1] == 0 {
+            core::ptr::null()
+        } else {
+            v.ptr_at(0)
+        };
+        Mat {
+            ptr,
+            rows: s[0],
+            cols: s[1],
+            rs: st[0],
+            cs: st[1],
+            _data: PhantomData,
+        }
     }
 
     /// Matrix `bi` of a 3-d strided view (batch, rows, cols).
     pub fn batch(v: &'a StridedView<'_, F>, bi: usize) -> Self {
-        assert!(v.ndim() == 3 && bi < v.shape()[0], "Mat::batch: needs a 3-d view and an in-range batch");
+        assert!(
+            v.ndim() == 3 && bi < v.shape()[0],
+            "Mat::batch: needs a 3-d view and an in-range batch"
+        );
         let (s, st) = (v.shape(), v.strides());
-        let ptr = if s[1] == 0 || s[2] == 0 { core::ptr::null() } else { v.ptr_at(bi as isize * st[0]) };
-        Mat { ptr, rows: s[1], cols: s[2], rs: st[1], cs: st[2], _data: PhantomData }
+        let ptr = if s[1] == 0 || s[2] == 0 {
+            core::ptr::null()
+        } else {
+            v.ptr_at(bi as isize * st[0])
+        };
+        Mat {
+            ptr,
+            rows: s[1],
+            cols: s[2],
+            rs: st[1],
+            cs: st[2],
+            _data: PhantomData,
+        }
     }
 
     pub fn t(self) -> Self {
-        Mat { ptr: self.ptr, rows: self.cols, cols: self.rows, rs: self.cs, cs: self.rs, _data: PhantomData }
+        Mat {
+            ptr: self.ptr,
+            rows: self.cols,
+            cols: self.rows,
+            rs: self.cs,
+            cs: self.rs,
+            _data: PhantomData,
+        }
     }
 
     /// Rows r0..r0+n.
     pub fn rows(self, r0: usize, n: usize) -> Self {
         assert!(r0 + n <= self.rows, "Mat::rows out of range");
-        let ptr = if n == 0 || self.cols == 0 { self.ptr } else { self.ptr.wrapping_offset(r0 as isize * self.rs) };
-        Mat { ptr, rows: n, ..self }
+        let ptr = if n == 0 || self.cols == 0 {
+            self.ptr
+        } else {
+            self.ptr.wrapping_offset(r0 as isize * self.rs)
+        };
+        Mat {
+            ptr,
+            rows: n,
+            ..self
+        }
     }
 
     /// Columns c0..c0+n.
@@ -318,7 +375,10 @@ fn step_rows(b: usize, step_macs: usize) -> usize {
 /// `dst (m, n) = a @ b` (or `+=`); `threaded` allows splitting large products across threads.
 pub fn gemm_par<F: Float>(dst: &mut [F], a: Mat<'_, F>, b: Mat<'_, F>, add: bool, threaded: bool) {
     let (m, k, n) = (a.rows, a.cols, b.cols);
-    assert!(b.rows == k && dst.len() >= m * n, "gemm: shapes do not match");
+    assert!(
+        b.rows == k && dst.len() >= m * n,
+        "gemm: shapes do not match"
+    );
     if m == 0 || n == 0 {
         return;
     }
@@ -339,7 +399,14 @@ pub fn gemm_par<F: Float>(dst: &mut [F], a: Mat<'_, F>, b: Mat<'_, F>, add: bool
         let lhs = MatRef::<F>::from_raw_parts(a.ptr, m, k, a.rs, a.cs);
         let rhs = MatRef::<F>::from_raw_parts(b.ptr, k, n, b.rs, b.cs);
         let out = MatMut::<F>::from_raw_parts_mut(dst.as_mut_ptr(), m, n, n as isize, 1);
-        faer::linalg::matmul::matmul(out, if add { Accum::Add } else { Accum::Replace }, lhs, rhs, F::one_impl(), par);
+        faer::linalg::matmul::matmul(
+            out,
+            if add { Accum::Add } else { Accum::Replace },
+            lhs,
+            rhs,
+            F::one_impl(),
+            par,
+        );
     }
 }
 
@@ -368,7 +435,9 @@ pub struct Dims {
 }
 
 fn shape_err(name: &str, what: &str, got: &[usize], want: &[usize]) -> Error {
-    Error::Shape(format!("{name}: {what} has shape {got:?}, expected {want:?}"))
+    Error::Shape(format!(
+        "{name}: {what} has shape {got:?}, expected {want:?}"
+    ))
 }
 
 fn expect(name: &str, what: &str, v: &StridedView<impl Sized>, want: &[usize]) -> Result<()> {
@@ -391,7 +460,10 @@ pub fn check<F>(
     b_hh: Option<&StridedView<F>>,
 ) -> Result<Dims> {
     if x.ndim() != 3 {
-        return Err(Error::Shape(format!("{name}: input must be (B, L, I), got shape {:?}", x.shape())));
+        return Err(Error::Shape(format!(
+            "{name}: input must be (B, L, I), got shape {:?}",
+            x.shape()
+        )));
     }
     if w_hh.ndim() != 2 || w_hh.shape()[0] % gates != 0 {
         return Err(Error::Shape(format!(
@@ -414,7 +486,9 @@ pub fn check<F>(
 
 pub(crate) fn check_len(name: &str, what: &str, got: usize, want: usize) -> Result<()> {
     if got != want {
-        return Err(Error::Shape(format!("{name}: {what} holds {got} elements, expected {want}")));
+        return Err(Error::Shape(format!(
+            "{name}: {what} holds {got} elements, expected {want}"
+        )));
     }
     Ok(())
 }
@@ -436,10 +510,14 @@ fn time_major<F: Copy>(x: &StridedView<F>) -> Vec<F> {
 
 /// A 1-d or 2-d view copied C-contiguously (a zero vector of `len` for None).
 pub(crate) fn dense<F: Act>(v: Option<&StridedView<F>>, len: usize) -> Vec<F> {
-    let Some(v) = v else { return vec![F::c(0.0); len] };
+    let Some(v) = v else {
+        return vec![F::c(0.0); len];
+    };
     let mut out = Vec::with_capacity(len);
     match v.ndim() {
-        1 => out.extend((0..v.shape()[0]).map(|k| unsafe { *v.ptr_at(k as isize * v.strides()[0]) })),
+        1 => {
+            out.extend((0..v.shape()[0]).map(|k| unsafe { *v.ptr_at(k as isize * v.strides()[0]) }))
+        }
         _ => {
             let (r, c) = (v.shape()[0], v.shape()[1]);
             let (sr, sc) = (v.strides()[0], v.strides()[1]);
@@ -483,6 +561,40 @@ fn to_batch_first<F: Copy>(src: &[F], b: usize, l: usize, n: usize, dst: &mut [F
 // ---------------------------------------------------------------------------------------------
 // LSTM
 
+/// A buffer shared by tasks that each own a disjoint set of its rows (batch rows of every time
+/// slice): lets them take their parts without splitting the slice into per-task pieces.
+#[derive(Clone, Copy)]
+struct RowPtr<F> {
+    ptr: *mut F,
+    len: usize,
+}
+
+// SAFETY: only used by tasks that touch disjoint ranges (see `rows`/`get`).
+unsafe impl<F: Send> Send for RowPtr<F> {}
+unsafe impl<F: Send> Sync for RowPtr<F> {}
+
+impl<F> RowPtr<F> {
+    fn new(buf: &mut [F]) -> Self {
+        Self {
+            ptr: buf.as_mut_ptr(),
+            len: buf.len(),
+        }
+    }
+
+    /// SAFETY: no other task may touch `start..start + n` while the slice lives.
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn rows<'a>(&self, start: usize, n: usize) -> &'a mut [F] {
+        assert!(start + n <= self.len, "RowPtr: range out of bounds");
+        unsafe { core::slice::from_raw_parts_mut(self.ptr.add(start), n) }
+    }
+
+    /// SAFETY: no task may write `start..start + n` while the slice lives.
+    unsafe fn get<'a>(&self, start: usize, n: usize) -> &'a [F] {
+        assert!(start + n <= self.len, "RowPtr: range out of bounds");
+        unsafe { core::slice::from_raw_parts(self.ptr.add(start), n) }
+    }
+}
+
 /// Forward. Writes `out` (B, L, H), `c_n` (B, H), and the saved `gates` (L, B, 4H) activations
 /// i,f,g,o, `cells` (L, B, H) and `hs` (L+1, B, H).
 #[allow(clippy::too_many_arguments)]
@@ -518,57 +630,81 @@ pub fn lstm_forward<F: Act>(
     let xt = time_major(x);
     gemm(gates, Mat::c(&xt, l * b, i), wih.t(), false);
     let crows = step_rows(b, b * g4 * h);
-    let whh_t = transposed(w_hh);
-    for t in 0..l {
-        if bh == 0 {
-            break;
-        }
-        let (hs_done, hs_next) = hs.split_at_mut((t + 1) * bh);
-        let hprev = &hs_done[t * bh..];
-        let g = &mut gates[t * b * g4..(t + 1) * b * g4];
-        let (cells_done, cells_next) = cells.split_at_mut(t * bh);
-        let cprev: &[F] = if t == 0 { &c0v } else { &cells_done[(t - 1) * bh..] };
-        let cnext = &mut cells_next[..bh];
-        let hnext = &mut hs_next[..bh];
-        let bias = &bias;
-        let task = |(ci, ((g, cnext), hnext)): (usize, ((&mut [F], &mut [F]), &mut [F]))| {
-            let (r0, nr) = (ci * crows, hnext.len() / h);
-            gemm_par(g, Mat::c(&hprev[r0 * h..], nr, h), Mat::c(&whh_t, h, g4), true, false);
-            simd::dispatch(#[inline(always)] || {
+    let whh_t = PackedRhs::new(Mat::view(w_hh).t());
+    let (bias, c0v, whh_t) = (&bias, &c0v, &whh_t);
+    let (gp, cp_, hp, op) = (
+        RowPtr::new(gates),
+        RowPtr::new(cells),
+        RowPtr::new(hs),
+        RowPtr::new(out),
+    );
+    // Batch rows never interact, so each task runs its rows through the whole sequence: one
+    // fork-join per call instead of one per step.
+    let task = |r0: usize| {
+        let nr = crows.min(b - r0);
+        for t in 0..l {
+            // SAFETY: this task alone touches rows r0..r0+nr of every time slice (the chunks
+            // partition 0..b), and reads of step t-1 come from its own earlier writes.
+            let (g, hprev, hnext, cprev, cnext) = unsafe {
+                (
+                    gp.rows(t * b * g4 + r0 * g4, nr * g4),
+                    hp.get(t * bh + r0 * h, nr * h),
+                    hp.rows((t + 1) * bh + r0 * h, nr * h),
+                    if t == 0 {
+                        &c0v[r0 * h..(r0 + nr) * h]
+                    } else {
+                        cp_.get((t - 1) * bh + r0 * h, nr * h)
+                    },
+                    cp_.rows(t * bh + r0 * h, nr * h),
+                )
+            };
+            whh_t.matmul(g, Mat::c(hprev, nr, h), true);
+            simd::dispatch(
+                #[inline(always)]
+                || {
+                    for rr in 0..nr {
+                        let gr = &mut g[rr * g4..(rr + 1) * g4];
+                        let (gi, rest) = gr.split_at_mut(h);
+                        let (gf, rest) = rest.split_at_mut(h);
+                        let (gg, go) = rest.split_at_mut(h);
+                        let (bi, bf, bg, bo) = (
+                            &bias[..h],
+                            &bias[h..2 * h],
+                            &bias[2 * h..3 * h],
+                            &bias[3 * h..],
+                        );
+                        let cp = &cprev[rr * h..(rr + 1) * h];
+                        let cn = &mut cnext[rr * h..(rr + 1) * h];
+                        let hn = &mut hnext[rr * h..(rr + 1) * h];
+                        for j in 0..h {
+                            let iv = F::sigmoid(gi[j] + bi[j]);
+                            let fv = F::sigmoid(gf[j] + bf[j]);
+                            let gv = F::tanh_(gg[j] + bg[j]);
+                            let ov = F::sigmoid(go[j] + bo[j]);
+                            let c = fv * cp[j] + iv * gv;
+                            gi[j] = iv;
+                            gf[j] = fv;
+                            gg[j] = gv;
+                            go[j] = ov;
+                            cn[j] = c;
+                            hn[j] = ov * F::tanh_(c);
+                        }
+                    }
+                },
+            );
             for rr in 0..nr {
-                let bb = r0 + rr;
-                let gr = &mut g[rr * g4..(rr + 1) * g4];
-                let (gi, rest) = gr.split_at_mut(h);
-                let (gf, rest) = rest.split_at_mut(h);
-                let (gg, go) = rest.split_at_mut(h);
-                let (bi, bf, bg, bo) = (&bias[..h], &bias[h..2 * h], &bias[2 * h..3 * h], &bias[3 * h..]);
-                let cp = &cprev[bb * h..(bb + 1) * h];
-                let cn = &mut cnext[rr * h..(rr + 1) * h];
-                let hn = &mut hnext[rr * h..(rr + 1) * h];
-                for j in 0..h {
-                    let iv = F::sigmoid(gi[j] + bi[j]);
-                    let fv = F::sigmoid(gf[j] + bf[j]);
-                    let gv = F::tanh_(gg[j] + bg[j]);
-                    let ov = F::sigmoid(go[j] + bo[j]);
-                    let c = fv * cp[j] + iv * gv;
-                    gi[j] = iv;
-                    gf[j] = fv;
-                    gg[j] = gv;
-                    go[j] = ov;
-                    cn[j] = c;
-                    hn[j] = ov * F::tanh_(c);
-                }
+                // SAFETY: row r0+rr of `out` belongs to this task.
+                let o = unsafe { op.rows(((r0 + rr) * l + t) * h, h) };
+                o.copy_from_slice(&hnext[rr * h..(rr + 1) * h]);
             }
-            });
-        };
-        g.par_chunks_mut(crows * g4)
-            .zip(cnext.par_chunks_mut(crows * h))
-            .zip(hnext.par_chunks_mut(crows * h))
-            .enumerate()
-            .for_each(task);
-        for bb in 0..b {
-            out[(bb * l + t) * h..(bb * l + t + 1) * h].copy_from_slice(&hnext[bb * h..(bb + 1) * h]);
         }
+    };
+    if bh > 0 {
+        (0..b)
+            .step_by(crows)
+            .collect::<Vec<_>>()
+            .into_par_iter()
+            .for_each(task);
     }
     if l > 0 {
         c_n.copy_from_slice(&cells[(l - 1) * bh..l * bh]);
@@ -624,52 +760,63 @@ pub fn lstm_backward<F: Act>(
     let mut dh = vec![F::c(0.0); bh];
     let mut dc = gc_n.to_vec();
     let crows = step_rows(b, b * g4 * h);
-    for t in (0..l).rev() {
-        if bh == 0 {
-            break;
-        }
-        let g = &gates[t * b * g4..(t + 1) * b * g4];
-        let c = &cells[t * bh..(t + 1) * bh];
-        let cprev: &[F] = if t == 0 { &c0v } else { &cells[(t - 1) * bh..t * bh] };
-        let (dg_cur, dg_next) = dg.split_at_mut((t + 1) * b * g4);
-        let dgt = &mut dg_cur[t * b * g4..];
-        let dg_next: &[F] = dg_next;
-        let task = |(ci, ((dgt, dh), dc)): (usize, ((&mut [F], &mut [F]), &mut [F]))| {
-            let (r0, nr) = (ci * crows, dh.len() / h);
+    let c0v = &c0v;
+    let whh_packed = PackedRhs::new(whh);
+    let whh_packed = &whh_packed;
+    let dgp = RowPtr::new(&mut dg);
+    // As in the forward: each task takes its batch rows back through the whole sequence.
+    let task = |(ci, (dh, dc)): (usize, (&mut [F], &mut [F]))| {
+        let (r0, nr) = (ci * crows, dh.len() / h);
+        for t in (0..l).rev() {
+            let g = &gates[t * b * g4..(t + 1) * b * g4];
+            let c = &cells[t * bh..(t + 1) * bh];
+            let cprev: &[F] = if t == 0 {
+                c0v
+            } else {
+                &cells[(t - 1) * bh..t * bh]
+            };
+            // SAFETY: rows r0..r0+nr of each time slice of dg belong to this task alone.
+            let dgt = unsafe { dgp.rows(t * b * g4 + r0 * g4, nr * g4) };
             if t + 1 < l {
-                gemm_par(dh, Mat::c(&dg_next[r0 * g4..], nr, g4), whh, false, false);
+                let dg_next = unsafe { dgp.get((t + 1) * b * g4 + r0 * g4, nr * g4) };
+                whh_packed.matmul(dh, Mat::c(dg_next, nr, g4), false);
             }
-            simd::dispatch(#[inline(always)] || {
-            let one = F::c(1.0);
-            for rr in 0..nr {
-                let bb = r0 + rr;
-                let gr = &g[bb * g4..(bb + 1) * g4];
-                let (gi, gf, gg, go) = (&gr[..h], &gr[h..2 * h], &gr[2 * h..3 * h], &gr[3 * h..]);
-                let dr = &mut dgt[rr * g4..(rr + 1) * g4];
-                let (di, rest) = dr.split_at_mut(h);
-                let (df, rest) = rest.split_at_mut(h);
-                let (dgg, do_) = rest.split_at_mut(h);
-                let cr = &c[bb * h..(bb + 1) * h];
-                let cp = &cprev[bb * h..(bb + 1) * h];
-                let gyr = &gy[(bb * l + t) * h..(bb * l + t + 1) * h];
-                let dhr = &dh[rr * h..(rr + 1) * h];
-                let dcr = &mut dc[rr * h..(rr + 1) * h];
-                for j in 0..h {
-                    let (iv, fv, gv, ov) = (gi[j], gf[j], gg[j], go[j]);
-                    let tc = F::tanh_(cr[j]);
-                    let dht = dhr[j] + gyr[j];
-                    let dct = dcr[j] + dht * ov * (one - tc * tc);
-                    di[j] = dct * gv * iv * (one - iv);
-                    df[j] = dct * cp[j] * fv * (one - fv);
-                    dgg[j] = dct * iv * (one - gv * gv);
-                    do_[j] = dht * tc * ov * (one - ov);
-                    dcr[j] = dct * fv;
-                }
-            }
-            });
-        };
-        dgt.par_chunks_mut(crows * g4)
-            .zip(dh.par_chunks_mut(crows * h))
+            simd::dispatch(
+                #[inline(always)]
+                || {
+                    let one = F::c(1.0);
+                    for rr in 0..nr {
+                        let bb = r0 + rr;
+                        let gr = &g[bb * g4..(bb + 1) * g4];
+                        let (gi, gf, gg, go) =
+                            (&gr[..h], &gr[h..2 * h], &gr[2 * h..3 * h], &gr[3 * h..]);
+                        let dr = &mut dgt[rr * g4..(rr + 1) * g4];
+                        let (di, rest) = dr.split_at_mut(h);
+                        let (df, rest) = rest.split_at_mut(h);
+                        let (dgg, do_) = rest.split_at_mut(h);
+                        let cr = &c[bb * h..(bb + 1) * h];
+                        let cp = &cprev[bb * h..(bb + 1) * h];
+                        let gyr = &gy[(bb * l + t) * h..(bb * l + t + 1) * h];
+                        let dhr = &dh[rr * h..(rr + 1) * h];
+                        let dcr = &mut dc[rr * h..(rr + 1) * h];
+                        for j in 0..h {
+                            let (iv, fv, gv, ov) = (gi[j], gf[j], gg[j], go[j]);
+                            let tc = F::tanh_(cr[j]);
+                            let dht = dhr[j] + gyr[j];
+                            let dct = dcr[j] + dht * ov * (one - tc * tc);
+                            di[j] = dct * gv * iv * (one - iv);
+                            df[j] = dct * cp[j] * fv * (one - fv);
+                            dgg[j] = dct * iv * (one - gv * gv);
+                            do_[j] = dht * tc * ov * (one - ov);
+                            dcr[j] = dct * fv;
+                        }
+                    }
+                },
+            );
+        }
+    };
+    if bh > 0 {
+        dh.par_chunks_mut(crows * h)
             .zip(dc.par_chunks_mut(crows * h))
             .enumerate()
             .for_each(task);
@@ -760,33 +907,45 @@ pub fn gru_forward<F: Act>(
         let hnt = &mut hn[t * bh..(t + 1) * bh];
         let hnext = &mut hs_next[..bh];
         let (bi, bhh) = (&bi, &bhh);
-        let task = |(ci, (((g, hp), hnt), hnext)): (usize, (((&mut [F], &mut [F]), &mut [F]), &mut [F]))| {
+        let task = |(ci, (((g, hp), hnt), hnext)): (
+            usize,
+            (((&mut [F], &mut [F]), &mut [F]), &mut [F]),
+        )| {
             let (r0, nr) = (ci * crows, hnext.len() / h);
-            gemm_par(hp, Mat::c(&hprev[r0 * h..], nr, h), Mat::c(&whh_t, h, g3), false, false);
-            simd::dispatch(#[inline(always)] || {
-            let one = F::c(1.0);
-            for rr in 0..nr {
-                let bb = r0 + rr;
-                let gr = &mut g[rr * g3..(rr + 1) * g3];
-                let (gr_, rest) = gr.split_at_mut(h);
-                let (gz, gn) = rest.split_at_mut(h);
-                let hpr = &hp[rr * g3..(rr + 1) * g3];
-                let hpv = &hprev[bb * h..(bb + 1) * h];
-                let hnr = &mut hnt[rr * h..(rr + 1) * h];
-                let ho = &mut hnext[rr * h..(rr + 1) * h];
-                for j in 0..h {
-                    let r = F::sigmoid(gr_[j] + bi[j] + hpr[j] + bhh[j]);
-                    let z = F::sigmoid(gz[j] + bi[h + j] + hpr[h + j] + bhh[h + j]);
-                    let hnv = hpr[2 * h + j] + bhh[2 * h + j];
-                    let n = F::tanh_(gn[j] + bi[2 * h + j] + r * hnv);
-                    gr_[j] = r;
-                    gz[j] = z;
-                    gn[j] = n;
-                    hnr[j] = hnv;
-                    ho[j] = (one - z) * n + z * hpv[j];
-                }
-            }
-            });
+            gemm_par(
+                hp,
+                Mat::c(&hprev[r0 * h..], nr, h),
+                Mat::c(&whh_t, h, g3),
+                false,
+                false,
+            );
+            simd::dispatch(
+                #[inline(always)]
+                || {
+                    let one = F::c(1.0);
+                    for rr in 0..nr {
+                        let bb = r0 + rr;
+                        let gr = &mut g[rr * g3..(rr + 1) * g3];
+                        let (gr_, rest) = gr.split_at_mut(h);
+                        let (gz, gn) = rest.split_at_mut(h);
+                        let hpr = &hp[rr * g3..(rr + 1) * g3];
+                        let hpv = &hprev[bb * h..(bb + 1) * h];
+                        let hnr = &mut hnt[rr * h..(rr + 1) * h];
+                        let ho = &mut hnext[rr * h..(rr + 1) * h];
+                        for j in 0..h {
+                            let r = F::sigmoid(gr_[j] + bi[j] + hpr[j] + bhh[j]);
+                            let z = F::sigmoid(gz[j] + bi[h + j] + hpr[h + j] + bhh[h + j]);
+                            let hnv = hpr[2 * h + j] + bhh[2 * h + j];
+                            let n = F::tanh_(gn[j] + bi[2 * h + j] + r * hnv);
+                            gr_[j] = r;
+                            gz[j] = z;
+                            gn[j] = n;
+                            hnr[j] = hnv;
+                            ho[j] = (one - z) * n + z * hpv[j];
+                        }
+                    }
+                },
+            );
         };
         g.par_chunks_mut(crows * g3)
             .zip(hp.par_chunks_mut(crows * g3))
@@ -795,7 +954,8 @@ pub fn gru_forward<F: Act>(
             .enumerate()
             .for_each(task);
         for bb in 0..b {
-            out[(bb * l + t) * h..(bb * l + t + 1) * h].copy_from_slice(&hnext[bb * h..(bb + 1) * h]);
+            out[(bb * l + t) * h..(bb * l + t + 1) * h]
+                .copy_from_slice(&hnext[bb * h..(bb + 1) * h]);
         }
     }
     Ok(d)
@@ -861,32 +1021,35 @@ pub fn gru_backward<F: Act>(
             if t + 1 < l {
                 gemm_par(dh, Mat::c(&da_next[r0 * g3..], nr, g3), whh, true, false);
             }
-            simd::dispatch(#[inline(always)] || {
-            let one = F::c(1.0);
-            for rr in 0..nr {
-                let bb = r0 + rr;
-                let gr = &g[bb * g3..(bb + 1) * g3];
-                let dr = &mut dat[rr * g3..(rr + 1) * g3];
-                let (dr_, rest) = dr.split_at_mut(h);
-                let (dz, dhn) = rest.split_at_mut(h);
-                let dnr = &mut dant[rr * h..(rr + 1) * h];
-                let hnr = &hnt[bb * h..(bb + 1) * h];
-                let hpv = &hprev[bb * h..(bb + 1) * h];
-                let gyr = &gy[(bb * l + t) * h..(bb * l + t + 1) * h];
-                let dhr = &mut dh[rr * h..(rr + 1) * h];
-                for j in 0..h {
-                    let (r, z, n) = (gr[j], gr[h + j], gr[2 * h + j]);
-                    let dht = dhr[j] + gyr[j];
-                    let an = dht * (one - z) * (one - n * n);
-                    let dr_v = an * hnr[j];
-                    dr_[j] = dr_v * r * (one - r);
-                    dz[j] = dht * (hpv[j] - n) * z * (one - z);
-                    dhn[j] = an * r;
-                    dnr[j] = an;
-                    dhr[j] = dht * z;
-                }
-            }
-            });
+            simd::dispatch(
+                #[inline(always)]
+                || {
+                    let one = F::c(1.0);
+                    for rr in 0..nr {
+                        let bb = r0 + rr;
+                        let gr = &g[bb * g3..(bb + 1) * g3];
+                        let dr = &mut dat[rr * g3..(rr + 1) * g3];
+                        let (dr_, rest) = dr.split_at_mut(h);
+                        let (dz, dhn) = rest.split_at_mut(h);
+                        let dnr = &mut dant[rr * h..(rr + 1) * h];
+                        let hnr = &hnt[bb * h..(bb + 1) * h];
+                        let hpv = &hprev[bb * h..(bb + 1) * h];
+                        let gyr = &gy[(bb * l + t) * h..(bb * l + t + 1) * h];
+                        let dhr = &mut dh[rr * h..(rr + 1) * h];
+                        for j in 0..h {
+                            let (r, z, n) = (gr[j], gr[h + j], gr[2 * h + j]);
+                            let dht = dhr[j] + gyr[j];
+                            let an = dht * (one - z) * (one - n * n);
+                            let dr_v = an * hnr[j];
+                            dr_[j] = dr_v * r * (one - r);
+                            dz[j] = dht * (hpv[j] - n) * z * (one - z);
+                            dhn[j] = an * r;
+                            dnr[j] = an;
+                            dhr[j] = dht * z;
+                        }
+                    }
+                },
+            );
         };
         dat.par_chunks_mut(crows * g3)
             .zip(dant.par_chunks_mut(crows * h))
@@ -960,17 +1123,34 @@ pub fn rnn_forward<F: Act>(
         let bias = &bias;
         let task = |(ci, (p, hnext)): (usize, (&mut [F], &mut [F]))| {
             let (r0, nr) = (ci * crows, hnext.len() / h);
-            gemm_par(p, Mat::c(&hprev[r0 * h..], nr, h), Mat::c(&whh_t, h, h), true, false);
-            simd::dispatch(#[inline(always)] || {
-                for (k, (o, &v)) in hnext.iter_mut().zip(p.iter()).enumerate() {
-                    let a = v + bias[k % h];
-                    *o = if relu { F::max_(a, F::c(0.0)) } else { F::tanh_(a) };
-                }
-            });
+            gemm_par(
+                p,
+                Mat::c(&hprev[r0 * h..], nr, h),
+                Mat::c(&whh_t, h, h),
+                true,
+                false,
+            );
+            simd::dispatch(
+                #[inline(always)]
+                || {
+                    for (k, (o, &v)) in hnext.iter_mut().zip(p.iter()).enumerate() {
+                        let a = v + bias[k % h];
+                        *o = if relu {
+                            F::max_(a, F::c(0.0))
+                        } else {
+                            F::tanh_(a)
+                        };
+                    }
+                },
+            );
         };
-        p.par_chunks_mut(crows * h).zip(hnext.par_chunks_mut(crows * h)).enumerate().for_each(task);
+        p.par_chunks_mut(crows * h)
+            .zip(hnext.par_chunks_mut(crows * h))
+            .enumerate()
+            .for_each(task);
         for bb in 0..b {
-            out[(bb * l + t) * h..(bb * l + t + 1) * h].copy_from_slice(&hnext[bb * h..(bb + 1) * h]);
+            out[(bb * l + t) * h..(bb * l + t + 1) * h]
+                .copy_from_slice(&hnext[bb * h..(bb + 1) * h]);
         }
     }
     Ok(d)
@@ -1024,29 +1204,35 @@ pub fn rnn_backward<F: Act>(
             if t + 1 < l {
                 gemm_par(dh, Mat::c(&da_next[r0 * h..], nr, h), whh, false, false);
             }
-            simd::dispatch(#[inline(always)] || {
-            let one = F::c(1.0);
-            for rr in 0..nr {
-                let bb = r0 + rr;
-                let gyr = &gy[(bb * l + t) * h..(bb * l + t + 1) * h];
-                for j in 0..h {
-                    let k = rr * h + j;
-                    let y = hcur[bb * h + j];
-                    let dy = dh[k] + gyr[j];
-                    dat[k] = if relu {
-                        if y > F::c(0.0) {
-                            dy
-                        } else {
-                            F::c(0.0)
+            simd::dispatch(
+                #[inline(always)]
+                || {
+                    let one = F::c(1.0);
+                    for rr in 0..nr {
+                        let bb = r0 + rr;
+                        let gyr = &gy[(bb * l + t) * h..(bb * l + t + 1) * h];
+                        for j in 0..h {
+                            let k = rr * h + j;
+                            let y = hcur[bb * h + j];
+                            let dy = dh[k] + gyr[j];
+                            dat[k] = if relu {
+                                if y > F::c(0.0) {
+                                    dy
+                                } else {
+                                    F::c(0.0)
+                                }
+                            } else {
+                                dy * (one - y * y)
+                            };
                         }
-                    } else {
-                        dy * (one - y * y)
-                    };
-                }
-            }
-            });
+                    }
+                },
+            );
         };
-        dat.par_chunks_mut(crows * h).zip(dh.par_chunks_mut(crows * h)).enumerate().for_each(task);
+        dat.par_chunks_mut(crows * h)
+            .zip(dh.par_chunks_mut(crows * h))
+            .enumerate()
+            .for_each(task);
     }
     if l > 0 {
         gemm(dh0, Mat::c(&da, b, h), whh, false);
@@ -1071,12 +1257,25 @@ mod tests {
             let e = (xf as f64).exp();
             assert!(((exp_f32(xf) as f64) - e).abs() <= 3e-7 * e, "exp {x}");
             let t = (xf as f64).tanh();
-            assert!(((tanh_f32(xf) as f64) - t).abs() <= 1e-6 * t.abs() + 1e-30, "tanh {x}: {} vs {t}", tanh_f32(xf));
+            assert!(
+                ((tanh_f32(xf) as f64) - t).abs() <= 1e-6 * t.abs() + 1e-30,
+                "tanh {x}: {} vs {t}",
+                tanh_f32(xf)
+            );
             x += 0.00137;
         }
-        for &(x, want) in &[(0.5f64, 0.520_499_877_813_046_5), (1.0, 0.842_700_792_949_714_9), (2.0, 0.995_322_265_018_952_7), (-0.1, -0.112_462_916_018_284_9)] {
+        for &(x, want) in &[
+            (0.5f64, 0.520_499_877_813_046_5),
+            (1.0, 0.842_700_792_949_714_9),
+            (2.0, 0.995_322_265_018_952_7),
+            (-0.1, -0.112_462_916_018_284_9),
+        ] {
             assert!((erf_f64(x) - want).abs() < 1e-15, "erf_f64 {x}");
-            assert!((erf_f32(x as f32) as f64 - want).abs() < 3e-7, "erf_f32 {x}: {}", erf_f32(x as f32));
+            assert!(
+                (erf_f32(x as f32) as f64 - want).abs() < 3e-7,
+                "erf_f32 {x}: {}",
+                erf_f32(x as f32)
+            );
         }
     }
 }

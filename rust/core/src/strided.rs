@@ -42,7 +42,12 @@ impl<'a, T> StridedView<'a, T> {
                 )));
             }
         }
-        Ok(Self { data, offset, shape: shape.to_vec(), strides: strides.to_vec() })
+        Ok(Self {
+            data,
+            offset,
+            shape: shape.to_vec(),
+            strides: strides.to_vec(),
+        })
     }
 
     /// The same buffer and offset seen with another shape and strides (bounds re-checked).
@@ -90,8 +95,16 @@ pub fn broadcast_shapes(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
     let n = a.len().max(b.len());
     let mut out = vec![0; n];
     for i in 0..n {
-        let da = if i < n - a.len() { 1 } else { a[i - (n - a.len())] };
-        let db = if i < n - b.len() { 1 } else { b[i - (n - b.len())] };
+        let da = if i < n - a.len() {
+            1
+        } else {
+            a[i - (n - a.len())]
+        };
+        let db = if i < n - b.len() {
+            1
+        } else {
+            b[i - (n - b.len())]
+        };
         out[i] = match (da, db) {
             (x, y) if x == y => x,
             (1, y) => y,
@@ -107,7 +120,13 @@ pub fn broadcast_shapes(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
 pub fn broadcast_offsets(batch_shape: &[usize], shape: &[usize], strides: &[isize]) -> Vec<isize> {
     let lead = batch_shape.len() - shape.len();
     let eff: Vec<isize> = (0..batch_shape.len())
-        .map(|d| if d < lead || shape[d - lead] == 1 { 0 } else { strides[d - lead] })
+        .map(|d| {
+            if d < lead || shape[d - lead] == 1 {
+                0
+            } else {
+                strides[d - lead]
+            }
+        })
         .collect();
     let total: usize = batch_shape.iter().product();
     let mut offsets = Vec::with_capacity(total);
@@ -147,7 +166,13 @@ mod tests {
         assert_eq!(broadcast_shapes(&[3, 1], &[4]), Some(vec![3, 4]));
         assert_eq!(broadcast_shapes(&[], &[2, 2]), Some(vec![2, 2]));
         assert_eq!(broadcast_shapes(&[3], &[4]), None);
-        assert_eq!(broadcast_offsets(&[2, 3], &[3], &[5]), vec![0, 5, 10, 0, 5, 10]);
-        assert_eq!(broadcast_offsets(&[2, 2], &[2, 1], &[7, 1]), vec![0, 0, 7, 7]);
+        assert_eq!(
+            broadcast_offsets(&[2, 3], &[3], &[5]),
+            vec![0, 5, 10, 0, 5, 10]
+        );
+        assert_eq!(
+            broadcast_offsets(&[2, 2], &[2, 1], &[7, 1]),
+            vec![0, 0, 7, 7]
+        );
     }
 }

@@ -24,12 +24,28 @@ struct Case {
 
 /// Naive forward and backward in f64 on contiguous (nb, ·, ·) data.
 #[allow(clippy::type_complexity)]
-fn naive(c: &Case, q: &[f64], k: &[f64], v: &[f64], g: &[f64], scale: f64) -> (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>) {
+fn naive(
+    c: &Case,
+    q: &[f64],
+    k: &[f64],
+    v: &[f64],
+    g: &[f64],
+    scale: f64,
+) -> (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>) {
     let (l, s, e, ev) = (c.l, c.s, c.e, c.ev);
     let mut out = vec![0.0; c.nb * l * ev];
-    let (mut dq, mut dk, mut dv) = (vec![0.0; c.nb * l * e], vec![0.0; c.nb * s * e], vec![0.0; c.nb * s * ev]);
+    let (mut dq, mut dk, mut dv) = (
+        vec![0.0; c.nb * l * e],
+        vec![0.0; c.nb * s * e],
+        vec![0.0; c.nb * s * ev],
+    );
     for b in 0..c.nb {
-        let (qb, kb, vb, gb) = (&q[b * l * e..], &k[b * s * e..], &v[b * s * ev..], &g[b * l * ev..]);
+        let (qb, kb, vb, gb) = (
+            &q[b * l * e..],
+            &k[b * s * e..],
+            &v[b * s * ev..],
+            &g[b * l * ev..],
+        );
         for i in 0..l {
             let mut sc: Vec<f64> = (0..s)
                 .map(|j| {
@@ -53,7 +69,9 @@ fn naive(c: &Case, q: &[f64], k: &[f64], v: &[f64], g: &[f64], scale: f64) -> (V
             for t in 0..ev {
                 out[b * l * ev + i * ev + t] = (0..s).map(|j| p[j] * vb[j * ev + t]).sum();
             }
-            let dp: Vec<f64> = (0..s).map(|j| (0..ev).map(|t| gb[i * ev + t] * vb[j * ev + t]).sum()).collect();
+            let dp: Vec<f64> = (0..s)
+                .map(|j| (0..ev).map(|t| gb[i * ev + t] * vb[j * ev + t]).sum())
+                .collect();
             let d: f64 = (0..s).map(|j| p[j] * dp[j]).sum();
             for j in 0..s {
                 let ds = p[j] * (dp[j] - d);
@@ -73,7 +91,10 @@ fn naive(c: &Case, q: &[f64], k: &[f64], v: &[f64], g: &[f64], scale: f64) -> (V
 fn close(name: &str, got: &[f64], want: &[f64], tol: f64) {
     assert_eq!(got.len(), want.len(), "{name}");
     for (i, (g, w)) in got.iter().zip(want).enumerate() {
-        assert!((g - w).abs() <= tol * (1.0 + w.abs()), "{name}[{i}]: {g} vs {w}");
+        assert!(
+            (g - w).abs() <= tol * (1.0 + w.abs()),
+            "{name}[{i}]: {g} vs {w}"
+        );
     }
 }
 
@@ -81,7 +102,12 @@ fn close(name: &str, got: &[f64], want: &[f64], tol: f64) {
 /// strides; the mask is one (l, s) matrix seen as (nb, l, s) with a zero batch stride.
 fn check<T: AttnFloat>(c: &Case, tol: f64, seed: u64) {
     let (nb, l, s, e, ev) = (c.nb, c.l, c.s, c.e, c.ev);
-    let (q, k, v, g) = (random(nb * l * e, seed), random(nb * s * e, seed + 1), random(nb * s * ev, seed + 2), random(nb * l * ev, seed + 3));
+    let (q, k, v, g) = (
+        random(nb * l * e, seed),
+        random(nb * s * e, seed + 1),
+        random(nb * s * ev, seed + 2),
+        random(nb * l * ev, seed + 3),
+    );
     let scale = 1.0 / (e as f64).sqrt();
     let (out_w, dq_w, dk_w, dv_w) = naive(c, &q, &k, &v, &g, scale);
 
@@ -100,17 +126,47 @@ fn check<T: AttnFloat>(c: &Case, tol: f64, seed: u64) {
     let vq = StridedView::new(&qt, 0, &[nb, l, e], &[(l * e) as isize, 1, l as isize]).unwrap();
     let vk = StridedView::contiguous(&kc, &[nb, s, e]).unwrap();
     let vv = StridedView::contiguous(&vc, &[nb, s, ev]).unwrap();
-    let vm = mc.as_ref().map(|m| StridedView::new(m, 0, &[nb, l, s], &[0, s as isize, 1]).unwrap());
+    let vm = mc
+        .as_ref()
+        .map(|m| StridedView::new(m, 0, &[nb, l, s], &[0, s as isize, 1]).unwrap());
     let mut out = vec![T::ZERO; nb * l * ev];
     let mut lse = vec![T::ZERO; nb * l];
-    attention::sdpa_forward(&vq, &vk, &vv, vm.as_ref(), c.causal, T::from_f64(scale), &mut out, &mut lse).unwrap();
+    attention::sdpa_forward(
+        &vq,
+        &vk,
+        &vv,
+        vm.as_ref(),
+        c.causal,
+        T::from_f64(scale),
+        &mut out,
+        &mut lse,
+    )
+    .unwrap();
     let back = |x: &[T]| x.iter().map(|&a| to_f64(a)).collect::<Vec<f64>>();
     close("out", &back(&out), &out_w, tol);
 
     let vo = StridedView::contiguous(&out, &[nb, l, ev]).unwrap();
     let vg = StridedView::contiguous(&gc, &[nb, l, ev]).unwrap();
-    let (mut dq, mut dk, mut dv) = (vec![T::ZERO; nb * l * e], vec![T::ZERO; nb * s * e], vec![T::ZERO; nb * s * ev]);
-    attention::sdpa_backward(&vq, &vk, &vv, vm.as_ref(), c.causal, T::from_f64(scale), &vo, &lse, &vg, &mut dq, &mut dk, &mut dv).unwrap();
+    let (mut dq, mut dk, mut dv) = (
+        vec![T::ZERO; nb * l * e],
+        vec![T::ZERO; nb * s * e],
+        vec![T::ZERO; nb * s * ev],
+    );
+    attention::sdpa_backward(
+        &vq,
+        &vk,
+        &vv,
+        vm.as_ref(),
+        c.causal,
+        T::from_f64(scale),
+        &vo,
+        &lse,
+        &vg,
+        &mut dq,
+        &mut dk,
+        &mut dv,
+    )
+    .unwrap();
     close("dq", &back(&dq), &dq_w, tol);
     close("dk", &back(&dk), &dk_w, tol);
     close("dv", &back(&dv), &dv_w, tol);
@@ -124,10 +180,24 @@ fn to_f64<T: AttnFloat>(x: T) -> f64 {
 #[test]
 fn matches_naive_on_odd_shapes() {
     let mut seed = 0;
-    for &(nb, l, s, e, ev) in &[(1, 1, 1, 1, 1), (2, 5, 7, 3, 4), (3, 65, 129, 16, 8), (1, 130, 67, 9, 17), (2, 200, 300, 32, 5)] {
+    for &(nb, l, s, e, ev) in &[
+        (1, 1, 1, 1, 1),
+        (2, 5, 7, 3, 4),
+        (3, 65, 129, 16, 8),
+        (1, 130, 67, 9, 17),
+        (2, 200, 300, 32, 5),
+    ] {
         for causal in [false, true] {
             seed += 10;
-            let c = Case { nb, l, s, e, ev, causal, mask: None };
+            let c = Case {
+                nb,
+                l,
+                s,
+                e,
+                ev,
+                causal,
+                mask: None,
+            };
             check::<f64>(&c, 1e-10, seed);
             check::<f32>(&c, 2e-4, seed);
         }
@@ -139,13 +209,27 @@ fn broadcast_masks_and_fully_masked_rows() {
     let (l, s) = (70, 260);
     let mut rng = rand::rngs::StdRng::seed_from_u64(99);
     let mut mask: Vec<f64> = (0..l * s)
-        .map(|_| if rng.random_bool(0.3) { f64::NEG_INFINITY } else { rng.random_range(-1.0..1.0) })
+        .map(|_| {
+            if rng.random_bool(0.3) {
+                f64::NEG_INFINITY
+            } else {
+                rng.random_range(-1.0..1.0)
+            }
+        })
         .collect();
     for j in 0..s {
         mask[3 * s + j] = f64::NEG_INFINITY; // row 3 sees nothing
         mask[66 * s + j] = if j == s - 1 { 0.0 } else { f64::NEG_INFINITY }; // only the last key
     }
-    let c = Case { nb: 3, l, s, e: 8, ev: 6, causal: false, mask: Some(mask) };
+    let c = Case {
+        nb: 3,
+        l,
+        s,
+        e: 8,
+        ev: 6,
+        causal: false,
+        mask: Some(mask),
+    };
     check::<f64>(&c, 1e-10, 7);
     check::<f32>(&c, 2e-4, 7);
 }
@@ -157,12 +241,29 @@ fn rejects_bad_shapes() {
     let v243 = StridedView::contiguous(&a, &[2, 4, 3]).unwrap();
     let mut out = vec![0f32; 24];
     let mut lse = vec![0f32; 6];
-    assert!(attention::sdpa_forward(&v234, &v243, &v234, None, false, 1.0, &mut out, &mut lse).is_err());
+    assert!(
+        attention::sdpa_forward(&v234, &v243, &v234, None, false, 1.0, &mut out, &mut lse).is_err()
+    );
     let m = StridedView::contiguous(&a[..6], &[2, 3]).unwrap();
-    assert!(attention::sdpa_forward(&v234, &v234, &v234, Some(&m), false, 1.0, &mut out, &mut lse).is_err());
+    assert!(attention::sdpa_forward(
+        &v234,
+        &v234,
+        &v234,
+        Some(&m),
+        false,
+        1.0,
+        &mut out,
+        &mut lse
+    )
+    .is_err());
     let mut short = vec![0f32; 5];
-    assert!(attention::sdpa_forward(&v234, &v234, &v234, None, false, 1.0, &mut out, &mut short).is_err());
-    assert!(attention::sdpa_forward(&v234, &v234, &v234, None, false, 1.0, &mut out, &mut lse).is_ok());
+    assert!(
+        attention::sdpa_forward(&v234, &v234, &v234, None, false, 1.0, &mut out, &mut short)
+            .is_err()
+    );
+    assert!(
+        attention::sdpa_forward(&v234, &v234, &v234, None, false, 1.0, &mut out, &mut lse).is_ok()
+    );
 }
 
 #[test]

@@ -24,12 +24,15 @@ fn naive_backward(x: &[f64], w: &[f64], gy: &[f64], s: &Conv2dShape) -> (Vec<f64
                     for c in 0..cg {
                         for ki in 0..s.kh {
                             for kj in 0..s.kw {
-                                let iy = (oy * s.stride.0 + ki * s.dilation.0) as isize - s.pad.0 as isize;
-                                let ix = (ox * s.stride.1 + kj * s.dilation.1) as isize - s.pad.1 as isize;
+                                let iy = (oy * s.stride.0 + ki * s.dilation.0) as isize
+                                    - s.pad.0 as isize;
+                                let ix = (ox * s.stride.1 + kj * s.dilation.1) as isize
+                                    - s.pad.1 as isize;
                                 if iy < 0 || ix < 0 || iy >= s.h as isize || ix >= s.w as isize {
                                     continue;
                                 }
-                                let xi = ((n * s.c_in + g * cg + c) * s.h + iy as usize) * s.w + ix as usize;
+                                let xi = ((n * s.c_in + g * cg + c) * s.h + iy as usize) * s.w
+                                    + ix as usize;
                                 let wi = ((o * cg + c) * s.kh + ki) * s.kw + kj;
                                 gx[xi] += gv * w[wi];
                                 gw[wi] += gv * x[xi];
@@ -46,7 +49,10 @@ fn naive_backward(x: &[f64], w: &[f64], gy: &[f64], s: &Conv2dShape) -> (Vec<f64
 fn close(a: &[f64], b: &[f64], what: &str, s: &Conv2dShape) {
     assert_eq!(a.len(), b.len());
     for (i, (x, y)) in a.iter().zip(b).enumerate() {
-        assert!((x - y).abs() <= 1e-9 * (1.0 + y.abs()), "{what} differs at {i}: {x} vs {y} for {s:?}");
+        assert!(
+            (x - y).abs() <= 1e-9 * (1.0 + y.abs()),
+            "{what} differs at {i}: {x} vs {y} for {s:?}"
+        );
     }
 }
 
@@ -72,13 +78,37 @@ fn check(s: Conv2dShape, seed: u64) {
     conv::conv2d_backward_weight(&xv, &gy, &s, &mut gw, Some(&mut gb)).unwrap();
     close(&gw, &gw_want, "grad_weight", &s);
     let p = s.oh * s.ow;
-    let gb_want: Vec<f64> =
-        (0..s.c_out).map(|o| (0..s.n).map(|n| gy[(n * s.c_out + o) * p..(n * s.c_out + o + 1) * p].iter().sum::<f64>()).sum()).collect();
+    let gb_want: Vec<f64> = (0..s.c_out)
+        .map(|o| {
+            (0..s.n)
+                .map(|n| {
+                    gy[(n * s.c_out + o) * p..(n * s.c_out + o + 1) * p]
+                        .iter()
+                        .sum::<f64>()
+                })
+                .sum()
+        })
+        .collect();
     close(&gb, &gb_want, "grad_bias", &s);
 }
 
-fn shape(input: [usize; 4], weight: [usize; 4], stride: usize, pad: usize, dil: usize, groups: usize) -> Conv2dShape {
-    Conv2dShape::new(input, weight, (stride, stride), (pad, pad), (dil, dil), groups).unwrap()
+fn shape(
+    input: [usize; 4],
+    weight: [usize; 4],
+    stride: usize,
+    pad: usize,
+    dil: usize,
+    groups: usize,
+) -> Conv2dShape {
+    Conv2dShape::new(
+        input,
+        weight,
+        (stride, stride),
+        (pad, pad),
+        (dil, dil),
+        groups,
+    )
+    .unwrap()
 }
 
 #[test]
@@ -92,9 +122,17 @@ fn small_odd_shapes_match_naive() {
         let dil: (usize, usize) = (rng.random_range(1..3), rng.random_range(1..3));
         let h = (dil.0 * (kh - 1) + 1).saturating_sub(2 * pad.0).max(1) + rng.random_range(0..7);
         let w = (dil.1 * (kw - 1) + 1).saturating_sub(2 * pad.1).max(1) + rng.random_range(0..7);
-        let input = [rng.random_range(1..4), groups * rng.random_range(1..4), h, w];
+        let input = [
+            rng.random_range(1..4),
+            groups * rng.random_range(1..4),
+            h,
+            w,
+        ];
         let weight = [groups * rng.random_range(1..4), input[1] / groups, kh, kw];
-        check(Conv2dShape::new(input, weight, stride, pad, dil, groups).unwrap(), seed);
+        check(
+            Conv2dShape::new(input, weight, stride, pad, dil, groups).unwrap(),
+            seed,
+        );
     }
 }
 
@@ -119,7 +157,10 @@ fn large_shapes_take_every_path() {
     check(shape([3, 24, 17, 15], [12, 8, 1, 1], 1, 0, 1, 3), 13); // grouped 1×1
     check(shape([2, 12, 33, 31], [12, 4, 5, 3], 2, 2, 2, 3), 14);
     check(shape([2, 64, 9, 11], [6, 32, 3, 2], 1, 1, 2, 2), 15); // stride 1, 32 channels per group: gx as a forward conv
-    check(Conv2dShape::new([2, 32, 7, 6], [5, 32, 4, 3], (1, 1), (2, 0), (1, 2), 1).unwrap(), 16);
+    check(
+        Conv2dShape::new([2, 32, 7, 6], [5, 32, 4, 3], (1, 1), (2, 0), (1, 2), 1).unwrap(),
+        16,
+    );
 }
 
 #[test]
@@ -142,7 +183,12 @@ fn strided_input_matches_contiguous() {
     }
     let mut y = vec![0.0; s.output_shape().iter().product()];
     conv::conv2d_forward(&xv, &w, None, &s, &mut y).unwrap();
-    close(&y, &conv::conv2d_naive(&x_c, &w, None, &s), "strided forward", &s);
+    close(
+        &y,
+        &conv::conv2d_naive(&x_c, &w, None, &s),
+        "strided forward",
+        &s,
+    );
 }
 
 #[test]

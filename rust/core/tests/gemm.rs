@@ -10,15 +10,28 @@ fn random(n: usize, seed: u64) -> Vec<f64> {
 
 /// Element `(batch, i, j)` of a view through its strides, the slow obvious way.
 fn at(data: &[f64], off: isize, strides: &[isize], idx: &[usize]) -> f64 {
-    let o: isize = off + idx.iter().zip(strides).map(|(&i, &s)| i as isize * s).sum::<isize>();
+    let o: isize = off
+        + idx
+            .iter()
+            .zip(strides)
+            .map(|(&i, &s)| i as isize * s)
+            .sum::<isize>();
     data[o as usize]
 }
 
-fn naive(a: (&[f64], isize, [isize; 2]), b: (&[f64], isize, [isize; 2]), m: usize, k: usize, n: usize) -> Vec<f64> {
+fn naive(
+    a: (&[f64], isize, [isize; 2]),
+    b: (&[f64], isize, [isize; 2]),
+    m: usize,
+    k: usize,
+    n: usize,
+) -> Vec<f64> {
     let mut out = vec![0.0; m * n];
     for i in 0..m {
         for j in 0..n {
-            out[i * n + j] = (0..k).map(|p| at(a.0, a.1, &a.2, &[i, p]) * at(b.0, b.1, &b.2, &[p, j])).sum();
+            out[i * n + j] = (0..k)
+                .map(|p| at(a.0, a.1, &a.2, &[i, p]) * at(b.0, b.1, &b.2, &[p, j]))
+                .sum();
         }
     }
     out
@@ -84,7 +97,13 @@ fn negative_strides_read_a_reversed_view() {
     let vb = StridedView::contiguous(&b, &[k, n]).unwrap();
     let mut out = vec![0.0; m * n];
     gemm::matmul(&va, &vb, &mut out).unwrap();
-    let want = naive((&a, ((m - 1) * k) as isize, [-(k as isize), 1]), (&b, 0, [n as isize, 1]), m, k, n);
+    let want = naive(
+        (&a, ((m - 1) * k) as isize, [-(k as isize), 1]),
+        (&b, 0, [n as isize, 1]),
+        m,
+        k,
+        n,
+    );
     assert_close(&out, &want, k);
 }
 
@@ -96,7 +115,10 @@ fn batched_with_broadcast_batch_dims() {
     let b = random(3 * k * n, 6);
     let va = StridedView::contiguous(&a, &[2, 1, m, k]).unwrap();
     let vb = StridedView::contiguous(&b, &[3, k, n]).unwrap();
-    assert_eq!(gemm::matmul_shape(va.shape(), vb.shape()).unwrap(), vec![2, 3, m, n]);
+    assert_eq!(
+        gemm::matmul_shape(va.shape(), vb.shape()).unwrap(),
+        vec![2, 3, m, n]
+    );
     let mut out = vec![0.0; 6 * m * n];
     gemm::matmul(&va, &vb, &mut out).unwrap();
     for i in 0..2 {
@@ -157,7 +179,13 @@ fn batch_folds_into_rows_when_b_is_shared() {
     let mut out = vec![0.0; 15 * m * n];
     gemm::matmul(&va, &vb, &mut out).unwrap();
     for i in 0..15 {
-        let want = naive((&a, (i * m * k) as isize, [k as isize, 1]), (&b, 0, [n as isize, 1]), m, k, n);
+        let want = naive(
+            (&a, (i * m * k) as isize, [k as isize, 1]),
+            (&b, 0, [n as isize, 1]),
+            m,
+            k,
+            n,
+        );
         assert_close(&out[i * m * n..(i + 1) * m * n], &want, k);
     }
     // a whose batch dim is not mergeable (every other matrix of a bigger buffer) still works.
@@ -166,7 +194,13 @@ fn batch_folds_into_rows_when_b_is_shared() {
     let mut out = vec![0.0; 7 * m * n];
     gemm::matmul(&va, &vb, &mut out).unwrap();
     for i in 0..7 {
-        let want = naive((&a, (2 * i * m * k) as isize, [k as isize, 1]), (&b, 0, [n as isize, 1]), m, k, n);
+        let want = naive(
+            (&a, (2 * i * m * k) as isize, [k as isize, 1]),
+            (&b, 0, [n as isize, 1]),
+            m,
+            k,
+            n,
+        );
         assert_close(&out[i * m * n..(i + 1) * m * n], &want, k);
     }
 }

@@ -30,10 +30,21 @@ fn gelu(x: f64) -> f64 {
 }
 
 /// Naive MLP on rows of a (rows, n) matrix: w1 (d, n), w2 (n, d).
-fn mlp(x: &[f64], rows: usize, n: usize, d: usize, w1: &[f64], b1: &[f64], w2: &[f64], b2: &[f64]) -> Vec<f64> {
+fn mlp(
+    x: &[f64],
+    rows: usize,
+    n: usize,
+    d: usize,
+    w1: &[f64],
+    b1: &[f64],
+    w2: &[f64],
+    b2: &[f64],
+) -> Vec<f64> {
     let mut y = vec![0.0; rows * n];
     for r in 0..rows {
-        let hid: Vec<f64> = (0..d).map(|k| gelu(b1[k] + (0..n).map(|c| w1[k * n + c] * x[r * n + c]).sum::<f64>())).collect();
+        let hid: Vec<f64> = (0..d)
+            .map(|k| gelu(b1[k] + (0..n).map(|c| w1[k * n + c] * x[r * n + c]).sum::<f64>()))
+            .collect();
         for c in 0..n {
             y[r * n + c] = b2[c] + (0..d).map(|k| w2[c * d + k] * hid[k]).sum::<f64>();
         }
@@ -42,7 +53,15 @@ fn mlp(x: &[f64], rows: usize, n: usize, d: usize, w1: &[f64], b1: &[f64], w2: &
 }
 
 /// y (B, S, C) by the naive token MLP (transpose, MLP over S, transpose back).
-fn naive(token: bool, x: &[f64], bsz: usize, s: usize, c: usize, d: usize, w: &[Vec<f64>]) -> Vec<f64> {
+fn naive(
+    token: bool,
+    x: &[f64],
+    bsz: usize,
+    s: usize,
+    c: usize,
+    d: usize,
+    w: &[Vec<f64>],
+) -> Vec<f64> {
     if !token {
         return mlp(x, bsz * s, c, d, &w[0], &w[1], &w[2], &w[3]);
     }
@@ -67,7 +86,15 @@ fn naive(token: bool, x: &[f64], bsz: usize, s: usize, c: usize, d: usize, w: &[
 }
 
 /// Fused forward (x read through a strided (B, S, C) view of a (C, B, S)-ordered buffer).
-fn fused(token: bool, x: &[f64], bsz: usize, s: usize, c: usize, d: usize, w: &[Vec<f64>]) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+fn fused(
+    token: bool,
+    x: &[f64],
+    bsz: usize,
+    s: usize,
+    c: usize,
+    d: usize,
+    w: &[Vec<f64>],
+) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
     let n = if token { s } else { c };
     let mut xs = vec![0.0; x.len()];
     for b in 0..bsz {
@@ -87,17 +114,24 @@ fn fused(token: bool, x: &[f64], bsz: usize, s: usize, c: usize, d: usize, w: &[
     let (mut h, mut a) = (vec![0.0; rows], vec![0.0; rows]);
     if token {
         let vx = StridedView::new(&xs, 0, &[bsz, s, c], &strides).unwrap();
-        mixing::token_mixing_forward(&vx, &w1, Some(&b1), &w2, Some(&b2), &mut h, &mut a, &mut y).unwrap();
+        mixing::token_mixing_forward(&vx, &w1, Some(&b1), &w2, Some(&b2), &mut h, &mut a, &mut y)
+            .unwrap();
     } else {
         // channel mixing takes (N, C): a (B*S, C) view needs mergeable (B, S) strides; use x itself.
         let vx = StridedView::new(x, 0, &[bsz * s, c], &[c as isize, 1]).unwrap();
-        mixing::channel_mixing_forward(&vx, &w1, Some(&b1), &w2, Some(&b2), &mut h, &mut a, &mut y).unwrap();
+        mixing::channel_mixing_forward(&vx, &w1, Some(&b1), &w2, Some(&b2), &mut h, &mut a, &mut y)
+            .unwrap();
     }
     (y, h, a)
 }
 
 fn weights(n: usize, d: usize, seed: u64) -> Vec<Vec<f64>> {
-    vec![random(d * n, seed), random(d, seed + 1), random(n * d, seed + 2), random(n, seed + 3)]
+    vec![
+        random(d * n, seed),
+        random(d, seed + 1),
+        random(n * d, seed + 2),
+        random(n, seed + 3),
+    ]
 }
 
 #[test]
@@ -124,24 +158,46 @@ fn backward_matches_finite_differences() {
         let w = weights(n, d, 12);
         let gy = random(bsz * s * c, 13);
         let (_, h, a) = fused(token, &x, bsz, s, c, d, &w);
-        let (mut dx, mut dw1, mut db1, mut dw2, mut db2) = (vec![0.0; x.len()], vec![0.0; d * n], vec![0.0; d], vec![0.0; n * d], vec![0.0; n]);
+        let (mut dx, mut dw1, mut db1, mut dw2, mut db2) = (
+            vec![0.0; x.len()],
+            vec![0.0; d * n],
+            vec![0.0; d],
+            vec![0.0; n * d],
+            vec![0.0; n],
+        );
         let w1 = StridedView::contiguous(&w[0], &[d, n]).unwrap();
         let w2 = StridedView::contiguous(&w[2], &[n, d]).unwrap();
         if token {
             let vx = StridedView::contiguous(&x, &[bsz, s, c]).unwrap();
-            mixing::token_mixing_backward(&vx, &w1, &w2, &h, &a, &gy, &mut dx, &mut dw1, &mut db1, &mut dw2, &mut db2).unwrap();
+            mixing::token_mixing_backward(
+                &vx, &w1, &w2, &h, &a, &gy, &mut dx, &mut dw1, &mut db1, &mut dw2, &mut db2,
+            )
+            .unwrap();
         } else {
             let vx = StridedView::contiguous(&x, &[bsz * s, c]).unwrap();
-            mixing::channel_mixing_backward(&vx, &w1, &w2, &h, &a, &gy, &mut dx, &mut dw1, &mut db1, &mut dw2, &mut db2).unwrap();
+            mixing::channel_mixing_backward(
+                &vx, &w1, &w2, &h, &a, &gy, &mut dx, &mut dw1, &mut db1, &mut dw2, &mut db2,
+            )
+            .unwrap();
         }
-        let loss = |x: &[f64], w: &[Vec<f64>]| naive(token, x, bsz, s, c, d, w).iter().zip(&gy).map(|(p, q)| p * q).sum::<f64>();
+        let loss = |x: &[f64], w: &[Vec<f64>]| {
+            naive(token, x, bsz, s, c, d, w)
+                .iter()
+                .zip(&gy)
+                .map(|(p, q)| p * q)
+                .sum::<f64>()
+        };
         let eps = 1e-6;
         for j in 0..x.len() {
             let (mut p, mut m) = (x.clone(), x.clone());
             p[j] += eps;
             m[j] -= eps;
             let num = (loss(&p, &w) - loss(&m, &w)) / (2.0 * eps);
-            assert!((dx[j] - num).abs() < 1e-6 * (1.0 + num.abs()), "token={token} dx[{j}] {} vs {num}", dx[j]);
+            assert!(
+                (dx[j] - num).abs() < 1e-6 * (1.0 + num.abs()),
+                "token={token} dx[{j}] {} vs {num}",
+                dx[j]
+            );
         }
         for (wi, got) in [(0, &dw1), (1, &db1), (2, &dw2), (3, &db2)] {
             for j in 0..w[wi].len() {
@@ -149,7 +205,11 @@ fn backward_matches_finite_differences() {
                 p[wi][j] += eps;
                 m[wi][j] -= eps;
                 let num = (loss(&x, &p) - loss(&x, &m)) / (2.0 * eps);
-                assert!((got[j] - num).abs() < 1e-6 * (1.0 + num.abs()), "token={token} w{wi}[{j}] {} vs {num}", got[j]);
+                assert!(
+                    (got[j] - num).abs() < 1e-6 * (1.0 + num.abs()),
+                    "token={token} w{wi}[{j}] {} vs {num}",
+                    got[j]
+                );
             }
         }
     }

@@ -16,7 +16,9 @@ fn max_and_avg_pool_match_naive() {
         let w = k.1.saturating_sub(2 * p.1).max(1) + rng.random_range(0..6);
         let input = [2, 3, h, w];
         let s = Pool2dShape::new(input, k, st, p).unwrap();
-        let x: Vec<f64> = (0..input.iter().product()).map(|_| rng.random_range(-1.0..1.0)).collect();
+        let x: Vec<f64> = (0..input.iter().product())
+            .map(|_| rng.random_range(-1.0..1.0))
+            .collect();
         let xv = StridedView::contiguous(&x, &input).unwrap();
         let out: usize = s.output_shape().iter().product();
         let (mut y, mut idx, mut ya) = (vec![0.0; out], vec![0i64; out], vec![0.0; out]);
@@ -68,7 +70,10 @@ fn adaptive_avg_pool_matches_naive() {
             let (y0, y1) = (i * h / out.0, ((i + 1) * h).div_ceil(out.0));
             for j in 0..out.1 {
                 let (x0, x1) = (j * w / out.1, ((j + 1) * w).div_ceil(out.1));
-                let sum: f64 = (y0..y1).flat_map(|a| (x0..x1).map(move |b| (a, b))).map(|(a, b)| x[pl * h * w + a * w + b]).sum();
+                let sum: f64 = (y0..y1)
+                    .flat_map(|a| (x0..x1).map(move |b| (a, b)))
+                    .map(|(a, b)| x[pl * h * w + a * w + b])
+                    .sum();
                 let want = sum / ((y1 - y0) * (x1 - x0)) as f64;
                 assert!((y[(pl * out.0 + i) * out.1 + j] - want).abs() < 1e-12);
             }

@@ -44,15 +44,31 @@ impl Problem {
         let s = 1.0 / (h as f64).sqrt();
         let pos = if k == Kind::Relu { 0.0 } else { 1.0 };
         let arrays = vec![
-            random(b * l * i, seed, 1.0).iter().map(|v| v * pos + (1.0 - pos) * (v.abs() + 0.1)).collect(),
-            random(b * h, seed + 1, 0.5).iter().map(|v| v * pos + (1.0 - pos) * (v.abs() + 0.1)).collect(),
+            random(b * l * i, seed, 1.0)
+                .iter()
+                .map(|v| v * pos + (1.0 - pos) * (v.abs() + 0.1))
+                .collect(),
+            random(b * h, seed + 1, 0.5)
+                .iter()
+                .map(|v| v * pos + (1.0 - pos) * (v.abs() + 0.1))
+                .collect(),
             random(b * h, seed + 2, 0.5),
-            random(g * h * i, seed + 3, s).iter().map(|v| v * pos + (1.0 - pos) * v.abs()).collect(),
-            random(g * h * h, seed + 4, s).iter().map(|v| v * pos + (1.0 - pos) * v.abs()).collect(),
+            random(g * h * i, seed + 3, s)
+                .iter()
+                .map(|v| v * pos + (1.0 - pos) * v.abs())
+                .collect(),
+            random(g * h * h, seed + 4, s)
+                .iter()
+                .map(|v| v * pos + (1.0 - pos) * v.abs())
+                .collect(),
             random(g * h, seed + 5, s),
             random(g * h, seed + 6, s),
         ];
-        Problem { d: Dims { b, l, i, h }, k, arrays }
+        Problem {
+            d: Dims { b, l, i, h },
+            k,
+            arrays,
+        }
     }
 
     /// Naive forward: (output (B,L,H), c_n (B,H) for LSTM).
@@ -68,8 +84,12 @@ impl Problem {
             let mut cv: Vec<f64> = a[2][bb * h..(bb + 1) * h].to_vec();
             for t in 0..l {
                 let xi = &x[(bb * l + t) * i..(bb * l + t + 1) * i];
-                let xp: Vec<f64> = (0..g * h).map(|r| bih[r] + (0..i).map(|c| wih[r * i + c] * xi[c]).sum::<f64>()).collect();
-                let hp: Vec<f64> = (0..g * h).map(|r| bhh[r] + (0..h).map(|c| whh[r * h + c] * hv[c]).sum::<f64>()).collect();
+                let xp: Vec<f64> = (0..g * h)
+                    .map(|r| bih[r] + (0..i).map(|c| wih[r * i + c] * xi[c]).sum::<f64>())
+                    .collect();
+                let hp: Vec<f64> = (0..g * h)
+                    .map(|r| bhh[r] + (0..h).map(|c| whh[r * h + c] * hv[c]).sum::<f64>())
+                    .collect();
                 let mut nh = vec![0.0; h];
                 for j in 0..h {
                     nh[j] = match self.k {
@@ -101,7 +121,11 @@ impl Problem {
     fn fused<F: rnn::Act + From<f32>>(&self, conv: impl Fn(f64) -> F) -> (Vec<F>, Vec<F>) {
         let Dims { b, l, i, h } = self.d;
         let g = gates(self.k);
-        let a: Vec<Vec<F>> = self.arrays.iter().map(|v| v.iter().map(|&x| conv(x)).collect()).collect();
+        let a: Vec<Vec<F>> = self
+            .arrays
+            .iter()
+            .map(|v| v.iter().map(|&x| conv(x)).collect())
+            .collect();
         // x stored time-major (L, B, I) and viewed as (B, L, I).
         let mut xs = vec![conv(0.0); b * l * i];
         for bb in 0..b {
@@ -126,14 +150,51 @@ impl Problem {
         let mut cn = vec![z; b * h];
         match self.k {
             Kind::Lstm => {
-                rnn::lstm_forward(&x, &h0, &c0, &wih, &whh, Some(&bih), Some(&bhh), &mut out, &mut cn, &mut gs, &mut aux, &mut hs).unwrap();
+                rnn::lstm_forward(
+                    &x,
+                    &h0,
+                    &c0,
+                    &wih,
+                    &whh,
+                    Some(&bih),
+                    Some(&bhh),
+                    &mut out,
+                    &mut cn,
+                    &mut gs,
+                    &mut aux,
+                    &mut hs,
+                )
+                .unwrap();
             }
             Kind::Gru => {
-                rnn::gru_forward(&x, &h0, &wih, &whh, Some(&bih), Some(&bhh), &mut out, &mut gs, &mut aux, &mut hs).unwrap();
+                rnn::gru_forward(
+                    &x,
+                    &h0,
+                    &wih,
+                    &whh,
+                    Some(&bih),
+                    Some(&bhh),
+                    &mut out,
+                    &mut gs,
+                    &mut aux,
+                    &mut hs,
+                )
+                .unwrap();
                 cn.clear();
             }
             _ => {
-                rnn::rnn_forward(&x, &h0, &wih, &whh, Some(&bih), Some(&bhh), self.k == Kind::Relu, &mut out, &mut hs).unwrap();
+                rnn::rnn_forward(
+                    &x,
+                    &h0,
+                    &wih,
+                    &whh,
+                    Some(&bih),
+                    Some(&bhh),
+                    self.k == Kind::Relu,
+                    &mut out,
+                    &mut hs,
+                )
+                .unwrap();
                 cn.clear();
             }
         }
@@ -143,7 +204,8 @@ impl Problem {
     /// Loss Σ out·gy + Σ c_n·gc (naive forward).
     fn loss(&self, gy: &[f64], gc: &[f64]) -> f64 {
         let (out, cn) = self.naive();
-        out.iter().zip(gy).map(|(a, b)| a * b).sum::<f64>() + cn.iter().zip(gc).map(|(a, b)| a * b).sum::<f64>()
+        out.iter().zip(gy).map(|(a, b)| a * b).sum::<f64>()
+            + cn.iter().zip(gc).map(|(a, b)| a * b).sum::<f64>()
     }
 
     /// Fused backward: gradients of every input array (bias grads per bias).
@@ -164,21 +226,75 @@ impl Problem {
         let mut aux = vec![0.0; l * b * h];
         let mut cn = vec![0.0; b * h];
         let (mut dx, mut dh0, mut dc0) = (vec![0.0; b * l * i], vec![0.0; b * h], vec![0.0; b * h]);
-        let (mut dwi, mut dwh, mut dbi, mut dbh) = (vec![0.0; g * h * i], vec![0.0; g * h * h], vec![0.0; g * h], vec![0.0; g * h]);
+        let (mut dwi, mut dwh, mut dbi, mut dbh) = (
+            vec![0.0; g * h * i],
+            vec![0.0; g * h * h],
+            vec![0.0; g * h],
+            vec![0.0; g * h],
+        );
         match self.k {
             Kind::Lstm => {
-                rnn::lstm_forward(&x, &h0, &c0, &wih, &whh, Some(&bih), Some(&bhh), &mut out, &mut cn, &mut gs, &mut aux, &mut hs).unwrap();
-                rnn::lstm_backward(&x, &c0, &wih, &whh, &gs, &aux, &hs, gy, gc, &mut dx, &mut dh0, &mut dc0, &mut dwi, &mut dwh, &mut dbi).unwrap();
+                rnn::lstm_forward(
+                    &x,
+                    &h0,
+                    &c0,
+                    &wih,
+                    &whh,
+                    Some(&bih),
+                    Some(&bhh),
+                    &mut out,
+                    &mut cn,
+                    &mut gs,
+                    &mut aux,
+                    &mut hs,
+                )
+                .unwrap();
+                rnn::lstm_backward(
+                    &x, &c0, &wih, &whh, &gs, &aux, &hs, gy, gc, &mut dx, &mut dh0, &mut dc0,
+                    &mut dwi, &mut dwh, &mut dbi,
+                )
+                .unwrap();
                 dbh = dbi.clone();
             }
             Kind::Gru => {
-                rnn::gru_forward(&x, &h0, &wih, &whh, Some(&bih), Some(&bhh), &mut out, &mut gs, &mut aux, &mut hs).unwrap();
-                rnn::gru_backward(&x, &h0, &wih, &whh, &gs, &aux, &hs, gy, &mut dx, &mut dh0, &mut dwi, &mut dwh, &mut dbi, &mut dbh).unwrap();
+                rnn::gru_forward(
+                    &x,
+                    &h0,
+                    &wih,
+                    &whh,
+                    Some(&bih),
+                    Some(&bhh),
+                    &mut out,
+                    &mut gs,
+                    &mut aux,
+                    &mut hs,
+                )
+                .unwrap();
+                rnn::gru_backward(
+                    &x, &h0, &wih, &whh, &gs, &aux, &hs, gy, &mut dx, &mut dh0, &mut dwi, &mut dwh,
+                    &mut dbi, &mut dbh,
+                )
+                .unwrap();
             }
             _ => {
                 let relu = self.k == Kind::Relu;
-                rnn::rnn_forward(&x, &h0, &wih, &whh, Some(&bih), Some(&bhh), relu, &mut out, &mut hs).unwrap();
-                rnn::rnn_backward(&x, &h0, &wih, &whh, relu, &hs, gy, &mut dx, &mut dh0, &mut dwi, &mut dwh, &mut dbi).unwrap();
+                rnn::rnn_forward(
+                    &x,
+                    &h0,
+                    &wih,
+                    &whh,
+                    Some(&bih),
+                    Some(&bhh),
+                    relu,
+                    &mut out,
+                    &mut hs,
+                )
+                .unwrap();
+                rnn::rnn_backward(
+                    &x, &h0, &wih, &whh, relu, &hs, gy, &mut dx, &mut dh0, &mut dwi, &mut dwh,
+                    &mut dbi,
+                )
+                .unwrap();
                 dbh = dbi.clone();
             }
         }
@@ -202,7 +318,10 @@ fn forward_matches_naive_on_odd_shapes() {
             }
             let (got32, _) = p.fused::<f32>(|v| v as f32);
             for (g, w) in got32.iter().zip(&want) {
-                assert!((*g as f64 - w).abs() < 2e-5 * (1.0 + w.abs()), "f32 {g} vs {w}");
+                assert!(
+                    (*g as f64 - w).abs() < 2e-5 * (1.0 + w.abs()),
+                    "f32 {g} vs {w}"
+                );
             }
         }
     }
@@ -214,7 +333,11 @@ fn backward_matches_finite_differences() {
         let p = Problem::new(k, 2, 4, 3, 5, 100 + n as u64);
         let Dims { b, l, h, .. } = p.d;
         let gy = random(b * l * h, 7, 1.0);
-        let gc = if k == Kind::Lstm { random(b * h, 8, 1.0) } else { vec![0.0; b * h] };
+        let gc = if k == Kind::Lstm {
+            random(b * h, 8, 1.0)
+        } else {
+            vec![0.0; b * h]
+        };
         let grads = p.grads(&gy, &gc);
         for (ai, g) in grads.iter().enumerate() {
             if ai == 2 && k != Kind::Lstm {
@@ -227,7 +350,11 @@ fn backward_matches_finite_differences() {
                 let mut minus = p.clone();
                 minus.arrays[ai][j] -= eps;
                 let num = (plus.loss(&gy, &gc) - minus.loss(&gy, &gc)) / (2.0 * eps);
-                assert!((g[j] - num).abs() < 1e-6 * (1.0 + num.abs()), "kind {n} array {ai} [{j}]: {} vs {num}", g[j]);
+                assert!(
+                    (g[j] - num).abs() < 1e-6 * (1.0 + num.abs()),
+                    "kind {n} array {ai} [{j}]: {} vs {num}",
+                    g[j]
+                );
             }
         }
     }
