@@ -1,12 +1,18 @@
 """WGSL conv2d (forward, backward-data, backward-weight) against `_native` on the same float32
 data: odd sizes that fill no tile, strides, paddings, dilations, groups, strided views."""
 
+import os
+import sys
+
 import numpy as np
 import pytest
-from wgpu_views import dev, layouts, permuted, sliced
 
 from ferrograd import _native
 from ferrograd.wgpu.kernels import conv2d_backward_data, conv2d_backward_weight, conv2d_forward
+
+# wgpu_views.py sits next to this file; pytest's importlib mode puts no test folder on sys.path
+sys.path.insert(0, os.path.dirname(__file__))
+from wgpu_views import dev, layouts, permuted, sliced  # noqa: E402
 
 TOL = dict(rtol=1e-4, atol=1e-4)
 

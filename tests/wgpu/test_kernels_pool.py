@@ -1,9 +1,11 @@
 """WGSL max / average / adaptive-average pooling against `_native` on the same float32 data:
 odd sizes, strides, paddings, overlapping windows, strided views, NaN inputs."""
 
+import os
+import sys
+
 import numpy as np
 import pytest
-from wgpu_views import dev, layouts
 
 from ferrograd import _native
 from ferrograd.wgpu.kernels import (
@@ -14,6 +16,10 @@ from ferrograd.wgpu.kernels import (
     max_pool2d_backward,
     max_pool2d_forward,
 )
+
+# wgpu_views.py sits next to this file; pytest's importlib mode puts no test folder on sys.path
+sys.path.insert(0, os.path.dirname(__file__))
+from wgpu_views import dev, layouts  # noqa: E402
 
 TOL = dict(rtol=1e-5, atol=1e-6)
 
