@@ -11,3 +11,4 @@ from .pool import (  # noqa: F401
     max_pool2d_backward,
     max_pool2d_forward,
 )
+from .norm import layer_norm_backward, layer_norm_forward  # noqa: F401

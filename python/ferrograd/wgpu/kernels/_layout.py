@@ -102,7 +102,7 @@ def matrix(a: GpuArray, cols: int) -> tuple:
             (_, s0), (n1, s1) = rows
             return a, a.offset, n1, s0, s1, col[0][1]
     a = contiguous(a)
-    return a, a.offset, 1, 0, cols, 1
+    return a, a.offset, 1, cols, 0, 1
 
 
 def _suffix(shape, cols: int):
