@@ -12,3 +12,11 @@ from .pool import (  # noqa: F401
     max_pool2d_forward,
 )
 from .norm import layer_norm_backward, layer_norm_forward  # noqa: F401
+from .softmax import (  # noqa: F401
+    cross_entropy_backward,
+    cross_entropy_forward,
+    cross_entropy_prob_backward,
+    cross_entropy_prob_forward,
+    softmax_backward,
+    softmax_forward,
+)
