@@ -9,10 +9,11 @@ import pytest
 
 from ferrograd import _native
 from ferrograd.wgpu.kernels import conv2d_backward_data, conv2d_backward_weight, conv2d_forward
+from ferrograd.wgpu.kernels.conv import _splits
 
 # wgpu_views.py sits next to this file; pytest's importlib mode puts no test folder on sys.path
 sys.path.insert(0, os.path.dirname(__file__))
-from wgpu_views import dev, layouts, permuted, sliced  # noqa: E402
+from wgpu_views import dev, flipped, layouts, permuted, sliced  # noqa: E402
 
 TOL = dict(rtol=1e-4, atol=1e-4)
 
@@ -24,6 +25,7 @@ CASES = [
     (2, 5, 9, 8, 70, 1, 1, (1, 1), (0, 0), (1, 1), 1),  # pointwise; c_out past one 64-row tile
     (1, 67, 6, 7, 3, 2, 3, (3, 2), (1, 1), (1, 2), 1),  # 402 taps; backward-data rows past one tile
     (4, 2, 13, 12, 6, 5, 4, (2, 2), (2, 1), (1, 1), 2),  # N*P past one 64-column tile
+    (2, 3, 20, 19, 4, 3, 3, (1, 1), (1, 1), (1, 1), 1),  # backward-weight splits N*P = 760
 ]
 
 
@@ -78,6 +80,13 @@ def test_backward_weight_matches_native(case, with_bias):
         assert got_b is None and want_b is None
 
 
+def test_backward_weight_split_covers_the_inner_dim_once():
+    """The last case's inner dim is split: the chunks (whole 16-steps) cover it exactly once."""
+    length, splits = _splits(760, 1, 1)
+    assert splits > 1 and length % 16 == 0
+    assert (splits - 1) * length < 760 <= splits * length
+
+
 @pytest.mark.parametrize("case", CASES[1:3])
 def test_strided_views_are_read_in_place(case):
     x, wt, b, gy, out = _data(case, 4)
@@ -93,6 +102,20 @@ def test_strided_views_are_read_in_place(case):
         gw, gb = conv2d_backward_weight(xv, gyv, wt.shape[2:], stride, pad, dil, g, True)
         np.testing.assert_allclose(gw.numpy(), want_gw, **TOL)
         np.testing.assert_allclose(gb.numpy(), want_gb, **TOL)
+
+
+def test_negative_strides_are_copied_first():
+    x, wt, b, gy, out = _data(CASES[1], 6)
+    stride, pad, dil, g = CASES[1][7:]
+    want = _native.conv2d_forward(x, wt, b, stride, pad, dil, g, out)
+    got = conv2d_forward(flipped(x, 3), flipped(wt, 0), flipped(b, 0), stride, pad, dil, g, out)
+    np.testing.assert_allclose(got.numpy(), want, **TOL)
+    want_gw, _ = _native.conv2d_backward_weight(x, gy, wt.shape[2:], stride, pad, dil, g, False)
+    got_gw, _ = conv2d_backward_weight(flipped(x, 2), flipped(gy, 1), wt.shape[2:], stride, pad, dil, g, False)
+    np.testing.assert_allclose(got_gw.numpy(), want_gw, **TOL)
+    want_gx = _native.conv2d_backward_data(gy, wt, x.shape[2:], stride, pad, dil, g)
+    got_gx = conv2d_backward_data(flipped(gy, 2), flipped(wt, 3), x.shape[2:], stride, pad, dil, g)
+    np.testing.assert_allclose(got_gx.numpy(), want_gx, **TOL)
 
 
 def test_explicit_sizes_for_transposed_conv():

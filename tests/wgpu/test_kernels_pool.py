@@ -19,7 +19,7 @@ from ferrograd.wgpu.kernels import (
 
 # wgpu_views.py sits next to this file; pytest's importlib mode puts no test folder on sys.path
 sys.path.insert(0, os.path.dirname(__file__))
-from wgpu_views import dev, layouts  # noqa: E402
+from wgpu_views import dev, flipped, layouts  # noqa: E402
 
 TOL = dict(rtol=1e-5, atol=1e-6)
 
@@ -84,6 +84,24 @@ def test_adaptive_avg_pool_matches_native(shape, out):
     for (name, xv), (_, gv) in zip(layouts(x, (0, 2, 3, 1)), layouts(gy, (1, 0, 2, 3))):
         np.testing.assert_allclose(adaptive_avg_pool2d_forward(xv, out).numpy(), want_y, err_msg=name, **TOL)
         np.testing.assert_allclose(adaptive_avg_pool2d_backward(gv, shape, out).numpy(), want_gx, err_msg=name, **TOL)
+
+
+def test_negative_strides_are_copied_first():
+    shape, k, s, p = CASES[1]
+    x = _x(shape, 8)
+    want_y, want_i = _native.max_pool2d_forward(x, k, s, p)
+    y, idx = max_pool2d_forward(flipped(x, 3), k, s, p)
+    np.testing.assert_array_equal(y.numpy(), want_y)
+    gy = _x(want_y.shape, 9)
+    want_gx = _native.max_pool2d_backward(gy, want_i, shape, k, s, p)
+    got = max_pool2d_backward(flipped(gy, 2), flipped(want_i, 3, np.int32), shape, k, s, p)
+    np.testing.assert_allclose(got.numpy(), want_gx, **TOL)
+    want = _native.avg_pool2d_backward(gy, shape, k, s, p, False)
+    np.testing.assert_allclose(avg_pool2d_backward(flipped(gy, 1), shape, k, s, p, False).numpy(), want, **TOL)
+    # A negative stride on a size-1 dim is harmless: read in place.
+    np.testing.assert_allclose(avg_pool2d_backward(flipped(gy, 0), shape, k, s, p, False).numpy(), want, **TOL)
+    want = _native.adaptive_avg_pool2d_forward(x, (4, 3))
+    np.testing.assert_allclose(adaptive_avg_pool2d_forward(flipped(x, 1), (4, 3)).numpy(), want, **TOL)
 
 
 def test_bad_input_names_the_function_and_shapes():

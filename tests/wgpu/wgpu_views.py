@@ -36,3 +36,12 @@ def layouts(a, order=None, dtype=np.float32):
     if order is not None:
         out.append(("permuted", permuted(a, order, dtype)))
     return out
+
+
+def flipped(a, axis, dtype=np.float32):
+    """A view of `a` with a negative stride along `axis`, over a buffer holding a flipped."""
+    a = np.asarray(a, dtype)
+    base = dev(np.flip(a, axis), dtype)
+    strides = list(base.strides)
+    strides[axis] = -strides[axis]
+    return GpuArray(a.shape, dtype, base.storage, strides, base.strides[axis] * (a.shape[axis] - 1))

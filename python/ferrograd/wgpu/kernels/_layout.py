@@ -65,6 +65,16 @@ def contiguous(a: GpuArray) -> GpuArray:
     return out
 
 
+def forward_strides(a):
+    """`a` itself, or a contiguous copy when a stride is negative (kernels index with u32); a
+    size-1 dim's stride is never used, so a negative one there just becomes 0."""
+    if a is None or all(st >= 0 for st in a.strides):
+        return a
+    if any(st < 0 and n > 1 for st, n in zip(a.strides, a.shape)):
+        return contiguous(a)
+    return GpuArray(a.shape, a.dtype, a.storage, [max(st, 0) for st in a.strides], a.offset)
+
+
 def _merge(shape, strides) -> list:
     """(size, stride) dims with size-1 dims dropped and adjacent dims merged where one stride
     steps through both; always at least one dim."""
@@ -132,5 +142,5 @@ def size(shape) -> int:
     return math.prod(shape)
 
 
-__all__ = ["check_float", "check_int", "contiguous", "dims4", "grid_elems", "grid_rows",
+__all__ = ["check_float", "check_int", "contiguous", "dims4", "forward_strides", "grid_elems", "grid_rows",
            "matrix", "new", "pair", "size", "vector"]

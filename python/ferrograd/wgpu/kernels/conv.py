@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from .. import runtime
 from ..array import GpuArray
-from ._layout import check_float, dims4, new, pair
+from ._layout import check_float, dims4, forward_strides, new, pair
 
 TILE = 64
+TARGET_WORKGROUPS = 256  # backward-weight splits its inner dim until it has about this many
+MIN_SPLIT = 256  # inner elements per split at least
 
 
 def _shape(op, x_shape, w_shape, out_size, stride, padding, dilation, groups) -> dict:
@@ -37,7 +39,7 @@ def _shape(op, x_shape, w_shape, out_size, stride, padding, dilation, groups) ->
                 groups=groups)
 
 
-def _params(s, x=None, w=None, gy=None, col0=0, bias=None) -> bytes:
+def _params(s, x=None, w=None, gy=None, col0=0, bias=None, splits=1) -> bytes:
     xo, xs = (x.offset, x.strides) if x is not None else (0, (0,) * 4)
     wo, ws = (w.offset, w.strides) if w is not None else (0, (0,) * 4)
     go, gs = (gy.offset, gy.strides) if gy is not None else (0, (0,) * 4)
@@ -45,7 +47,7 @@ def _params(s, x=None, w=None, gy=None, col0=0, bias=None) -> bytes:
     return runtime.pack(
         s["n"], s["c_in"], s["h"], s["w"], s["c_out"], s["kh"], s["kw"], s["oh"],
         s["ow"], s["sh"], s["sw"], s["ph"], s["pw"], s["dh"], s["dw"], s["groups"],
-        xo, *xs, wo, *ws, go, *gs, col0, int(bias is not None), bo, bs, 0,
+        xo, *xs, wo, *ws, go, *gs, col0, int(bias is not None), bo, bs, splits,
         fmt="I" * 36,
     )
 
@@ -58,6 +60,15 @@ def _column_launches(ncols: int, rows: int, groups: int):
         yield start * TILE, (min(limit, tiles - start), row_tiles, groups)
 
 
+def _splits(inner: int, tiles: int, groups: int) -> tuple:
+    """(chunk length, chunks) of backward-weight's inner dim: enough workgroups to fill a GPU
+    (its output is small), chunks of at least MIN_SPLIT elements, within the grid's z limit."""
+    want = min(-(-TARGET_WORKGROUPS // (tiles * groups)), -(-inner // MIN_SPLIT), runtime.get().max_workgroups // groups)
+    length = -(-max(inner, 1) // max(want, 1))
+    length = -(-length // 16) * 16  # whole 16-deep steps per chunk
+    return length, -(-max(inner, 1) // length)
+
+
 def conv2d_forward(x: GpuArray, w: GpuArray, bias, stride, padding, dilation, groups, out_size) -> GpuArray:
     """y (n, c_out, *out_size) = conv2d(x, w) + bias; `padding` is the top/left padding."""
     op = "conv2d_forward"
@@ -65,6 +76,7 @@ def conv2d_forward(x: GpuArray, w: GpuArray, bias, stride, padding, dilation, gr
     s = _shape(op, dims4(op, "input", x), dims4(op, "weight", w), out_size, stride, padding, dilation, groups)
     if bias is not None and (bias.ndim != 1 or bias.shape[0] != s["c_out"]):
         raise ValueError(f"{op}: bias has shape {bias.shape}, expected ({s['c_out']},) for weight {w.shape}")
+    x, w, bias = forward_strides(x), forward_strides(w), forward_strides(bias)
     y = new((s["n"], s["c_out"], s["oh"], s["ow"]))
     og = s["c_out"] // s["groups"]
     if y.size == 0:  # (an empty inner dim still runs: the tiles then write the bias or zero)
@@ -89,6 +101,7 @@ def conv2d_backward_data(gy: GpuArray, w: GpuArray, in_size, stride, padding, di
     h, wd = pair(op, "input size", in_size)
     s = _shape(op, (g4[0], w4[1] * int(groups), h, wd), w4, g4[2:], stride, padding, dilation, groups)
     gx = new((s["n"], s["c_in"], h, wd))
+    gy, w = forward_strides(gy), forward_strides(w)
     if gx.size == 0:
         return gx
     rt = runtime.get()
@@ -112,12 +125,20 @@ def conv2d_backward_weight(x: GpuArray, gy: GpuArray, kernel_size, stride, paddi
     w4 = (g4[1], x4[1] // groups, kh, kw)
     s = _shape(op, x4, w4, g4[2:], stride, padding, dilation, groups)
     gw = new(w4)
+    x, gy = forward_strides(x), forward_strides(gy)
     gb = new((g4[1],)) if with_bias else None
     rt = runtime.get()
     og, kdim = s["c_out"] // groups, w4[1] * kh * kw
     if gw.size:  # (no output pixels: the tiles sum nothing and write zeros)
-        grid = (-(-kdim // TILE), -(-og // TILE), groups)
-        rt.launch(rt.pipeline("conv", "bweight"), [x.storage, gy.storage, gw.storage], grid, _params(s, x=x, gy=gy))
+        tiles = -(-kdim // TILE) * -(-og // TILE)
+        split_len, splits = _splits(s["n"] * s["oh"] * s["ow"], tiles, groups)
+        part = gw if splits == 1 else new((splits, *w4))
+        grid = (-(-kdim // TILE), -(-og // TILE), groups * splits)
+        params = _params(s, x=x, gy=gy, col0=split_len, splits=splits)
+        rt.launch(rt.pipeline("conv", "bweight"), [x.storage, gy.storage, part.storage], grid, params)
+        if splits > 1:
+            rt.launch(rt.pipeline("conv", "sum_splits"), [part.storage, gw.storage],
+                      runtime.grid_1d(-(-gw.size // 256), rt.max_workgroups), params)
     if gb is not None and gb.size:
         grid = runtime.grid_1d(s["c_out"], rt.max_workgroups)
         rt.launch(rt.pipeline("conv", "bias_grad"), [gy.storage, gb.storage], grid, _params(s, gy=gy))

@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import runtime
 from ..array import GpuArray
-from ._layout import check_float, check_int, dims4, grid_elems, new, pair
+from ._layout import check_float, check_int, dims4, forward_strides, grid_elems, new, pair
 
 
 def _pool_shape(op, input_shape, kernel, stride, padding) -> dict:
@@ -27,6 +27,8 @@ def _pool_shape(op, input_shape, kernel, stride, padding) -> dict:
 
 
 def _params(s: dict, total: int, src: GpuArray, idx: GpuArray | None = None, include_pad=False) -> bytes:
+    """Sizes and the strided views' offsets and strides (negative strides copied away first by
+    the callers: the kernels index with u32)."""
     io, ist = (idx.offset, idx.strides) if idx is not None else (0, (0,) * 4)
     return runtime.pack(
         s["n"], s["c"], s["h"], s["w"], s["oh"], s["ow"], s["kh"], s["kw"],
@@ -67,6 +69,7 @@ def max_pool2d_forward(x: GpuArray, kernel, stride, padding):
     s = _pool_shape(op, dims4(op, "input", x), kernel, stride, padding)
     shape = (s["n"], s["c"], s["oh"], s["ow"])
     y, idx = new(shape), GpuArray.empty(shape, np.int32)
+    x = forward_strides(x)
     _launch("max_fwd", [x.storage, y.storage, idx.storage], y.size, _params(s, y.size, x))
     return y, idx
 
@@ -81,6 +84,7 @@ def max_pool2d_backward(gy: GpuArray, indices: GpuArray, input_shape, kernel, st
     if indices.shape != gy.shape:
         raise ValueError(f"{op}: indices have shape {indices.shape}, grad_output {gy.shape}")
     gx = new((s["n"], s["c"], s["h"], s["w"]))
+    gy, indices = forward_strides(gy), forward_strides(indices)
     _launch("max_bwd", [gy.storage, indices.storage, gx.storage], gx.size, _params(s, gx.size, gy, indices))
     return gx
 
@@ -90,6 +94,7 @@ def avg_pool2d_forward(x: GpuArray, kernel, stride, padding, count_include_pad) 
     check_float(op, input=x)
     s = _pool_shape(op, dims4(op, "input", x), kernel, stride, padding)
     y = new((s["n"], s["c"], s["oh"], s["ow"]))
+    x = forward_strides(x)
     _launch("avg_fwd", [x.storage, y.storage], y.size, _params(s, y.size, x, include_pad=count_include_pad))
     return y
 
@@ -100,6 +105,7 @@ def avg_pool2d_backward(gy: GpuArray, input_shape, kernel, stride, padding, coun
     s = _pool_shape(op, _input_shape(op, input_shape), kernel, stride, padding)
     _check_grad(op, gy, s)
     gx = new((s["n"], s["c"], s["h"], s["w"]))
+    gy = forward_strides(gy)
     _launch("avg_bwd", [gy.storage, gx.storage], gx.size, _params(s, gx.size, gy, include_pad=count_include_pad))
     return gx
 
@@ -117,6 +123,7 @@ def adaptive_avg_pool2d_forward(x: GpuArray, output_size) -> GpuArray:
     check_float(op, input=x)
     s = _adaptive_shape(op, dims4(op, "input", x), output_size)
     y = new((s["n"], s["c"], s["oh"], s["ow"]))
+    x = forward_strides(x)
     _launch("adapt_fwd", [x.storage, y.storage], y.size, _params(s, y.size, x))
     return y
 
@@ -127,5 +134,6 @@ def adaptive_avg_pool2d_backward(gy: GpuArray, input_shape, output_size) -> GpuA
     s = _adaptive_shape(op, _input_shape(op, input_shape), output_size)
     _check_grad(op, gy, s)
     gx = new((s["n"], s["c"], s["h"], s["w"]))
+    gy = forward_strides(gy)
     _launch("adapt_bwd", [gy.storage, gx.storage], gx.size, _params(s, gx.size, gy))
     return gx

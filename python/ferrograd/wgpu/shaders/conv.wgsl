@@ -5,6 +5,8 @@
 //   bdata:   gx[n, c, iy, ix]  = sum_(o,ki,kj) W[o, c, ki, kj] * gy[n, o, oy, ox]
 //                                  where iy = oy*sh - ph + ki*dh            (Cg x N*H*W, inner Og*kh*kw)
 //   bweight: gW[o, k]          = sum_(n,p) gy[n, o, p] * cols[k, (n, p)]  (Og x K, inner N*P)
+// bweight's inner dim is long and its output small, so it is split into `splits` chunks of
+// col0 elements (split s = workgroup z / groups) whose partial products `sum_splits` adds up.
 // Every output element is written by exactly one thread (no atomics), so results are
 // deterministic. Tiles as in matmul.wgsl: 64x64 outputs per workgroup of 16x16 threads, a 4x4
 // register block each, the inner dim in steps of 16 through workgroup memory. All inputs are
@@ -18,7 +20,7 @@ struct Params {
     xs3: u32, w_off: u32, ws0: u32, ws1: u32,      // weight strides
     ws2: u32, ws3: u32, g_off: u32, gs0: u32,      // grad_output strides
     gs1: u32, gs2: u32, gs3: u32, col0: u32,       // col0: first column of this launch
-    has_bias: u32, b_off: u32, b_s: u32, _p: u32,
+    has_bias: u32, b_off: u32, b_s: u32, splits: u32,  // splits: bweight's inner-dim chunks
 }
 
 @group(0) @binding(0) var<storage, read> X: array<f32>;
@@ -206,13 +208,14 @@ fn bdata(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) li
 @compute @workgroup_size(16, 16)
 fn bweight(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
     let p = p3;
-    let g = wid.z;
+    let g = wid.z % p.groups;
+    let split = wid.z / p.groups;
     let cg = p.c_in / p.groups;
     let og = p.c_out / p.groups;
     let khw = p.kh * p.kw;
     let kdim = cg * khw;
     let npix = p.oh * p.ow;
-    let inner = p.n * npix;
+    let inner = min(p.n * npix, (split + 1u) * p.col0);
     let row0 = wid.y * TILE;
     let col0 = wid.x * TILE;
     let tid = lid.y * 16u + lid.x;
@@ -232,7 +235,7 @@ fn bweight(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) 
         dx[j] = i32((k % p.kw) * p.dw) - i32(p.pw);
     }
     var acc: array<vec4<f32>, 4>;
-    for (var k0 = 0u; k0 < inner; k0 += BK) {
+    for (var k0 = split * p.col0; k0 < inner; k0 += BK) {
         let gq = k0 + kk;
         var av = vec4<f32>(0.0);
         var bv = vec4<f32>(0.0);
@@ -269,7 +272,7 @@ fn bweight(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) 
         for (var j = 0u; j < 4u; j++) {
             let k = col0 + lid.x * 4u + j;
             if (k < kdim) {
-                OUT2[(g * og + o) * kdim + k] = acc[i][j];
+                OUT2[(split * p.c_out + g * og + o) * kdim + k] = acc[i][j];
             }
         }
     }
@@ -296,4 +299,17 @@ fn bias_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) ng:
         workgroupBarrier();
     }
     if (lid == 0u) { GB[o] = red[0]; }
+}
+
+// gW[i] = sum over splits s of partial[s, i], in split order (deterministic).
+@compute @workgroup_size(256)
+fn sum_splits(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) ng: vec3<u32>,
+              @builtin(local_invocation_index) lid: u32) {
+    let p = p2;
+    let total = p.c_out * (p.c_in / p.groups) * p.kh * p.kw;
+    let i = (wid.x + wid.y * ng.x) * 256u + lid;
+    if (i >= total) { return; }
+    var s = 0.0;
+    for (var k = 0u; k < p.splits; k++) { s += X[k * total + i]; }
+    GB[i] = s;
 }
