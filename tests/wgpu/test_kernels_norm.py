@@ -8,11 +8,12 @@ import numpy as np
 import pytest
 
 from ferrograd import _native
+from ferrograd.wgpu import runtime
 from ferrograd.wgpu.kernels import layer_norm_backward, layer_norm_forward
 
 # wgpu_views.py sits next to this file; pytest's importlib mode puts no test folder on sys.path
 sys.path.insert(0, os.path.dirname(__file__))
-from wgpu_views import dev, layouts, sliced  # noqa: E402
+from wgpu_views import dev, layouts, permuted, sliced  # noqa: E402
 
 TOL = dict(rtol=1e-4, atol=1e-5)
 
@@ -99,3 +100,17 @@ def test_bad_input_names_the_function_and_shapes():
         layer_norm_backward(x, x, 5, dev(np.zeros(2)), m, None, False, False)
     with pytest.raises(TypeError, match="layer_norm_forward: input must be float32"):
         layer_norm_forward(dev(np.zeros((3, 5)), np.int32), 5, None, None, 1e-5)
+
+
+def test_bad_input_raises_before_any_dispatch():
+    """A mean view that needs a copy (not one strided run), next to a weight of the wrong
+    length: the error comes first and nothing is recorded."""
+    x = dev(np.zeros((6, 5)))
+    mean = permuted(np.zeros((2, 3)), (1, 0))
+    rt = runtime.get()
+    rt.flush()
+    with pytest.raises(ValueError, match=r"layer_norm_backward: weight has shape \(4,\), expected 5"):
+        layer_norm_backward(x, x, 5, mean, mean, dev(np.zeros(4)), True, True)
+    assert rt._pending == 0
+    layer_norm_backward(x, x, 5, mean, mean, None, False, False)  # the same call, valid, records work
+    assert rt._pending > 0

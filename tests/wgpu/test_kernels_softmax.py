@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from ferrograd import _native
+from ferrograd.wgpu import runtime
 from ferrograd.wgpu.array import GpuArray
 from ferrograd.wgpu.kernels import (
     cross_entropy_backward,
@@ -163,3 +164,16 @@ def test_bad_input_names_the_function_and_shapes():
         cross_entropy_prob_forward(x, dev(np.zeros((4, 2))), None, 0.0)
     with pytest.raises(ValueError, match=r"cross_entropy_prob_forward: the class dim of input \(4, 0\) is empty"):
         cross_entropy_prob_forward(dev(np.zeros((4, 0))), dev(np.zeros((4, 0))), None, 0.0)
+
+
+def test_bad_input_raises_before_any_dispatch():
+    """Logits that need a copy (three row dims that do not merge), next to a grad of the wrong
+    length: the error comes first and nothing is recorded."""
+    x = permuted(np.zeros((2, 2, 2, 3)), (3, 2, 1, 0))
+    rt = runtime.get()
+    rt.flush()
+    with pytest.raises(ValueError, match=r"cross_entropy_backward: grad has shape \(5,\), expected 8"):
+        cross_entropy_backward(x, dev(np.zeros(8), np.int32), None, -100, 0.0, dev(np.zeros(8)), dev(np.zeros(5)))
+    assert rt._pending == 0
+    cross_entropy_backward(x, dev(np.zeros(8), np.int32), None, -100, 0.0, dev(np.zeros(8)), dev(np.zeros(8)))
+    assert rt._pending > 0

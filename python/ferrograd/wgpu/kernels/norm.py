@@ -21,13 +21,15 @@ def _rows(op: str, x: GpuArray, cols) -> tuple:
     return x.size // cols, cols
 
 
-def _vec(op: str, name: str, a, n: int):
-    """(array, offset, stride) of an optional length-n vector (zeros when absent)."""
-    if a is None:
-        return None, 0, 0
-    if a.size != n:
+def _check_len(op: str, name: str, a, n: int) -> None:
+    if a is not None and a.size != n:
         raise ValueError(f"{op}: {name} has shape {a.shape}, expected {n} elements")
-    return vector(a)
+
+
+def _vec(a):
+    """(array, offset, stride) of an optional vector; (None, 0, 0) when absent. Call only after
+    every check: a view that is not one strided run is copied (a dispatch)."""
+    return (None, 0, 0) if a is None else vector(a)
 
 
 def _params(rows, cols, eps=0.0, x=(0, 1, 0, 0, 1), g=(0, 1, 0, 0, 1), w=None, b=None, m=(0, 0), r=(0, 0)) -> bytes:
@@ -46,7 +48,9 @@ def layer_norm_forward(x: GpuArray, cols, weight, bias, eps):
     op = "layer_norm_forward"
     check_float(op, input=x, weight=weight, bias=bias)
     rows, cols = _rows(op, x, cols)
-    w, b = _vec(op, "weight", weight, cols), _vec(op, "bias", bias, cols)
+    _check_len(op, "weight", weight, cols)
+    _check_len(op, "bias", bias, cols)
+    w, b = _vec(weight), _vec(bias)
     y, mean, rstd = new(x.shape), new((rows,)), new((rows,))
     if rows == 0:
         return y, mean, rstd
@@ -68,8 +72,10 @@ def layer_norm_backward(gy: GpuArray, x: GpuArray, cols, mean: GpuArray, rstd: G
     rows, cols = _rows(op, x, cols)
     if gy.size != x.size:
         raise ValueError(f"{op}: grad has shape {gy.shape}, input {x.shape}")
-    m, r = _vec(op, "mean", mean, rows), _vec(op, "rstd", rstd, rows)
-    w = _vec(op, "weight", weight, cols)
+    _check_len(op, "mean", mean, rows)
+    _check_len(op, "rstd", rstd, rows)
+    _check_len(op, "weight", weight, cols)
+    m, r, w = _vec(mean), _vec(rstd), _vec(weight)
     dx = new(x.shape)
     dw = new((cols,)) if need_weight_grad or need_bias_grad else None
     db = new((cols,)) if need_weight_grad or need_bias_grad else None

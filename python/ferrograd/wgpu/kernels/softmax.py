@@ -63,19 +63,18 @@ def softmax_backward(y: GpuArray, gy: GpuArray, log) -> GpuArray:
 # ---- cross-entropy ------------------------------------------------------------------------------
 
 def _ce_rows(op: str, x: GpuArray, weight) -> tuple:
-    """(rows, classes) of the logits, and the weight as a vector view (or None)."""
+    """(rows, classes) of the logits; checks the weight's length."""
     classes = _last(op, x)
     if classes == 0:
         raise ValueError(f"{op}: the class dim of input {x.shape} is empty")
     if weight is not None and weight.size != classes:
         raise ValueError(f"{op}: weight has shape {weight.shape}, input {x.shape} has {classes} classes")
-    return math.prod(x.shape[:-1]), classes, (vector(weight) if weight is not None else None)
+    return math.prod(x.shape[:-1]), classes
 
 
-def _vec(op: str, name: str, a: GpuArray, rows: int, what: str) -> tuple:
+def _check_len(op: str, name: str, a: GpuArray, rows: int, what: str) -> None:
     if a.size != rows:
         raise ValueError(f"{op}: {name} has shape {a.shape}, expected {rows} elements ({what})")
-    return vector(a)
 
 
 def _ce_params(rows, classes, x, t=(0, 1, 0, 0, 1), w=None, lse=(None, 0, 0), g=(None, 0, 0), eps=0.0,
@@ -97,9 +96,14 @@ def _launch(entry: str, buffers, rows: int, params: bytes) -> None:
     rt.launch(rt.pipeline("cross_entropy", entry), buffers, grid_rows(rows), params)
 
 
-def _index_target(op: str, target, rows: int) -> tuple:
+def _check_index_target(op: str, target, rows: int) -> None:
     check_int(op, "target", target)
-    ta, t_off, t_s = _vec(op, "target", target, rows, "one class index per row of the input")
+    _check_len(op, "target", target, rows, "one class index per row of the input")
+
+
+def _index_view(target) -> tuple:
+    """(array, (off, n1, s0, s1, cs)): the kernels read index t of row r at off + r * s0."""
+    ta, t_off, t_s = vector(target)
     return ta, (t_off, 1, t_s, 0, 1)
 
 
@@ -108,8 +112,11 @@ def cross_entropy_forward(x: GpuArray, target: GpuArray, weight, ignore_index, l
     before reduction; 0 where target == ignore_index)."""
     op = "cross_entropy_forward"
     check_float(op, input=x, weight=weight)
-    rows, classes, w = _ce_rows(op, x, weight)
-    ta, tv = _index_target(op, target, rows)
+    rows, classes = _ce_rows(op, x, weight)
+    _check_index_target(op, target, rows)
+    # Views only after every check: a view that is not one strided run is copied (a dispatch).
+    ta, tv = _index_view(target)
+    w = vector(weight) if weight is not None else None
     loss, lse = new((rows,)), new((rows,))
     xa, *xv = matrix(x, classes)
     wa = w[0] if w else xa  # bound but unread without a weight
@@ -124,10 +131,13 @@ def cross_entropy_backward(x: GpuArray, target: GpuArray, weight, ignore_index, 
     upstream gradient `g` (reduction already folded in)."""
     op = "cross_entropy_backward"
     check_float(op, input=x, weight=weight, lse=lse, grad=g)
-    rows, classes, w = _ce_rows(op, x, weight)
-    ta, tv = _index_target(op, target, rows)
-    lv = _vec(op, "lse", lse, rows, "one per row of the input")
-    gv = _vec(op, "grad", g, rows, "one per row of the input")
+    rows, classes = _ce_rows(op, x, weight)
+    _check_index_target(op, target, rows)
+    _check_len(op, "lse", lse, rows, "one per row of the input")
+    _check_len(op, "grad", g, rows, "one per row of the input")
+    ta, tv = _index_view(target)
+    w = vector(weight) if weight is not None else None
+    lv, gv = vector(lse), vector(g)
     dx = new(x.shape)
     xa, *xv = matrix(x, classes)
     wa = w[0] if w else xa
@@ -136,21 +146,21 @@ def cross_entropy_backward(x: GpuArray, target: GpuArray, weight, ignore_index, 
     return dx
 
 
-def _prob_target(op: str, target, x: GpuArray, classes: int) -> tuple:
+def _check_prob_target(op: str, target, x: GpuArray) -> None:
     check_float(op, target=target)
     if target.size != x.size:
         raise ValueError(f"{op}: target has shape {target.shape}, input {x.shape} (class probabilities "
                          f"need one per logit)")
-    ta, *tv = matrix(target, classes)
-    return ta, tv
 
 
 def cross_entropy_prob_forward(x: GpuArray, target: GpuArray, weight, label_smoothing):
     """`(loss, lse)` per row of (..., C) logits against class probabilities of the same shape."""
     op = "cross_entropy_prob_forward"
     check_float(op, input=x, weight=weight)
-    rows, classes, w = _ce_rows(op, x, weight)
-    ta, tv = _prob_target(op, target, x, classes)
+    rows, classes = _ce_rows(op, x, weight)
+    _check_prob_target(op, target, x)
+    ta, *tv = matrix(target, classes)
+    w = vector(weight) if weight is not None else None
     loss, lse = new((rows,)), new((rows,))
     xa, *xv = matrix(x, classes)
     wa = w[0] if w else xa
@@ -164,10 +174,13 @@ def cross_entropy_prob_backward(x: GpuArray, target: GpuArray, weight, label_smo
     """`(dx, dtarget or None)` of `cross_entropy_prob_forward`'s per-row losses."""
     op = "cross_entropy_prob_backward"
     check_float(op, input=x, weight=weight, lse=lse, grad=g)
-    rows, classes, w = _ce_rows(op, x, weight)
-    ta, tv = _prob_target(op, target, x, classes)
-    lv = _vec(op, "lse", lse, rows, "one per row of the input")
-    gv = _vec(op, "grad", g, rows, "one per row of the input")
+    rows, classes = _ce_rows(op, x, weight)
+    _check_prob_target(op, target, x)
+    _check_len(op, "lse", lse, rows, "one per row of the input")
+    _check_len(op, "grad", g, rows, "one per row of the input")
+    ta, *tv = matrix(target, classes)
+    w = vector(weight) if weight is not None else None
+    lv, gv = vector(lse), vector(g)
     dx = new(x.shape)
     # Without a target gradient the kernel writes none; a small scratch fills its binding.
     dt = new(x.shape) if need_target_grad else GpuArray.empty((1,), np.float32)
