@@ -13,7 +13,7 @@ from ferrograd.wgpu.kernels.conv import _splits
 
 # wgpu_views.py sits next to this file; pytest's importlib mode puts no test folder on sys.path
 sys.path.insert(0, os.path.dirname(__file__))
-from wgpu_views import dev, flipped, layouts, permuted, sliced  # noqa: E402
+from wgpu_views import dev, flipped, layouts, permuted, sliced, small_grid_limit  # noqa: E402
 
 TOL = dict(rtol=1e-4, atol=1e-4)
 
@@ -161,3 +161,21 @@ def test_bad_input_names_the_function_and_shapes():
         conv2d_backward_weight(x, dev(np.zeros((2, 2, 3, 3))), (3, 3), (1, 1), (0, 0), (1, 1), 3, False)
     with pytest.raises(TypeError, match="conv2d_forward: input must be float32"):
         conv2d_forward(dev(np.zeros((1, 3, 5, 5)), np.int32), wt, None, (1, 1), (0, 0), (1, 1), 1, (3, 3))
+
+
+def test_grids_past_the_device_limit_split_into_launches(monkeypatch):
+    """With 7 workgroups per dimension: forward and backward-data run their columns as several
+    launches, backward-weight caps its splits at 7 / groups."""
+    case = CASES[-1]
+    x, wt, b, gy, out = _data(case, 7)
+    stride, pad, dil, g = case[7:]
+    want_y = _native.conv2d_forward(x, wt, b, stride, pad, dil, g, out)
+    want_gx = _native.conv2d_backward_data(gy, wt, x.shape[2:], stride, pad, dil, g)
+    want_gw, want_gb = _native.conv2d_backward_weight(x, gy, wt.shape[2:], stride, pad, dil, g, True)
+    small_grid_limit(monkeypatch)
+    np.testing.assert_allclose(conv2d_forward(dev(x), dev(wt), dev(b), stride, pad, dil, g, out).numpy(), want_y, **TOL)
+    got_gx = conv2d_backward_data(dev(gy), dev(wt), x.shape[2:], stride, pad, dil, g)
+    np.testing.assert_allclose(got_gx.numpy(), want_gx, **TOL)
+    gw, gb = conv2d_backward_weight(dev(x), dev(gy), wt.shape[2:], stride, pad, dil, g, True)
+    np.testing.assert_allclose(gw.numpy(), want_gw, **TOL)
+    np.testing.assert_allclose(gb.numpy(), want_gb, **TOL)

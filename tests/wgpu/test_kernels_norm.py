@@ -13,7 +13,7 @@ from ferrograd.wgpu.kernels import layer_norm_backward, layer_norm_forward
 
 # wgpu_views.py sits next to this file; pytest's importlib mode puts no test folder on sys.path
 sys.path.insert(0, os.path.dirname(__file__))
-from wgpu_views import dev, layouts, permuted, sliced  # noqa: E402
+from wgpu_views import dev, layouts, permuted, sliced, small_grid_limit  # noqa: E402
 
 TOL = dict(rtol=1e-4, atol=1e-5)
 
@@ -114,3 +114,15 @@ def test_bad_input_raises_before_any_dispatch():
     assert rt._pending == 0
     layer_norm_backward(x, x, 5, mean, mean, None, False, False)  # the same call, valid, records work
     assert rt._pending > 0
+
+
+def test_grids_past_the_device_limit_fold(monkeypatch):
+    """With 7 workgroups per dimension: 45 rows and 130 columns (9 column groups) fold."""
+    x, w, b, gy = _data((45, 130), 130, 12)
+    want = _native.layer_norm_forward(x, 130, w, b, 1e-5)
+    want_d = _native.layer_norm_backward(gy, x, 130, want[1], want[2], w, True, True)
+    small_grid_limit(monkeypatch)
+    y, mean, rstd = layer_norm_forward(dev(x), 130, dev(w), dev(b), 1e-5)
+    np.testing.assert_allclose(y.numpy(), want[0], **TOL)
+    for g, e in zip(layer_norm_backward(dev(gy), dev(x), 130, mean, rstd, dev(w), True, True), want_d):
+        np.testing.assert_allclose(g.numpy(), e, **TOL)

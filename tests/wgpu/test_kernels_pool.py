@@ -19,7 +19,7 @@ from ferrograd.wgpu.kernels import (
 
 # wgpu_views.py sits next to this file; pytest's importlib mode puts no test folder on sys.path
 sys.path.insert(0, os.path.dirname(__file__))
-from wgpu_views import dev, flipped, layouts  # noqa: E402
+from wgpu_views import dev, flipped, layouts, small_grid_limit  # noqa: E402
 
 TOL = dict(rtol=1e-5, atol=1e-6)
 
@@ -120,3 +120,17 @@ def test_bad_input_names_the_function_and_shapes():
                             (2, 2), (2, 2), (0, 0))
     with pytest.raises(ValueError, match=r"adaptive_avg_pool2d_forward: output size \(0, 2\).*\(1, 2, 5, 5\)"):
         adaptive_avg_pool2d_forward(x, (0, 2))
+
+
+def test_grids_past_the_device_limit_fold(monkeypatch):
+    """With 7 workgroups per dimension, element grids fold into (x, y)."""
+    shape, k, s, p = (2, 3, 25, 27), (3, 3), (1, 1), (1, 1)  # 4050 elements: 16 groups of 256
+    x = _x(shape, 10)
+    want_y, want_i = _native.max_pool2d_forward(x, k, s, p)
+    gy = _x(want_y.shape, 11)
+    want_gx = _native.avg_pool2d_backward(gy, shape, k, s, p, True)
+    small_grid_limit(monkeypatch)
+    y, idx = max_pool2d_forward(dev(x), k, s, p)
+    np.testing.assert_array_equal(y.numpy(), want_y)
+    np.testing.assert_array_equal(idx.numpy(), want_i)
+    np.testing.assert_allclose(avg_pool2d_backward(dev(gy), shape, k, s, p, True).numpy(), want_gx, **TOL)

@@ -22,7 +22,7 @@ from ferrograd.wgpu.kernels import (
 
 # wgpu_views.py sits next to this file; pytest's importlib mode puts no test folder on sys.path
 sys.path.insert(0, os.path.dirname(__file__))
-from wgpu_views import dev, layouts, permuted, sliced  # noqa: E402
+from wgpu_views import dev, layouts, permuted, sliced, small_grid_limit  # noqa: E402
 
 TOL = dict(rtol=1e-4, atol=1e-5)
 SHAPES = [(1,), (3, 7), (2, 5, 300), (9, 1), (4, 3, 2, 33)]
@@ -177,3 +177,17 @@ def test_bad_input_raises_before_any_dispatch():
     assert rt._pending == 0
     cross_entropy_backward(x, dev(np.zeros(8), np.int32), None, -100, 0.0, dev(np.zeros(8)), dev(np.zeros(8)))
     assert rt._pending > 0
+
+
+def test_grids_past_the_device_limit_fold(monkeypatch):
+    """With 7 workgroups per dimension, 45 rows fold into (x, y) (7 x 7 at most)."""
+    x, t, w, g = _ce_data(45, 9, 13)
+    want_y = _native.softmax_forward(x, True)
+    want_loss, want_lse = _native.cross_entropy_forward(x, t, w, -100, 0.1)
+    want_dx = _native.cross_entropy_backward(x, t, w, -100, 0.1, want_lse, g)
+    small_grid_limit(monkeypatch)
+    np.testing.assert_allclose(softmax_forward(dev(x), True).numpy(), want_y, **TOL)
+    loss, lse = cross_entropy_forward(dev(x), dev(t, np.int32), dev(w), -100, 0.1)
+    np.testing.assert_allclose(loss.numpy(), want_loss, **TOL)
+    dx = cross_entropy_backward(dev(x), dev(t, np.int32), dev(w), -100, 0.1, lse, dev(g))
+    np.testing.assert_allclose(dx.numpy(), want_dx, **TOL)

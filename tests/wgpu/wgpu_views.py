@@ -45,3 +45,13 @@ def flipped(a, axis, dtype=np.float32):
     strides = list(base.strides)
     strides[axis] = -strides[axis]
     return GpuArray(a.shape, dtype, base.storage, strides, base.strides[axis] * (a.shape[axis] - 1))
+
+
+def small_grid_limit(monkeypatch, limit=7):
+    """Make the device report a tiny per-dimension workgroup limit, so small tests take the
+    paths that big tensors take on a real GPU (folded grids, split launches)."""
+    from ferrograd.wgpu import runtime
+
+    rt = runtime.get()
+    monkeypatch.setitem(rt.limits, "max-compute-workgroups-per-dimension", limit)
+    assert rt.max_workgroups == limit

@@ -4,8 +4,6 @@ index through strides), and a strided-copy kernel for views that fit neither."""
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from .. import runtime
@@ -138,9 +136,5 @@ def new(shape) -> GpuArray:
     return GpuArray.empty(tuple(int(s) for s in shape), np.float32)
 
 
-def size(shape) -> int:
-    return math.prod(shape)
-
-
 __all__ = ["check_float", "check_int", "contiguous", "dims4", "forward_strides", "grid_elems", "grid_rows",
-           "matrix", "new", "pair", "size", "vector"]
+           "matrix", "new", "pair", "vector"]
