@@ -26,6 +26,7 @@ CASES = [
     (1, 67, 6, 7, 3, 2, 3, (3, 2), (1, 1), (1, 2), 1),  # 402 taps; backward-data rows past one tile
     (4, 2, 13, 12, 6, 5, 4, (2, 2), (2, 1), (1, 1), 2),  # N*P past one 64-column tile
     (2, 3, 20, 19, 4, 3, 3, (1, 1), (1, 1), (1, 1), 1),  # backward-weight splits N*P = 760
+    (2, 4, 1, 17, 6, 1, 3, (1, 2), (0, 1), (1, 2), 2),  # conv1d as H = 1
 ]
 
 
@@ -118,22 +119,25 @@ def test_negative_strides_are_copied_first():
     np.testing.assert_allclose(got_gx.numpy(), want_gx, **TOL)
 
 
-def test_explicit_sizes_for_transposed_conv():
-    """conv_transpose2d runs backward-data with an input size that has output padding, and
-    forward with the transposed input's size: sizes other than the usual formula's."""
+@pytest.mark.parametrize("groups", [1, 2])
+def test_transposed_conv_uses_as_in_ops(groups):
+    """conv_transpose2d (x (N, C_in, H, W), w (C_in, C_out/g, kh, kw)) as ops.conv runs it:
+    forward = backward-data with output padding in its size; input gradient = forward at the
+    transposed input's size; weight gradient = backward-weight with the roles swapped."""
     rng = np.random.default_rng(5)
-    gy = rng.standard_normal((2, 4, 5, 4), dtype=np.float32)
-    wt = rng.standard_normal((4, 3, 3, 2), dtype=np.float32)
-    args = ((2, 3), (1, 0), (1, 2), 1)
-    want = _native.conv2d_backward_data(gy, wt, (11, 12), *args)  # usual size is (10, 11)
-    got = conv2d_backward_data(dev(gy), dev(wt), (11, 12), *args)
-    np.testing.assert_allclose(got.numpy(), want, **TOL)
-    x = rng.standard_normal((2, 3, 11, 12), dtype=np.float32)
-    want = _native.conv2d_forward(x, wt, None, *args, (5, 4))
-    np.testing.assert_allclose(conv2d_forward(dev(x), dev(wt), None, *args, (5, 4)).numpy(), want, **TOL)
-    want_w, _ = _native.conv2d_backward_weight(x, gy, (3, 2), *args, False)
-    got_w, _ = conv2d_backward_weight(dev(x), dev(gy), (3, 2), *args, False)
-    np.testing.assert_allclose(got_w.numpy(), want_w, **TOL)
+    x = rng.standard_normal((2, 4, 5, 4), dtype=np.float32)
+    wt = rng.standard_normal((4, 6 // groups, 3, 2), dtype=np.float32)
+    args = ((2, 3), (1, 0), (1, 2), groups)
+    out = (11, 12)  # the formula's (10, 11) plus output padding (1, 1)
+    want_y = _native.conv2d_backward_data(x, wt, out, *args)
+    y = conv2d_backward_data(dev(x), dev(wt), out, *args)
+    np.testing.assert_allclose(y.numpy(), want_y, **TOL)
+    g = rng.standard_normal(want_y.shape, dtype=np.float32)
+    want_gx = _native.conv2d_forward(g, wt, None, *args, x.shape[2:])
+    np.testing.assert_allclose(conv2d_forward(dev(g), dev(wt), None, *args, x.shape[2:]).numpy(), want_gx, **TOL)
+    want_gw, _ = _native.conv2d_backward_weight(g, x, wt.shape[2:], *args, False)
+    got_gw, _ = conv2d_backward_weight(dev(g), dev(x), wt.shape[2:], *args, False)
+    np.testing.assert_allclose(got_gw.numpy(), want_gw, **TOL)
 
 
 def test_empty_batch_gives_empty_outputs_and_zero_weight_grad():
