@@ -1,6 +1,7 @@
 // 2-d convolution as implicit GEMM: the im2col matrix is never stored; each tile load computes
 // which input pixel (or output-gradient pixel) a (k, column) entry is, or zero in the padding.
-// Per group g (workgroup z), with K = C_in/groups * kh * kw:
+// Binding slots are shared between entry points (each binds only what it uses: 0.. in order,
+// then its params). Per group g (workgroup z), with K = C_in/groups * kh * kw:
 //   fwd:     y[n, o, p]        = sum_k W[o, k] * cols[k, (n, p)]            (Og x N*P, inner K)
 //   bdata:   gx[n, c, iy, ix]  = sum_(o,ki,kj) W[o, c, ki, kj] * gy[n, o, oy, ox]
 //                                  where iy = oy*sh - ph + ki*dh            (Cg x N*H*W, inner Og*kh*kw)
@@ -16,10 +17,11 @@ struct Params {
     c_out: u32, kh: u32, kw: u32, oh: u32,
     ow: u32, sh: u32, sw: u32, ph: u32,
     pw: u32, dh: u32, dw: u32, groups: u32,
-    x_off: u32, xs0: u32, xs1: u32, xs2: u32,      // input x (or its gradient's source) strides
+    x_off: u32, xs0: u32, xs1: u32, xs2: u32,      // input strides (NCHW, elements)
     xs3: u32, w_off: u32, ws0: u32, ws1: u32,      // weight strides
     ws2: u32, ws3: u32, g_off: u32, gs0: u32,      // grad_output strides
-    gs1: u32, gs2: u32, gs3: u32, col0: u32,       // col0: first column of this launch
+    gs1: u32, gs2: u32, gs3: u32, col0: u32,       // fwd / bdata: first column of this launch;
+                                                   // bweight: inner elements per split
     has_bias: u32, b_off: u32, b_s: u32, splits: u32,  // splits: bweight's inner-dim chunks
 }
 
