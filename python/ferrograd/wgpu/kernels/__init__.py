@@ -3,7 +3,25 @@ arguments and results, on GpuArrays. `ops` picks this module or `_native` by the
 (`ops._util.kernels`), looking functions up by name at call time: a kernel family not written
 for the device yet raises KernelMissing (a NotImplementedError) naming the function."""
 
+from .conv import conv2d_backward_data, conv2d_backward_weight, conv2d_forward  # noqa: F401
 from .matmul import matmul  # noqa: F401
+from .pool import (  # noqa: F401
+    adaptive_avg_pool2d_backward,
+    adaptive_avg_pool2d_forward,
+    avg_pool2d_backward,
+    avg_pool2d_forward,
+    max_pool2d_backward,
+    max_pool2d_forward,
+)
+from .norm import layer_norm_backward, layer_norm_forward  # noqa: F401
+from .softmax import (  # noqa: F401
+    cross_entropy_backward,
+    cross_entropy_forward,
+    cross_entropy_prob_backward,
+    cross_entropy_prob_forward,
+    softmax_backward,
+    softmax_forward,
+)
 
 
 class KernelMissing(NotImplementedError, AttributeError):

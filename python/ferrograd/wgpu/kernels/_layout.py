@@ -1,0 +1,140 @@
+"""Shared helpers of the conv / pool / norm / softmax kernels: dtype and shape checks that raise
+before any dispatch, views of an array as a vector or a matrix of rows (what the row kernels
+index through strides), and a strided-copy kernel for views that fit neither."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import runtime
+from ..array import GpuArray
+
+MAX_COPY_DIMS = 8
+
+
+def check_float(op: str, **arrays) -> None:
+    """TypeError unless every given (non-None) array is a float32 GpuArray."""
+    for name, a in arrays.items():
+        if a is None:
+            continue
+        if not isinstance(a, GpuArray):
+            raise TypeError(f"{op}: {name} must be a GpuArray, got {type(a).__name__}")
+        if a.dtype != np.float32:
+            raise TypeError(f"{op}: {name} must be float32 on the wgpu device, got {a.dtype}")
+
+
+def check_int(op: str, name: str, a) -> None:
+    if not isinstance(a, GpuArray):
+        raise TypeError(f"{op}: {name} must be a GpuArray, got {type(a).__name__}")
+    if a.dtype != np.int32:
+        raise TypeError(f"{op}: {name} must be int32 on the wgpu device (class indices), got {a.dtype}")
+
+
+def dims4(op: str, name: str, a: GpuArray) -> tuple:
+    if a.ndim != 4:
+        raise ValueError(f"{op}: {name} must be 4-d, got shape {a.shape}")
+    return a.shape
+
+
+def pair(op: str, name: str, v) -> tuple:
+    try:
+        a, b = (int(x) for x in v)
+    except (TypeError, ValueError):
+        raise ValueError(f"{op}: {name} must be a pair of ints, got {v!r}") from None
+    if a < 0 or b < 0:
+        raise ValueError(f"{op}: {name} must be non-negative, got {v!r}")
+    return a, b
+
+
+def contiguous(a: GpuArray) -> GpuArray:
+    """`a` itself when contiguous, else a contiguous copy made on the device."""
+    if a.is_contiguous:
+        return a
+    if a.ndim > MAX_COPY_DIMS:
+        raise ValueError(f"wgpu copy: views of more than {MAX_COPY_DIMS} dims are not supported, got {a.shape}")
+    out = GpuArray.empty(a.shape, a.dtype)
+    if a.size == 0:
+        return out
+    rt = runtime.get()
+    shape = list(a.shape) + [1] * (MAX_COPY_DIMS - a.ndim)
+    strides = list(a.strides) + [0] * (MAX_COPY_DIMS - a.ndim)
+    params = runtime.pack(a.size, a.ndim, a.offset, 0, *shape, *strides, fmt="IIII" + "I" * 8 + "i" * 8)
+    rt.launch(rt.pipeline("layout_copy"), [a.storage, out.storage], runtime.grid_1d(-(-a.size // 256), rt.max_workgroups), params)
+    return out
+
+
+def forward_strides(a):
+    """`a` itself, or a contiguous copy when a stride is negative (kernels index with u32); a
+    size-1 dim's stride is never used, so a negative one there just becomes 0."""
+    if a is None or all(st >= 0 for st in a.strides):
+        return a
+    if any(st < 0 and n > 1 for st, n in zip(a.strides, a.shape)):
+        return contiguous(a)
+    return GpuArray(a.shape, a.dtype, a.storage, [max(st, 0) for st in a.strides], a.offset)
+
+
+def _merge(shape, strides) -> list:
+    """(size, stride) dims with size-1 dims dropped and adjacent dims merged where one stride
+    steps through both; always at least one dim."""
+    dims = [(n, s) for n, s in zip(shape, strides) if n != 1]
+    merged = []
+    for n, s in dims:
+        if merged and merged[-1][1] == s * n:
+            merged[-1] = (merged[-1][0] * n, s)
+        else:
+            merged.append((n, s))
+    return merged or [(1, 0)]
+
+
+def vector(a: GpuArray) -> tuple:
+    """(array, offset, stride) reading `a`'s elements in order as one strided run (a copy when
+    the view is not one)."""
+    dims = _merge(a.shape, a.strides)
+    if len(dims) > 1 or dims[0][1] < 0:
+        a = contiguous(a)
+        return a, a.offset, 1
+    return a, a.offset, dims[0][1]
+
+
+def matrix(a: GpuArray, cols: int) -> tuple:
+    """`a` as rows of `cols` trailing elements: (array, offset, inner_rows, row_stride_outer,
+    row_stride_inner, col_stride). Row r starts at offset + (r // inner_rows) * outer +
+    (r % inner_rows) * inner: two row dims cover softmax over a moved axis without a copy."""
+    split = _suffix(a.shape, cols)
+    if split is not None and all(s >= 0 for s in a.strides):
+        rows = _merge(a.shape[:split], a.strides[:split])
+        col = _merge(a.shape[split:], a.strides[split:])
+        if len(rows) <= 2 and len(col) == 1:
+            if len(rows) == 1:
+                rows = [(1, 0)] + rows
+            (_, s0), (n1, s1) = rows
+            return a, a.offset, n1, s0, s1, col[0][1]
+    a = contiguous(a)
+    return a, a.offset, 1, cols, 0, 1
+
+
+def _suffix(shape, cols: int):
+    """The dim where the trailing dims of product `cols` start, or None."""
+    prod = 1
+    for i in range(len(shape), 0, -1):
+        if prod == cols:
+            return i
+        prod *= shape[i - 1]
+    return 0 if prod == cols else None
+
+
+def grid_rows(rows: int) -> tuple:
+    """One workgroup per row, folded into (x, y) past the device's per-dimension limit."""
+    return runtime.grid_1d(rows, runtime.get().max_workgroups)
+
+
+def grid_elems(n: int, per_group: int = 256) -> tuple:
+    return runtime.grid_1d(-(-n // per_group), runtime.get().max_workgroups)
+
+
+def new(shape) -> GpuArray:
+    return GpuArray.empty(tuple(int(s) for s in shape), np.float32)
+
+
+__all__ = ["check_float", "check_int", "contiguous", "dims4", "forward_strides", "grid_elems", "grid_rows",
+           "matrix", "new", "pair", "vector"]
