@@ -2,3 +2,4 @@
 arguments and results, on GpuArrays. `ops` picks this module or `_native` by the data's type."""
 
 from .matmul import matmul  # noqa: F401
+from .mixing import channel_mixing_backward, channel_mixing_forward, token_mixing_backward, token_mixing_forward  # noqa: F401
