@@ -53,6 +53,17 @@ def test_additive_mask_with_fully_masked_row():
     assert np.isneginf(lse[1, 4]) and not out[1, 4].any() and not dq[1, 4].any()
 
 
+@pytest.mark.parametrize("dtype", [np.int32, np.uint32])
+def test_integer_boolean_mask_matches_the_additive_one(dtype):
+    rng = np.random.default_rng(7)
+    l, s = 13, 18
+    q, k, v = rand(rng, 2, l, 8), rand(rng, 2, s, 8), rand(rng, 2, s, 6)
+    keep = rng.random((2, l, s)) < 0.6
+    keep[0, 3] = False  # a row that attends to nothing
+    additive = np.where(keep, 0.0, -np.inf).astype(np.float32)
+    _check(q, k, v, mask=additive, gmask=GpuArray.from_numpy(keep.astype(dtype)))
+
+
 def test_broadcast_mask_is_a_zero_stride_view():
     rng = np.random.default_rng(2)
     b, h, l, s = 2, 3, 17, 17

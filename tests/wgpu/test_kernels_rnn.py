@@ -22,8 +22,9 @@ def _params(rng, ngates, bias):
     return w_ih, w_hh, b_ih, b_hh
 
 
-def _opt(a):
-    return None if a is None else dev(a)
+def _opt(a, strided=False):
+    """An optional bias on the device; strided: every other element of a larger buffer."""
+    return None if a is None else (dev_sliced(a) if strided else dev(a))
 
 
 def _x(rng, strided):
@@ -42,7 +43,7 @@ def test_lstm_matches_native(bias, strided):
     want = _native.lstm_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh)
     gw_hh = dev_permuted(w_hh, (1, 0)) if strided else dev(w_hh)
     gh0 = dev_sliced(h0) if strided else dev(h0)
-    got = K.lstm_forward(gx, gh0, dev(c0), dev(w_ih), gw_hh, _opt(b_ih), _opt(b_hh))
+    got = K.lstm_forward(gx, gh0, dev(c0), dev(w_ih), gw_hh, _opt(b_ih, strided), _opt(b_hh))
     assert [g.shape for g in got] == [w.shape for w in want]
     for g, w in zip(got, want):
         close(g, w)
@@ -65,7 +66,7 @@ def test_gru_matches_native(bias, strided):
     w_ih, w_hh, b_ih, b_hh = _params(rng, 3, bias)
     want = _native.gru_forward(x, h0, w_ih, w_hh, b_ih, b_hh)
     gw_ih = dev_permuted(w_ih, (1, 0)) if strided else dev(w_ih)
-    got = K.gru_forward(gx, dev(h0), gw_ih, dev(w_hh), _opt(b_ih), _opt(b_hh))
+    got = K.gru_forward(gx, dev(h0), gw_ih, dev(w_hh), _opt(b_ih), _opt(b_hh, strided))
     for g, w in zip(got, want):
         close(g, w)
     _, gates, hn, hs = want
@@ -107,15 +108,31 @@ def test_rnn_without_hh_bias_matches_native():
         close(g, w)
 
 
-def test_long_sequence_records_without_readback():
-    # 40 steps: every step's GEMM and gate kernel is recorded; only the final .numpy() submits.
+def test_long_sequence_records_without_readback(monkeypatch):
+    # 64 steps forward and backward: every step's GEMM and gate kernel is recorded into the
+    # shared encoder; a read-back inside the wrappers would fail here.
+    from ferrograd.wgpu import runtime
+
     rng = np.random.default_rng(5)
-    x = rand(rng, 2, 40, 3)
-    h0, c0 = rand(rng, 2, 4), rand(rng, 2, 4)
-    w_ih, w_hh, b_ih, b_hh = rand(rng, 16, 3, scale=0.5), rand(rng, 16, 4, scale=0.5), rand(rng, 16), rand(rng, 16)
+    b, l, i, h = 2, 64, 3, 4
+    x, h0, c0 = rand(rng, b, l, i), rand(rng, b, h), rand(rng, b, h)
+    w_ih, w_hh, b_ih, b_hh = rand(rng, 4 * h, i, scale=0.5), rand(rng, 4 * h, h, scale=0.5), rand(rng, 4 * h), rand(rng, 4 * h)
+    gy, gc = rand(rng, b, l, h), rand(rng, b, h)
     want = _native.lstm_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh)
-    got = K.lstm_forward(dev(x), dev(h0), dev(c0), dev(w_ih), dev(w_hh), dev(b_ih), dev(b_hh))
+    want_b = _native.lstm_backward(x, c0, w_ih, w_hh, *want[1:], gy, gc)
+    args = [dev(a) for a in (x, h0, c0, w_ih, w_hh, b_ih, b_hh, gy, gc)]
+    rt = runtime.get()
+
+    def no_read(*a, **k):
+        raise AssertionError("a kernel wrapper read back from the device")
+
+    monkeypatch.setattr(rt, "read", no_read)
+    got = K.lstm_forward(*args[:7])
+    got_b = K.lstm_backward(args[0], args[2], args[3], args[4], *got[1:], args[7], args[8])
+    monkeypatch.undo()
     close(got[0], want[0], tol=5e-4)
+    for g, w in zip(got_b, want_b):
+        close(g, w, tol=1e-3)
 
 
 def test_empty_sequence_matches_native():

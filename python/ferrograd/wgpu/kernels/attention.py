@@ -3,8 +3,10 @@
 `sdpa_backward(q, k, v, mask, is_causal, scale, out, lse, dout) -> (dq, dk, dv)`.
 
 Shapes: q (batch..., L, E), k (batch..., S, E), v (batch..., S, Ev), each with its own
-broadcastable batch dims and any strides; `mask` None or an additive float32 view of exactly
-(batch..., L, S) (zero strides broadcast it without copies). Results are contiguous in the
+broadcastable batch dims and any strides; `mask` None or a view of exactly (batch..., L, S)
+(zero strides broadcast it without copies): additive float32 as `_native` takes it, or, beyond
+`_native`, int32/uint32 boolean (non-zero = attend, torch's bool semantics) so a boolean mask
+reaches the device without a float conversion. Results are contiguous in the
 broadcast batch shape. No L x S matrix is ever stored: the forward keeps an online softmax per
 query block and saves lse; the backward recomputes P from lse, with one kernel for dQ (per query
 block) and one for dK, dV (per key block), so every workgroup owns the rows it writes. Causal
@@ -48,7 +50,10 @@ def _geometry(op: str, q, k, v, mask):
 
 def _check_inputs(op, q, k, v, mask, is_causal):
     q, k, v = u.check(op, "query", q), u.check(op, "key", k), u.check(op, "value", v)
-    mask = u.check(op, "attn_mask", mask, optional=True)
+    if mask is not None and isinstance(mask, GpuArray) and mask.dtype in (np.int32, np.uint32):
+        u.check(op, "attn_mask", GpuArray(mask.shape, np.float32, mask.storage, mask.strides, mask.offset))
+    else:
+        mask = u.check(op, "attn_mask", mask, optional=True)
     g = _geometry(op, q, k, v, mask)
     if is_causal and mask is not None:
         raise ValueError(f"{op}: attn_mask and is_causal cannot both be set (attn_mask {mask.shape})")
@@ -85,9 +90,16 @@ def _strides(a: GpuArray | None) -> tuple:
     return (a.strides[-2], a.strides[-1]) if a is not None else (0, 0)
 
 
+def _mask_kind(mask) -> int:
+    """0: none, 1: additive float32, 2: int32/uint32 boolean (non-zero = attend)."""
+    if mask is None:
+        return 0
+    return 1 if mask.dtype == np.float32 else 2
+
+
 def _params(l, s, e, ev, is_causal, mask, scale, batch0, q, k, v, dout=None, delta_off=0, dv_off=0) -> bytes:
     return runtime.pack(
-        l, s, e, ev, int(bool(is_causal)), int(mask is not None), float(scale), batch0,
+        l, s, e, ev, int(bool(is_causal)), _mask_kind(mask), float(scale), batch0,
         *_strides(q), *_strides(k), *_strides(v), *_strides(mask), *_strides(dout), delta_off, dv_off,
         fmt="IIIIIIfI" + "I" * 12,
     )
