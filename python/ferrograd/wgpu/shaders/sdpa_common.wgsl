@@ -49,8 +49,8 @@ fn qk_tile(b: u32, r0: u32, c0: u32, tx: u32, ty: u32) -> f32 {
     return acc;
 }
 
-// scale · s + mask for row i, key j (has_mask 1: additive float, 2: int32/uint32 boolean); −inf where the key is out of range or causally hidden
-// (top-left aligned: row i sees keys j <= i).
+// scale · s + mask for row i, key j (has_mask 1: additive float, 2: int32/uint32 boolean);
+// −inf where the key is out of range or causally hidden (top-left aligned: row i sees j <= i).
 fn logit(b: u32, s: f32, i: u32, j: u32) -> f32 {
     if (i >= p.l || j >= p.s || (p.causal != 0u && j > i)) { return neg_inf(); }
     var x = s * p.scale;
