@@ -36,3 +36,15 @@ def close(got, want, tol=2e-4):
 
 def rand(rng, *shape, scale=1.0):
     return (rng.standard_normal(shape) * scale).astype(np.float32)
+
+
+def forbid_dispatch(monkeypatch):
+    """Make any recorded dispatch or copy fail: argument errors must come before the first one."""
+    from ferrograd.wgpu import runtime
+
+    def fail(*args, **kwargs):
+        raise AssertionError("a dispatch was recorded before the arguments were checked")
+
+    rt = runtime.get()
+    monkeypatch.setattr(rt, "launch", fail)
+    monkeypatch.setattr(rt, "copy", fail)

@@ -13,12 +13,13 @@ from ferrograd.wgpu import kernels as K
 from ferrograd.wgpu.array import GpuArray
 
 sys.path.insert(0, str(Path(__file__).parent))  # the shared helpers, under either pytest import mode
-from _fused_helpers import close, dev, dev_permuted, rand  # noqa: E402
+from _fused_helpers import close, dev, dev_permuted, forbid_dispatch, rand  # noqa: E402
 
 
-def _check(q, k, v, mask=None, causal=False, scale=0.3, gq=None, gk=None, gv=None, gmask=None, tol=2e-4):
+def _check(q, k, v, mask=None, causal=False, scale=0.3, gq=None, gk=None, gv=None, gmask=None, tol=2e-4,
+           grad_axes=None):
     """Forward and backward of the wgpu kernels vs `_native`; device operands default to
-    contiguous copies of the host ones."""
+    contiguous copies of the host ones; `grad_axes` makes dout a permuted (strided) view."""
     rng = np.random.default_rng(99)
     out, lse = _native.sdpa_forward(q, k, v, mask, causal, scale)
     gq, gk, gv = (g if g is not None else dev(a) for g, a in ((gq, q), (gk, k), (gv, v)))
@@ -29,7 +30,8 @@ def _check(q, k, v, mask=None, causal=False, scale=0.3, gq=None, gk=None, gv=Non
     close(glse, lse, tol)
     dout = rand(rng, *out.shape)
     want = _native.sdpa_backward(q, k, v, mask, causal, scale, out, lse, dout)
-    got = K.sdpa_backward(gq, gk, gv, gmask, causal, scale, gout, glse, dev(dout))
+    gdout = dev(dout) if grad_axes is None else dev_permuted(dout, grad_axes)
+    got = K.sdpa_backward(gq, gk, gv, gmask, causal, scale, gout, glse, gdout)
     for g, w in zip(got, want):
         close(g, w, tol)
     return gout.numpy(), glse.numpy(), [g.numpy() for g in got]
@@ -89,7 +91,7 @@ def test_strided_heads_need_no_copy():
     q, k, v = (rand(rng, 2, 3, 21, 10) for _ in range(3))
     gq, gk, gv = (dev_permuted(a, (0, 2, 1, 3)) for a in (q, k, v))
     assert not gq.is_contiguous
-    _check(q, k, v, gq=gq, gk=gk, gv=gv, causal=True)
+    _check(q, k, v, gq=gq, gk=gk, gv=gv, causal=True, grad_axes=(0, 2, 1, 3))
 
 
 def test_heads_wider_than_one_launch():
@@ -105,8 +107,9 @@ def test_empty_keys_give_zero_output():
     assert not out.any() and np.isneginf(lse).all()
 
 
-def test_bad_inputs_raise_before_dispatch():
+def test_bad_inputs_raise_before_dispatch(monkeypatch):
     q, k, v = dev(np.zeros((2, 5, 4))), dev(np.zeros((2, 6, 4))), dev(np.zeros((2, 6, 3)))
+    forbid_dispatch(monkeypatch)
     with pytest.raises(ValueError, match=r"sdpa_forward: query and key differ in their last dim .*\(2, 5, 4\).*\(2, 6, 5\)"):
         K.sdpa_forward(q, dev(np.zeros((2, 6, 5))), v, None, False, 1.0)
     with pytest.raises(ValueError, match=r"sdpa_forward: key and value differ in sequence length"):

@@ -11,7 +11,7 @@ from ferrograd import _native
 from ferrograd.wgpu import kernels as K
 
 sys.path.insert(0, str(Path(__file__).parent))  # the shared helpers, under either pytest import mode
-from _fused_helpers import close, dev, dev_permuted, dev_sliced, rand  # noqa: E402
+from _fused_helpers import close, dev, dev_permuted, dev_sliced, forbid_dispatch, rand  # noqa: E402
 
 
 def _weights(rng, n_in, d, bias):
@@ -75,8 +75,9 @@ def test_gelu_tails_match_native():
         close(got, w, tol=1e-3)
 
 
-def test_bad_shapes_raise_before_dispatch():
+def test_bad_shapes_raise_before_dispatch(monkeypatch):
     x = dev(np.zeros((2, 5, 3)))
+    forbid_dispatch(monkeypatch)
     with pytest.raises(ValueError, match=r"token_mixing: w1 has shape \(4, 6\), expected \(D, 5\)"):
         K.token_mixing_forward(x, dev(np.zeros((4, 6))), None, dev(np.zeros((5, 4))), None)
     with pytest.raises(ValueError, match=r"token_mixing: input has shape \(5, 3\)"):

@@ -11,7 +11,7 @@ from ferrograd import _native
 from ferrograd.wgpu import kernels as K
 
 sys.path.insert(0, str(Path(__file__).parent))  # the shared helpers, under either pytest import mode
-from _fused_helpers import close, dev, dev_permuted, dev_sliced, rand  # noqa: E402
+from _fused_helpers import close, dev, dev_permuted, dev_sliced, forbid_dispatch, rand  # noqa: E402
 
 B, L, I, H = 3, 7, 5, 13
 
@@ -151,8 +151,9 @@ def test_empty_sequence_matches_native():
         close(g, w)
 
 
-def test_bad_shapes_raise_before_dispatch():
+def test_bad_shapes_raise_before_dispatch(monkeypatch):
     x, h0 = dev(np.zeros((2, 3, 5))), dev(np.zeros((2, 4)))
+    forbid_dispatch(monkeypatch)
     with pytest.raises(ValueError, match=r"lstm_forward: weight_ih has shape \(16, 6\), expected \(16, 5\)"):
         K.lstm_forward(x, h0, h0, dev(np.zeros((16, 6))), dev(np.zeros((16, 4))))
     with pytest.raises(ValueError, match=r"gru_forward: weight_hh must be \(3\*H, H\), got shape \(16, 4\)"):
