@@ -48,12 +48,18 @@ def _geometry(op: str, q, k, v, mask):
     return batch, l, s, e, ev
 
 
+def _check_mask(op: str, mask):
+    """None, an additive float32 mask, or an int32/uint32 boolean one (checked like float32)."""
+    if isinstance(mask, GpuArray) and mask.dtype in (np.int32, np.uint32):
+        if any(st < 0 for st in mask.strides):
+            raise ValueError(f"{op}: attn_mask has negative strides {mask.strides}")
+        return mask
+    return u.check(op, "attn_mask", mask, optional=True)
+
+
 def _check_inputs(op, q, k, v, mask, is_causal):
     q, k, v = u.check(op, "query", q), u.check(op, "key", k), u.check(op, "value", v)
-    if mask is not None and isinstance(mask, GpuArray) and mask.dtype in (np.int32, np.uint32):
-        u.check(op, "attn_mask", GpuArray(mask.shape, np.float32, mask.storage, mask.strides, mask.offset))
-    else:
-        mask = u.check(op, "attn_mask", mask, optional=True)
+    mask = _check_mask(op, mask)
     g = _geometry(op, q, k, v, mask)
     if is_causal and mask is not None:
         raise ValueError(f"{op}: attn_mask and is_causal cannot both be set (attn_mask {mask.shape})")
