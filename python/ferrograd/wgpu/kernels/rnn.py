@@ -67,11 +67,11 @@ def _projections(x: GpuArray, w_ih: GpuArray) -> GpuArray:
     return matmul(u.permute(x, 1, 0, 2), u.t(w_ih))
 
 
-def _state(shape0: GpuArray, l: int) -> GpuArray:
-    """A (L+1, B, H) buffer whose slot 0 is a contiguous copy of `shape0` (h0 or c0)."""
-    b, h = shape0.shape
+def _state(first: GpuArray, l: int) -> GpuArray:
+    """A (L+1, B, H) buffer whose slot 0 is a contiguous copy of `first` (h0 or c0)."""
+    b, h = first.shape
     buf = GpuArray.empty((l + 1, b, h))
-    u.copy_to(shape0, u.view(buf, (b, h), (h, 1)))
+    u.copy_to(first, u.view(buf, (b, h), (h, 1)))
     return buf
 
 
