@@ -1,0 +1,125 @@
+"""Helpers shared by the fused kernel families: argument checks that raise before any dispatch,
+free views (transpose, permute, slices), strided copies, fills and axis sums on the device."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import runtime
+from ..array import GpuArray
+
+_GROUP = 256
+
+
+def check(op: str, what: str, a, ndim: int | None = None, optional: bool = False) -> GpuArray | None:
+    """`a` as a float32 GpuArray (TypeError otherwise), of rank `ndim` when given (ValueError)."""
+    if a is None and optional:
+        return None
+    if not isinstance(a, GpuArray):
+        raise TypeError(f"{op}: {what} must be a wgpu GpuArray, got {type(a).__name__}")
+    if a.dtype != np.float32:
+        raise TypeError(f"{op}: {what} must be float32 on the wgpu device, got {a.dtype}")
+    if ndim is not None and a.ndim != ndim:
+        raise ValueError(f"{op}: {what} must have {ndim} dims, got shape {a.shape}")
+    if any(s < 0 for s in a.strides):
+        raise ValueError(f"{op}: {what} has negative strides {a.strides}; the wgpu kernels need non-negative ones")
+    return a
+
+
+def expect_shape(op: str, what: str, a: GpuArray | None, want: tuple) -> None:
+    if a is not None and a.shape != tuple(want):
+        raise ValueError(f"{op}: {what} has shape {a.shape}, expected {tuple(want)}")
+
+
+def expect_contiguous(op: str, what: str, a: GpuArray) -> None:
+    if not a.is_contiguous:
+        raise ValueError(f"{op}: {what} must be C-contiguous, got shape {a.shape} strides {a.strides}")
+
+
+def view(a: GpuArray, shape, strides, offset: int = 0) -> GpuArray:
+    """A view of a's buffer: shape and strides in elements, offset relative to a's own."""
+    return GpuArray(shape, a.dtype, a.storage, strides, a.offset + offset)
+
+
+def permute(a: GpuArray, *axes) -> GpuArray:
+    return GpuArray([a.shape[i] for i in axes], a.dtype, a.storage, [a.strides[i] for i in axes], a.offset)
+
+
+def t(a: GpuArray) -> GpuArray:
+    """The last two dims swapped (no copy)."""
+    axes = list(range(a.ndim))
+    axes[-1], axes[-2] = axes[-2], axes[-1]
+    return permute(a, *axes)
+
+
+def rows(a: GpuArray, start: int, stop: int) -> GpuArray:
+    """a[start:stop] along the first axis."""
+    return view(a, (stop - start, *a.shape[1:]), a.strides, start * a.strides[0])
+
+
+def pipeline(name: str, *parts: str, entry: str = "main", constants: dict | None = None):
+    """The pipeline of shaders/`name`.wgsl prefixed by shared `parts` (helpers and bindings that
+    several kernels use; WGSL has no includes)."""
+    rt = runtime.get()
+    source = None
+    if parts:
+        source = "\n".join(runtime.load_shader(p) for p in (*parts, name))
+    return rt.pipeline(name if not parts else "+".join((*parts, name)), entry, constants, source)
+
+
+def groups(n_threads: int) -> tuple:
+    rt = runtime.get()
+    return runtime.grid_1d(-(-n_threads // _GROUP), rt.max_workgroups)
+
+
+def dummy() -> runtime.Storage:
+    """A small buffer for a binding the kernel skips at run time (an absent bias or mask)."""
+    return runtime.get().alloc(16)
+
+
+def fill(a: GpuArray, value: float) -> GpuArray:
+    """Every element of the contiguous array `a` (offset 0) set to `value`."""
+    assert a.offset == 0 and a.is_contiguous
+    if a.size:
+        rt = runtime.get()
+        rt.launch(rt.pipeline("fill"), [a.storage], groups(a.size), runtime.pack(a.size, float(value), fmt="If"))
+    return a
+
+
+def copy_to(src: GpuArray, dst: GpuArray) -> GpuArray:
+    """dst (contiguous, rank <= 4, same shape) = src read through its strides."""
+    if src.shape != dst.shape or not dst.is_contiguous or src.ndim > 4:
+        raise ValueError(f"copy: shapes {src.shape} -> {dst.shape} (contiguous, rank <= 4) needed")
+    n = src.size
+    if n == 0:
+        return dst
+    if src.is_contiguous:  # a plain buffer copy
+        runtime.get().copy(src.storage, src.offset * 4, dst.storage, dst.offset * 4, n * 4)
+        return dst
+    pad = 4 - src.ndim
+    shape = (1,) * pad + src.shape
+    strides = (0,) * pad + src.strides
+    rt = runtime.get()
+    params = runtime.pack(n, shape[1], shape[2], shape[3], src.offset, *strides, dst.offset, fmt="I" * 10)
+    rt.launch(rt.pipeline("copy_strided"), [src.storage, dst.storage], groups(n), params)
+    return dst
+
+
+def contiguous(a: GpuArray) -> GpuArray:
+    """a itself when contiguous, else a contiguous copy (recorded, not read back)."""
+    return a if a.is_contiguous else copy_to(a, GpuArray.empty(a.shape))
+
+
+def sum_axes(x: GpuArray, a: int, j: int, k: int, out: GpuArray, out_off: int = 0) -> None:
+    """out[out_off + jj] = sum over aa < a, kk < k of x[(aa * j + jj) * k + kk], x contiguous.
+
+    Long inner runs (k > 1) get a workgroup per output with a tree reduction; k == 1 (column
+    sums) a thread per output, so neighbouring threads read neighbouring elements."""
+    assert x.is_contiguous and out.is_contiguous
+    if j == 0:
+        return
+    rt = runtime.get()
+    params = runtime.pack(a, j, k, x.offset, out.offset + out_off, fmt="I" * 5)
+    pipe = rt.pipeline("sum_axes", "per_thread" if k == 1 else "per_group")
+    grid = groups(j) if k == 1 else runtime.grid_1d(j, rt.max_workgroups)
+    rt.launch(pipe, [x.storage, out.storage], grid, params)
