@@ -2,3 +2,4 @@
 arguments and results, on GpuArrays. `ops` picks this module or `_native` by the data's type."""
 
 from .matmul import matmul  # noqa: F401
+from .optim import adam_step, sgd_step  # noqa: F401
