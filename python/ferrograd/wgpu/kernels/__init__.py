@@ -4,3 +4,4 @@ arguments and results, on GpuArrays. `ops` picks this module or `_native` by the
 from .matmul import matmul  # noqa: F401
 from .optim import adam_step, sgd_step  # noqa: F401
 from .dropout import dropout_mask, random_uint32  # noqa: F401
+from .embedding import embedding_backward, embedding_forward  # noqa: F401
