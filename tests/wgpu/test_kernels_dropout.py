@@ -89,3 +89,14 @@ def test_edge_probabilities():
     assert dropout_mask((0, 3), 0.5, seed=1).numpy().shape == (0, 3)
     with pytest.raises(ValueError, match="between 0 and 1"):
         dropout_mask((3,), 1.5, seed=0)
+
+
+def test_large_launch_folds_the_grid_and_keeps_the_stream():
+    """More blocks than one grid dimension holds: the (x, y) fold must not skip or repeat any."""
+    n = 256 * 65535 + 1001  # 256 words per workgroup: past 65535 groups in x
+    words = random_uint32((n,), 5).numpy()
+    idx = np.concatenate([np.arange(8), np.random.default_rng(0).integers(0, n, 64), np.arange(n - 9, n)])
+    j = np.asarray(idx // 4, np.uint64)
+    zero = np.zeros_like(j)
+    expected = philox4x32_10((j, zero, zero, zero), (5, 0))[np.arange(idx.size), idx % 4]
+    np.testing.assert_array_equal(words[idx], expected)
