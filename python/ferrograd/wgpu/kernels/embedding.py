@@ -1,0 +1,95 @@
+"""`embedding_forward` / `embedding_backward` on the device with `_native`'s contract: a row
+gather from a (num_embeddings, dim) float32 table, and its scatter-add gradient (repeated ids
+accumulate, the padding row gets nothing).
+
+Ids: a host (numpy) integer array is range-checked here — an out-of-range id raises ValueError
+as in `_native` — then uploaded as int32. A device (GpuArray int32) array is used as it is: it is
+never read back to be checked (that would stall the queue), and the kernels give an
+out-of-range id a zero row (forward) or drop it (backward) instead of touching memory outside
+the table.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import runtime
+from ..array import GpuArray
+
+GROUP = 256
+
+
+def embedding_forward(weight: GpuArray, ids) -> GpuArray:
+    """`weight[ids]`: a new contiguous array of shape ids.shape + (dim,)."""
+    op = "embedding"
+    _check_float(op, "weight", weight)
+    if weight.ndim != 2:
+        raise ValueError(f"embedding: weight must be 2-d, got shape {weight.shape}")
+    rows, dim = weight.shape
+    dev_ids = _device_ids(op, ids, rows)
+    out = GpuArray.empty((*dev_ids.shape, dim))
+    total = out.size
+    if total == 0:
+        return out
+    rt = runtime.get()
+    params = runtime.pack(total, dim, rows, dev_ids.offset, weight.offset, *weight.strides, 0, fmt="I" * 8)
+    grid = runtime.grid_1d(-(-total // GROUP), rt.max_workgroups)
+    rt.launch(rt.pipeline("embedding_forward"), [weight.storage, dev_ids.storage, out.storage], grid, params)
+    return out
+
+
+def embedding_backward(gy: GpuArray, ids, num_embeddings: int, padding_idx: int | None) -> GpuArray:
+    """Gradient of the table, (num_embeddings, dim): row r sums the rows of `gy`
+    (ids.shape + (dim,)) whose id is r; rows never looked up and `padding_idx` stay zero."""
+    op = "embedding_backward"
+    _check_float(op, "grad", gy)
+    if gy.ndim == 0:
+        raise ValueError("embedding_backward: grad is 0-d")
+    if not gy.is_contiguous:
+        raise ValueError(f"embedding_backward: grad must be contiguous, got strides {gy.strides} for shape {gy.shape}")
+    dim = gy.shape[-1]
+    dev_ids = _device_ids(op, ids, num_embeddings)
+    if gy.size != dev_ids.size * dim:
+        raise ValueError(
+            f"embedding_backward: gradient holds {gy.size} elements (shape {gy.shape}), "
+            f"expected {dev_ids.size * dim} for ids of shape {dev_ids.shape} and dim {dim}"
+        )
+    out = GpuArray.empty((num_embeddings, dim))
+    if out.size == 0:
+        return out
+    rt = runtime.get()
+    zero = runtime.pack(out.size, 0.0, fmt="If")
+    rt.launch(rt.pipeline("fill"), [out.storage], runtime.grid_1d(-(-out.size // GROUP), rt.max_workgroups), zero)
+    total = gy.size
+    if total == 0:
+        return out
+    pad = padding_idx if padding_idx is not None and 0 <= padding_idx < 2**31 else -1
+    params = runtime.pack(total, dim, num_embeddings, dev_ids.offset, gy.offset, pad, 0, 0, fmt="IIIIIiII")
+    grid = runtime.grid_1d(-(-total // GROUP), rt.max_workgroups)
+    rt.launch(rt.pipeline("embedding_backward"), [gy.storage, dev_ids.storage, out.storage], grid, params)
+    return out
+
+
+def _check_float(op: str, name: str, a) -> None:
+    if not isinstance(a, GpuArray):
+        raise TypeError(f"{op}: {name} must be a GpuArray, got {type(a).__name__}")
+    if a.dtype != np.float32:
+        raise TypeError(f"{op}: {name} must be float32 on the wgpu device, got {a.dtype}")
+
+
+def _device_ids(op: str, ids, rows: int) -> GpuArray:
+    """ids as a contiguous int32 GpuArray; host ids are range-checked first (ValueError)."""
+    if isinstance(ids, GpuArray):
+        if ids.dtype != np.int32:
+            raise TypeError(f"{op}: device ids must be int32, got {ids.dtype}")
+        if not ids.is_contiguous:
+            raise ValueError(f"{op}: ids must be contiguous, got strides {ids.strides} for shape {ids.shape}")
+        return ids
+    host = np.asarray(ids)
+    if not np.issubdtype(host.dtype, np.integer):
+        raise TypeError(f"{op}: ids must be integers, got {host.dtype}")
+    bad = np.flatnonzero((host < 0) | (host >= rows))
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(f"embedding: index {host.reshape(-1)[i]} at position {i} is out of range for {rows} embeddings")
+    return GpuArray.from_numpy(host.astype(np.int32))

@@ -1,0 +1,124 @@
+"""Fused, in-place optimizer steps on GpuArrays: one dispatch per parameter, with exactly the
+update rules of `optim/sgd.py` and `optim/adam.py` (same operations, same order, float32).
+
+The caller keeps the optimizer state (momentum buffer, moments, step count) as GpuArrays of the
+parameter's shape. On the first step the kernels never read the state's old contents, so state
+can start as `GpuArray.empty(param.shape)` — no zero fill needed.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import runtime
+from ..array import GpuArray
+
+GROUP = 256  # threads per workgroup in the optimizer shaders
+
+
+def sgd_step(
+    param: GpuArray,
+    grad: GpuArray,
+    momentum_buffer: GpuArray | None,
+    lr: float,
+    momentum: float = 0.0,
+    dampening: float = 0.0,
+    nesterov: bool = False,
+    weight_decay: float = 0.0,
+    maximize: bool = False,
+    first_step: bool = False,
+) -> None:
+    """One SGD step on `param` (and `momentum_buffer` when momentum != 0), in place.
+
+    `first_step`: the momentum buffer is new (optim/sgd.py's `g.copy()` branch); its contents are
+    ignored and it is set to the (decayed) gradient."""
+    if momentum:
+        _check("sgd_step", param, grad, momentum_buffer=momentum_buffer)
+    else:
+        _check("sgd_step", param, grad)
+    n = param.size
+    if n == 0:
+        return
+    rt = runtime.get()
+    grid = runtime.grid_1d(-(-n // GROUP), rt.max_workgroups)
+    if not momentum:
+        params = runtime.pack(n, param.offset, grad.offset, int(maximize), lr, weight_decay, 0, 0, fmt="IIIIffII")
+        rt.launch(rt.pipeline("sgd"), [param.storage, grad.storage], grid, params)
+        return
+    params = runtime.pack(
+        n, param.offset, grad.offset, momentum_buffer.offset,
+        lr, momentum, 1.0 - dampening, weight_decay,
+        int(nesterov), int(maximize), int(first_step), 0,
+        fmt="IIIIffffIIII",
+    )
+    rt.launch(rt.pipeline("sgd_momentum"), [param.storage, grad.storage, momentum_buffer.storage], grid, params)
+
+
+def adam_step(
+    param: GpuArray,
+    grad: GpuArray,
+    exp_avg: GpuArray,
+    exp_avg_sq: GpuArray,
+    max_exp_avg_sq: GpuArray | None,
+    step: int,
+    lr: float,
+    beta1: float = 0.9,
+    beta2: float = 0.999,
+    eps: float = 1e-8,
+    weight_decay: float = 0.0,
+    amsgrad: bool = False,
+    decoupled: bool = False,
+    maximize: bool = False,
+) -> None:
+    """One Adam (decoupled=False) or AdamW (decoupled=True) step, in place.
+
+    `step` is the 1-based number of this update (optim/adam.py's state["step"] after its
+    increment); at step 1 the state arrays' old contents are ignored (taken as zero)."""
+    if step < 1:
+        raise ValueError(f"adam_step: step counts from 1, got {step}")
+    states = dict(exp_avg=exp_avg, exp_avg_sq=exp_avg_sq)
+    if amsgrad:
+        states["max_exp_avg_sq"] = max_exp_avg_sq
+    _check("adam_step", param, grad, **states)
+    n = param.size
+    if n == 0:
+        return
+    # The scalars optim/adam.py computes in float64 on the host, computed the same way here.
+    step_size = lr / (1 - beta1**step)
+    bc2_sqrt = math.sqrt(1 - beta2**step)
+    vmax_off = max_exp_avg_sq.offset if amsgrad else 0
+    params = runtime.pack(
+        n, param.offset, grad.offset, exp_avg.offset,
+        exp_avg_sq.offset, int(maximize), int(step == 1), int(decoupled),
+        beta1, 1 - beta1, beta2, 1 - beta2,
+        step_size, bc2_sqrt, eps, weight_decay,
+        1 - lr * weight_decay, vmax_off, 0, 0,
+        fmt="IIIIIIII" + "f" * 9 + "III",
+    )
+    rt = runtime.get()
+    grid = runtime.grid_1d(-(-n // GROUP), rt.max_workgroups)
+    buffers = [param.storage, grad.storage, exp_avg.storage, exp_avg_sq.storage]
+    if amsgrad:
+        buffers.append(max_exp_avg_sq.storage)
+    rt.launch(rt.pipeline("adam_amsgrad" if amsgrad else "adam"), buffers, grid, params)
+
+
+def _check(op: str, param: GpuArray, grad: GpuArray, **states) -> None:
+    """Every array float32, contiguous (from any offset), of the parameter's shape, and the
+    gradient in a buffer of its own: WebGPU forbids binding one buffer writable and read-only
+    in one dispatch. (State arrays may share one arena buffer with the parameter.)"""
+    arrays = (("param", param), ("grad", grad), *states.items())
+    for name, a in arrays:
+        if not isinstance(a, GpuArray):
+            raise TypeError(f"{op}: {name} must be a GpuArray, got {type(a).__name__}")
+        if a.dtype != np.float32:
+            raise TypeError(f"{op}: {name} must be float32, got {a.dtype}")
+        if a.shape != param.shape:
+            raise ValueError(f"{op}: {name} has shape {a.shape}, expected the parameter's {param.shape}")
+        if not a.is_contiguous:
+            raise ValueError(f"{op}: {name} must be contiguous, got strides {a.strides} for shape {a.shape}")
+    for name, a in arrays:
+        if name != "grad" and a.storage is grad.storage:
+            raise ValueError(f"{op}: grad shares a buffer with {name}; the gradient needs its own buffer")
