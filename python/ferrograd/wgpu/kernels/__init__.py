@@ -22,13 +22,13 @@ from .softmax import (  # noqa: F401
     softmax_backward,
     softmax_forward,
 )
-
 from .mixing import channel_mixing_backward, channel_mixing_forward, token_mixing_backward, token_mixing_forward  # noqa: F401,E501
 from .rnn import gru_backward, gru_forward, lstm_backward, lstm_forward, rnn_backward, rnn_forward  # noqa: F401
 from .attention import sdpa_backward, sdpa_forward  # noqa: F401
 from .optim import adam_step, sgd_step  # noqa: F401
 from .dropout import dropout_mask, random_uint32  # noqa: F401
 from .embedding import embedding_backward, embedding_forward  # noqa: F401
+
 
 class KernelMissing(NotImplementedError, AttributeError):
     """No wgpu kernel of that name yet. Also an AttributeError, so hasattr() and getattr() with a
