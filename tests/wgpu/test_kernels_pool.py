@@ -115,7 +115,7 @@ def test_bad_input_names_the_function_and_shapes():
     with pytest.raises(ValueError, match=r"max_pool2d_backward: indices have shape \(1, 2, 2\)"):
         max_pool2d_backward(dev(np.zeros((1, 2, 2, 2))), dev(np.zeros((1, 2, 2)), np.int32), (1, 2, 5, 5),
                             (2, 2), (2, 2), (0, 0))
-    with pytest.raises(TypeError, match="max_pool2d_backward: indices must be int32"):
+    with pytest.raises(TypeError, match="max_pool2d_backward: indices must be an integer"):
         max_pool2d_backward(dev(np.zeros((1, 2, 2, 2))), dev(np.zeros((1, 2, 2, 2))), (1, 2, 5, 5),
                             (2, 2), (2, 2), (0, 0))
     with pytest.raises(ValueError, match=r"adaptive_avg_pool2d_forward: output size \(0, 2\).*\(1, 2, 5, 5\)"):

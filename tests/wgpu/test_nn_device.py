@@ -100,14 +100,6 @@ def test_bilinear_and_gcn():
     both(build)
 
 
-def test_dropout_uses_the_same_host_generator():
-    def build(device):
-        x = x_(device, 6, 5)
-        return (F.dropout(x, 0.4) * 3).sum(), [x]
-
-    both(build)
-
-
 @pytest.mark.parametrize("opt", ["adamw_amsgrad", "rmsprop_centered", "sgd_nesterov"])
 def test_optimizers_match_cpu(opt):
     def build(device):

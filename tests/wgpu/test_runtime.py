@@ -108,3 +108,10 @@ def test_buffers_over_the_pool_budget_are_destroyed_only_after_the_work_using_th
     del a  # its buffer leaves the pool while the recorded multiply still reads it
     c = b + 1
     np.testing.assert_array_equal(c.numpy(), np.arange(64, dtype=np.float32) * 2 + 1)
+
+
+def test_synchronize_waits_for_recorded_work():
+    a = GpuArray.empty((1000,))
+    _fill(a, 4.0)
+    fgw.synchronize()
+    assert (a.numpy() == 4.0).all()

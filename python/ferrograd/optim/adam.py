@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from .optimizer import Optimizer
+from .optimizer import Optimizer, fused_ok
 
 
 class Adam(Optimizer):
@@ -19,6 +19,8 @@ class Adam(Optimizer):
 
     def _update(self, p, g, group, state):
         lr, (b1, b2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+        if fused_ok(p.data, g):
+            return self._fused_update(p, g, group, state)
         if wd and self.decoupled:
             p.data *= 1 - lr * wd
         elif wd:
@@ -40,6 +42,20 @@ class Adam(Optimizer):
         step_size = lr / (1 - b1**t)
         denom = np.sqrt(v) / math.sqrt(1 - b2**t) + eps
         p.data -= step_size * (m / denom)
+
+    def _fused_update(self, p, g, group, state):
+        """One WGSL dispatch per parameter on the wgpu device, same rule as above."""
+        from ..wgpu.array import GpuArray
+        from ..wgpu.kernels import adam_step
+
+        if not state:  # the kernel ignores the state's contents at step 1
+            state.update(step=0, exp_avg=GpuArray.empty(p.data.shape), exp_avg_sq=GpuArray.empty(p.data.shape))
+            if group["amsgrad"]:
+                state["max_exp_avg_sq"] = GpuArray.empty(p.data.shape)
+        state["step"] += 1
+        (b1, b2) = group["betas"]
+        adam_step(p.data, g, state["exp_avg"], state["exp_avg_sq"], state.get("max_exp_avg_sq"), state["step"],
+                  group["lr"], b1, b2, group["eps"], group["weight_decay"], group["amsgrad"], decoupled=self.decoupled)
 
 
 class AdamW(Adam):

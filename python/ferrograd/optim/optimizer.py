@@ -101,3 +101,18 @@ def _restore(value, dtype, device="cpu"):
             return np.array(array.numpy(), dtype=dtype) if array.ndim else array.item()
         return array.astype(dtype)
     return copy.deepcopy(value)
+
+
+def fused_ok(param, grad) -> bool:
+    """Whether a fused WGSL step can update `param` in place: both on the wgpu device, float32,
+    contiguous, in different buffers (WebGPU cannot bind one buffer as read-only and writable)."""
+    if type(param) is np.ndarray:
+        return False
+    from ..wgpu.array import GpuArray
+
+    return (
+        isinstance(param, GpuArray) and isinstance(grad, GpuArray)
+        and param.dtype == grad.dtype == np.float32
+        and param.is_contiguous and grad.is_contiguous
+        and param.shape == grad.shape and param.storage is not grad.storage
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .optimizer import Optimizer
+from .optimizer import Optimizer, fused_ok
 
 
 class SGD(Optimizer):
@@ -15,6 +15,8 @@ class SGD(Optimizer):
                                       weight_decay=weight_decay, nesterov=nesterov))
 
     def _update(self, p, g, group, state):
+        if fused_ok(p.data, g):
+            return self._fused_update(p, g, group, state)
         if group["weight_decay"]:
             g = g + group["weight_decay"] * p.data
         mu = group["momentum"]
@@ -28,3 +30,14 @@ class SGD(Optimizer):
             buf = state["momentum_buffer"]
             g = g + mu * buf if group["nesterov"] else buf
         p.data -= group["lr"] * g
+
+    def _fused_update(self, p, g, group, state):
+        """One WGSL dispatch per parameter on the wgpu device, same rule as above."""
+        from ..wgpu.array import GpuArray
+        from ..wgpu.kernels import sgd_step
+
+        first = bool(group["momentum"]) and "momentum_buffer" not in state
+        if first:  # the kernel sets a new buffer to the gradient without reading it
+            state["momentum_buffer"] = GpuArray.empty(p.data.shape)
+        sgd_step(p.data, g, state.get("momentum_buffer"), group["lr"], group["momentum"], group["dampening"],
+                 group["nesterov"], group["weight_decay"], first_step=first)

@@ -103,6 +103,7 @@ class Runtime:
         self._pending = 0
         self._params = bytearray()
         self.reads = 0  # device-to-host reads so far: tests assert a training step makes none
+        self._sync_buffer = None
         self._params_buffer = self.device.create_buffer(
             size=PARAMS_ARENA, usage=wgpu.BufferUsage.UNIFORM | wgpu.BufferUsage.COPY_DST
         )
@@ -290,7 +291,11 @@ class Runtime:
     def synchronize(self) -> None:
         """Wait until the device has finished all submitted work."""
         self.flush()
-        self.queue.on_submitted_work_done_sync()
+        # wgpu-py 0.32's on_submitted_work_done_sync fails on its callback signature; a 4-byte
+        # readback waits for the same queue.
+        if self._sync_buffer is None:
+            self._sync_buffer = self.device.create_buffer(size=16, usage=self.usage)
+        self.queue.read_buffer(self._sync_buffer, 0, 4)
 
 
 def pack(*values, fmt: str) -> bytes:

@@ -9,7 +9,6 @@ import numpy as np
 from ... import dtypes
 from ...ops import activation as act_ops
 from ...ops import unary
-from ...ops._util import asarray
 from ...ops.softmax import Softmax
 from ...tensor import Tensor
 
@@ -108,10 +107,14 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
         raise ValueError(f"dropout: probability has to be between 0 and 1, but got {p}")
     if not training or p == 0.0:
         return input
-    if p == 1.0:
+    if input.device != "cpu":
+        # Drawn on the device (Philox, seeded from the host generator): no upload per step.
+        # The same seed gives a different mask than on the CPU.
+        from ...wgpu.kernels import dropout_mask
+
+        mask = dropout_mask(input.shape, p, seed=int(generator().integers(2**63)))
+    elif p == 1.0:
         mask = np.zeros(input.shape, input.dtype)
     else:
         mask = (generator().random(input.shape) >= p).astype(input.dtype) / input.dtype.type(1.0 - p)
-    if input.device != "cpu":
-        mask = asarray(mask, like=input.data)  # drawn by the host generator, uploaded once
     return _inplace(input, input * Tensor._wrap(mask), inplace)

@@ -26,8 +26,8 @@ def check_float(op: str, **arrays) -> None:
 def check_int(op: str, name: str, a) -> None:
     if not isinstance(a, GpuArray):
         raise TypeError(f"{op}: {name} must be a GpuArray, got {type(a).__name__}")
-    if a.dtype != np.int32:
-        raise TypeError(f"{op}: {name} must be int32 on the wgpu device (class indices), got {a.dtype}")
+    if a.stored_dtype != np.int32:  # int64 tensors live on the device as int32
+        raise TypeError(f"{op}: {name} must be an integer (int32/int64) array on the wgpu device, got {a.dtype}")
 
 
 def dims4(op: str, name: str, a: GpuArray) -> tuple:

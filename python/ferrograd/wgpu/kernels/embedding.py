@@ -80,8 +80,8 @@ def _check_float(op: str, name: str, a) -> None:
 def _device_ids(op: str, ids, rows: int) -> GpuArray:
     """ids as a contiguous int32 GpuArray; host ids are range-checked first (ValueError)."""
     if isinstance(ids, GpuArray):
-        if ids.dtype != np.int32:
-            raise TypeError(f"{op}: device ids must be int32, got {ids.dtype}")
+        if ids.stored_dtype != np.int32:  # int64 tensors live on the device as int32
+            raise TypeError(f"{op}: device ids must be int32 or int64, got {ids.dtype}")
         if not ids.is_contiguous:
             raise ValueError(f"{op}: ids must be contiguous, got strides {ids.strides} for shape {ids.shape}")
         return ids
