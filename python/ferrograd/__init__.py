@@ -1,6 +1,9 @@
 """ferrograd: deep learning for Python with Rust kernels. `import ferrograd as fg`."""
 
 from . import _native  # noqa: F401  (fails early and clearly if the extension is missing)
+from . import _malloc
+
+_malloc.tune()
 from . import data, nn, optim  # noqa: E402
 from .checkpoint import load_checkpoint, save_checkpoint
 from .io import load, save
