@@ -493,11 +493,57 @@ pub(crate) fn check_len(name: &str, what: &str, got: usize, want: usize) -> Resu
     Ok(())
 }
 
-/// x (B, L, I), any strides, copied time-major into (L*B, I).
-fn time_major<F: Copy>(x: &StridedView<F>) -> Vec<F> {
+/// Scratch vectors kept per thread between calls: the big temporaries of a sequence step (the
+/// time-major copy of x, dG, dx) would otherwise be fresh pages that the kernel zeroes on every
+/// call, a measurable part of an LSTM step.
+mod scratch {
+    use std::any::Any;
+    use std::cell::RefCell;
+
+    const KEEP: usize = 8;
+
+    thread_local! {
+        static POOL: RefCell<Vec<Box<dyn Any>>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// An empty vector with room for `cap` elements (the smallest kept one that fits).
+    pub fn take_empty<F: 'static>(cap: usize) -> Vec<F> {
+        let reused = POOL.with(|p| {
+            let mut p = p.borrow_mut();
+            let fits = |v: &Box<dyn Any>| v.downcast_ref::<Vec<F>>().filter(|v| v.capacity() >= cap).map(|v| v.capacity());
+            let i = (0..p.len()).filter(|&i| fits(&p[i]).is_some()).min_by_key(|&i| fits(&p[i]))?;
+            Some(p.swap_remove(i))
+        });
+        let mut v = reused.and_then(|v| v.downcast::<Vec<F>>().ok()).map(|v| *v).unwrap_or_default();
+        v.clear();
+        v.reserve(cap);
+        v
+    }
+
+    /// `len` elements set to `fill`, in memory an earlier call already touched when one fits.
+    pub fn take<F: Copy + 'static>(len: usize, fill: F) -> Vec<F> {
+        let mut v = take_empty::<F>(len);
+        v.resize(len, fill);
+        v
+    }
+
+    /// Hand a vector back for later calls on this thread.
+    pub fn give<F: 'static>(v: Vec<F>) {
+        POOL.with(|p| {
+            let mut p = p.borrow_mut();
+            if p.len() < KEEP {
+                p.push(Box::new(v));
+            }
+        });
+    }
+}
+
+/// x (B, L, I), any strides, copied time-major into (L*B, I) (a scratch vector: `scratch::give`
+/// it back).
+fn time_major<F: Copy + 'static>(x: &StridedView<F>) -> Vec<F> {
     let (b, l, i) = (x.shape()[0], x.shape()[1], x.shape()[2]);
     let (sb, sl, si) = (x.strides()[0], x.strides()[1], x.strides()[2]);
-    let mut out = Vec::with_capacity(b * l * i);
+    let mut out = scratch::take_empty::<F>(b * l * i);
     for t in 0..l {
         for bb in 0..b {
             let base = bb as isize * sb + t as isize * sl;
@@ -629,6 +675,7 @@ pub fn lstm_forward<F: Act>(
 
     let xt = time_major(x);
     gemm(gates, Mat::c(&xt, l * b, i), wih.t(), false);
+    scratch::give(xt);
     let crows = step_rows(b, b * g4 * h);
     let whh_t = PackedRhs::new(Mat::view(w_hh).t());
     let (bias, c0v, whh_t) = (&bias, &c0v, &whh_t);
@@ -756,7 +803,7 @@ pub fn lstm_backward<F: Act>(
     }
     let c0v = dense(Some(c0), bh);
     let (wih, whh) = (Mat::view(w_ih), Mat::view(w_hh));
-    let mut dg = vec![F::c(0.0); l * b * g4];
+    let mut dg = scratch::take(l * b * g4, F::c(0.0));
     let mut dh = vec![F::c(0.0); bh];
     let mut dc = gc_n.to_vec();
     let crows = step_rows(b, b * g4 * h);
@@ -830,6 +877,7 @@ pub fn lstm_backward<F: Act>(
     finish_weights(x, wih, &dg, hs, b, l, i, h, 4, dx, dw_ih, dw_hh)?;
     db.fill(F::c(0.0));
     add_col_sums(&dg, g4, db);
+    scratch::give(dg);
     Ok(())
 }
 
@@ -856,9 +904,11 @@ fn finish_weights<F: Act>(
     gemm(dw_hh, dgm.t(), Mat::c(hs, rows, h), false);
     let xt = time_major(x);
     gemm(dw_ih, dgm.t(), Mat::c(&xt, rows, i), false);
-    let mut dxt = vec![F::c(0.0); rows * i];
+    scratch::give(xt);
+    let mut dxt = scratch::take(rows * i, F::c(0.0));
     gemm(&mut dxt, dgm, wih, false);
     to_batch_first(&dxt, b, l, i, dx);
+    scratch::give(dxt);
     Ok(())
 }
 
