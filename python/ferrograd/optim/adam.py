@@ -20,7 +20,7 @@ class Adam(Optimizer):
     def _update(self, p, g, group, state):
         lr, (b1, b2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
         if fused_ok(p.data, g):
-            return self._fused_update(p, g, group, state)
+            return self._fused_update(p, g, group, state, lr, b1, b2, eps, wd)
         if wd and self.decoupled:
             p.data *= 1 - lr * wd
         elif wd:
@@ -43,7 +43,7 @@ class Adam(Optimizer):
         denom = np.sqrt(v) / math.sqrt(1 - b2**t) + eps
         p.data -= step_size * (m / denom)
 
-    def _fused_update(self, p, g, group, state):
+    def _fused_update(self, p, g, group, state, lr, b1, b2, eps, wd):
         """One WGSL dispatch per parameter on the wgpu device, same rule as above."""
         from ..wgpu.array import GpuArray
         from ..wgpu.kernels import adam_step
@@ -53,9 +53,8 @@ class Adam(Optimizer):
             if group["amsgrad"]:
                 state["max_exp_avg_sq"] = GpuArray.empty(p.data.shape)
         state["step"] += 1
-        (b1, b2) = group["betas"]
         adam_step(p.data, g, state["exp_avg"], state["exp_avg_sq"], state.get("max_exp_avg_sq"), state["step"],
-                  group["lr"], b1, b2, group["eps"], group["weight_decay"], group["amsgrad"], decoupled=self.decoupled)
+                  lr, b1, b2, eps, wd, group["amsgrad"], decoupled=self.decoupled)
 
 
 class AdamW(Adam):

@@ -494,7 +494,7 @@ pub(crate) fn check_len(name: &str, what: &str, got: usize, want: usize) -> Resu
 }
 
 /// Scratch vectors kept per thread between calls: the big temporaries of a sequence step (the
-/// time-major copy of x, dG, dx) would otherwise be fresh pages that the kernel zeroes on every
+/// time-major copy of x, dG, dx) would otherwise be fresh pages that the OS zeroes on every
 /// call, a measurable part of an LSTM step.
 mod scratch {
     use std::any::Any;
@@ -510,11 +510,20 @@ mod scratch {
     pub fn take_empty<F: 'static>(cap: usize) -> Vec<F> {
         let reused = POOL.with(|p| {
             let mut p = p.borrow_mut();
-            let fits = |v: &Box<dyn Any>| v.downcast_ref::<Vec<F>>().filter(|v| v.capacity() >= cap).map(|v| v.capacity());
-            let i = (0..p.len()).filter(|&i| fits(&p[i]).is_some()).min_by_key(|&i| fits(&p[i]))?;
+            let fits = |v: &Box<dyn Any>| {
+                v.downcast_ref::<Vec<F>>()
+                    .filter(|v| v.capacity() >= cap)
+                    .map(|v| v.capacity())
+            };
+            let i = (0..p.len())
+                .filter(|&i| fits(&p[i]).is_some())
+                .min_by_key(|&i| fits(&p[i]))?;
             Some(p.swap_remove(i))
         });
-        let mut v = reused.and_then(|v| v.downcast::<Vec<F>>().ok()).map(|v| *v).unwrap_or_default();
+        let mut v = reused
+            .and_then(|v| v.downcast::<Vec<F>>().ok())
+            .map(|v| *v)
+            .unwrap_or_default();
         v.clear();
         v.reserve(cap);
         v
@@ -572,19 +581,6 @@ pub(crate) fn dense<F: Act>(v: Option<&StridedView<F>>, len: usize) -> Vec<F> {
                 out.extend((0..c).map(|k| unsafe { *v.ptr_at(a as isize * sr + k as isize * sc) }));
             }
         }
-    }
-    out
-}
-
-/// A 2-d view's transpose as a C-contiguous buffer (cols, rows): the per-step GEMMs then read
-/// W_hhᵀ row-major, which packs faster than the strided transpose.
-fn transposed<F: Copy>(v: &StridedView<F>) -> Vec<F> {
-    let (r, c) = (v.shape()[0], v.shape()[1]);
-    let (sr, sc) = (v.strides()[0], v.strides()[1]);
-    let mut out = Vec::with_capacity(r * c);
-    for j in 0..c {
-        // SAFETY: in-range indices of a checked view.
-        out.extend((0..r).map(|k| unsafe { *v.ptr_at(k as isize * sr + j as isize * sc) }));
     }
     out
 }
@@ -944,9 +940,10 @@ pub fn gru_forward<F: Act>(
     let wih = Mat::view(w_ih);
     let xt = time_major(x);
     gemm(gates, Mat::c(&xt, l * b, i), wih.t(), false);
+    scratch::give(xt);
     let mut hp = vec![F::c(0.0); b * g3];
     let crows = step_rows(b, b * g3 * h);
-    let whh_t = transposed(w_hh);
+    let whh_t = PackedRhs::new(Mat::view(w_hh).t());
     for t in 0..l {
         if bh == 0 {
             break;
@@ -962,13 +959,7 @@ pub fn gru_forward<F: Act>(
             (((&mut [F], &mut [F]), &mut [F]), &mut [F]),
         )| {
             let (r0, nr) = (ci * crows, hnext.len() / h);
-            gemm_par(
-                hp,
-                Mat::c(&hprev[r0 * h..], nr, h),
-                Mat::c(&whh_t, h, g3),
-                false,
-                false,
-            );
+            whh_t.matmul(hp, Mat::c(&hprev[r0 * h..], nr, h), false);
             simd::dispatch(
                 #[inline(always)]
                 || {
@@ -1055,6 +1046,7 @@ pub fn gru_backward<F: Act>(
     let mut dan = vec![F::c(0.0); rows * h];
     let mut dh = vec![F::c(0.0); bh]; // the direct z * dh' part, then + dA @ W_hh
     let crows = step_rows(b, b * g3 * h);
+    let whh_packed = PackedRhs::new(whh);
     for t in (0..l).rev() {
         if bh == 0 {
             break;
@@ -1069,7 +1061,7 @@ pub fn gru_backward<F: Act>(
         let task = |(ci, ((dat, dant), dh)): (usize, ((&mut [F], &mut [F]), &mut [F]))| {
             let (r0, nr) = (ci * crows, dh.len() / h);
             if t + 1 < l {
-                gemm_par(dh, Mat::c(&da_next[r0 * g3..], nr, g3), whh, true, false);
+                whh_packed.matmul(dh, Mat::c(&da_next[r0 * g3..], nr, g3), true);
             }
             simd::dispatch(
                 #[inline(always)]
@@ -1118,10 +1110,12 @@ pub fn gru_backward<F: Act>(
     let xm = Mat::c(&xt, rows, i);
     gemm(&mut dw_ih[..2 * h * i], dam.cols(0, 2 * h).t(), xm, false);
     gemm(&mut dw_ih[2 * h * i..], danm.t(), xm, false);
-    let mut dxt = vec![F::c(0.0); rows * i];
+    scratch::give(xt);
+    let mut dxt = scratch::take(rows * i, F::c(0.0));
     gemm(&mut dxt, dam.cols(0, 2 * h), wih.rows(0, 2 * h), false);
     gemm(&mut dxt, danm, wih.rows(2 * h, h), true);
     to_batch_first(&dxt, b, l, i, dx);
+    scratch::give(dxt);
     db_hh.fill(F::c(0.0));
     add_col_sums(&da, g3, db_hh);
     db_ih.fill(F::c(0.0));
@@ -1160,8 +1154,9 @@ pub fn rnn_forward<F: Act>(
     let xt = time_major(x);
     let mut pre = vec![F::c(0.0); l * bh];
     gemm(&mut pre, Mat::c(&xt, l * b, i), wih.t(), false);
+    scratch::give(xt);
     let crows = step_rows(b, b * h * h);
-    let whh_t = transposed(w_hh);
+    let whh_t = PackedRhs::new(Mat::view(w_hh).t());
     for t in 0..l {
         if bh == 0 {
             break;
@@ -1173,13 +1168,7 @@ pub fn rnn_forward<F: Act>(
         let bias = &bias;
         let task = |(ci, (p, hnext)): (usize, (&mut [F], &mut [F]))| {
             let (r0, nr) = (ci * crows, hnext.len() / h);
-            gemm_par(
-                p,
-                Mat::c(&hprev[r0 * h..], nr, h),
-                Mat::c(&whh_t, h, h),
-                true,
-                false,
-            );
+            whh_t.matmul(p, Mat::c(&hprev[r0 * h..], nr, h), true);
             simd::dispatch(
                 #[inline(always)]
                 || {
@@ -1241,6 +1230,7 @@ pub fn rnn_backward<F: Act>(
     let mut da = vec![F::c(0.0); l * bh];
     let mut dh = vec![F::c(0.0); bh];
     let crows = step_rows(b, b * h * h);
+    let whh_packed = PackedRhs::new(whh);
     for t in (0..l).rev() {
         if bh == 0 {
             break;
@@ -1252,7 +1242,7 @@ pub fn rnn_backward<F: Act>(
         let task = |(ci, (dat, dh)): (usize, (&mut [F], &mut [F]))| {
             let (r0, nr) = (ci * crows, dh.len() / h);
             if t + 1 < l {
-                gemm_par(dh, Mat::c(&da_next[r0 * h..], nr, h), whh, false, false);
+                whh_packed.matmul(dh, Mat::c(&da_next[r0 * h..], nr, h), false);
             }
             simd::dispatch(
                 #[inline(always)]

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import runtime
+from .. import elementwise, runtime
 from ..array import GpuArray
 
-MAX_COPY_DIMS = 8
 
 
 def check_float(op: str, **arrays) -> None:
@@ -48,19 +47,7 @@ def pair(op: str, name: str, v) -> tuple:
 
 def contiguous(a: GpuArray) -> GpuArray:
     """`a` itself when contiguous, else a contiguous copy made on the device."""
-    if a.is_contiguous:
-        return a
-    if a.ndim > MAX_COPY_DIMS:
-        raise ValueError(f"wgpu copy: views of more than {MAX_COPY_DIMS} dims are not supported, got {a.shape}")
-    out = GpuArray.empty(a.shape, a.dtype)
-    if a.size == 0:
-        return out
-    rt = runtime.get()
-    shape = list(a.shape) + [1] * (MAX_COPY_DIMS - a.ndim)
-    strides = list(a.strides) + [0] * (MAX_COPY_DIMS - a.ndim)
-    params = runtime.pack(a.size, a.ndim, a.offset, 0, *shape, *strides, fmt="IIII" + "I" * 8 + "i" * 8)
-    rt.launch(rt.pipeline("layout_copy"), [a.storage, out.storage], runtime.grid_1d(-(-a.size // 256), rt.max_workgroups), params)
-    return out
+    return elementwise.contiguous(a)
 
 
 def forward_strides(a):

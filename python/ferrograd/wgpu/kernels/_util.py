@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import runtime
+from .. import elementwise, runtime
 from ..array import GpuArray
 
 _GROUP = 256
@@ -87,27 +87,20 @@ def fill(a: GpuArray, value: float) -> GpuArray:
 
 
 def copy_to(src: GpuArray, dst: GpuArray) -> GpuArray:
-    """dst (contiguous, rank <= 4, same shape) = src read through its strides."""
-    if src.shape != dst.shape or not dst.is_contiguous or src.ndim > 4:
-        raise ValueError(f"copy: shapes {src.shape} -> {dst.shape} (contiguous, rank <= 4) needed")
-    n = src.size
-    if n == 0:
-        return dst
-    if src.is_contiguous:  # a plain buffer copy
-        runtime.get().copy(src.storage, src.offset * 4, dst.storage, dst.offset * 4, n * 4)
-        return dst
-    pad = 4 - src.ndim
-    shape = (1,) * pad + src.shape
-    strides = (0,) * pad + src.strides
-    rt = runtime.get()
-    params = runtime.pack(n, shape[1], shape[2], shape[3], src.offset, *strides, dst.offset, fmt="I" * 10)
-    rt.launch(rt.pipeline("copy_strided"), [src.storage, dst.storage], groups(n), params)
+    """dst (contiguous, same shape) = src read through its strides: the array layer's copy kernel
+    (a plain buffer copy when src is contiguous too)."""
+    if src.shape != dst.shape or not dst.is_contiguous:
+        raise ValueError(f"copy: shapes {src.shape} -> {dst.shape} (contiguous destination) needed")
+    if src.size and src.is_contiguous:
+        runtime.get().copy(src.storage, src.offset * 4, dst.storage, dst.offset * 4, src.size * 4)
+    elif src.size:
+        elementwise.assign(dst, src)
     return dst
 
 
 def contiguous(a: GpuArray) -> GpuArray:
     """a itself when contiguous, else a contiguous copy (recorded, not read back)."""
-    return a if a.is_contiguous else copy_to(a, GpuArray.empty(a.shape))
+    return elementwise.contiguous(a)
 
 
 def sum_axes(x: GpuArray, a: int, j: int, k: int, out: GpuArray, out_off: int = 0) -> None:
