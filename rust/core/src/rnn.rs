@@ -752,7 +752,7 @@ pub fn lstm_forward<F: Act>(
     if l > 0 {
         c_n.copy_from_slice(&cells[(l - 1) * bh..l * bh]);
     } else {
-        c_n.copy_from_slice(&c0v);
+        c_n.copy_from_slice(c0v);
     }
     Ok(d)
 }
