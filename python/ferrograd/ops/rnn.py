@@ -8,7 +8,7 @@ and `c_n` into one flat array that `Part` splits into differentiable tensors.
 from __future__ import annotations
 
 from ..autograd import Function
-from ._util import ascontiguous, is_device, kernels, zeros
+from ._util import ascontiguous, kernels, zeros
 
 
 class Part(Function):
@@ -27,20 +27,11 @@ class Part(Function):
         return out
 
 
-def _forward_strides(x):
-    """The reversed sequence of a bidirectional layer is a negative-stride view; the Rust kernels
-    read it in place, the wgpu ones need it copied."""
-    if is_device(x) and any(st < 0 for st in x.strides):
-        return x.copy()
-    return x
-
-
 class LSTMSequence(Function):
     """Returns the flat array [output (B, L, H), c_n (B, H)]."""
 
     @staticmethod
     def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh):
-        x = _forward_strides(x)
         packed, gates, cells, hs = kernels(x).lstm_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh)
         ctx.save_for_backward(x, c0, w_ih, w_hh, gates, cells, hs)
         ctx.biases = (b_ih is not None, b_hh is not None)
@@ -62,7 +53,6 @@ class GRUSequence(Function):
 
     @staticmethod
     def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh):
-        x = _forward_strides(x)
         out, gates, hn, hs = kernels(x).gru_forward(x, h0, w_ih, w_hh, b_ih, b_hh)
         ctx.save_for_backward(x, h0, w_ih, w_hh, gates, hn, hs)
         ctx.biases = (b_ih is not None, b_hh is not None)
@@ -80,7 +70,6 @@ class RNNSequence(Function):
 
     @staticmethod
     def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, relu):
-        x = _forward_strides(x)
         out, hs = kernels(x).rnn_forward(x, h0, w_ih, w_hh, b_ih, b_hh, relu)
         ctx.save_for_backward(x, h0, w_ih, w_hh, hs)
         ctx.biases, ctx.relu = (b_ih is not None, b_hh is not None), relu

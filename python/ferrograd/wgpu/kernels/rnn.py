@@ -18,7 +18,11 @@ from .matmul import matmul
 
 
 def _dims(op: str, ngates: int, x, h0, w_ih, w_hh, b_ih=None, b_hh=None, h0_name="h0"):
-    """Checks x (B, L, I), w_ih (G*H, I), w_hh (G*H, H), h0 (B, H), biases (G*H); (B, L, I, H)."""
+    """Checks x (B, L, I), w_ih (G*H, I), w_hh (G*H, H), h0 (B, H), biases (G*H). Returns x (a
+    contiguous copy when it runs backwards, as a bidirectional layer's reversed view does: the
+    kernels index forwards) and (B, L, I, H)."""
+    if isinstance(x, GpuArray) and any(st < 0 for st in x.strides):
+        x = u.contiguous(x)
     x = u.check(op, "input", x)
     h0, w_ih, w_hh = u.check(op, h0_name, h0), u.check(op, "weight_ih", w_ih), u.check(op, "weight_hh", w_hh)
     b_ih, b_hh = u.check(op, "bias_ih", b_ih, optional=True), u.check(op, "bias_hh", b_hh, optional=True)
@@ -33,7 +37,7 @@ def _dims(op: str, ngates: int, x, h0, w_ih, w_hh, b_ih=None, b_hh=None, h0_name
     u.expect_shape(op, h0_name, h0, (b, h))
     u.expect_shape(op, "bias_ih", b_ih, (ngates * h,))
     u.expect_shape(op, "bias_hh", b_hh, (ngates * h,))
-    return b, l, i, h
+    return x, (b, l, i, h)
 
 
 def _saved(op: str, **arrays):
@@ -108,7 +112,7 @@ def _zeros(shape) -> GpuArray:
 def lstm_forward(x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None):
     """`[packed (out (B, L, H) then c_n (B, H), flat), gates (L, B, 4H), cells (L, B, H), hs]`."""
     op = "lstm_forward"
-    b, l, i, h = _dims(op, 4, x, h0, w_ih, w_hh, b_ih, b_hh)
+    x, (b, l, i, h) = _dims(op, 4, x, h0, w_ih, w_hh, b_ih, b_hh)
     u.check(op, "c0", c0)
     u.expect_shape(op, "c0", c0, (b, h))
     bh = b * h
@@ -130,7 +134,7 @@ def lstm_forward(x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None):
 def lstm_backward(x, c0, w_ih, w_hh, gates, cells, hs, gy, gc_n):
     """`[dx (B, L, I), dh0, dc0 (B, H), dw_ih (4H, I), dw_hh (4H, H), db (4H)]`."""
     op = "lstm_backward"
-    b, l, i, h = _dims(op, 4, x, c0, w_ih, w_hh, h0_name="c0")
+    x, (b, l, i, h) = _dims(op, 4, x, c0, w_ih, w_hh, h0_name="c0")
     bh, g4 = b * h, 4 * h
     gates, cells, hs, gy, gc_n = _saved(
         op, gates=(gates, l * b * g4), cells=(cells, l * bh), hs=(hs, (l + 1) * bh), gy=(gy, b * l * h), gc_n=(gc_n, bh)
@@ -161,7 +165,7 @@ def lstm_backward(x, c0, w_ih, w_hh, gates, cells, hs, gy, gc_n):
 def gru_forward(x, h0, w_ih, w_hh, b_ih=None, b_hh=None):
     """`[out (B, L, H), gates (L, B, 3H), hn (L, B, H), hs (L+1, B, H)]`."""
     op = "gru_forward"
-    b, l, i, h = _dims(op, 3, x, h0, w_ih, w_hh, b_ih, b_hh)
+    x, (b, l, i, h) = _dims(op, 3, x, h0, w_ih, w_hh, b_ih, b_hh)
     bh = b * h
     gates = _projections(x, w_ih)
     hs = _state(h0, l)
@@ -179,7 +183,7 @@ def gru_forward(x, h0, w_ih, w_hh, b_ih=None, b_hh=None):
 def gru_backward(x, h0, w_ih, w_hh, gates, hn, hs, gy):
     """`[dx (B, L, I), dh0 (B, H), dw_ih (3H, I), dw_hh (3H, H), db_ih (3H), db_hh (3H)]`."""
     op = "gru_backward"
-    b, l, i, h = _dims(op, 3, x, h0, w_ih, w_hh)
+    x, (b, l, i, h) = _dims(op, 3, x, h0, w_ih, w_hh)
     bh, g3 = b * h, 3 * h
     gates, hn, hs, gy = _saved(op, gates=(gates, l * b * g3), hn=(hn, l * bh), hs=(hs, (l + 1) * bh), gy=(gy, b * l * h))
     da = GpuArray.empty((l, b, g3))  # recurrent pre-activation gradients [r, z, hn]
@@ -215,7 +219,7 @@ def gru_backward(x, h0, w_ih, w_hh, gates, hn, hs, gy):
 def rnn_forward(x, h0, w_ih, w_hh, b_ih=None, b_hh=None, relu=False):
     """`[out (B, L, H), hs (L+1, B, H)]`; h' = tanh (or relu)(W_ih x + b_ih + W_hh h + b_hh)."""
     op = "rnn_forward"
-    b, l, i, h = _dims(op, 1, x, h0, w_ih, w_hh, b_ih, b_hh)
+    x, (b, l, i, h) = _dims(op, 1, x, h0, w_ih, w_hh, b_ih, b_hh)
     bh = b * h
     pre = _projections(x, w_ih)
     hs = _state(h0, l)
@@ -232,7 +236,7 @@ def rnn_forward(x, h0, w_ih, w_hh, b_ih=None, b_hh=None, relu=False):
 def rnn_backward(x, h0, w_ih, w_hh, relu, hs, gy):
     """`[dx (B, L, I), dh0 (B, H), dw_ih (H, I), dw_hh (H, H), db (H)]`."""
     op = "rnn_backward"
-    b, l, i, h = _dims(op, 1, x, h0, w_ih, w_hh)
+    x, (b, l, i, h) = _dims(op, 1, x, h0, w_ih, w_hh)
     bh = b * h
     hs, gy = _saved(op, hs=(hs, (l + 1) * bh), gy=(gy, b * l * h))
     da = GpuArray.empty((l, b, h))
