@@ -206,6 +206,9 @@ class Tensor:
         if self.grad is None:
             keep = owned and g.dtype == self.dtype and g.shape == self.data.shape and g.flags.writeable
             self.grad = Tensor._wrap(g if keep else np.array(g, dtype=self.dtype))
+        elif type(self.grad.data) is np.ndarray and self.grad.data.flags.writeable and self.grad.shape == g.shape:
+            # In place, as PyTorch accumulates: no new gradient-sized array per backward.
+            np.add(self.grad.data, g, out=self.grad.data, casting="unsafe")
         else:
             self.grad.data = self.grad.data + np.asarray(g, dtype=self.dtype)
 

@@ -180,6 +180,28 @@ def test_non_contiguous_inputs(kind):
         np.testing.assert_allclose(a, c, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("kind", list(GATES))
+def test_float32_fast_path_with_row_tasks_and_strided_input(kind):
+    # Big enough that the batch rows split into tasks (19 = 10 + 9 rows) and odd widths (H = 70,
+    # I = 40) leave partial register tiles; x is a time-reversed, transposed view.
+    rng = np.random.default_rng(8)
+    b, l, i, h = 19, 4, 40, 70
+    x_store = rng.standard_normal((l, i, b))
+    x_nc = x_store.transpose(2, 0, 1)[:, ::-1]
+    ws = params(kind, i, h, rng)
+    gy = rng.standard_normal((b, l, h))
+    res = []
+    for dt in (np.float32, np.float64):
+        x = t(x_nc, True, dt)
+        w = [t(a, True, dt) for a in ws]
+        h0, c0 = t(rng.standard_normal((b, h)) * 0, True, dt), t(np.zeros((b, h)), True, dt)
+        out, hn, cn = run(kind, x, h0, c0 if kind == "lstm" else None, *w)
+        (out * t(gy, dtype=dt)).sum().backward()
+        res.append([out.detach().numpy(), x.grad.numpy(), h0.grad.numpy()] + [a.grad.numpy() for a in w])
+    for a32, a64 in zip(*res):
+        np.testing.assert_allclose(a32, a64, rtol=1e-4, atol=2e-5)
+
+
 # ---- bad input --------------------------------------------------------------------------------
 def _bad_cases(kind):
     rng = np.random.default_rng(7)

@@ -82,6 +82,13 @@ def zeros(shape, dtype, like=None):
     return np.zeros(shape, dtype)
 
 
+def empty(shape, dtype, like=None):
+    """An uninitialised array for a caller that writes every element (on the device: zeros)."""
+    if isinstance(like, GpuArray):
+        return full(shape, 0, dtype, like)
+    return np.empty(shape, dtype)
+
+
 def ones(shape, dtype, like=None):
     if isinstance(like, GpuArray):
         return full(shape, 1, dtype, like)

@@ -8,11 +8,11 @@ and `c_n` into one flat array that `Part` splits into differentiable tensors.
 from __future__ import annotations
 
 from ..autograd import Function
-from ._util import ascontiguous, kernels, zeros
+from ._util import ascontiguous, empty, kernels
 
 
 class Part(Function):
-    """`packed[start:stop].reshape(shape)`; backward writes the gradient into a zero buffer."""
+    """`packed[start:stop].reshape(shape)`; backward places the gradient in a buffer zero elsewhere."""
 
     @staticmethod
     def forward(ctx, packed, start, stop, shape):
@@ -22,7 +22,9 @@ class Part(Function):
     @staticmethod
     def backward(ctx, g):
         start, stop = ctx.span
-        out = zeros(ctx.size, g.dtype, like=g)
+        # Only the rest is zeroed: the span is written once, not zeroed and then written.
+        out = empty(ctx.size, g.dtype, like=g)
+        out[:start], out[stop:] = 0, 0
         out[start:stop] = g.reshape(-1)
         return out
 

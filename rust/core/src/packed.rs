@@ -9,8 +9,10 @@
 
 use core::any::TypeId;
 
+use rayon::prelude::*;
+
 use crate::gemm::Float;
-use crate::rnn::{gemm_par, Mat};
+use crate::rnn::{gemm_ld, scratch, Mat};
 
 const NR: usize = 32; // columns per panel: two 16-lane registers
 const MR: usize = 8; // rows per register tile
@@ -31,21 +33,34 @@ impl<'a, F: Float> PackedRhs<'a, F> {
 
     /// `dst (m, n) = a @ b` (or `+=` with `add`), single-threaded; dst C-contiguous.
     pub fn matmul(&self, dst: &mut [F], a: Mat<'_, F>, add: bool) {
+        self.matmul_ld(dst, self.b.cols, a, add)
+    }
+
+    /// As `matmul`, with dst rows `ld` elements apart (rows of a larger matrix).
+    pub fn matmul_ld(&self, dst: &mut [F], ld: usize, a: Mat<'_, F>, add: bool) {
         let (m, k, n) = (a.rows, a.cols, self.b.cols);
         assert!(
-            self.b.rows == k && dst.len() >= m * n,
+            self.b.rows == k && ld >= n && (m == 0 || dst.len() >= (m - 1) * ld + n),
             "PackedRhs::matmul: shapes do not match"
         );
         if !self.fast || m == 0 || n == 0 || k == 0 {
-            return gemm_par(dst, a, self.b, add, false);
+            return gemm_ld(dst, ld, a, self.b, add, false);
         }
         // SAFETY: F is f32 (checked by TypeId in `new`), so the casts are identities; the CPU has
-        // AVX-512F (checked in `new`); `a` was built from a bounds-checked slice.
+        // AVX-512F (checked in `new`); `a` was built from a bounds-checked slice; dst holds the
+        // m rows of n at stride ld (asserted).
         unsafe {
-            let dst = core::slice::from_raw_parts_mut(dst.as_mut_ptr() as *mut f32, m * n);
+            let dst =
+                core::slice::from_raw_parts_mut(dst.as_mut_ptr() as *mut f32, (m - 1) * ld + n);
             let a_ptr = a.ptr as *const f32;
-            kernel::run(dst, a_ptr, a.rs, a.cs, m, k, n, &self.packed, add);
+            kernel::run(dst, ld, a_ptr, a.rs, a.cs, m, k, n, &self.packed, add);
         }
+    }
+}
+
+impl<F> Drop for PackedRhs<'_, F> {
+    fn drop(&mut self) {
+        scratch::give(core::mem::take(&mut self.packed));
     }
 }
 
@@ -60,28 +75,34 @@ fn has_avx512() -> bool {
     }
 }
 
-/// Panels of NR columns, each k rows of NR values (zero beyond column n).
+/// Panels of NR columns, each k rows of NR values (zero beyond column n), in a per-thread scratch
+/// vector (fresh pages for a 1 MB weight cost more than packing it); panels packed in parallel.
 fn pack<F: Float>(b: Mat<'_, F>) -> Vec<f32> {
     let (k, n) = (b.rows, b.cols);
-    let panels = n.div_ceil(NR);
-    let mut out = vec![0f32; panels * k * NR];
-    for p in 0..panels {
-        for kk in 0..k {
-            let row = &mut out[(p * k + kk) * NR..(p * k + kk + 1) * NR];
-            for (j, v) in row
-                .iter_mut()
-                .enumerate()
-                .take(n.saturating_sub(p * NR).min(NR))
-            {
-                // SAFETY: kk < k and p*NR + j < n index inside the view; F is f32 here.
-                *v = unsafe {
-                    *(b.ptr
-                        .offset(kk as isize * b.rs + (p * NR + j) as isize * b.cs)
-                        as *const f32)
-                };
-            }
-        }
+    let mut out = scratch::take_overwritten(n.div_ceil(NR) * k * NR, 0f32);
+    if k == 0 {
+        return out;
     }
+    let b = &b;
+    out.par_chunks_mut(k * NR)
+        .enumerate()
+        .for_each(|(p, panel)| {
+            let b: &Mat<'_, F> = b; // the whole (Sync) view, not its raw-pointer field
+            let cols = n.saturating_sub(p * NR).min(NR);
+            for (kk, row) in panel.chunks_exact_mut(NR).enumerate() {
+                let src = b
+                    .ptr
+                    .wrapping_offset(kk as isize * b.rs + (p * NR) as isize * b.cs);
+                for (j, v) in row.iter_mut().enumerate() {
+                    // SAFETY: kk < k and p*NR + j < n index inside the view; F is f32 here.
+                    *v = if j < cols {
+                        unsafe { *(src.offset(j as isize * b.cs) as *const f32) }
+                    } else {
+                        0.0
+                    };
+                }
+            }
+        });
     out
 }
 
@@ -95,6 +116,7 @@ mod kernel {
     #[allow(clippy::too_many_arguments)]
     pub unsafe fn run(
         dst: &mut [f32],
+        ld: usize,
         a: *const f32,
         rs: isize,
         cs: isize,
@@ -110,17 +132,17 @@ mod kernel {
             let mut r0 = 0;
             while r0 < m {
                 let a0 = unsafe { a.offset(r0 as isize * rs) };
-                let out = &mut dst[r0 * n + p * NR..];
+                let out = &mut dst[r0 * ld + p * NR..];
                 unsafe {
                     match (m - r0).min(MR) {
-                        8 => tile::<8>(out, n, a0, rs, cs, k, panel, cols, add),
-                        7 => tile::<7>(out, n, a0, rs, cs, k, panel, cols, add),
-                        6 => tile::<6>(out, n, a0, rs, cs, k, panel, cols, add),
-                        5 => tile::<5>(out, n, a0, rs, cs, k, panel, cols, add),
-                        4 => tile::<4>(out, n, a0, rs, cs, k, panel, cols, add),
-                        3 => tile::<3>(out, n, a0, rs, cs, k, panel, cols, add),
-                        2 => tile::<2>(out, n, a0, rs, cs, k, panel, cols, add),
-                        _ => tile::<1>(out, n, a0, rs, cs, k, panel, cols, add),
+                        8 => tile::<8>(out, ld, a0, rs, cs, k, panel, cols, add),
+                        7 => tile::<7>(out, ld, a0, rs, cs, k, panel, cols, add),
+                        6 => tile::<6>(out, ld, a0, rs, cs, k, panel, cols, add),
+                        5 => tile::<5>(out, ld, a0, rs, cs, k, panel, cols, add),
+                        4 => tile::<4>(out, ld, a0, rs, cs, k, panel, cols, add),
+                        3 => tile::<3>(out, ld, a0, rs, cs, k, panel, cols, add),
+                        2 => tile::<2>(out, ld, a0, rs, cs, k, panel, cols, add),
+                        _ => tile::<1>(out, ld, a0, rs, cs, k, panel, cols, add),
                     }
                 }
                 r0 += MR;
@@ -190,6 +212,7 @@ mod kernel {
     #[allow(clippy::too_many_arguments)]
     pub unsafe fn run(
         _: &mut [f32],
+        _: usize,
         _: *const f32,
         _: isize,
         _: isize,
