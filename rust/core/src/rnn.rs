@@ -562,14 +562,6 @@ pub(crate) mod scratch {
             .unwrap_or_default()
     }
 
-    /// An empty vector with room for `cap` elements.
-    pub fn take_empty<F: 'static>(cap: usize) -> Vec<F> {
-        let mut v = reuse::<F>(cap);
-        v.clear();
-        v.reserve(cap);
-        v
-    }
-
     /// `len` elements for a buffer the caller overwrites completely: their values are whatever
     /// an earlier call left there (`fill` only where the vector had to grow), which saves a
     /// pass over memory that filling a multi-megabyte buffer would cost.
@@ -591,27 +583,29 @@ pub(crate) mod scratch {
     }
 }
 
-/// Appends x[bb, t, :] of a (B, L, I) view to `out` (a slice copy when the row is unit-strided).
-fn push_row<F: Copy>(out: &mut Vec<F>, x: &StridedView<F>, bb: usize, t: usize) {
+/// Copies x[bb, t, :] of a (B, L, I) view into `dst` (I elements; a slice copy when unit-strided).
+fn copy_row<F: Copy>(dst: &mut [F], x: &StridedView<F>, bb: usize, t: usize) {
     let (i, si) = (x.shape()[2], x.strides()[2]);
     let base = bb as isize * x.strides()[0] + t as isize * x.strides()[1];
     if si == 1 || i <= 1 {
         // SAFETY: the row's i elements are in range of a checked view and contiguous.
-        out.extend_from_slice(unsafe { core::slice::from_raw_parts(x.ptr_at(base), i) });
+        dst.copy_from_slice(unsafe { core::slice::from_raw_parts(x.ptr_at(base), i) });
     } else {
-        // SAFETY: in-range indices of a checked view.
-        out.extend((0..i).map(|k| unsafe { *x.ptr_at(base + k as isize * si) }));
+        for (k, d) in dst.iter_mut().enumerate() {
+            // SAFETY: in-range indices of a checked view.
+            *d = unsafe { *x.ptr_at(base + k as isize * si) };
+        }
     }
 }
 
 /// x (B, L, I), any strides, copied time-major into (L*B, I) (a scratch vector: `scratch::give`
 /// it back).
-fn time_major<F: Copy + 'static>(x: &StridedView<F>) -> Vec<F> {
+fn time_major<F: Act>(x: &StridedView<F>) -> Vec<F> {
     let (b, l, i) = (x.shape()[0], x.shape()[1], x.shape()[2]);
-    let mut out = scratch::take_empty::<F>(b * l * i);
-    for t in 0..l {
-        for bb in 0..b {
-            push_row(&mut out, x, bb, t);
+    let mut out = scratch::take_overwritten(b * l * i, F::c(0.0));
+    if i > 0 {
+        for (r, row) in out.chunks_exact_mut(i).enumerate() {
+            copy_row(row, x, r % b.max(1), r / b.max(1));
         }
     }
     out
@@ -971,13 +965,15 @@ fn weight_grads<F: Act>(
 ) {
     let (gh, hi) = (ngates * h, h + i);
     let rows = l * b;
-    let mut hx = scratch::take_empty::<F>(rows * hi);
-    for t in 0..l {
-        for bb in 0..b {
-            let r = t * b + bb;
-            hx.extend_from_slice(&hs[r * h..(r + 1) * h]);
-            push_row(&mut hx, x, bb, t);
-        }
+    let mut hx = scratch::take_overwritten(rows * hi, F::c(0.0));
+    if hi > 0 && b > 0 {
+        hx.par_chunks_mut(b * hi).enumerate().for_each(|(t, slab)| {
+            for (bb, row) in slab.chunks_exact_mut(hi).enumerate() {
+                let r = t * b + bb;
+                row[..h].copy_from_slice(&hs[r * h..(r + 1) * h]);
+                copy_row(&mut row[h..], x, bb, t);
+            }
+        });
     }
     let mut dw = scratch::take_overwritten(gh * hi, F::c(0.0));
     gemm(
