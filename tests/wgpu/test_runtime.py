@@ -115,3 +115,50 @@ def test_synchronize_waits_for_recorded_work():
     _fill(a, 4.0)
     fgw.synchronize()
     assert (a.numpy() == 4.0).all()
+
+
+# ---- per-dispatch caches ------------------------------------------------------------------------
+def test_repeated_launches_reuse_bind_groups_and_parameter_slots():
+    rt = runtime.get()
+    a = GpuArray.empty((300,))
+    _fill(a, 1.0)
+    groups, slots = len(rt._bind_groups), len(rt._param_slots)
+    for _ in range(5):
+        _fill(a, 1.0)
+    assert (len(rt._bind_groups), len(rt._param_slots)) == (groups, slots)
+    _fill(a, 2.0)  # new parameters: one more slot and bind group, and the new value wins
+    assert len(rt._param_slots) == slots + 1
+    np.testing.assert_array_equal(a.numpy(), np.full(300, 2.0, np.float32))
+
+
+def test_parameter_arena_starting_over_keeps_every_launch_correct(monkeypatch):
+    rt = runtime.get()
+    monkeypatch.setattr(runtime, "PARAMS_ARENA", 8 * rt.uniform_align)  # starts over every 8 blocks
+    arrs = [GpuArray.empty((50,)) for _ in range(30)]
+    for i, a in enumerate(arrs):
+        _fill(a, 100.0 + i)  # 30 distinct parameter blocks, recorded before any readback
+    for i, a in enumerate(arrs):
+        np.testing.assert_array_equal(a.numpy(), np.full(50, 100.0 + i, np.float32))
+
+
+def test_destroyed_buffers_leave_the_bind_group_cache(monkeypatch):
+    rt = runtime.get()
+    a = GpuArray.empty((64,))
+    _fill(a, 5.0)
+    buf = a.storage.buffer
+    assert any(v is buf for key in rt._bind_groups for v in key)
+    monkeypatch.setattr(runtime, "POOL_KEEP", 0)
+    del a
+    assert not any(v is buf for key in rt._bind_groups for v in key)
+
+
+def test_cached_elementwise_plans_follow_their_operands():
+    # Same signature (shapes, strides, offsets), different buffers and values: each result is its own.
+    x, y = np.arange(12, dtype=np.float32), np.ones(12, np.float32) * 3
+    a, b, c, d = (GpuArray.from_numpy(v) for v in (x, y, y, x))
+    np.testing.assert_array_equal((a + b).numpy(), x + y)
+    np.testing.assert_array_equal((c + d).numpy(), y + x)
+    a += a  # in place through the same buffer
+    np.testing.assert_array_equal(a.numpy(), 2 * x)
+    np.testing.assert_array_equal((a * 0.5).numpy(), x)
+    np.testing.assert_array_equal((a * 0.25).numpy(), x / 2)  # scalar values are part of the plan

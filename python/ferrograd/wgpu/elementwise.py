@@ -19,6 +19,9 @@ from .array import GpuArray, check_dtype
 
 MAX_INPUTS = 3
 MAX_DIMS = 8
+PLANS_KEEP = 8192
+_PLANS = {}  # launch signature -> (pipeline, parameters, grid)
+_LOOPS = {}  # (ufunc, operand dtypes or scalar types, dtype) -> (loop kinds, result dtype)
 _F32 = np.dtype("float32")
 
 # Kind of a logical dtype in WGSL: the value type, and how it is stored.
@@ -192,6 +195,16 @@ def launch(name: str, loop_kinds, out_kind: str, out: GpuArray, inputs) -> GpuAr
     if n >= 1 << 32:
         raise ValueError(f"wgpu {name}: {n} elements exceed the kernel's 32-bit index")
     arrays = [x for x in inputs if isinstance(x, GpuArray)]
+    # A training loop repeats the same launches: their pipeline, parameters and grid are kept per
+    # signature, so a repeat costs a key and the runtime's dispatch, not the plan below.
+    sig = (name, tuple(loop_kinds), out.dtype, shape, out.strides, out.offset,
+           tuple((x.dtype, x.shape, x.strides, x.offset, x.storage is out.storage) if isinstance(x, GpuArray)
+                 else (type(x), x) for x in inputs))
+    plan = _PLANS.get(sig)
+    if plan is not None:
+        pipe, params, grid = plan
+        runtime.get().launch(pipe, [out.storage] + [x.storage for x in arrays], grid, params)
+        return out
     if any(_overlaps(out, x, shape) for x in arrays):
         tmp = launch(name, loop_kinds, out_kind, GpuArray.empty(shape, out.dtype), inputs)
         return launch("_copy", [out_kind], out_kind, out, [tmp])
@@ -200,24 +213,48 @@ def launch(name: str, loop_kinds, out_kind: str, out: GpuArray, inputs) -> GpuAr
     strides += [[0] * len(dims)] * (1 + MAX_INPUTS - len(strides))
     offs = [out.offset] + [x.offset for x in arrays] + [0] * (MAX_INPUTS - len(arrays))
 
+    scalars, key_parts = [], []
+    for x, kind in zip(inputs, loop_kinds):
+        if isinstance(x, GpuArray):
+            key_parts.append(f"a{_KIND[x.dtype]}>{kind}")
+        else:
+            scalars.append(struct.unpack("<I", struct.pack("<" + _SCALAR_FMT[kind], _scalar_value(x, kind)))[0])
+            key_parts.append(f"s{kind}")
+    key = f"ew:{name}:{','.join(key_parts)}:{_KIND[out.dtype]}"
+    rt = runtime.get()
+    # The WGSL text is built only when the pipeline is not cached yet (it costs more than a launch).
+    pipe = rt.pipeline(key, source=lambda: _source(name, loop_kinds, out, inputs))
+    shp = list(dims) + [1] * (MAX_DIMS - len(dims))
+    flat_strides = []
+    for d in range(MAX_DIMS):
+        flat_strides += [strides[k][d] if d < len(dims) else 0 for k in range(1 + MAX_INPUTS)]
+    params = runtime.pack(n, len(dims), 0, 0, *shp, *offs, *flat_strides, *(scalars + [0] * (4 - len(scalars))),
+                          fmt="IIII" + "I" * MAX_DIMS + "iiii" + "i" * (4 * MAX_DIMS) + "IIII")
+    grid = runtime.grid_1d(-(-n // 256), rt.max_workgroups)
+    if len(_PLANS) >= PLANS_KEEP:
+        _PLANS.clear()
+    _PLANS[sig] = (pipe, params, grid)
+    rt.launch(pipe, [out.storage] + [x.storage for x in arrays], grid, params)
+    return out
+
+
+def _source(name: str, loop_kinds, out: GpuArray, inputs) -> str:
+    """The elementwise shader for `name` over these operand kinds (arrays and scalars)."""
     expr_spec = _expr(name, loop_kinds[0] if name != "_where" else loop_kinds[1])
     if expr_spec is None:
         raise TypeError(f"wgpu {name}: not implemented for dtype kind {loop_kinds[0]}")
     expr, res = expr_spec
     bindings = [f"@group(0) @binding(0) var<storage, read_write> OUT: array<{_WGSL[_KIND[out.dtype]]}>;"]
-    loads, scalars, key_parts, b = [], [], [], 0
+    loads, b, n_scalars = [], 0, 0
     for k, (x, kind) in enumerate(zip(inputs, loop_kinds)):
         if isinstance(x, GpuArray):
             b += 1
             src = _KIND[x.dtype]
             bindings.append(f"@group(0) @binding({b}) var<storage, read_write> IN{b}: array<{_WGSL[src]}>;")
             loads.append(f"    let v{k} = {_conv(f'IN{b}[pos[{b}]]', src, kind)};")
-            key_parts.append(f"a{src}>{kind}")
         else:
-            bits = struct.unpack("<I", struct.pack("<" + _SCALAR_FMT[kind], _scalar_value(x, kind)))[0]
-            loads.append(f"    let v{k} = bitcast<{_WGSL[kind]}>(p.scalars[{len(scalars)}]);")
-            scalars.append(bits)
-            key_parts.append(f"s{kind}")
+            loads.append(f"    let v{k} = bitcast<{_WGSL[kind]}>(p.scalars[{n_scalars}]);")
+            n_scalars += 1
     bindings.append(f"@group(0) @binding({b + 1}) var<uniform> p: Params;")
     value = expr.format(*(f"v{k}" for k in range(len(inputs))))
     result_kind = loop_kinds[1] if name == "_where" else loop_kinds[0]
@@ -225,23 +262,12 @@ def launch(name: str, loop_kinds, out_kind: str, out: GpuArray, inputs) -> GpuAr
         store = f"select({_conv('0u', 'bool', _KIND[out.dtype])}, {_conv('1u', 'bool', _KIND[out.dtype])}, {value})"
     else:
         store = _conv(f"({value})", result_kind, _KIND[out.dtype])
-    key = f"ew:{name}:{','.join(key_parts)}:{_KIND[out.dtype]}"
-    rt = runtime.get()
-    pipe = rt.pipeline(key, source=lambda: (
+    return (
         runtime.load_shader("elementwise")
         .replace("//BINDINGS", "\n".join(bindings))
         .replace("//LOADS", "\n".join(loads))
         .replace("//STORE", f"    OUT[pos[0]] = {store};")
-    ))
-    shp = list(dims) + [1] * (MAX_DIMS - len(dims))
-    flat_strides = []
-    for d in range(MAX_DIMS):
-        flat_strides += [strides[k][d] if d < len(dims) else 0 for k in range(1 + MAX_INPUTS)]
-    params = runtime.pack(n, len(dims), 0, 0, *shp, *offs, *flat_strides, *(scalars + [0] * (4 - len(scalars))),
-                          fmt="IIII" + "I" * MAX_DIMS + "iiii" + "i" * (4 * MAX_DIMS) + "IIII")
-    rt.launch(pipe, [out.storage] + [x.storage for x in arrays],
-              runtime.grid_1d(-(-n // 256), rt.max_workgroups), params)
-    return out
+    )
 
 
 def _scalar_value(x, kind):
@@ -273,15 +299,21 @@ def apply(ufunc, inputs, out: GpuArray | None = None, dtype=None) -> GpuArray:
     if name not in _OPS:
         raise TypeError(f"numpy.{name} is not implemented on the wgpu device")
     inputs = [_operand(x, name) for x in inputs]
+    args = tuple(_resolve_arg(x) for x in inputs)
+    loop_key = (ufunc, args, dtype)
+    resolved = _LOOPS.get(loop_key)
+    if resolved is None:
+        try:
+            res = ufunc.resolve_dtypes(args + (None,) * ufunc.nout)
+        except Exception as e:
+            kinds = ", ".join(str(a) for a in args)
+            raise TypeError(f"numpy.{name}: no loop for operand dtypes ({kinds}) on the wgpu device: {e}") from None
+        resolved = [device_dtype(d) for d in res[: ufunc.nin]], device_dtype(dtype if dtype is not None else res[ufunc.nin])
+        _LOOPS[loop_key] = resolved
+    loop, out_dt = resolved
+    shapes = [_shape(x) for x in inputs]
     try:
-        res = ufunc.resolve_dtypes(tuple(_resolve_arg(x) for x in inputs) + (None,) * ufunc.nout)
-    except Exception as e:
-        kinds = ", ".join(str(_resolve_arg(x)) for x in inputs)
-        raise TypeError(f"numpy.{name}: no loop for operand dtypes ({kinds}) on the wgpu device: {e}") from None
-    loop = [device_dtype(d) for d in res[: ufunc.nin]]
-    out_dt = device_dtype(dtype if dtype is not None else res[ufunc.nin])
-    try:
-        shape = np.broadcast_shapes(*(_shape(x) for x in inputs))
+        shape = shapes[0] if all(sh == shapes[0] for sh in shapes) else np.broadcast_shapes(*shapes)
     except ValueError:
         shapes = ", ".join(str(_shape(x)) for x in inputs)
         raise ValueError(f"numpy.{name}: operand shapes {shapes} do not broadcast") from None

@@ -1,19 +1,26 @@
 """The wgpu runtime: one device per process, a buffer pool, pipelines cached per kernel and
-constants, and dispatches recorded into one command encoder that is submitted only when
-something reads back (or the batch grows large).
+constants, and dispatches recorded into one compute pass of one command encoder that is
+submitted only when something reads back (or the batch grows large).
 
 Ordering: every write to a pooled buffer is a dispatch or a copy recorded in the encoder, so a
 buffer freed while recorded work still reads it can be handed out again safely — the queue runs
-commands in recording order. Uploads make fresh buffers (`create_buffer_with_data`) for the
-same reason: `queue.write_buffer` would run before commands recorded earlier but not yet
-submitted. Kernel parameters live in one uniform arena per batch, written just before submit.
+commands in recording order (and in a compute pass each dispatch is its own usage scope, so a
+dispatch sees the writes of the ones before it). Uploads make fresh buffers
+(`create_buffer_with_data`) for the same reason: `queue.write_buffer` would run before commands
+recorded earlier but not yet submitted.
+
+Per-dispatch cost on the Python side (most of it wgpu-py building structs): kernel parameters go
+to an append-only uniform arena where each distinct parameter block is written once (a region no
+recorded command has used yet, so an early `write_buffer` is safe) and bind groups are cached by
+(pipeline, buffers, parameter slot), so a training loop that repeats its launches creates
+neither.
 """
 
 from __future__ import annotations
 
 import struct
 import threading
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from importlib import resources
 
 INSTALL_HINT = (
@@ -36,7 +43,8 @@ REQUESTED_LIMITS = (
     "max-compute-workgroups-per-dimension",
 )
 MAX_PENDING = 512  # dispatches per submit: bounds the memory that recorded work keeps alive
-PARAMS_ARENA = 1 << 20  # bytes of uniform parameters per batch
+PARAMS_ARENA = 1 << 20  # bytes of distinct uniform parameter blocks before the arena starts over
+BIND_GROUPS_KEEP = 4096  # cached bind groups (least recently used dropped first)
 POOL_KEEP = 2 << 30  # bytes of free buffers the pool may hold before it destroys them
 
 
@@ -100,8 +108,13 @@ class Runtime:
         self._live = {}  # id(buffer) -> buffer of every live Storage (see Storage)
         self._doomed = []  # buffers over the pool's budget, destroyed at the next submit
         self._encoder = None
+        self._pass = None  # the open compute pass of `_encoder`
+        self._bound = (None, None)  # pipeline and bind group last set in `_pass`
         self._pending = 0
-        self._params = bytearray()
+        self._param_slots = {}  # parameter bytes -> arena offset
+        self._params_used = 0
+        self._bind_groups = OrderedDict()
+        self._layouts = {}  # id(pipeline) -> (pipeline, its group-0 layout)
         self.reads = 0  # device-to-host reads so far: tests assert a training step makes none
         self._sync_buffer = None
         self._params_buffer = self.device.create_buffer(
@@ -170,6 +183,7 @@ class Runtime:
         with self._lock:
             self._live.pop(id(buffer), None)
             if self._free_bytes + buffer.size > POOL_KEEP:
+                self._forget_bind_groups(buffer)
                 if self._encoder is None:
                     buffer.destroy()
                 else:  # recorded, unsubmitted commands may use it: destroy after the submit
@@ -227,8 +241,8 @@ class Runtime:
             raise ValueError(f"wgpu: grid {grid} exceeds the device's {self.max_workgroups} workgroups per dimension")
         if 0 in grid:
             return
-        entries = []
-        for i, b in enumerate(buffers):
+        key = [pipeline]
+        for b in buffers:
             st, off, size = (b, 0, b.nbytes) if isinstance(b, Storage) else b
             size = max(size, 4)
             if size > self.max_binding:
@@ -236,41 +250,90 @@ class Runtime:
                     f"wgpu: a binding of {size} bytes exceeds the device's max-storage-buffer-binding-size "
                     f"{self.max_binding}; split the tensor"
                 )
-            entries.append({"binding": i, "resource": {"buffer": st.buffer, "offset": off, "size": size}})
+            key += (st.buffer, off, size)
         with self._lock:
             if params is not None:
-                off = self._push_params(params)
-                entries.append(
-                    {"binding": len(buffers), "resource": {"buffer": self._params_buffer, "offset": off, "size": len(params)}}
-                )
-            group = self.device.create_bind_group(layout=pipeline.get_bind_group_layout(0), entries=entries)
-            if self._encoder is None:
-                self._encoder = self.device.create_command_encoder()
-            cpass = self._encoder.begin_compute_pass()
-            cpass.set_pipeline(pipeline)
-            cpass.set_bind_group(0, group)
+                key += (self._param_slot(params), len(params))
+            key = tuple(key)
+            group = self._bind_groups.get(key)
+            if group is None:
+                group = self._bind_group(key, len(buffers))
+            else:
+                self._bind_groups.move_to_end(key)
+            cpass = self._compute_pass()
+            if self._bound[0] is not pipeline:
+                cpass.set_pipeline(pipeline)
+            if self._bound[1] is not group:
+                cpass.set_bind_group(0, group)
+            self._bound = (pipeline, group)
             cpass.dispatch_workgroups(*grid)
-            cpass.end()
             self._pending += 1
             if self._pending >= MAX_PENDING:
                 self.flush()
+
+    def _bind_group(self, key: tuple, n_buffers: int):
+        pipeline = key[0]
+        entries = [
+            {"binding": i, "resource": {"buffer": key[1 + 3 * i], "offset": key[2 + 3 * i], "size": key[3 + 3 * i]}}
+            for i in range(n_buffers)
+        ]
+        if len(key) > 1 + 3 * n_buffers:  # the parameter slot
+            off, size = key[-2:]
+            entries.append({"binding": n_buffers, "resource": {"buffer": self._params_buffer, "offset": off, "size": size}})
+        cached = self._layouts.get(id(pipeline))
+        if cached is None or cached[0] is not pipeline:
+            cached = self._layouts[id(pipeline)] = (pipeline, pipeline.get_bind_group_layout(0))
+        group = self.device.create_bind_group(layout=cached[1], entries=entries)
+        self._bind_groups[key] = group
+        if len(self._bind_groups) > BIND_GROUPS_KEEP:
+            self._bind_groups.popitem(last=False)
+        return group
+
+    def _forget_bind_groups(self, buffer) -> None:
+        """Drop cached bind groups that use `buffer` (about to be destroyed)."""
+        for key in [k for k in self._bind_groups if any(v is buffer for v in k)]:
+            del self._bind_groups[key]
+
+    def _compute_pass(self):
+        if self._pass is None:
+            if self._encoder is None:
+                self._encoder = self.device.create_command_encoder()
+            self._pass = self._encoder.begin_compute_pass()
+            self._bound = (None, None)
+        return self._pass
+
+    def _end_pass(self) -> None:
+        if self._pass is not None:
+            self._pass.end()
+            self._pass = None
 
     def copy(self, src: Storage, src_offset: int, dst: Storage, dst_offset: int, nbytes: int) -> None:
         """Record a buffer-to-buffer copy (offsets and size multiples of 4)."""
         if nbytes == 0:
             return
         with self._lock:
+            self._end_pass()  # copies are recorded between passes
             if self._encoder is None:
                 self._encoder = self.device.create_command_encoder()
             self._encoder.copy_buffer_to_buffer(src.buffer, src_offset, dst.buffer, dst_offset, nbytes)
             self._pending += 1
 
-    def _push_params(self, params: bytes) -> int:
-        if len(self._params) + len(params) + self.uniform_align > PARAMS_ARENA:
+    def _param_slot(self, params: bytes) -> int:
+        """The arena offset holding `params`, written there the first time they are seen."""
+        params = bytes(params)
+        off = self._param_slots.get(params)
+        if off is not None:
+            return off
+        off = -(-self._params_used // self.uniform_align) * self.uniform_align
+        if off + len(params) > PARAMS_ARENA:
+            # Start over; what is recorded so far is submitted first, and the queue runs the new
+            # writes after it.
             self.flush()
-        off = -(-len(self._params) // self.uniform_align) * self.uniform_align
-        self._params.extend(b"\0" * (off - len(self._params)))
-        self._params.extend(params)
+            self._param_slots.clear()
+            off = 0
+        self.queue.write_buffer(self._params_buffer, off, params)
+        self._param_slots[params] = off
+        self._params_used = off + len(params)
         return off
 
     def flush(self) -> None:
@@ -278,9 +341,7 @@ class Runtime:
         with self._lock:
             if self._encoder is None:
                 return
-            if self._params:
-                self.queue.write_buffer(self._params_buffer, 0, bytes(self._params))
-                self._params.clear()
+            self._end_pass()
             self.queue.submit([self._encoder.finish()])
             self._encoder = None
             self._pending = 0
