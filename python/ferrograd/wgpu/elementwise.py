@@ -197,9 +197,10 @@ def launch(name: str, loop_kinds, out_kind: str, out: GpuArray, inputs) -> GpuAr
     arrays = [x for x in inputs if isinstance(x, GpuArray)]
     # A training loop repeats the same launches: their pipeline, parameters and grid are kept per
     # signature, so a repeat costs a key and the runtime's dispatch, not the plan below.
-    sig = (name, tuple(loop_kinds), out.dtype, shape, out.strides, out.offset,
-           tuple((x.dtype, x.shape, x.strides, x.offset, x.storage is out.storage) if isinstance(x, GpuArray)
-                 else (type(x), x) for x in inputs))
+    big = runtime.get().max_binding  # views of larger buffers bind windows: their plans differ
+    sig = (name, tuple(loop_kinds), out.dtype, shape, out.strides, out.offset, out.storage.nbytes > big,
+           tuple((x.dtype, x.shape, x.strides, x.offset, x.storage is out.storage, x.storage.nbytes > big)
+                 if isinstance(x, GpuArray) else (type(x), x) for x in inputs))
     plan = _PLANS.get(sig)
     if plan is not None:
         pipe, params, grid = plan
@@ -209,9 +210,23 @@ def launch(name: str, loop_kinds, out_kind: str, out: GpuArray, inputs) -> GpuAr
         tmp = launch(name, loop_kinds, out_kind, GpuArray.empty(shape, out.dtype), inputs)
         return launch("_copy", [out_kind], out_kind, out, [tmp])
     stride_sets = [out.strides] + [broadcast_strides(x, shape) for x in arrays]
+    rt = runtime.get()
+    views = [out] + arrays
+    bindings = [v.storage for v in views]
+    offs = [v.offset for v in views]
+    if any(v.storage.nbytes > rt.max_binding for v in views):
+        # A buffer larger than one binding: bind the window each view spans, or split the work
+        # until every view's span fits one.
+        spans = [_span(v.offset, shape, st) for v, st in zip(views, stride_sets)]
+        if any((hi - lo) * 4 > rt.max_binding - rt.storage_align for lo, hi in spans):
+            return _split(name, loop_kinds, out_kind, out, inputs, stride_sets)
+        for i, (v, (lo, hi)) in enumerate(zip(views, spans)):
+            bindings[i], base = rt.window(v.storage, lo, hi, v.stored_dtype.itemsize)
+            offs[i] -= base
+        sig = None  # the plan depends on the windows: not kept
     dims, strides = _collapse(shape, stride_sets)
     strides += [[0] * len(dims)] * (1 + MAX_INPUTS - len(strides))
-    offs = [out.offset] + [x.offset for x in arrays] + [0] * (MAX_INPUTS - len(arrays))
+    offs += [0] * (MAX_INPUTS - len(arrays))
 
     scalars, key_parts = [], []
     for x, kind in zip(inputs, loop_kinds):
@@ -221,7 +236,6 @@ def launch(name: str, loop_kinds, out_kind: str, out: GpuArray, inputs) -> GpuAr
             scalars.append(struct.unpack("<I", struct.pack("<" + _SCALAR_FMT[kind], _scalar_value(x, kind)))[0])
             key_parts.append(f"s{kind}")
     key = f"ew:{name}:{','.join(key_parts)}:{_KIND[out.dtype]}"
-    rt = runtime.get()
     # The WGSL text is built only when the pipeline is not cached yet (it costs more than a launch).
     pipe = rt.pipeline(key, source=lambda: _source(name, loop_kinds, out, inputs))
     shp = list(dims) + [1] * (MAX_DIMS - len(dims))
@@ -231,10 +245,36 @@ def launch(name: str, loop_kinds, out_kind: str, out: GpuArray, inputs) -> GpuAr
     params = runtime.pack(n, len(dims), 0, 0, *shp, *offs, *flat_strides, *(scalars + [0] * (4 - len(scalars))),
                           fmt="IIII" + "I" * MAX_DIMS + "iiii" + "i" * (4 * MAX_DIMS) + "IIII")
     grid = runtime.grid_1d(-(-n // 256), rt.max_workgroups)
-    if len(_PLANS) >= PLANS_KEEP:
-        _PLANS.clear()
-    _PLANS[sig] = (pipe, params, grid)
-    rt.launch(pipe, [out.storage] + [x.storage for x in arrays], grid, params)
+    if sig is not None:
+        if len(_PLANS) >= PLANS_KEEP:
+            _PLANS.clear()
+        _PLANS[sig] = (pipe, params, grid)
+    rt.launch(pipe, bindings, grid, params)
+    return out
+
+
+def _span(offset: int, shape, strides) -> tuple[int, int]:
+    """Elements [lo, hi) of its buffer that a view can touch."""
+    lo = offset + sum((n - 1) * s for n, s in zip(shape, strides) if s < 0)
+    hi = offset + sum((n - 1) * s for n, s in zip(shape, strides) if s > 0) + 1
+    return lo, hi
+
+
+def _split(name, loop_kinds, out_kind, out: GpuArray, inputs, stride_sets) -> GpuArray:
+    """`launch` in two halves along the outermost dim longer than one (each half may split again)."""
+    shape = out.shape
+    d = next(i for i, n in enumerate(shape) if n > 1)
+    half = shape[d] // 2
+    strides = iter(stride_sets[1:])
+    full = [(x, next(strides)) if isinstance(x, GpuArray) else (x, None) for x in inputs]
+    for start, stop in ((0, half), (half, shape[d])):
+        sub = shape[:d] + (stop - start,) + shape[d + 1:]
+
+        def part(x, st):
+            return GpuArray(sub, x.dtype, x.storage, st, x.offset + start * st[d])
+
+        launch(name, loop_kinds, out_kind, part(out, out.strides),
+               [part(x, st) if st is not None else x for x, st in full])
     return out
 
 

@@ -140,6 +140,25 @@ class Runtime:
         return self.limits.get("max-storage-buffer-binding-size", 128 << 20)
 
     @property
+    def storage_align(self) -> int:
+        return max(self.adapter.limits.get("min-storage-buffer-offset-alignment", 256), 4)
+
+    def window(self, storage: Storage, lo: int, hi: int, itemsize: int = 4):
+        """(binding, first element) covering elements [lo, hi) of `storage`: the whole buffer when
+        it fits one binding, else an aligned window of it (kernels then index from the first
+        element). A span larger than one binding is a ValueError: the caller splits its work."""
+        if storage.nbytes <= self.max_binding:
+            return storage, 0
+        start = lo * itemsize // self.storage_align * self.storage_align
+        size = max(-(-(hi * itemsize - start) // 4) * 4, 4)
+        if size > self.max_binding:
+            raise ValueError(
+                f"wgpu: a view spanning {size} bytes exceeds the device's max-storage-buffer-binding-size "
+                f"{self.max_binding}"
+            )
+        return (storage, start, size), start // itemsize
+
+    @property
     def max_workgroups(self) -> int:
         return self.limits.get("max-compute-workgroups-per-dimension", 65535)
 

@@ -116,3 +116,22 @@ def sum_axes(x: GpuArray, a: int, j: int, k: int, out: GpuArray, out_off: int = 
     pipe = rt.pipeline("sum_axes", "per_thread" if k == 1 else "per_group")
     grid = groups(j) if k == 1 else runtime.grid_1d(j, rt.max_workgroups)
     rt.launch(pipe, [x.storage, out.storage], grid, params)
+
+
+def flat_windows(arrays, n: int):
+    """Launches over elements [0, n) of contiguous arrays (each from its own offset): yields
+    (start, count, bindings, element offsets). One launch binding whole buffers when every buffer
+    fits one binding; otherwise ranges short enough that each array's window fits one."""
+    rt = runtime.get()
+    if all(x.storage.nbytes <= rt.max_binding for x in arrays):
+        yield 0, n, [x.storage for x in arrays], [x.offset for x in arrays]
+        return
+    step = (rt.max_binding - rt.storage_align) // 4
+    for start in range(0, n, step):
+        count = min(step, n - start)
+        binds, offs = [], []
+        for x in arrays:
+            binding, base = rt.window(x.storage, x.offset + start, x.offset + start + count)
+            binds.append(binding)
+            offs.append(x.offset + start - base)
+        yield start, count, binds, offs

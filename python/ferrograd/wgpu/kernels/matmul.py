@@ -32,18 +32,63 @@ def matmul(a: GpuArray, b: GpuArray, out: GpuArray | None = None, accumulate: bo
         return out
     rt = runtime.get()
     pipe = rt.pipeline("matmul")
+    big = any(x.storage.nbytes > rt.max_binding for x in (a, b, out))
     # Batches run as grid z; batch dims that are not one flat stride run as several launches.
     for a_off, b_off, c_off, a_bs, b_bs, count in _batch_runs(a, b, batch, m * n):
+        if big:  # one matrix at a time, in blocks whose operands fit one binding each
+            for z in range(count):
+                _blocks(rt, pipe, a, b, out, (a_off + z * a_bs, m, k, *a.strides[-2:]),
+                        (b_off + z * b_bs, k, n, *b.strides[-2:]), out.offset + c_off + z * m * n, n, accumulate)
+            continue
         grid = (-(-n // TILE), -(-m // TILE), count)
         params = runtime.pack(
             m, n, k, int(accumulate),
             a_off, a_bs, a.strides[-2], a.strides[-1],
             b_off, b_bs, b.strides[-2], b.strides[-1],
-            out.offset + c_off, m * n, 0, 0,
+            out.offset + c_off, m * n, n, 0,
             fmt="I" * 16,
         )
         rt.launch(pipe, [a.storage, b.storage, out.storage], grid, params)
     return out
+
+
+def _span(off, rows, cols, rs, cs) -> tuple[int, int]:
+    lo = off + min(0, (rows - 1) * rs) + min(0, (cols - 1) * cs)
+    return lo, off + max(0, (rows - 1) * rs) + max(0, (cols - 1) * cs) + 1
+
+
+def _blocks(rt, pipe, a, b, out, av, bv, c_off, c_rs, accumulate) -> None:
+    """C block (+)= A block @ B block, halving rows, columns or the inner dim until the part of
+    every buffer a launch touches fits one binding (views: (offset, rows, cols, row stride,
+    col stride) in elements)."""
+    (ao, m, k, ars, acs), (bo, _, n, brs, bcs) = av, bv
+    cv = (c_off, m, n, c_rs, 1)
+    limit = rt.max_binding - rt.storage_align
+    fits = [(hi - lo) * 4 <= limit for lo, hi in (_span(*av), _span(*bv), _span(*cv))]
+    if all(fits):
+        binds = []
+        offs = []
+        for x, view in ((a, av), (b, bv), (out, cv)):
+            binding, base = rt.window(x.storage, *_span(*view))
+            binds.append(binding)
+            offs.append(view[0] - base)
+        params = runtime.pack(m, n, k, int(accumulate), offs[0], 0, ars, acs, offs[1], 0, brs, bcs,
+                              offs[2], 0, c_rs, 0, fmt="I" * 16)
+        rt.launch(pipe, binds, (-(-n // TILE), -(-m // TILE), 1), params)
+        return
+    if (not fits[0] or not fits[2]) and m > 1:  # rows of A and C
+        h = m // 2
+        _blocks(rt, pipe, a, b, out, (ao, h, k, ars, acs), bv, c_off, c_rs, accumulate)
+        _blocks(rt, pipe, a, b, out, (ao + h * ars, m - h, k, ars, acs), bv, c_off + h * c_rs, c_rs, accumulate)
+    elif (not fits[1] or not fits[2]) and n > 1:  # columns of B and C
+        h = n // 2
+        _blocks(rt, pipe, a, b, out, av, (bo, k, h, brs, bcs), c_off, c_rs, accumulate)
+        _blocks(rt, pipe, a, b, out, av, (bo + h * bcs, k, n - h, brs, bcs), c_off + h, c_rs, accumulate)
+    else:  # the inner dim: the second half adds onto the first
+        h = k // 2
+        _blocks(rt, pipe, a, b, out, (ao, m, h, ars, acs), (bo, h, n, brs, bcs), c_off, c_rs, accumulate)
+        _blocks(rt, pipe, a, b, out, (ao + h * acs, m, k - h, ars, acs), (bo + h * brs, k - h, n, brs, bcs),
+                c_off, c_rs, True)
 
 
 def _batch_strides(x: GpuArray, batch: tuple) -> list:

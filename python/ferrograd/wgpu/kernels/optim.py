@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import runtime
 from ..array import GpuArray
+from ._util import flat_windows
 
 GROUP = 256  # threads per workgroup in the optimizer shaders
 
@@ -42,18 +43,19 @@ def sgd_step(
     if n == 0:
         return
     rt = runtime.get()
-    grid = runtime.grid_1d(-(-n // GROUP), rt.max_workgroups)
     if not momentum:
-        params = runtime.pack(n, param.offset, grad.offset, int(maximize), lr, weight_decay, 0, 0, fmt="IIIIffII")
-        rt.launch(rt.pipeline("sgd"), [param.storage, grad.storage], grid, params)
+        for _, count, binds, (po, go) in flat_windows([param, grad], n):
+            params = runtime.pack(count, po, go, int(maximize), lr, weight_decay, 0, 0, fmt="IIIIffII")
+            rt.launch(rt.pipeline("sgd"), binds, runtime.grid_1d(-(-count // GROUP), rt.max_workgroups), params)
         return
-    params = runtime.pack(
-        n, param.offset, grad.offset, momentum_buffer.offset,
-        lr, momentum, 1.0 - dampening, weight_decay,
-        int(nesterov), int(maximize), int(first_step), 0,
-        fmt="IIIIffffIIII",
-    )
-    rt.launch(rt.pipeline("sgd_momentum"), [param.storage, grad.storage, momentum_buffer.storage], grid, params)
+    for _, count, binds, (po, go, mo) in flat_windows([param, grad, momentum_buffer], n):
+        params = runtime.pack(
+            count, po, go, mo,
+            lr, momentum, 1.0 - dampening, weight_decay,
+            int(nesterov), int(maximize), int(first_step), 0,
+            fmt="IIIIffffIIII",
+        )
+        rt.launch(rt.pipeline("sgd_momentum"), binds, runtime.grid_1d(-(-count // GROUP), rt.max_workgroups), params)
 
 
 def adam_step(
@@ -88,21 +90,20 @@ def adam_step(
     # The scalars optim/adam.py computes in float64 on the host, computed the same way here.
     step_size = lr / (1 - beta1**step)
     bc2_sqrt = math.sqrt(1 - beta2**step)
-    vmax_off = max_exp_avg_sq.offset if amsgrad else 0
-    params = runtime.pack(
-        n, param.offset, grad.offset, exp_avg.offset,
-        exp_avg_sq.offset, int(maximize), int(step == 1), int(decoupled),
-        beta1, 1 - beta1, beta2, 1 - beta2,
-        step_size, bc2_sqrt, eps, weight_decay,
-        1 - lr * weight_decay, vmax_off, 0, 0,
-        fmt="IIIIIIII" + "f" * 9 + "III",
-    )
     rt = runtime.get()
-    grid = runtime.grid_1d(-(-n // GROUP), rt.max_workgroups)
-    buffers = [param.storage, grad.storage, exp_avg.storage, exp_avg_sq.storage]
-    if amsgrad:
-        buffers.append(max_exp_avg_sq.storage)
-    rt.launch(rt.pipeline("adam_amsgrad" if amsgrad else "adam"), buffers, grid, params)
+    arrays = [param, grad, exp_avg, exp_avg_sq] + ([max_exp_avg_sq] if amsgrad else [])
+    for _, count, binds, offs in flat_windows(arrays, n):
+        po, go, mo, vo = offs[:4]
+        params = runtime.pack(
+            count, po, go, mo,
+            vo, int(maximize), int(step == 1), int(decoupled),
+            beta1, 1 - beta1, beta2, 1 - beta2,
+            step_size, bc2_sqrt, eps, weight_decay,
+            1 - lr * weight_decay, offs[4] if amsgrad else 0, 0, 0,
+            fmt="IIIIIIII" + "f" * 9 + "III",
+        )
+        grid = runtime.grid_1d(-(-count // GROUP), rt.max_workgroups)
+        rt.launch(rt.pipeline("adam_amsgrad" if amsgrad else "adam"), binds, grid, params)
 
 
 def _check(op: str, param: GpuArray, grad: GpuArray, **states) -> None:

@@ -1,4 +1,4 @@
-// Batched strided GEMM: C[b] (+)= A[b] @ B[b], C contiguous (batch, M, N); A and B any element
+// Batched strided GEMM: C[b] (+)= A[b] @ B[b], C rows c_rs apart (batch, M, N); A and B any element
 // strides (transposes are free). 64x64 output tile per workgroup of 16x16 threads, each thread
 // a 4x4 register block; K in steps of 16 through workgroup memory. Edges are zero-filled, so
 // any M, N, K works. Batch = workgroup z.
@@ -6,7 +6,7 @@ struct Params {
     m: u32, n: u32, k: u32, accumulate: u32,
     a_off: u32, a_bs: u32, a_rs: u32, a_cs: u32,
     b_off: u32, b_bs: u32, b_rs: u32, b_cs: u32,
-    c_off: u32, c_bs: u32, _p0: u32, _p1: u32,
+    c_off: u32, c_bs: u32, c_rs: u32, _p1: u32,
 }
 
 @group(0) @binding(0) var<storage, read> A: array<f32>;
@@ -62,7 +62,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
         for (var j = 0u; j < 4u; j++) {
             let c = col0 + lid.x * 4u + j;
             if (c < p.n) {
-                let idx = cbase + r * p.n + c;
+                let idx = cbase + r * p.c_rs + c;
                 var v = acc[i][j];
                 if (p.accumulate != 0u) { v += C[idx]; }
                 C[idx] = v;

@@ -1,0 +1,107 @@
+"""Tensors larger than one storage binding: kernels bind windows of the buffer and split their
+work. The device's binding limit is lowered for the test (to 4 KiB), so small arrays play the part
+of multi-gigabyte ones."""
+
+import numpy as np
+import pytest
+
+from ferrograd.wgpu import runtime
+from ferrograd.wgpu.array import GpuArray
+
+LIMIT = 4096  # bytes: 1024 float32
+
+
+@pytest.fixture
+def small_bindings(monkeypatch):
+    rt = runtime.get()
+    rt.flush()
+    monkeypatch.setitem(rt.limits, "max-storage-buffer-binding-size", LIMIT)
+    yield rt
+    rt.flush()
+
+
+def _dev(a):
+    return GpuArray.from_numpy(np.ascontiguousarray(a))
+
+
+def test_elementwise_on_arrays_larger_than_a_binding(small_bindings):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((37, 129)).astype(np.float32)  # 18.6 KiB: split into windows
+    y = rng.standard_normal(129).astype(np.float32)
+    a, b = _dev(x), _dev(y)
+    np.testing.assert_allclose((a * b + 1.5).numpy(), x * y + 1.5, rtol=1e-6)
+    np.testing.assert_allclose((a.T - 2.0).numpy(), x.T - 2.0)  # transposed view
+    np.testing.assert_array_equal(a[5:7].numpy(), x[5:7])  # a small view of a big buffer
+    np.testing.assert_allclose((a[::-3, 1::2] * 3).numpy(), x[::-3, 1::2] * 3)
+    np.testing.assert_array_equal(a.T.copy().numpy(), x.T.copy())
+    np.testing.assert_array_equal(np.where(a > 0, a, 0.0).numpy(), np.where(x > 0, x, 0.0))
+    a += 1  # in place
+    np.testing.assert_allclose(a.numpy(), x + 1)
+
+
+def test_a_row_longer_than_a_binding_splits_inside_the_row(small_bindings):
+    x = np.arange(3 * 3000, dtype=np.float32).reshape(3, 3000)
+    np.testing.assert_array_equal((_dev(x) * 2).numpy(), x * 2)
+
+
+def test_the_limit_is_real_without_the_split(small_bindings):
+    big = _dev(np.zeros(3000, np.float32))
+    rt = small_bindings
+    with pytest.raises(ValueError, match="max-storage-buffer-binding-size"):
+        rt.launch(rt.pipeline("fill"), [big.storage], (12,), runtime.pack(3000, 1.0, fmt="If"))
+
+
+@pytest.mark.parametrize("m, k, n", [(50, 300, 40), (3, 2000, 5), (70, 9, 1500)])
+def test_matmul_splits_rows_columns_and_the_inner_dim(small_bindings, m, k, n):
+    rng = np.random.default_rng(1)
+    x, y = rng.standard_normal((m, k)).astype(np.float32), rng.standard_normal((k, n)).astype(np.float32)
+    got = (_dev(x) @ _dev(y)).numpy()
+    np.testing.assert_allclose(got, x @ y, rtol=1e-4, atol=1e-4)
+
+
+def test_batched_and_transposed_matmul_on_big_buffers(small_bindings):
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((3, 40, 33)).astype(np.float32)
+    y = rng.standard_normal((3, 40, 21)).astype(np.float32)
+    got = (_dev(x).transpose(0, 2, 1) @ _dev(y)).numpy()
+    np.testing.assert_allclose(got, x.transpose(0, 2, 1) @ y, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("amsgrad", [False, True])
+def test_adam_step_on_a_parameter_larger_than_a_binding(small_bindings, amsgrad):
+    import ferrograd as fg
+    from ferrograd.wgpu.kernels import adam_step
+
+    rng = np.random.default_rng(3)
+    shape = (23, 301)  # 27 KiB, at an offset inside a bigger arena
+    w = rng.standard_normal(shape).astype(np.float32)
+    p = fg.Tensor(w.copy(), requires_grad=True)
+    opt = fg.optim.Adam([p], lr=0.01, amsgrad=amsgrad, weight_decay=0.01)
+    arena = GpuArray.from_numpy(np.concatenate([np.zeros(77, np.float32), w.ravel()]))
+    dev_p = GpuArray(shape, np.float32, arena.storage, None, 77)
+    m, v, vmax = (GpuArray.empty(shape) for _ in range(3))
+    for t in range(1, 4):
+        g = rng.standard_normal(shape).astype(np.float32) * t
+        p.grad = fg.Tensor(g)
+        opt.step()
+        adam_step(dev_p, GpuArray.from_numpy(g), m, v, vmax if amsgrad else None, t, 0.01,
+                  weight_decay=0.01, amsgrad=amsgrad)
+        np.testing.assert_allclose(dev_p.numpy(), p.data, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(arena.numpy()[:77], 0)  # the span before the view is untouched
+
+
+def test_sgd_momentum_step_on_a_parameter_larger_than_a_binding(small_bindings):
+    import ferrograd as fg
+    from ferrograd.wgpu.kernels import sgd_step
+
+    rng = np.random.default_rng(4)
+    w = rng.standard_normal(5000).astype(np.float32)
+    p = fg.Tensor(w.copy(), requires_grad=True)
+    opt = fg.optim.SGD([p], lr=0.1, momentum=0.9)
+    dev_p, buf = _dev(w), GpuArray.empty((5000,))
+    for t in range(3):
+        g = rng.standard_normal(5000).astype(np.float32)
+        p.grad = fg.Tensor(g)
+        opt.step()
+        sgd_step(dev_p, _dev(g), buf, 0.1, momentum=0.9, first_step=t == 0)
+    np.testing.assert_allclose(dev_p.numpy(), p.data, rtol=1e-5, atol=1e-6)
