@@ -105,3 +105,27 @@ def test_sgd_momentum_step_on_a_parameter_larger_than_a_binding(small_bindings):
         opt.step()
         sgd_step(dev_p, _dev(g), buf, 0.1, momentum=0.9, first_step=t == 0)
     np.testing.assert_allclose(dev_p.numpy(), p.data, rtol=1e-5, atol=1e-6)
+
+
+def test_embedding_on_a_table_larger_than_a_binding(small_bindings):
+    from ferrograd.wgpu.kernels import embedding_backward, embedding_forward
+
+    rng = np.random.default_rng(5)
+    table = rng.standard_normal((300, 24)).astype(np.float32)  # 28 KiB: row blocks of the table
+    ids = rng.integers(0, 300, size=(4, 8))  # the gathered rows themselves fit one binding
+    ids[0, :3] = [299, 0, 299]  # both ends, and a repeat
+    np.testing.assert_array_equal(embedding_forward(_dev(table), ids).numpy(), table[ids])
+    np.testing.assert_array_equal(embedding_forward(_dev(table).T.T, _dev(ids.astype(np.int32))).numpy(), table[ids])
+    gy = rng.standard_normal((4, 8, 24)).astype(np.float32)
+    want = np.zeros_like(table)
+    np.add.at(want, ids, gy)
+    want[5] = 0
+    got = embedding_backward(_dev(gy), ids, 300, padding_idx=5).numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+def test_kernels_that_do_not_split_name_themselves_and_the_sizes(small_bindings):
+    from ferrograd.wgpu.kernels import softmax_forward
+
+    with pytest.raises(ValueError, match=r"softmax.*5000 bytes.*4096"):
+        softmax_forward(_dev(np.zeros((10, 125), np.float32)), False)

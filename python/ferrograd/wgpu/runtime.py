@@ -266,8 +266,10 @@ class Runtime:
             size = max(size, 4)
             if size > self.max_binding:
                 raise ValueError(
-                    f"wgpu: a binding of {size} bytes exceeds the device's max-storage-buffer-binding-size "
-                    f"{self.max_binding}; split the tensor"
+                    f"wgpu kernel {pipeline.label!r}: a binding of {size} bytes exceeds the device's "
+                    f"max-storage-buffer-binding-size {self.max_binding} (this kernel does not split "
+                    "tensors larger than one binding; elementwise ops, matmul, embedding and the "
+                    "optimizer steps do)"
                 )
             key += (st.buffer, off, size)
         with self._lock:

@@ -80,7 +80,9 @@ def dummy() -> runtime.Storage:
 def fill(a: GpuArray, value: float) -> GpuArray:
     """Every element of the contiguous array `a` (offset 0) set to `value`."""
     assert a.offset == 0 and a.is_contiguous
-    if a.size:
+    if a.size and a.storage.nbytes > runtime.get().max_binding:
+        a.fill(value)  # the array layer splits buffers larger than one binding
+    elif a.size:
         rt = runtime.get()
         rt.launch(rt.pipeline("fill"), [a.storage], groups(a.size), runtime.pack(a.size, float(value), fmt="If"))
     return a

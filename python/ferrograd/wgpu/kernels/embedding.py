@@ -32,10 +32,27 @@ def embedding_forward(weight: GpuArray, ids) -> GpuArray:
     if total == 0:
         return out
     rt = runtime.get()
-    params = runtime.pack(total, dim, rows, dev_ids.offset, weight.offset, *weight.strides, 0, fmt="I" * 8)
     grid = runtime.grid_1d(-(-total // GROUP), rt.max_workgroups)
-    rt.launch(rt.pipeline("embedding_forward"), [weight.storage, dev_ids.storage, out.storage], grid, params)
+    rs, cs = weight.strides
+    for r0, r1 in _row_blocks(weight.storage, rows, dim, rs, cs):
+        w_bind, base = rt.window(weight.storage, weight.offset + r0 * rs, weight.offset + (r1 - 1) * rs + (dim - 1) * cs + 1)
+        params = runtime.pack(total, dim, rows, dev_ids.offset, weight.offset + r0 * rs - base, rs, cs, r0,
+                              r1, 0, 0, 0, fmt="I" * 12)
+        rt.launch(rt.pipeline("embedding_forward"), [w_bind, dev_ids.storage, out.storage], grid, params)
     return out
+
+
+def _row_blocks(storage, rows: int, dim: int, rs: int, cs: int):
+    """Row ranges of a (rows, dim) table, strides (rs, cs) >= 0, each spanning at most one binding
+    (the whole table when its buffer fits one)."""
+    rt = runtime.get()
+    if storage.nbytes <= rt.max_binding:
+        yield 0, rows
+        return
+    room = (rt.max_binding - rt.storage_align) // 4 - (dim - 1) * cs - 1
+    per = rows if rs == 0 else max(1, room // rs + 1)
+    for r0 in range(0, rows, per):
+        yield r0, min(rows, r0 + per)
 
 
 def embedding_backward(gy: GpuArray, ids, num_embeddings: int, padding_idx: int | None) -> GpuArray:
@@ -58,15 +75,17 @@ def embedding_backward(gy: GpuArray, ids, num_embeddings: int, padding_idx: int 
     if out.size == 0:
         return out
     rt = runtime.get()
-    zero = runtime.pack(out.size, 0.0, fmt="If")
-    rt.launch(rt.pipeline("fill"), [out.storage], runtime.grid_1d(-(-out.size // GROUP), rt.max_workgroups), zero)
+    out.fill(0.0)
     total = gy.size
     if total == 0:
         return out
     pad = padding_idx if padding_idx is not None and 0 <= padding_idx < 2**31 else -1
-    params = runtime.pack(total, dim, num_embeddings, dev_ids.offset, gy.offset, pad, 0, 0, fmt="IIIIIiII")
     grid = runtime.grid_1d(-(-total // GROUP), rt.max_workgroups)
-    rt.launch(rt.pipeline("embedding_backward"), [gy.storage, dev_ids.storage, out.storage], grid, params)
+    for r0, r1 in _row_blocks(out.storage, num_embeddings, dim, dim, 1):
+        d_bind, base = rt.window(out.storage, r0 * dim, r1 * dim)
+        params = runtime.pack(total, dim, num_embeddings, dev_ids.offset, gy.offset, pad, r0, r1,
+                              r0 * dim - base, 0, 0, 0, fmt="IIIIIiIIIIII")
+        rt.launch(rt.pipeline("embedding_backward"), [gy.storage, dev_ids.storage, d_bind], grid, params)
     return out
 
 

@@ -1,8 +1,14 @@
 // out[i, c] = weight[ids[i], c]: one thread per output element, out contiguous (n_ids, dim),
 // weight any element strides, ids contiguous int32 from their offset. An id outside
 // [0, rows) gives a zero row (the host validates ids it can see; device ids are never read
-// back, so the kernel must not index out of bounds).
-struct Params { total: u32, dim: u32, rows: u32, ids_off: u32, w_off: u32, w_rs: u32, w_cs: u32, _p0: u32 }
+// back, so the kernel must not index out of bounds). A table larger than one binding is bound in
+// row blocks [row0, row1), one launch each: a launch writes only the ids in its block (and the
+// first block the zero rows of out-of-range ids).
+struct Params {
+    total: u32, dim: u32, rows: u32, ids_off: u32,
+    w_off: u32, w_rs: u32, w_cs: u32, row0: u32,
+    row1: u32, _p0: u32, _p1: u32, _p2: u32,
+}
 
 @group(0) @binding(0) var<storage, read> weight: array<f32>;
 @group(0) @binding(1) var<storage, read> ids: array<i32>;
@@ -19,7 +25,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) ng: vec3
     let id = ids[p.ids_off + i];
     var v = 0.0;
     if (id >= 0 && u32(id) < p.rows) {
-        v = weight[p.w_off + u32(id) * p.w_rs + c * p.w_cs];
+        if (u32(id) < p.row0 || u32(id) >= p.row1) { return; }
+        v = weight[p.w_off + (u32(id) - p.row0) * p.w_rs + c * p.w_cs];
+    } else if (p.row0 != 0u) {
+        return;
     }
     out[e] = v;
 }
