@@ -125,7 +125,80 @@ def test_embedding_on_a_table_larger_than_a_binding(small_bindings):
 
 
 def test_kernels_that_do_not_split_name_themselves_and_the_sizes(small_bindings):
-    from ferrograd.wgpu.kernels import softmax_forward
+    from ferrograd.wgpu.kernels import max_pool2d_forward
 
-    with pytest.raises(ValueError, match=r"softmax.*5000 bytes.*4096"):
-        softmax_forward(_dev(np.zeros((10, 125), np.float32)), False)
+    with pytest.raises(ValueError, match=r"pool.*a binding of 7200 bytes.*4096"):
+        max_pool2d_forward(_dev(np.zeros((1, 2, 30, 30), np.float32)), (2, 2), (2, 2), (0, 0))
+
+
+def test_reductions_over_arrays_larger_than_a_binding(small_bindings):
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((37, 129)).astype(np.float32)
+    a = _dev(x)
+    np.testing.assert_allclose(a.sum().numpy(), x.sum(), rtol=1e-4)
+    np.testing.assert_allclose(a.sum(axis=0).numpy(), x.sum(axis=0), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(a.T.sum(axis=0, keepdims=True).numpy(), x.T.sum(axis=0, keepdims=True), rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(a.max(axis=1).numpy(), x.max(axis=1))
+    np.testing.assert_array_equal(a.min().numpy(), x.min())
+    np.testing.assert_allclose(a.mean(axis=1).numpy(), x.mean(axis=1), rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(a.argmax(axis=1).numpy(), x.argmax(axis=1))
+    np.testing.assert_allclose(a[3:5].sum().numpy(), x[3:5].sum(), rtol=1e-5)  # a window, no split
+
+
+def test_row_kernels_on_inputs_larger_than_a_binding(small_bindings):
+    from ferrograd.wgpu import kernels as K
+
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((40, 3, 50)).astype(np.float32)  # 24 KiB of rows of 50
+    a, gy = _dev(x), _dev(np.ones_like(x))
+    small = dict(x=GpuArray.from_numpy(x[:2]), gy=GpuArray.from_numpy(np.ones_like(x[:2])))
+    for log in (False, True):
+        y = K.softmax_forward(a, log)
+        np.testing.assert_allclose(y.numpy()[:2], K.softmax_forward(small["x"], log).numpy(), rtol=1e-6)
+        want = x - x.max(-1, keepdims=True)
+        want = want - np.log(np.exp(want).sum(-1, keepdims=True)) if log else np.exp(want) / np.exp(want).sum(-1, keepdims=True)
+        np.testing.assert_allclose(y.numpy(), want, rtol=1e-5, atol=1e-6)
+        dx = K.softmax_backward(y, gy, log)
+        np.testing.assert_allclose(dx.numpy()[:2], K.softmax_backward(K.softmax_forward(small["x"], log), small["gy"], log).numpy(),
+                                   rtol=1e-5, atol=1e-6)
+    w, b = (_dev(rng.standard_normal(50).astype(np.float32)) for _ in range(2))
+    y, mean, rstd = K.layer_norm_forward(a, 50, w, b, 1e-5)
+    np.testing.assert_allclose(mean.numpy(), x.reshape(-1, 50).mean(-1), rtol=1e-5, atol=1e-6)
+    dx, dw, db = K.layer_norm_backward(gy, a, 50, mean, rstd, w, True, True)
+    np.testing.assert_allclose(db.numpy(), np.full(50, 120.0), rtol=1e-5)  # sum of ones over 120 rows
+    assert dx.shape == x.shape and dw.shape == (50,)
+    logits = x.reshape(120, 50)
+    t = rng.integers(0, 50, 120).astype(np.int32)
+    loss, lse = K.cross_entropy_forward(_dev(logits), _dev(t), None, -100, 0.0)
+    ref_lse = np.log(np.exp(logits - logits.max(1, keepdims=True)).sum(1)) + logits.max(1)
+    np.testing.assert_allclose(loss.numpy(), ref_lse - logits[np.arange(120), t], rtol=1e-5, atol=1e-5)
+    dl = K.cross_entropy_backward(_dev(logits), _dev(t), None, -100, 0.0, lse, _dev(np.ones(120, np.float32)))
+    p = np.exp(logits - ref_lse[:, None])
+    p[np.arange(120), t] -= 1
+    np.testing.assert_allclose(dl.numpy(), p, rtol=1e-4, atol=1e-5)
+
+
+def test_a_training_step_with_weights_larger_than_a_binding_follows_the_cpu(small_bindings):
+    import ferrograd as fg
+    from ferrograd import nn
+    from ferrograd.nn import functional as F
+
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((16, 40)).astype(np.float32)
+    y = rng.integers(0, 300, 16)
+    losses = {}
+    for device in ("cpu", "wgpu"):
+        fg.manual_seed(0)
+        model = nn.Sequential(nn.Linear(40, 64), nn.ReLU(), nn.Linear(64, 300))  # weights of 10 and 75 KiB
+        model.to(device)
+        opt = fg.optim.Adam(model.parameters(), lr=1e-2)
+        xt, yt = fg.tensor(x, device=device), fg.tensor(y, device=device)
+        curve = []
+        for _ in range(3):
+            opt.zero_grad()
+            loss = F.cross_entropy(model(xt), yt)
+            loss.backward()
+            opt.step()
+            curve.append(loss)
+        losses[device] = [float(v.item()) for v in curve]
+    np.testing.assert_allclose(losses["wgpu"], losses["cpu"], rtol=1e-4)

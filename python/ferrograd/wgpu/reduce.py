@@ -49,7 +49,15 @@ def _out_dtype(op, dt):
     return dt
 
 
+_PAIR = {"sum": np.add, "prod": np.multiply, "max": np.maximum, "min": np.minimum}
+
+
 def _run(op: str, x: GpuArray, axes: tuple, keepdims: bool) -> GpuArray:
+    rt = runtime.get()
+    if x.storage.nbytes > rt.max_binding and x.size:
+        lo, hi = _span(x.offset, x.shape, x.strides)
+        if (hi - lo) * 4 > rt.max_binding - rt.storage_align:
+            return _split(op, x, axes, keepdims)
     keep = [d for d in range(x.ndim) if d not in axes]
     out_shape = tuple(1 if d in axes else x.shape[d] for d in range(x.ndim)) if keepdims else tuple(x.shape[d] for d in keep)
     out_dt = _out_dtype(op, x.dtype)
@@ -77,6 +85,31 @@ def _run(op: str, x: GpuArray, axes: tuple, keepdims: bool) -> GpuArray:
     out = GpuArray.empty(out_shape, out_dt)
     _launch_reduce(op, x, keep, red, r, out, 1)
     return out
+
+
+def _split(op: str, x: GpuArray, axes: tuple, keepdims: bool) -> GpuArray:
+    """A view spanning more than one binding, reduced in two halves along its outermost dim
+    longer than one: halves of a reduced dim combine by the op, others are concatenated."""
+    d = next(i for i, n in enumerate(x.shape) if n > 1)
+    h = x.shape[d] // 2
+    halves = []
+    for start, stop in ((0, h), (h, x.shape[d])):
+        sub = x.shape[:d] + (stop - start,) + x.shape[d + 1:]
+        halves.append(_run(op, GpuArray(sub, x.dtype, x.storage, x.strides, x.offset + start * x.strides[d]), axes, True))
+    if d in axes:
+        if op not in _PAIR:
+            raise ValueError(f"wgpu {op}: a reduction over a view larger than one storage binding (shape {x.shape})")
+        out = _PAIR[op](*halves)
+    else:
+        out = np.concatenate(halves, axis=d)
+    if keepdims:
+        return out
+    return out.reshape(tuple(n for i, n in enumerate(out.shape) if i not in axes))
+
+
+def _span(offset: int, shape, strides) -> tuple[int, int]:
+    lo = offset + sum((n - 1) * s for n, s in zip(shape, strides) if s < 0)
+    return lo, offset + sum((n - 1) * s for n, s in zip(shape, strides) if s > 0) + 1
 
 
 def _launch_reduce(op, x, keep, red, r, out, nchunks):
@@ -121,13 +154,14 @@ def _launch_reduce(op, x, keep, red, r, out, nchunks):
         return list(v) + [0] * (MAX_DIMS - len(v))
 
     chunk = -(-r // nchunks)
+    binding, base = rt.window(x.storage, *_span(x.offset, x.shape, x.strides))  # a window of a big buffer
     params = runtime.pack(
-        n_out, r, len(keep), len(red), x.offset, chunk, nchunks, 0,
+        n_out, r, len(keep), len(red), x.offset - base, chunk, nchunks, 0,
         *pad([x.shape[d] for d in keep]), *pad([x.strides[d] for d in keep]),
         *pad([x.shape[d] for d in red]), *pad([x.strides[d] for d in red]),
         fmt="IIIIiIII" + "I" * MAX_DIMS + "i" * MAX_DIMS + "I" * MAX_DIMS + "i" * MAX_DIMS,
     )
-    rt.launch(pipe, [x.storage, out.storage], runtime.grid_1d(n_out * nchunks, rt.max_workgroups), params)
+    rt.launch(pipe, [binding, out.storage], runtime.grid_1d(n_out * nchunks, rt.max_workgroups), params)
 
 
 def reduce(op: str, x: GpuArray, axis=None, keepdims=False) -> GpuArray:

@@ -125,3 +125,26 @@ def new(shape) -> GpuArray:
 
 __all__ = ["check_float", "check_int", "contiguous", "dims4", "forward_strides", "grid_elems", "grid_rows",
            "matrix", "new", "pair", "vector"]
+
+
+def row_blocks(op: str, cols: int, run, **row_inputs):
+    """Row kernels on inputs whose buffers are larger than one binding: the rows are cut into
+    blocks, each block's inputs copied into buffers of their own (the copy kernel splits
+    itself), and `run(**block_inputs)` called per block; returns the list of block results, or
+    None when every input fits as it is. `row_inputs`: name -> (array, values per row)."""
+    rt = runtime.get()
+    if not any(a.storage.nbytes > rt.max_binding for a, _ in row_inputs.values() if a is not None):
+        return None
+    widest = max(k for a, k in row_inputs.values() if a is not None)
+    per = (rt.max_binding - rt.storage_align) // (4 * widest)
+    if per < 1:
+        raise ValueError(
+            f"{op}: one row of {widest} values exceeds the device's max-storage-buffer-binding-size "
+            f"{rt.max_binding} bytes"
+        )
+    mats = {n: None if a is None else a.reshape(-1, k) if k > 1 else a.reshape(-1) for n, (a, k) in row_inputs.items()}
+    rows = next(m.shape[0] for m in mats.values() if m is not None)
+    return [
+        run(**{n: None if m is None else m[r0:r0 + per].copy() for n, m in mats.items()})
+        for r0 in range(0, rows, per)
+    ]

@@ -5,9 +5,11 @@ are new contiguous float32 arrays. Kernels in shaders/norm.wgsl."""
 
 from __future__ import annotations
 
+import numpy as np
+
 from .. import runtime
 from ..array import GpuArray
-from ._layout import check_float, grid_rows, matrix, new, vector
+from ._layout import check_float, grid_rows, matrix, new, row_blocks, vector
 
 WB_COLS = 16  # columns per workgroup of the dweight / dbias kernel
 
@@ -19,6 +21,13 @@ def _rows(op: str, x: GpuArray, cols) -> tuple:
     if x.size % cols:
         raise ValueError(f"{op}: input {x.shape} ({x.size} elements) is not rows of {cols}")
     return x.size // cols, cols
+
+
+def _sum(parts):
+    total = parts[0]
+    for p in parts[1:]:
+        total = total + p
+    return total
 
 
 def _check_len(op: str, name: str, a, n: int) -> None:
@@ -50,6 +59,10 @@ def layer_norm_forward(x: GpuArray, cols, weight, bias, eps):
     rows, cols = _rows(op, x, cols)
     _check_len(op, "weight", weight, cols)
     _check_len(op, "bias", bias, cols)
+    blocks = row_blocks(op, cols, lambda x: layer_norm_forward(x, cols, weight, bias, eps), x=(x, cols))
+    if blocks is not None:
+        y, mean, rstd = (np.concatenate(parts) for parts in zip(*blocks))
+        return y.reshape(x.shape), mean, rstd
     w, b = _vec(weight), _vec(bias)
     y, mean, rstd = new(x.shape), new((rows,)), new((rows,))
     if rows == 0:
@@ -75,6 +88,13 @@ def layer_norm_backward(gy: GpuArray, x: GpuArray, cols, mean: GpuArray, rstd: G
     _check_len(op, "mean", mean, rows)
     _check_len(op, "rstd", rstd, rows)
     _check_len(op, "weight", weight, cols)
+    blocks = row_blocks(op, cols, lambda gy, x, mean, rstd: layer_norm_backward(
+        gy, x, cols, mean, rstd, weight, need_weight_grad, need_bias_grad), gy=(gy, cols), x=(x, cols),
+        mean=(mean, 1), rstd=(rstd, 1))
+    if blocks is not None:
+        dx = np.concatenate([blk[0] for blk in blocks]).reshape(x.shape)
+        sums = [None if blocks[0][k] is None else _sum([blk[k] for blk in blocks]) for k in (1, 2)]
+        return dx, *sums
     m, r, w = _vec(mean), _vec(rstd), _vec(weight)
     dx = new(x.shape)
     dw = new((cols,)) if need_weight_grad or need_bias_grad else None

@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import runtime
 from ..array import GpuArray
-from ._layout import check_float, check_int, grid_rows, matrix, new, vector
+from ._layout import check_float, check_int, grid_rows, matrix, new, row_blocks, vector
 
 I32 = (-(2**31), 2**31 - 1)
 
@@ -32,6 +32,9 @@ def softmax_forward(x: GpuArray, log) -> GpuArray:
     op = "softmax_forward"
     check_float(op, input=x)
     cols = _last(op, x)
+    blocks = row_blocks(op, cols, lambda x: softmax_forward(x, log), x=(x, cols))
+    if blocks is not None:
+        return np.concatenate(blocks).reshape(x.shape)
     y = new(x.shape)
     if y.size == 0:
         return y
@@ -49,6 +52,9 @@ def softmax_backward(y: GpuArray, gy: GpuArray, log) -> GpuArray:
     if y.shape != gy.shape:
         raise ValueError(f"{op}: grad shape {gy.shape} != output shape {y.shape}")
     cols = _last(op, y)
+    blocks = row_blocks(op, cols, lambda y, gy: softmax_backward(y, gy, log), y=(y, cols), gy=(gy, cols))
+    if blocks is not None:
+        return np.concatenate(blocks).reshape(y.shape)
     dx = new(y.shape)
     if dx.size == 0:
         return dx
@@ -114,6 +120,11 @@ def cross_entropy_forward(x: GpuArray, target: GpuArray, weight, ignore_index, l
     check_float(op, input=x, weight=weight)
     rows, classes = _ce_rows(op, x, weight)
     _check_index_target(op, target, rows)
+    blocks = row_blocks(op, classes, lambda x, target: cross_entropy_forward(x, target, weight, ignore_index,
+                                                                              label_smoothing),
+                        x=(x, classes), target=(target, 1))
+    if blocks is not None:
+        return tuple(np.concatenate(parts) for parts in zip(*blocks))
     # Views only after every check: a view that is not one strided run is copied (a dispatch).
     ta, tv = _index_view(target)
     w = vector(weight) if weight is not None else None
@@ -135,6 +146,11 @@ def cross_entropy_backward(x: GpuArray, target: GpuArray, weight, ignore_index, 
     _check_index_target(op, target, rows)
     _check_len(op, "lse", lse, rows, "one per row of the input")
     _check_len(op, "grad", g, rows, "one per row of the input")
+    blocks = row_blocks(op, classes, lambda x, target, lse, g: cross_entropy_backward(
+        x, target, weight, ignore_index, label_smoothing, lse, g), x=(x, classes), target=(target, 1), lse=(lse, 1),
+        g=(g, 1))
+    if blocks is not None:
+        return np.concatenate(blocks).reshape(x.shape)
     ta, tv = _index_view(target)
     w = vector(weight) if weight is not None else None
     lv, gv = vector(lse), vector(g)
