@@ -298,44 +298,33 @@ impl<'a, F> Mat<'a, F> {
 
     /// Matrix `bi` of a 3-d strided view (batch, rows, cols).
     pub fn batch(v: &'a StridedView<'_, F>, bi: usize) -> Self {
-        assert!(
-            v.ndim() == 3 && bi < v.shape()[0],
-            "Mat::batch: needs a 3-d view and an in-range batch"
-        );
-        let (s, st) = (v.shape(), v.strides());
-        let ptr = if s[1] == 0 || s[2] == 0 {
-            core::ptr::null()
-        } else {
-            v.ptr_at(bi as isize * st[0])
-        };
-        Mat {
-            ptr,
-            rows: s[1],
-            cols: s[2],
-            rs: st[1],
-            cs: st[2],
-            _data: PhantomData,
-        }
+        Self::fixing(v, 0, bi)
     }
 
     /// Time step `t` of a 3-d (batch, time, features) view: the (batch, features) matrix.
     pub fn step(v: &'a StridedView<'_, F>, t: usize) -> Self {
+        Self::fixing(v, 1, t)
+    }
+
+    /// The matrix of a 3-d view's other two axes at `index` along `axis`.
+    fn fixing(v: &'a StridedView<'_, F>, axis: usize, index: usize) -> Self {
         assert!(
-            v.ndim() == 3 && t < v.shape()[1],
-            "Mat::step: needs a 3-d view and an in-range step"
+            v.ndim() == 3 && index < v.shape()[axis],
+            "Mat: needs a 3-d view and an in-range index"
         );
         let (s, st) = (v.shape(), v.strides());
-        let ptr = if s[0] == 0 || s[2] == 0 {
+        let (r, c) = if axis == 0 { (1, 2) } else { (0, 2) };
+        let ptr = if s[r] == 0 || s[c] == 0 {
             core::ptr::null()
         } else {
-            v.ptr_at(t as isize * st[1])
+            v.ptr_at(index as isize * st[axis])
         };
         Mat {
             ptr,
-            rows: s[0],
-            cols: s[2],
-            rs: st[0],
-            cs: st[2],
+            rows: s[r],
+            cols: s[c],
+            rs: st[r],
+            cs: st[c],
             _data: PhantomData,
         }
     }
