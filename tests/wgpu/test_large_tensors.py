@@ -125,10 +125,10 @@ def test_embedding_on_a_table_larger_than_a_binding(small_bindings):
 
 
 def test_kernels_that_do_not_split_name_themselves_and_the_sizes(small_bindings):
-    from ferrograd.wgpu.kernels import max_pool2d_forward
+    from ferrograd.wgpu.kernels import dropout_mask
 
-    with pytest.raises(ValueError, match=r"pool.*a binding of 7200 bytes.*4096"):
-        max_pool2d_forward(_dev(np.zeros((1, 2, 30, 30), np.float32)), (2, 2), (2, 2), (0, 0))
+    with pytest.raises(ValueError, match=r"dropout.*a binding of 12000 bytes.*4096"):
+        dropout_mask((3000,), 0.5, 1)
 
 
 def test_reductions_over_arrays_larger_than_a_binding(small_bindings):
@@ -202,3 +202,47 @@ def test_a_training_step_with_weights_larger_than_a_binding_follows_the_cpu(smal
             curve.append(loss)
         losses[device] = [float(v.item()) for v in curve]
     np.testing.assert_allclose(losses["wgpu"], losses["cpu"], rtol=1e-4)
+
+
+def _both(rt, fn):
+    """fn() under the lowered binding limit, and again with the device's own (the reference)."""
+    got = fn()
+    low = rt.limits["max-storage-buffer-binding-size"]
+    rt.limits["max-storage-buffer-binding-size"] = 128 << 20
+    try:
+        want = fn()
+    finally:
+        rt.limits["max-storage-buffer-binding-size"] = low
+    return got, want
+
+
+def _close(got, want):
+    got, want = (got if isinstance(got, tuple) else (got,)), (want if isinstance(want, tuple) else (want,))
+    for g, w in zip(got, want):
+        if w is None:
+            assert g is None
+        else:
+            np.testing.assert_allclose(g.numpy(), w.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_conv_and_pooling_on_batches_larger_than_a_binding(small_bindings):
+    from ferrograd.wgpu import kernels as K
+
+    rng = np.random.default_rng(9)
+    x = _dev(rng.standard_normal((9, 3, 10, 10)).astype(np.float32))  # 10.8 KiB: blocks of samples
+    w = _dev(rng.standard_normal((4, 3, 3, 3)).astype(np.float32))
+    b = _dev(rng.standard_normal(4).astype(np.float32))
+    gy = _dev(rng.standard_normal((9, 4, 10, 10)).astype(np.float32))
+    rt = small_bindings
+    conv = (1, 1), (1, 1), (1, 1), 1
+    _close(*_both(rt, lambda: K.conv2d_forward(x, w, b, *conv, (10, 10))))
+    _close(*_both(rt, lambda: K.conv2d_backward_data(gy, w, (10, 10), *conv)))
+    _close(*_both(rt, lambda: K.conv2d_backward_weight(x, gy, (3, 3), *conv, True)))
+    _close(*_both(rt, lambda: K.max_pool2d_forward(x, (2, 2), (2, 2), (0, 0))))
+    y, idx = K.max_pool2d_forward(x, (2, 2), (2, 2), (0, 0))
+    g5 = _dev(rng.standard_normal((9, 3, 5, 5)).astype(np.float32))
+    _close(*_both(rt, lambda: K.max_pool2d_backward(g5, idx, (9, 3, 10, 10), (2, 2), (2, 2), (0, 0))))
+    _close(*_both(rt, lambda: K.avg_pool2d_forward(x, (2, 2), (2, 2), (0, 0), True)))
+    _close(*_both(rt, lambda: K.avg_pool2d_backward(g5, (9, 3, 10, 10), (2, 2), (2, 2), (0, 0), True)))
+    _close(*_both(rt, lambda: K.adaptive_avg_pool2d_forward(x, (3, 3))))
+    _close(*_both(rt, lambda: K.adaptive_avg_pool2d_backward(_dev(np.ones((9, 3, 3, 3), np.float32)), (9, 3, 10, 10), (3, 3))))

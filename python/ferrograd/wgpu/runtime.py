@@ -268,8 +268,7 @@ class Runtime:
                 raise ValueError(
                     f"wgpu kernel {pipeline.label!r}: a binding of {size} bytes exceeds the device's "
                     f"max-storage-buffer-binding-size {self.max_binding} (this kernel does not split "
-                    "tensors larger than one binding; elementwise ops, matmul, embedding and the "
-                    "optimizer steps do)"
+                    "tensors larger than one binding)"
                 )
             key += (st.buffer, off, size)
         with self._lock:

@@ -4,6 +4,8 @@ index through strides), and a strided-copy kernel for views that fit neither."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .. import elementwise, runtime
@@ -127,24 +129,32 @@ __all__ = ["check_float", "check_int", "contiguous", "dims4", "forward_strides",
            "matrix", "new", "pair", "vector"]
 
 
-def row_blocks(op: str, cols: int, run, **row_inputs):
-    """Row kernels on inputs whose buffers are larger than one binding: the rows are cut into
-    blocks, each block's inputs copied into buffers of their own (the copy kernel splits
-    itself), and `run(**block_inputs)` called per block; returns the list of block results, or
-    None when every input fits as it is. `row_inputs`: name -> (array, values per row)."""
+def batch_blocks(op: str, run, out_per_item: int = 0, **inputs):
+    """Kernels over independent items along dim 0 (batch rows, samples) on inputs whose buffers
+    are larger than one binding: the items are cut into blocks, each block's inputs copied into
+    buffers of their own (the copy kernel splits itself), and `run(**block_inputs)` called per
+    block; returns the list of block results, or None when every input fits as it is.
+    `out_per_item`: elements per item of the largest output, so that it fits a binding too."""
     rt = runtime.get()
-    if not any(a.storage.nbytes > rt.max_binding for a, _ in row_inputs.values() if a is not None):
+    arrays = [a for a in inputs.values() if a is not None]
+    n = arrays[0].shape[0]
+    if not any(a.storage.nbytes > rt.max_binding for a in arrays) and n * out_per_item * 4 <= rt.max_binding:
         return None
-    widest = max(k for a, k in row_inputs.values() if a is not None)
-    per = (rt.max_binding - rt.storage_align) // (4 * widest)
+    widest = max([math.prod(a.shape[1:]) for a in arrays] + [out_per_item])
+    per = (rt.max_binding - rt.storage_align) // (4 * max(widest, 1))
     if per < 1:
         raise ValueError(
-            f"{op}: one row of {widest} values exceeds the device's max-storage-buffer-binding-size "
+            f"{op}: one item of {widest} values exceeds the device's max-storage-buffer-binding-size "
             f"{rt.max_binding} bytes"
         )
-    mats = {n: None if a is None else a.reshape(-1, k) if k > 1 else a.reshape(-1) for n, (a, k) in row_inputs.items()}
-    rows = next(m.shape[0] for m in mats.values() if m is not None)
     return [
-        run(**{n: None if m is None else m[r0:r0 + per].copy() for n, m in mats.items()})
-        for r0 in range(0, rows, per)
+        run(**{k: None if a is None else a[i:i + per].copy() for k, a in inputs.items()})
+        for i in range(0, n, per)
     ]
+
+
+def row_blocks(op: str, cols: int, run, **row_inputs):
+    """`batch_blocks` for row kernels: `row_inputs` maps name -> (array, values per row); the
+    arrays are seen as (rows, values per row)."""
+    mats = {n: None if a is None else a.reshape(-1, k) if k > 1 else a.reshape(-1) for n, (a, k) in row_inputs.items()}
+    return batch_blocks(op, run, **mats)

@@ -5,9 +5,11 @@ operand read through its strides, outputs new contiguous float32 arrays."""
 
 from __future__ import annotations
 
+import numpy as np
+
 from .. import runtime
 from ..array import GpuArray
-from ._layout import check_float, dims4, forward_strides, new, pair
+from ._layout import batch_blocks, check_float, dims4, forward_strides, new, pair
 
 TILE = 64
 TARGET_WORKGROUPS = 256  # backward-weight splits its inner dim until it has about this many
@@ -76,6 +78,10 @@ def conv2d_forward(x: GpuArray, w: GpuArray, bias, stride, padding, dilation, gr
     s = _shape(op, dims4(op, "input", x), dims4(op, "weight", w), out_size, stride, padding, dilation, groups)
     if bias is not None and (bias.ndim != 1 or bias.shape[0] != s["c_out"]):
         raise ValueError(f"{op}: bias has shape {bias.shape}, expected ({s['c_out']},) for weight {w.shape}")
+    blocks = batch_blocks(op, lambda x: conv2d_forward(x, w, bias, stride, padding, dilation, groups, out_size),
+                          s["c_out"] * s["oh"] * s["ow"], x=x)
+    if blocks is not None:
+        return np.concatenate(blocks)
     x, w, bias = forward_strides(x), forward_strides(w), forward_strides(bias)
     y = new((s["n"], s["c_out"], s["oh"], s["ow"]))
     og = s["c_out"] // s["groups"]
@@ -100,6 +106,10 @@ def conv2d_backward_data(gy: GpuArray, w: GpuArray, in_size, stride, padding, di
         raise ValueError(f"{op}: grad_output {g4} has {g4[1]} channels, weight {w4} has {w4[0]}")
     h, wd = pair(op, "input size", in_size)
     s = _shape(op, (g4[0], w4[1] * int(groups), h, wd), w4, g4[2:], stride, padding, dilation, groups)
+    blocks = batch_blocks(op, lambda gy: conv2d_backward_data(gy, w, in_size, stride, padding, dilation, groups),
+                          s["c_in"] * h * wd, gy=gy)
+    if blocks is not None:
+        return np.concatenate(blocks)
     gx = new((s["n"], s["c_in"], h, wd))
     gy, w = forward_strides(gy), forward_strides(w)
     if gx.size == 0:
@@ -124,6 +134,10 @@ def conv2d_backward_weight(x: GpuArray, gy: GpuArray, kernel_size, stride, paddi
     kh, kw = pair(op, "kernel_size", kernel_size)
     w4 = (g4[1], x4[1] // groups, kh, kw)
     s = _shape(op, x4, w4, g4[2:], stride, padding, dilation, groups)
+    blocks = batch_blocks(op, lambda x, gy: conv2d_backward_weight(x, gy, kernel_size, stride, padding, dilation,
+                                                                   groups, with_bias), x=x, gy=gy)
+    if blocks is not None:  # the weight (and bias) gradients are sums over the items
+        return tuple(None if parts[0] is None else sum(parts[1:], parts[0]) for parts in zip(*blocks))
     gw = new(w4)
     x, gy = forward_strides(x), forward_strides(gy)
     gb = new((g4[1],)) if with_bias else None

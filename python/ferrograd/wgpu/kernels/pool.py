@@ -8,11 +8,13 @@ assumes each index lies inside its own window, as the forward's indices do."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .. import runtime
 from ..array import GpuArray
-from ._layout import check_float, check_int, dims4, forward_strides, grid_elems, new, pair
+from ._layout import batch_blocks, check_float, check_int, dims4, forward_strides, grid_elems, new, pair
 
 
 def _pool_shape(op, input_shape, kernel, stride, padding) -> dict:
@@ -68,6 +70,9 @@ def max_pool2d_forward(x: GpuArray, kernel, stride, padding):
     check_float(op, input=x)
     s = _pool_shape(op, dims4(op, "input", x), kernel, stride, padding)
     shape = (s["n"], s["c"], s["oh"], s["ow"])
+    blocks = batch_blocks(op, lambda x: max_pool2d_forward(x, kernel, stride, padding), math.prod(shape[1:]), x=x)
+    if blocks is not None:
+        return tuple(np.concatenate(parts) for parts in zip(*blocks))
     y, idx = new(shape), GpuArray.empty(shape, np.int32)
     x = forward_strides(x)
     _launch("max_fwd", [x.storage, y.storage, idx.storage], y.size, _params(s, y.size, x))
@@ -83,6 +88,11 @@ def max_pool2d_backward(gy: GpuArray, indices: GpuArray, input_shape, kernel, st
     _check_grad(op, gy, s)
     if indices.shape != gy.shape:
         raise ValueError(f"{op}: indices have shape {indices.shape}, grad_output {gy.shape}")
+    blocks = batch_blocks(op, lambda gy, indices: max_pool2d_backward(gy, indices, (gy.shape[0], *input_shape[1:]),
+                                                                      kernel, stride, padding),
+                          s["c"] * s["h"] * s["w"], gy=gy, indices=indices)
+    if blocks is not None:
+        return np.concatenate(blocks)
     gx = new((s["n"], s["c"], s["h"], s["w"]))
     gy, indices = forward_strides(gy), forward_strides(indices)
     _launch("max_bwd", [gy.storage, indices.storage, gx.storage], gx.size, _params(s, gx.size, gy, indices))
@@ -93,6 +103,10 @@ def avg_pool2d_forward(x: GpuArray, kernel, stride, padding, count_include_pad) 
     op = "avg_pool2d_forward"
     check_float(op, input=x)
     s = _pool_shape(op, dims4(op, "input", x), kernel, stride, padding)
+    blocks = batch_blocks(op, lambda x: avg_pool2d_forward(x, kernel, stride, padding, count_include_pad),
+                          s["c"] * s["oh"] * s["ow"], x=x)
+    if blocks is not None:
+        return np.concatenate(blocks)
     y = new((s["n"], s["c"], s["oh"], s["ow"]))
     x = forward_strides(x)
     _launch("avg_fwd", [x.storage, y.storage], y.size, _params(s, y.size, x, include_pad=count_include_pad))
@@ -104,6 +118,11 @@ def avg_pool2d_backward(gy: GpuArray, input_shape, kernel, stride, padding, coun
     check_float(op, grad_output=gy)
     s = _pool_shape(op, _input_shape(op, input_shape), kernel, stride, padding)
     _check_grad(op, gy, s)
+    blocks = batch_blocks(op, lambda gy: avg_pool2d_backward(gy, (gy.shape[0], *input_shape[1:]), kernel, stride,
+                                                             padding, count_include_pad),
+                          s["c"] * s["h"] * s["w"], gy=gy)
+    if blocks is not None:
+        return np.concatenate(blocks)
     gx = new((s["n"], s["c"], s["h"], s["w"]))
     gy = forward_strides(gy)
     _launch("avg_bwd", [gy.storage, gx.storage], gx.size, _params(s, gx.size, gy, include_pad=count_include_pad))
@@ -122,6 +141,9 @@ def adaptive_avg_pool2d_forward(x: GpuArray, output_size) -> GpuArray:
     op = "adaptive_avg_pool2d_forward"
     check_float(op, input=x)
     s = _adaptive_shape(op, dims4(op, "input", x), output_size)
+    blocks = batch_blocks(op, lambda x: adaptive_avg_pool2d_forward(x, output_size), s["c"] * s["oh"] * s["ow"], x=x)
+    if blocks is not None:
+        return np.concatenate(blocks)
     y = new((s["n"], s["c"], s["oh"], s["ow"]))
     x = forward_strides(x)
     _launch("adapt_fwd", [x.storage, y.storage], y.size, _params(s, y.size, x))
@@ -133,6 +155,10 @@ def adaptive_avg_pool2d_backward(gy: GpuArray, input_shape, output_size) -> GpuA
     check_float(op, grad_output=gy)
     s = _adaptive_shape(op, _input_shape(op, input_shape), output_size)
     _check_grad(op, gy, s)
+    blocks = batch_blocks(op, lambda gy: adaptive_avg_pool2d_backward(gy, (gy.shape[0], *input_shape[1:]), output_size),
+                          s["c"] * s["h"] * s["w"], gy=gy)
+    if blocks is not None:
+        return np.concatenate(blocks)
     gx = new((s["n"], s["c"], s["h"], s["w"]))
     gy = forward_strides(gy)
     _launch("adapt_bwd", [gy.storage, gx.storage], gx.size, _params(s, gx.size, gy))
