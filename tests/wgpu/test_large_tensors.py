@@ -246,3 +246,21 @@ def test_conv_and_pooling_on_batches_larger_than_a_binding(small_bindings):
     _close(*_both(rt, lambda: K.avg_pool2d_backward(g5, (9, 3, 10, 10), (2, 2), (2, 2), (0, 0), True)))
     _close(*_both(rt, lambda: K.adaptive_avg_pool2d_forward(x, (3, 3))))
     _close(*_both(rt, lambda: K.adaptive_avg_pool2d_backward(_dev(np.ones((9, 3, 3, 3), np.float32)), (9, 3, 10, 10), (3, 3))))
+
+
+@pytest.mark.parametrize("masked", ["none", "causal", "float", "bool"])
+def test_attention_on_batches_larger_than_a_binding(small_bindings, masked):
+    from ferrograd.wgpu import kernels as K
+
+    rng = np.random.default_rng(10)
+    q = _dev(rng.standard_normal((6, 2, 24, 8)).astype(np.float32))  # 9 KiB, items of 1.5 KiB
+    k = _dev(rng.standard_normal((6, 1, 20, 8)).astype(np.float32))  # broadcast over heads
+    v = _dev(rng.standard_normal((6, 2, 20, 8)).astype(np.float32))
+    mask = {"float": _dev(rng.standard_normal((6, 2, 24, 20)).astype(np.float32)),
+            "bool": _dev((rng.random((6, 2, 24, 20)) > 0.3).astype(np.int32))}.get(masked)
+    causal = masked == "causal"
+    rt = small_bindings
+    _close(*_both(rt, lambda: K.sdpa_forward(q, k, v, mask, causal, 0.3)))
+    out, lse = K.sdpa_forward(q, k, v, mask, causal, 0.3)
+    dout = _dev(rng.standard_normal((6, 2, 24, 8)).astype(np.float32))
+    _close(*_both(rt, lambda: K.sdpa_backward(q, k, v, mask, causal, 0.3, out, lse, dout)))

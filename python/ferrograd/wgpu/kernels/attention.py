@@ -20,6 +20,7 @@ import numpy as np
 from .. import runtime
 from ..array import GpuArray
 from . import _util as u
+from ._layout import batch_blocks
 
 TILE = 16  # query rows / keys per tile (sdpa_common.wgsl)
 COLS = 256  # head columns one launch accumulates per thread row (16 threads x 16 registers)
@@ -111,6 +112,24 @@ def _params(l, s, e, ev, is_causal, mask, scale, batch0, q, k, v, dout=None, del
     )
 
 
+def _full(a: GpuArray | None, batch: tuple) -> GpuArray | None:
+    """`a` as a view of the whole batch shape (zero strides along its broadcast batch dims)."""
+    if a is None or a.shape[:-2] == batch:
+        return a
+    lead = len(batch) - (a.ndim - 2)
+    strides = [0] * lead + [0 if n == 1 else st for n, st in zip(a.shape[:-2], a.strides[:-2])]
+    return GpuArray((*batch, *a.shape[-2:]), a.dtype, a.storage, (*strides, *a.strides[-2:]), a.offset)
+
+
+def _batch_blocks(op, batch, run, per_item, **arrays):
+    """`batch_blocks` over the leading batch dim, every operand seen in the whole batch shape
+    (None when nothing is larger than one binding, or there is no batch dim to split)."""
+    if not batch:
+        return None
+    items = int(np.prod(batch[1:], dtype=np.int64))
+    return batch_blocks(op, run, items * per_item, **{n: _full(a, batch) for n, a in arrays.items()})
+
+
 def _batch_chunks(nb: int):
     """(first batch, count) runs within the device's grid limit (batches are grid y)."""
     limit = runtime.get().max_workgroups
@@ -122,6 +141,10 @@ def sdpa_forward(q, k, v, mask, is_causal, scale):
     """`(out (batch..., L, Ev), lse (batch..., L))` of softmax(scale · q kᵀ + mask) v."""
     op = "sdpa_forward"
     q, k, v, mask, (batch, l, s, e, ev) = _check_inputs(op, q, k, v, mask, is_causal)
+    blocks = _batch_blocks(op, batch, lambda q, k, v, mask: sdpa_forward(q, k, v, mask, is_causal, scale),
+                           l * max(e, ev), q=q, k=k, v=v, mask=mask)
+    if blocks is not None:
+        return tuple(np.concatenate(parts) for parts in zip(*blocks))
     nb = int(np.prod(batch, dtype=np.int64))
     out = GpuArray.empty((*batch, l, ev))
     lse = GpuArray.empty((*batch, l))
@@ -153,6 +176,13 @@ def sdpa_backward(q, k, v, mask, is_causal, scale, out, lse, dout):
     if lse.size != nb * l:
         raise ValueError(f"{op}: lse has shape {lse.shape}, expected {(*batch, l)}")
     u.expect_contiguous(op, "lse", lse)
+    blocks = _batch_blocks(
+        op, batch, lambda q, k, v, mask, out, lse, dout: sdpa_backward(q, k, v, mask, is_causal, scale, out,
+                                                                      lse.reshape(lse.shape[:-1]), dout),
+        max(l * max(e, ev), s * (e + ev)), q=q, k=k, v=v, mask=mask, out=out, lse=lse.reshape((*batch, l, 1)),
+        dout=dout)
+    if blocks is not None:
+        return tuple(np.concatenate(parts) for parts in zip(*blocks))
     dq = GpuArray.empty((*batch, l, e))
     dkv = GpuArray.empty((nb * s * (e + ev),))  # one buffer: the dK/dV kernel binds it once
     dk = GpuArray((*batch, s, e), np.float32, dkv.storage)
