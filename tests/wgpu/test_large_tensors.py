@@ -125,10 +125,21 @@ def test_embedding_on_a_table_larger_than_a_binding(small_bindings):
 
 
 def test_kernels_that_do_not_split_name_themselves_and_the_sizes(small_bindings):
-    from ferrograd.wgpu.kernels import dropout_mask
+    from ferrograd.wgpu import kernels as K
 
-    with pytest.raises(ValueError, match=r"dropout.*a binding of 12000 bytes.*4096"):
-        dropout_mask((3000,), 0.5, 1)
+    x, h0 = _dev(np.zeros((1, 3, 2), np.float32)), _dev(np.zeros((1, 1000), np.float32))
+    w_ih, w_hh = _dev(np.zeros((1000, 2), np.float32)), _dev(np.zeros((1000, 1000), np.float32))
+    with pytest.raises(ValueError, match=r"wgpu kernel 'rnn.*a binding of \d+ bytes exceeds.*4096"):
+        K.rnn_forward(x, h0, w_ih, w_hh)
+
+
+def test_dropout_masks_larger_than_a_binding_are_the_same_stream(small_bindings):
+    from ferrograd.wgpu import kernels as K
+
+    rt = small_bindings
+    _close(*_both(rt, lambda: K.dropout_mask((7, 1001), 0.3, 42)))
+    got, want = _both(rt, lambda: K.random_uint32((5003,), 7))
+    np.testing.assert_array_equal(got.numpy(), want.numpy())
 
 
 def test_reductions_over_arrays_larger_than_a_binding(small_bindings):

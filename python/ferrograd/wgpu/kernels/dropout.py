@@ -42,7 +42,13 @@ def _launch(entry: str, shape: tuple, dtype, seed: int, scale: float, p: float) 
         raise ValueError(f"dropout_mask: {n} elements exceed the 2**32 counter range of one launch")
     key = int(seed) % (1 << 64)
     rt = runtime.get()
-    params = runtime.pack(n, key & 0xFFFFFFFF, key >> 32, scale, p, 0, 0, 0, fmt="IIIffIII")
-    grid = runtime.grid_1d(-(-n // BLOCK), rt.max_workgroups)
-    rt.launch(rt.pipeline("dropout", entry), [out.storage], grid, params)
+    # Chunks of whole Philox blocks (4 elements) when the array is larger than one binding.
+    step = n if out.storage.nbytes <= rt.max_binding else (rt.max_binding - rt.storage_align) // 16 * 4
+    for start in range(0, n, step):
+        count = min(step, n - start)
+        binding, base = rt.window(out.storage, start, start + count)
+        params = runtime.pack(count, key & 0xFFFFFFFF, key >> 32, scale, p, start // 4, start - base, 0,
+                              fmt="IIIffIII")
+        grid = runtime.grid_1d(-(-count // BLOCK), rt.max_workgroups)
+        rt.launch(rt.pipeline("dropout", entry), [binding], grid, params)
     return out

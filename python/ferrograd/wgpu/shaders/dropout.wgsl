@@ -3,7 +3,8 @@
 // and writes elements 4j..4j+3, so a (seed, index) pair always gives the same number, in any
 // launch shape. Entry `bits`: the raw uint32 words. Entry `mask`: the dropout mask, `scale` where
 // the 24-bit uniform u = (word >> 8) / 2^24 satisfies u >= p, else 0 (written as f32 bits).
-struct Params { n: u32, key_lo: u32, key_hi: u32, scale: f32, p: f32, _p0: u32, _p1: u32, _p2: u32 }
+// An array larger than one binding runs in chunks: counters from block0, written from out_off.
+struct Params { n: u32, key_lo: u32, key_hi: u32, scale: f32, p: f32, block0: u32, out_off: u32, _p2: u32 }
 
 @group(0) @binding(0) var<storage, read_write> out: array<u32>;
 @group(0) @binding(1) var<uniform> prm: Params;
@@ -44,10 +45,10 @@ fn bits(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) ng: vec3
         @builtin(local_invocation_index) lid: u32) {
     let j = block(wid, ng, lid);
     if (j * 4u >= prm.n) { return; }
-    let r = philox4x32_10(vec4<u32>(j, 0u, 0u, 0u), vec2<u32>(prm.key_lo, prm.key_hi));
+    let r = philox4x32_10(vec4<u32>(j + prm.block0, 0u, 0u, 0u), vec2<u32>(prm.key_lo, prm.key_hi));
     for (var l = 0u; l < 4u; l++) {
         let i = j * 4u + l;
-        if (i < prm.n) { out[i] = r[l]; }
+        if (i < prm.n) { out[prm.out_off + i] = r[l]; }
     }
 }
 
@@ -56,11 +57,11 @@ fn mask(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) ng: vec3
         @builtin(local_invocation_index) lid: u32) {
     let j = block(wid, ng, lid);
     if (j * 4u >= prm.n) { return; }
-    let r = philox4x32_10(vec4<u32>(j, 0u, 0u, 0u), vec2<u32>(prm.key_lo, prm.key_hi));
+    let r = philox4x32_10(vec4<u32>(j + prm.block0, 0u, 0u, 0u), vec2<u32>(prm.key_lo, prm.key_hi));
     for (var l = 0u; l < 4u; l++) {
         let i = j * 4u + l;
         // 24 bits are exact in f32, so u < 1 always: p = 1 drops everything, p = 0 keeps all.
         let u = f32(r[l] >> 8u) * (1.0 / 16777216.0);
-        if (i < prm.n) { out[i] = bitcast<u32>(select(0.0, prm.scale, u >= prm.p)); }
+        if (i < prm.n) { out[prm.out_off + i] = bitcast<u32>(select(0.0, prm.scale, u >= prm.p)); }
     }
 }
