@@ -104,8 +104,7 @@ class GpuArray:
         if self.size == 0:
             return np.empty(self.shape, self.dtype)
         # Read the span the view covers, then let numpy apply the strides.
-        lo = self.offset + sum(st * (n - 1) for st, n in zip(self.strides, self.shape) if st < 0)
-        hi = self.offset + sum(st * (n - 1) for st, n in zip(self.strides, self.shape) if st > 0) + 1
+        lo, hi = runtime.span(self.offset, self.shape, self.strides)
         sdt = self.stored_dtype
         item = sdt.itemsize
         raw = runtime.get().read(self.storage, lo * item, (hi - lo) * item)
@@ -395,3 +394,10 @@ def _refuse(kwargs: dict, op: str) -> None:
     instead of being ignored."""
     if kwargs:
         raise TypeError(f"{op}: argument(s) {', '.join(sorted(kwargs))} not supported for wgpu device arrays")
+
+
+def narrow(x: GpuArray, shape: tuple, strides: tuple, d: int, start: int, stop: int) -> GpuArray:
+    """Elements start:stop along dim d of x read as `shape` through `strides` (x's own, or
+    broadcast ones): the halves that work split for one storage binding runs on."""
+    sub = shape[:d] + (stop - start,) + shape[d + 1:]
+    return GpuArray(sub, x.dtype, x.storage, strides, x.offset + start * strides[d])

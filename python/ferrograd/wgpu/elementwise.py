@@ -15,7 +15,7 @@ import struct
 import numpy as np
 
 from . import runtime
-from .array import GpuArray, check_dtype
+from .array import GpuArray, check_dtype, narrow
 
 MAX_INPUTS = 3
 MAX_DIMS = 8
@@ -197,28 +197,28 @@ def launch(name: str, loop_kinds, out_kind: str, out: GpuArray, inputs) -> GpuAr
     arrays = [x for x in inputs if isinstance(x, GpuArray)]
     # A training loop repeats the same launches: their pipeline, parameters and grid are kept per
     # signature, so a repeat costs a key and the runtime's dispatch, not the plan below.
-    big = runtime.get().max_binding  # views of larger buffers bind windows: their plans differ
+    rt = runtime.get()
+    big = rt.max_binding  # views of larger buffers bind windows: their plans differ
     sig = (name, tuple(loop_kinds), out.dtype, shape, out.strides, out.offset, out.storage.nbytes > big,
            tuple((x.dtype, x.shape, x.strides, x.offset, x.storage is out.storage, x.storage.nbytes > big)
                  if isinstance(x, GpuArray) else (type(x), x) for x in inputs))
     plan = _PLANS.get(sig)
     if plan is not None:
         pipe, params, grid = plan
-        runtime.get().launch(pipe, [out.storage] + [x.storage for x in arrays], grid, params)
+        rt.launch(pipe, [out.storage] + [x.storage for x in arrays], grid, params)
         return out
     if any(_overlaps(out, x, shape) for x in arrays):
         tmp = launch(name, loop_kinds, out_kind, GpuArray.empty(shape, out.dtype), inputs)
         return launch("_copy", [out_kind], out_kind, out, [tmp])
     stride_sets = [out.strides] + [broadcast_strides(x, shape) for x in arrays]
-    rt = runtime.get()
     views = [out] + arrays
     bindings = [v.storage for v in views]
     offs = [v.offset for v in views]
     if any(v.storage.nbytes > rt.max_binding for v in views):
         # A buffer larger than one binding: bind the window each view spans, or split the work
         # until every view's span fits one.
-        spans = [_span(v.offset, shape, st) for v, st in zip(views, stride_sets)]
-        if any((hi - lo) * 4 > rt.max_binding - rt.storage_align for lo, hi in spans):
+        spans = [runtime.span(v.offset, shape, st) for v, st in zip(views, stride_sets)]
+        if not all(rt.fits_one_binding(lo, hi) for lo, hi in spans):
             return _split(name, loop_kinds, out_kind, out, inputs, stride_sets)
         for i, (v, (lo, hi)) in enumerate(zip(views, spans)):
             bindings[i], base = rt.window(v.storage, lo, hi, v.stored_dtype.itemsize)
@@ -253,28 +253,15 @@ def launch(name: str, loop_kinds, out_kind: str, out: GpuArray, inputs) -> GpuAr
     return out
 
 
-def _span(offset: int, shape, strides) -> tuple[int, int]:
-    """Elements [lo, hi) of its buffer that a view can touch."""
-    lo = offset + sum((n - 1) * s for n, s in zip(shape, strides) if s < 0)
-    hi = offset + sum((n - 1) * s for n, s in zip(shape, strides) if s > 0) + 1
-    return lo, hi
-
-
 def _split(name, loop_kinds, out_kind, out: GpuArray, inputs, stride_sets) -> GpuArray:
     """`launch` in two halves along the outermost dim longer than one (each half may split again)."""
     shape = out.shape
     d = next(i for i, n in enumerate(shape) if n > 1)
-    half = shape[d] // 2
     strides = iter(stride_sets[1:])
     full = [(x, next(strides)) if isinstance(x, GpuArray) else (x, None) for x in inputs]
-    for start, stop in ((0, half), (half, shape[d])):
-        sub = shape[:d] + (stop - start,) + shape[d + 1:]
-
-        def part(x, st):
-            return GpuArray(sub, x.dtype, x.storage, st, x.offset + start * st[d])
-
-        launch(name, loop_kinds, out_kind, part(out, out.strides),
-               [part(x, st) if st is not None else x for x, st in full])
+    for start, stop in ((0, shape[d] // 2), (shape[d] // 2, shape[d])):
+        launch(name, loop_kinds, out_kind, narrow(out, shape, out.strides, d, start, stop),
+               [narrow(x, shape, st, d, start, stop) if st is not None else x for x, st in full])
     return out
 
 

@@ -9,7 +9,7 @@ import math
 import numpy as np
 
 from . import runtime
-from .array import GpuArray
+from .array import GpuArray, narrow
 from .elementwise import _KIND, _WGSL, _conv
 
 MAX_DIMS = 8
@@ -55,8 +55,7 @@ _PAIR = {"sum": np.add, "prod": np.multiply, "max": np.maximum, "min": np.minimu
 def _run(op: str, x: GpuArray, axes: tuple, keepdims: bool) -> GpuArray:
     rt = runtime.get()
     if x.storage.nbytes > rt.max_binding and x.size:
-        lo, hi = _span(x.offset, x.shape, x.strides)
-        if (hi - lo) * 4 > rt.max_binding - rt.storage_align:
+        if not rt.fits_one_binding(*runtime.span(x.offset, x.shape, x.strides)):
             return _split(op, x, axes, keepdims)
     keep = [d for d in range(x.ndim) if d not in axes]
     out_shape = tuple(1 if d in axes else x.shape[d] for d in range(x.ndim)) if keepdims else tuple(x.shape[d] for d in keep)
@@ -92,10 +91,8 @@ def _split(op: str, x: GpuArray, axes: tuple, keepdims: bool) -> GpuArray:
     longer than one: halves of a reduced dim combine by the op, others are concatenated."""
     d = next(i for i, n in enumerate(x.shape) if n > 1)
     h = x.shape[d] // 2
-    halves = []
-    for start, stop in ((0, h), (h, x.shape[d])):
-        sub = x.shape[:d] + (stop - start,) + x.shape[d + 1:]
-        halves.append(_run(op, GpuArray(sub, x.dtype, x.storage, x.strides, x.offset + start * x.strides[d]), axes, True))
+    halves = [_run(op, narrow(x, x.shape, x.strides, d, start, stop), axes, True)
+              for start, stop in ((0, h), (h, x.shape[d]))]
     if d in axes:
         if op not in _PAIR:
             raise ValueError(f"wgpu {op}: a reduction over a view larger than one storage binding (shape {x.shape})")
@@ -105,11 +102,6 @@ def _split(op: str, x: GpuArray, axes: tuple, keepdims: bool) -> GpuArray:
     if keepdims:
         return out
     return out.reshape(tuple(n for i, n in enumerate(out.shape) if i not in axes))
-
-
-def _span(offset: int, shape, strides) -> tuple[int, int]:
-    lo = offset + sum((n - 1) * s for n, s in zip(shape, strides) if s < 0)
-    return lo, offset + sum((n - 1) * s for n, s in zip(shape, strides) if s > 0) + 1
 
 
 def _launch_reduce(op, x, keep, red, r, out, nchunks):
@@ -154,7 +146,7 @@ def _launch_reduce(op, x, keep, red, r, out, nchunks):
         return list(v) + [0] * (MAX_DIMS - len(v))
 
     chunk = -(-r // nchunks)
-    binding, base = rt.window(x.storage, *_span(x.offset, x.shape, x.strides))  # a window of a big buffer
+    binding, base = rt.window(x.storage, *runtime.span(x.offset, x.shape, x.strides))  # a window of a big buffer
     params = runtime.pack(
         n_out, r, len(keep), len(red), x.offset - base, chunk, nchunks, 0,
         *pad([x.shape[d] for d in keep]), *pad([x.strides[d] for d in keep]),

@@ -143,6 +143,11 @@ class Runtime:
     def storage_align(self) -> int:
         return max(self.adapter.limits.get("min-storage-buffer-offset-alignment", 256), 4)
 
+    def fits_one_binding(self, lo: int, hi: int, itemsize: int = 4) -> bool:
+        """Whether elements [lo, hi) fit one binding wherever they start (a window's start is
+        aligned down, so up to one alignment more is bound)."""
+        return (hi - lo) * itemsize <= self.max_binding - self.storage_align
+
     def window(self, storage: Storage, lo: int, hi: int, itemsize: int = 4):
         """(binding, first element) covering elements [lo, hi) of `storage`: the whole buffer when
         it fits one binding, else an aligned window of it (kernels then index from the first
@@ -383,6 +388,12 @@ def pack(*values, fmt: str) -> bytes:
     """Uniform parameters: struct format `fmt` (I = u32, i = i32, f = f32), padded to 16 bytes."""
     raw = struct.pack("<" + fmt, *values)
     return raw + b"\0" * (-len(raw) % 16)
+
+
+def span(offset: int, shape, strides) -> tuple[int, int]:
+    """Elements [lo, hi) of its buffer that a strided view can touch."""
+    lo = offset + sum((n - 1) * s for n, s in zip(shape, strides) if s < 0)
+    return lo, offset + sum((n - 1) * s for n, s in zip(shape, strides) if s > 0) + 1
 
 
 def load_shader(name: str) -> str:

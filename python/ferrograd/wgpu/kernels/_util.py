@@ -80,11 +80,7 @@ def dummy() -> runtime.Storage:
 def fill(a: GpuArray, value: float) -> GpuArray:
     """Every element of the contiguous array `a` (offset 0) set to `value`."""
     assert a.offset == 0 and a.is_contiguous
-    if a.size and a.storage.nbytes > runtime.get().max_binding:
-        a.fill(value)  # the array layer splits buffers larger than one binding
-    elif a.size:
-        rt = runtime.get()
-        rt.launch(rt.pipeline("fill"), [a.storage], groups(a.size), runtime.pack(a.size, float(value), fmt="If"))
+    a.fill(value)  # the array layer's fill, which also splits buffers larger than one binding
     return a
 
 
@@ -128,7 +124,7 @@ def flat_windows(arrays, n: int):
     if all(x.storage.nbytes <= rt.max_binding for x in arrays):
         yield 0, n, [x.storage for x in arrays], [x.offset for x in arrays]
         return
-    step = (rt.max_binding - rt.storage_align) // 4
+    step = (rt.max_binding - rt.storage_align) // 16 * 4  # whole groups of 4 (dropout's Philox blocks)
     for start in range(0, n, step):
         count = min(step, n - start)
         binds, offs = [], []

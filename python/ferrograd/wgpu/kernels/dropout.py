@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import runtime
 from ..array import GpuArray
+from ._util import flat_windows
 
 BLOCK = 64 * 4  # elements per workgroup: 64 threads, 4 words each
 
@@ -42,13 +43,10 @@ def _launch(entry: str, shape: tuple, dtype, seed: int, scale: float, p: float) 
         raise ValueError(f"dropout_mask: {n} elements exceed the 2**32 counter range of one launch")
     key = int(seed) % (1 << 64)
     rt = runtime.get()
-    # Chunks of whole Philox blocks (4 elements) when the array is larger than one binding.
-    step = n if out.storage.nbytes <= rt.max_binding else (rt.max_binding - rt.storage_align) // 16 * 4
-    for start in range(0, n, step):
-        count = min(step, n - start)
-        binding, base = rt.window(out.storage, start, start + count)
-        params = runtime.pack(count, key & 0xFFFFFFFF, key >> 32, scale, p, start // 4, start - base, 0,
-                              fmt="IIIffIII")
+    # An array larger than one binding runs in chunks of whole Philox blocks (flat_windows' steps
+    # are multiples of 4), each continuing the stream from its first block.
+    for start, count, (binding,), (off,) in flat_windows([out], n):
+        params = runtime.pack(count, key & 0xFFFFFFFF, key >> 32, scale, p, start // 4, off, 0, fmt="IIIffIII")
         grid = runtime.grid_1d(-(-count // BLOCK), rt.max_workgroups)
         rt.launch(rt.pipeline("dropout", entry), [binding], grid, params)
     return out

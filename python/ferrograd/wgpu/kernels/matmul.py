@@ -53,8 +53,7 @@ def matmul(a: GpuArray, b: GpuArray, out: GpuArray | None = None, accumulate: bo
 
 
 def _span(off, rows, cols, rs, cs) -> tuple[int, int]:
-    lo = off + min(0, (rows - 1) * rs) + min(0, (cols - 1) * cs)
-    return lo, off + max(0, (rows - 1) * rs) + max(0, (cols - 1) * cs) + 1
+    return runtime.span(off, (rows, cols), (rs, cs))
 
 
 def _blocks(rt, pipe, a, b, out, av, bv, c_off, c_rs, accumulate) -> None:
@@ -63,8 +62,7 @@ def _blocks(rt, pipe, a, b, out, av, bv, c_off, c_rs, accumulate) -> None:
     col stride) in elements)."""
     (ao, m, k, ars, acs), (bo, _, n, brs, bcs) = av, bv
     cv = (c_off, m, n, c_rs, 1)
-    limit = rt.max_binding - rt.storage_align
-    fits = [(hi - lo) * 4 <= limit for lo, hi in (_span(*av), _span(*bv), _span(*cv))]
+    fits = [rt.fits_one_binding(*_span(*view)) for view in (av, bv, cv)]
     if all(fits):
         binds = []
         offs = []

@@ -23,13 +23,6 @@ def _rows(op: str, x: GpuArray, cols) -> tuple:
     return x.size // cols, cols
 
 
-def _sum(parts):
-    total = parts[0]
-    for p in parts[1:]:
-        total = total + p
-    return total
-
-
 def _check_len(op: str, name: str, a, n: int) -> None:
     if a is not None and a.size != n:
         raise ValueError(f"{op}: {name} has shape {a.shape}, expected {n} elements")
@@ -93,7 +86,7 @@ def layer_norm_backward(gy: GpuArray, x: GpuArray, cols, mean: GpuArray, rstd: G
         mean=(mean, 1), rstd=(rstd, 1))
     if blocks is not None:
         dx = np.concatenate([blk[0] for blk in blocks]).reshape(x.shape)
-        sums = [None if blocks[0][k] is None else _sum([blk[k] for blk in blocks]) for k in (1, 2)]
+        sums = [None if blocks[0][k] is None else sum((blk[k] for blk in blocks[1:]), blocks[0][k]) for k in (1, 2)]
         return dx, *sums
     m, r, w = _vec(mean), _vec(rstd), _vec(weight)
     dx = new(x.shape)
