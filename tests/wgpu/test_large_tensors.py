@@ -124,13 +124,58 @@ def test_embedding_on_a_table_larger_than_a_binding(small_bindings):
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
 
 
-def test_kernels_that_do_not_split_name_themselves_and_the_sizes(small_bindings):
+def test_embedding_of_more_ids_than_a_binding_holds(small_bindings):
+    from ferrograd.wgpu.kernels import embedding_backward, embedding_forward
+
+    rng = np.random.default_rng(15)
+    table = rng.standard_normal((50, 24)).astype(np.float32)  # fits one binding
+    ids = rng.integers(0, 50, size=(1500,))  # ids 6 KiB, rows 141 KiB: chunks of ids
+    dev_ids = GpuArray.from_numpy(np.concatenate([[7], ids]).astype(np.int32))[1:]  # at an offset
+    np.testing.assert_array_equal(embedding_forward(_dev(table), dev_ids).numpy(), table[ids])
+    gy = rng.standard_normal((1500, 24)).astype(np.float32)
+    want = np.zeros_like(table)
+    np.add.at(want, ids, gy)
+    np.testing.assert_allclose(embedding_backward(_dev(gy), dev_ids, 50, None).numpy(), want, rtol=1e-4, atol=1e-4)
+
+
+def test_a_sequence_longer_than_a_binding_names_the_op_and_the_sizes(small_bindings):
     from ferrograd.wgpu import kernels as K
 
     x, h0 = _dev(np.zeros((1, 3, 2), np.float32)), _dev(np.zeros((1, 1000), np.float32))
     w_ih, w_hh = _dev(np.zeros((1000, 2), np.float32)), _dev(np.zeros((1000, 1000), np.float32))
-    with pytest.raises(ValueError, match=r"wgpu kernel 'rnn.*a binding of \d+ bytes exceeds.*4096"):
+    with pytest.raises(ValueError, match=r"rnn_forward: one sequence's buffer of 4 steps x 1000 values \(16000 bytes\).*4096"):
         K.rnn_forward(x, h0, w_ih, w_hh)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+def test_recurrent_sequences_larger_than_a_binding_run_in_batch_blocks(small_bindings, cell):
+    from ferrograd.wgpu import kernels as K
+
+    rng = np.random.default_rng(11)
+    g = {"lstm": 4, "gru": 3, "rnn": 1}[cell]
+    b, l, i, h = 9, 5, 6, 28 // g
+    r = lambda *shape: _dev(rng.standard_normal(shape).astype(np.float32))  # noqa: E731
+    x = _dev(rng.standard_normal((l, b, i)).astype(np.float32)).transpose(1, 0, 2)  # strided batch-first view
+    h0, c0, w_ih, w_hh, b_ih, b_hh = r(b, h), r(b, h), r(g * h, i), r(g * h, h), r(g * h), r(g * h)
+    gy = r(b, l, h)
+    rt = small_bindings
+    assert b * (l + 1) * g * h * 4 > LIMIT  # the saved gates alone need blocks of the batch
+    if cell == "lstm":
+        fwd = lambda: tuple(K.lstm_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh))  # noqa: E731
+        got, want = _both(rt, fwd)
+        _close(got, want)
+        _, gates, cells, hs = want
+        gc = r(b, h)
+        _close(*_both(rt, lambda: tuple(K.lstm_backward(x, c0, w_ih, w_hh, gates, cells, hs, gy, gc))))
+    elif cell == "gru":
+        got, want = _both(rt, lambda: tuple(K.gru_forward(x, h0, w_ih, w_hh, b_ih, b_hh)))
+        _close(got, want)
+        _, gates, hn, hs = want
+        _close(*_both(rt, lambda: tuple(K.gru_backward(x, h0, w_ih, w_hh, gates, hn, hs, gy))))
+    else:
+        got, want = _both(rt, lambda: tuple(K.rnn_forward(x, h0, w_ih, w_hh, b_ih, b_hh, True)))
+        _close(got, want)
+        _close(*_both(rt, lambda: tuple(K.rnn_backward(x, h0, w_ih, w_hh, True, want[1], gy))))
 
 
 def test_dropout_masks_larger_than_a_binding_are_the_same_stream(small_bindings):
@@ -275,3 +320,64 @@ def test_attention_on_batches_larger_than_a_binding(small_bindings, masked):
     out, lse = K.sdpa_forward(q, k, v, mask, causal, 0.3)
     dout = _dev(rng.standard_normal((6, 2, 24, 8)).astype(np.float32))
     _close(*_both(rt, lambda: K.sdpa_backward(q, k, v, mask, causal, 0.3, out, lse, dout)))
+
+
+def test_mixing_layers_on_activations_larger_than_a_binding(small_bindings):
+    from ferrograd.wgpu import kernels as K
+
+    rng = np.random.default_rng(12)
+    r = lambda *shape: _dev(rng.standard_normal(shape).astype(np.float32))  # noqa: E731
+    rt = small_bindings
+    x, w1, b1, w2, b2 = r(70, 20), r(30, 20), r(30), r(20, 30), r(20)  # hidden (70, 30): 8.4 KiB
+    got, want = _both(rt, lambda: tuple(K.channel_mixing_forward(x, w1, b1, w2, b2)))
+    _close(got, want)
+    _, hpre, act = want
+    gy = r(70, 20)
+    _close(*_both(rt, lambda: tuple(K.channel_mixing_backward(x, w1, w2, hpre, act, gy))))
+    x, w1, b1, w2, b2 = r(9, 10, 12), r(16, 10), r(16), r(10, 16), r(10)  # hidden (9, 16, 12): 6.9 KiB
+    got, want = _both(rt, lambda: tuple(K.token_mixing_forward(x, w1, b1, w2, b2)))
+    _close(got, want)
+    _, hpre, act = want
+    gy = r(9, 10, 12)
+    _close(*_both(rt, lambda: tuple(K.token_mixing_backward(x, w1, w2, hpre, act, gy))))
+
+
+@pytest.mark.parametrize("a, j, k", [(300, 7, 1), (5, 400, 1), (40, 6, 9), (2, 700, 3)])
+def test_axis_sums_over_arrays_larger_than_a_binding(small_bindings, a, j, k):
+    from ferrograd.wgpu.kernels import _util as u
+
+    x = np.random.default_rng(13).standard_normal((a, j, k)).astype(np.float32)
+    out = GpuArray.from_numpy(np.full(j + 3, 7.0, np.float32))
+    u.sum_axes(_dev(x), a, j, k, out, out_off=2)
+    want = np.full(j + 3, 7.0, np.float32)
+    want[2:2 + j] = x.sum(axis=(0, 2))
+    np.testing.assert_allclose(out.numpy(), want, rtol=1e-4, atol=1e-4)
+
+
+def test_gather_and_scatter_on_arrays_larger_than_a_binding(small_bindings):
+    rng = np.random.default_rng(14)
+    x = rng.standard_normal((60, 41)).astype(np.float32)  # 9.6 KiB: targets in three windows
+    rows = rng.integers(-60, 60, 130)
+    a = _dev(x)
+    np.testing.assert_array_equal(a[rows].numpy(), x[rows])  # result 21 KiB: halved too
+    np.testing.assert_array_equal(a[_dev(rows.astype(np.int32)), 3:9].numpy(), x[rows, 3:9])
+    np.testing.assert_array_equal(a[::-1][rows[:5], [2, 40, 0, 7, 7]].numpy(), x[::-1][rows[:5], [2, 40, 0, 7, 7]])
+    idx = rng.integers(0, 41, (60, 3))
+    np.testing.assert_array_equal(np.take_along_axis(a, _dev(idx.astype(np.int32)), 1).numpy(),
+                                  np.take_along_axis(x, idx, 1))
+    v = rng.standard_normal((130, 41)).astype(np.float32)
+    a[rows % 60] = _dev(v)
+    want = x.copy()
+    want[rows % 60] = v
+    # repeated rows: one of the writes wins, as on the CPU backend; rows written once are exact
+    once = [r for r in range(60) if (rows % 60 == r).sum() == 1]
+    np.testing.assert_array_equal(a.numpy()[once], want[once])
+    acc = _dev(np.zeros((60, 41), np.float32))
+    np.add.at(acc, rows, _dev(v))
+    ref = np.zeros((60, 41), np.float32)
+    np.add.at(ref, rows, v)
+    np.testing.assert_allclose(acc.numpy(), ref, rtol=1e-5, atol=1e-5)
+    np.put_along_axis(acc, idx, 5.0, 1)
+    np.put_along_axis(ref, idx, 5.0, 1)
+    np.testing.assert_allclose(acc.numpy(), ref, rtol=1e-5, atol=1e-5)  # (atomic adds: any order)
+    assert (acc.numpy() == 5.0).sum() >= len(np.unique(idx[:, :, None] + 41 * np.arange(60)[:, None, None]))

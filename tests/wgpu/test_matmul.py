@@ -55,3 +55,34 @@ def test_bad_shapes_name_the_op_and_shapes():
         matmul(_dev(np.zeros((3, 4))), _dev(np.zeros((5, 2))))
     with pytest.raises(ValueError, match="rank"):
         matmul(_dev(np.zeros(3)), _dev(np.zeros((3, 2))))
+
+
+def _at(a, offset, transposed):
+    """A GpuArray view of a (batch, rows, cols) starting `offset` elements into its buffer."""
+    src = np.swapaxes(a, -1, -2) if transposed else a
+    flat = np.concatenate([np.zeros(offset, np.float32), np.ascontiguousarray(src, np.float32).ravel()])
+    base = GpuArray.from_numpy(flat)
+    st = [src.shape[1] * src.shape[2], src.shape[2], 1]
+    if transposed:
+        st[1], st[2] = st[2], st[1]
+    return GpuArray(a.shape, np.float32, base.storage, st, offset)
+
+
+@pytest.mark.parametrize("ta", [False, True])
+@pytest.mark.parametrize("tb", [False, True])
+@pytest.mark.parametrize("offset", [0, 4, 1])
+def test_vec4_and_scalar_tile_loads_agree_with_numpy(ta, tb, offset):
+    from ferrograd.wgpu.kernels.matmul import _loads
+
+    rng = np.random.default_rng(3)
+    m, k, n = 68, 36, 44  # multiples of 4, not of the 64 tile or the 16 k step
+    a, b = rng.standard_normal((2, m, k), dtype=np.float32), rng.standard_normal((2, k, n), dtype=np.float32)
+    ga, gb = _at(a, offset, ta), _at(b, offset, tb)
+    want_a = "scalar" if offset % 4 else ("vec4_i" if ta else "vec4_k")
+    want_b = "scalar" if offset % 4 else ("vec4_k" if tb else "vec4_i")
+    assert _loads(ga.offset, ga.strides[0], ga.strides[1], ga.strides[2], m, k) == want_a
+    assert _loads(gb.offset, gb.strides[0], gb.strides[2], gb.strides[1], n, k) == want_b
+    np.testing.assert_allclose(matmul(ga, gb).numpy(), a @ b, rtol=1e-4, atol=1e-4)
+    # the last 4 rows / columns / inner steps cut off: vec4 loads along a cut dim fall back
+    np.testing.assert_allclose(matmul(ga[:, :m - 3, :k - 2], gb[:, :k - 2, :n - 1]).numpy(),
+                               a[:, :m - 3, :k - 2] @ b[:, :k - 2, :n - 1], rtol=1e-4, atol=1e-4)

@@ -11,6 +11,7 @@ caller's bug. Boolean masks have a data-dependent result shape: a device mask is
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -172,13 +173,45 @@ def _launch(kind: str, shape, a: GpuArray, a_strides, lin: GpuArray, lin_strides
     rt = runtime.get()
     pipe = rt.pipeline(key, source=lambda: runtime.load_shader("indexed")
                        .replace("//BINDINGS", "\n".join(binds)).replace("//BODY", body))
+    _record(rt, pipe, tuple(shape), [(a, a.offset, a_strides), (lin, lin.offset, lin_strides)], b, b_off, b_strides)
+
+
+def _record(rt, pipe, shape, dense, b: GpuArray, b_off: int, b_strides) -> None:
+    """Launches over index space `shape`. `dense`: the (array, offset, strides) of A and LIN, halved
+    along the outermost dim longer than one until each spans one binding; B, whose targets the
+    indices pick anywhere in the view `b`, is bound one window at a time, each launch acting only
+    on the targets in its window."""
+    spans = [runtime.span(off, shape, st) for _, off, st in dense]
+    if any(x.storage.nbytes > rt.max_binding and not rt.fits_one_binding(lo, hi, x.stored_dtype.itemsize)
+           for (x, _, _), (lo, hi) in zip(dense, spans)):
+        d = next(i for i, n in enumerate(shape) if n > 1)
+        for start, stop in ((0, shape[d] // 2), (shape[d] // 2, shape[d])):
+            sub = shape[:d] + (stop - start,) + shape[d + 1:]
+            _record(rt, pipe, sub, [(x, off + start * st[d], st) for x, off, st in dense], b,
+                    b_off + start * b_strides[d], b_strides)
+        return
+    binds, offs = [], []
+    for (x, off, _), (lo, hi) in zip(dense, spans):
+        binding, base = rt.window(x.storage, lo, hi, x.stored_dtype.itemsize)
+        binds.append(binding)
+        offs.append(off - base)
+    n = math.prod(shape)
     shp = list(shape) + [1] * (MAX_DIMS - len(shape))
     flat = []
     for d in range(MAX_DIMS):
-        flat += [a_strides[d], lin_strides[d], b_strides[d], 0] if d < len(shape) else [0, 0, 0, 0]
-    params = runtime.pack(n, len(shape), 0, 0, *shp, a.offset, lin.offset, b_off, 0, *flat,
-                          fmt="IIII" + "I" * MAX_DIMS + "iiii" + "i" * (4 * MAX_DIMS))
-    rt.launch(pipe, [a.storage, lin.storage, b.storage], runtime.grid_1d(-(-n // 256), rt.max_workgroups), params)
+        flat += [dense[0][2][d], dense[1][2][d], b_strides[d], 0] if d < len(shape) else [0, 0, 0, 0]
+    size = b.stored_dtype.itemsize
+    lo, hi = runtime.span(b.offset, b.shape, b.strides)
+    windows = [(lo, hi)]
+    if b.storage.nbytes > rt.max_binding:
+        step = (rt.max_binding - rt.storage_align) // size
+        windows = [(w, min(w + step, hi)) for w in range(lo, hi, step)]
+    for w_lo, w_hi in windows:
+        b_bind, base = rt.window(b.storage, w_lo, w_hi, size)
+        whole = b_bind is b.storage
+        params = runtime.pack(n, len(shape), 0 if whole else w_lo - base, 0xFFFFFFFF if whole else w_hi - w_lo, *shp,
+                              *offs, b_off - base, 0, *flat, fmt="IIII" + "I" * MAX_DIMS + "iiii" + "i" * (4 * MAX_DIMS))
+        rt.launch(pipe, [*binds, b_bind], runtime.grid_1d(-(-n // 256), rt.max_workgroups), params)
 
 
 def getitem(x: GpuArray, key) -> GpuArray:

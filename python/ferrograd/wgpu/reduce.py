@@ -146,9 +146,9 @@ def _launch_reduce(op, x, keep, red, r, out, nchunks):
         return list(v) + [0] * (MAX_DIMS - len(v))
 
     chunk = -(-r // nchunks)
-    binding, base = rt.window(x.storage, *runtime.span(x.offset, x.shape, x.strides))  # a window of a big buffer
+    binding, x_off = runtime.bind(x)  # a window of a big buffer
     params = runtime.pack(
-        n_out, r, len(keep), len(red), x.offset - base, chunk, nchunks, 0,
+        n_out, r, len(keep), len(red), x_off, chunk, nchunks, 0,
         *pad([x.shape[d] for d in keep]), *pad([x.strides[d] for d in keep]),
         *pad([x.shape[d] for d in red]), *pad([x.strides[d] for d in red]),
         fmt="IIIIiIII" + "I" * MAX_DIMS + "i" * MAX_DIMS + "I" * MAX_DIMS + "i" * MAX_DIMS,

@@ -396,6 +396,13 @@ def span(offset: int, shape, strides) -> tuple[int, int]:
     return lo, offset + sum((n - 1) * s for n, s in zip(shape, strides) if s > 0) + 1
 
 
+def bind(view) -> tuple:
+    """(binding, element offset) through which a kernel reads a strided GpuArray view: its buffer,
+    or the window of it the view spans when the buffer is larger than one binding."""
+    binding, base = get().window(view.storage, *span(view.offset, view.shape, view.strides), view.stored_dtype.itemsize)
+    return binding, view.offset - base
+
+
 def load_shader(name: str) -> str:
     try:
         return resources.files("ferrograd.wgpu").joinpath("shaders", f"{name}.wgsl").read_text()

@@ -10,18 +10,15 @@ import numpy as np
 
 from .. import elementwise, runtime
 from ..array import GpuArray
+from ._util import check_type
 
 
 
 def check_float(op: str, **arrays) -> None:
     """TypeError unless every given (non-None) array is a float32 GpuArray."""
     for name, a in arrays.items():
-        if a is None:
-            continue
-        if not isinstance(a, GpuArray):
-            raise TypeError(f"{op}: {name} must be a GpuArray, got {type(a).__name__}")
-        if a.dtype != np.float32:
-            raise TypeError(f"{op}: {name} must be float32 on the wgpu device, got {a.dtype}")
+        if a is not None:
+            check_type(op, name, a)
 
 
 def check_int(op: str, name: str, a) -> None:

@@ -15,15 +15,20 @@ def check(op: str, what: str, a, ndim: int | None = None, optional: bool = False
     """`a` as a float32 GpuArray (TypeError otherwise), of rank `ndim` when given (ValueError)."""
     if a is None and optional:
         return None
-    if not isinstance(a, GpuArray):
-        raise TypeError(f"{op}: {what} must be a wgpu GpuArray, got {type(a).__name__}")
-    if a.dtype != np.float32:
-        raise TypeError(f"{op}: {what} must be float32 on the wgpu device, got {a.dtype}")
+    check_type(op, what, a)
     if ndim is not None and a.ndim != ndim:
         raise ValueError(f"{op}: {what} must have {ndim} dims, got shape {a.shape}")
     if any(s < 0 for s in a.strides):
         raise ValueError(f"{op}: {what} has negative strides {a.strides}; the wgpu kernels need non-negative ones")
     return a
+
+
+def check_type(op: str, what: str, a) -> None:
+    """TypeError unless `a` is a float32 GpuArray."""
+    if not isinstance(a, GpuArray):
+        raise TypeError(f"{op}: {what} must be a wgpu GpuArray, got {type(a).__name__}")
+    if a.dtype != np.float32:
+        raise TypeError(f"{op}: {what} must be float32 on the wgpu device, got {a.dtype}")
 
 
 def expect_shape(op: str, what: str, a: GpuArray | None, want: tuple) -> None:
@@ -105,15 +110,35 @@ def sum_axes(x: GpuArray, a: int, j: int, k: int, out: GpuArray, out_off: int = 
     """out[out_off + jj] = sum over aa < a, kk < k of x[(aa * j + jj) * k + kk], x contiguous.
 
     Long inner runs (k > 1) get a workgroup per output with a tree reduction; k == 1 (column
-    sums) a thread per output, so neighbouring threads read neighbouring elements."""
+    sums) a thread per output, so neighbouring threads read neighbouring elements. An x larger
+    than one binding is summed in blocks of a (and of j when one a-slice is too long), each block
+    adding to the sums of the ones before."""
     assert x.is_contiguous and out.is_contiguous
     if j == 0:
         return
     rt = runtime.get()
-    params = runtime.pack(a, j, k, x.offset, out.offset + out_off, fmt="I" * 5)
     pipe = rt.pipeline("sum_axes", "per_thread" if k == 1 else "per_group")
-    grid = groups(j) if k == 1 else runtime.grid_1d(j, rt.max_workgroups)
-    rt.launch(pipe, [x.storage, out.storage], grid, params)
+    room = (rt.max_binding - rt.storage_align) // 4
+    if x.storage.nbytes <= rt.max_binding:
+        per_a, per_j = a, j
+    elif j * k <= room:
+        per_a, per_j = room // (j * k), j
+    elif k <= room:
+        per_a, per_j = 1, room // k
+    else:
+        raise ValueError(f"sum_axes: a run of {k} values exceeds the device's max-storage-buffer-binding-size "
+                         f"{rt.max_binding} bytes")
+    for a0 in range(0, max(a, 1), max(per_a, 1)):
+        na = min(per_a, a - a0)
+        for j0 in range(0, j, per_j):
+            nj = min(per_j, j - j0)
+            lo = x.offset + (a0 * j + j0) * k
+            x_bind, x_base = rt.window(x.storage, lo, lo + max(((na - 1) * j + nj) * k, 1))
+            o_lo = out.offset + out_off + j0
+            o_bind, o_base = rt.window(out.storage, o_lo, o_lo + nj)
+            params = runtime.pack(na, nj, k, lo - x_base, o_lo - o_base, j, int(a0 > 0), fmt="I" * 7)
+            grid = groups(nj) if k == 1 else runtime.grid_1d(nj, rt.max_workgroups)
+            rt.launch(pipe, [x_bind, o_bind], grid, params)
 
 
 def flat_windows(arrays, n: int):

@@ -15,6 +15,7 @@ import numpy as np
 
 from .. import runtime
 from ..array import GpuArray
+from ._util import check_type
 
 GROUP = 256
 
@@ -22,7 +23,7 @@ GROUP = 256
 def embedding_forward(weight: GpuArray, ids) -> GpuArray:
     """`weight[ids]`: a new contiguous array of shape ids.shape + (dim,)."""
     op = "embedding"
-    _check_float(op, "weight", weight)
+    check_type(op, "weight", weight)
     if weight.ndim != 2:
         raise ValueError(f"embedding: weight must be 2-d, got shape {weight.shape}")
     rows, dim = weight.shape
@@ -32,14 +33,31 @@ def embedding_forward(weight: GpuArray, ids) -> GpuArray:
     if total == 0:
         return out
     rt = runtime.get()
-    grid = runtime.grid_1d(-(-total // GROUP), rt.max_workgroups)
     rs, cs = weight.strides
-    for r0, r1 in _row_blocks(weight.storage, rows, dim, rs, cs):
-        w_bind, base = rt.window(weight.storage, weight.offset + r0 * rs, weight.offset + (r1 - 1) * rs + (dim - 1) * cs + 1)
-        params = runtime.pack(total, dim, rows, dev_ids.offset, weight.offset + r0 * rs - base, rs, cs, r0,
-                              r1, 0, 0, 0, fmt="I" * 12)
-        rt.launch(rt.pipeline("embedding_forward"), [w_bind, dev_ids.storage, out.storage], grid, params)
+    for (ids_bind, ids_off), (o_bind, o_off), count in _id_chunks(dev_ids, out, dim):
+        grid = runtime.grid_1d(-(-count * dim // GROUP), rt.max_workgroups)
+        for r0, r1 in _row_blocks(weight.storage, rows, dim, rs, cs):
+            w_bind, base = rt.window(weight.storage, weight.offset + r0 * rs,
+                                     weight.offset + (r1 - 1) * rs + (dim - 1) * cs + 1)
+            params = runtime.pack(count * dim, dim, rows, ids_off, weight.offset + r0 * rs - base, rs, cs, r0,
+                                  r1, o_off, 0, 0, fmt="I" * 12)
+            rt.launch(rt.pipeline("embedding_forward"), [w_bind, ids_bind, o_bind], grid, params)
     return out
+
+
+def _id_chunks(ids: GpuArray, rows_of_dim: GpuArray, dim: int):
+    """((ids binding, offset), (binding, offset) of their rows in `rows_of_dim`, count) for chunks
+    of whole ids: one chunk when both buffers fit one binding, else chunks whose windows do."""
+    rt = runtime.get()
+    n = ids.size
+    fits = ids.storage.nbytes <= rt.max_binding and rows_of_dim.storage.nbytes <= rt.max_binding
+    per = n if fits else max(1, (rt.max_binding - rt.storage_align) // 4 // max(dim, 1))
+    for t0 in range(0, n, per):
+        t1 = min(n, t0 + per)
+        ids_bind, ids_base = rt.window(ids.storage, ids.offset + t0, ids.offset + t1)
+        r_lo = rows_of_dim.offset + t0 * dim
+        r_bind, r_base = rt.window(rows_of_dim.storage, r_lo, r_lo + (t1 - t0) * dim)
+        yield (ids_bind, ids.offset + t0 - ids_base), (r_bind, r_lo - r_base), t1 - t0
 
 
 def _row_blocks(storage, rows: int, dim: int, rs: int, cs: int):
@@ -59,7 +77,7 @@ def embedding_backward(gy: GpuArray, ids, num_embeddings: int, padding_idx: int 
     """Gradient of the table, (num_embeddings, dim): row r sums the rows of `gy`
     (ids.shape + (dim,)) whose id is r; rows never looked up and `padding_idx` stay zero."""
     op = "embedding_backward"
-    _check_float(op, "grad", gy)
+    check_type(op, "grad", gy)
     if gy.ndim == 0:
         raise ValueError("embedding_backward: grad is 0-d")
     if not gy.is_contiguous:
@@ -80,20 +98,14 @@ def embedding_backward(gy: GpuArray, ids, num_embeddings: int, padding_idx: int 
     if total == 0:
         return out
     pad = padding_idx if padding_idx is not None and 0 <= padding_idx < 2**31 else -1
-    grid = runtime.grid_1d(-(-total // GROUP), rt.max_workgroups)
-    for r0, r1 in _row_blocks(out.storage, num_embeddings, dim, dim, 1):
-        d_bind, base = rt.window(out.storage, r0 * dim, r1 * dim)
-        params = runtime.pack(total, dim, num_embeddings, dev_ids.offset, gy.offset, pad, r0, r1,
-                              r0 * dim - base, 0, 0, 0, fmt="IIIIIiIIIIII")
-        rt.launch(rt.pipeline("embedding_backward"), [gy.storage, dev_ids.storage, d_bind], grid, params)
+    for (ids_bind, ids_off), (g_bind, g_off), count in _id_chunks(dev_ids, gy, dim):
+        grid = runtime.grid_1d(-(-count * dim // GROUP), rt.max_workgroups)
+        for r0, r1 in _row_blocks(out.storage, num_embeddings, dim, dim, 1):
+            d_bind, base = rt.window(out.storage, r0 * dim, r1 * dim)
+            params = runtime.pack(count * dim, dim, num_embeddings, ids_off, g_off, pad, r0, r1,
+                                  r0 * dim - base, 0, 0, 0, fmt="IIIIIiIIIIII")
+            rt.launch(rt.pipeline("embedding_backward"), [g_bind, ids_bind, d_bind], grid, params)
     return out
-
-
-def _check_float(op: str, name: str, a) -> None:
-    if not isinstance(a, GpuArray):
-        raise TypeError(f"{op}: {name} must be a GpuArray, got {type(a).__name__}")
-    if a.dtype != np.float32:
-        raise TypeError(f"{op}: {name} must be float32 on the wgpu device, got {a.dtype}")
 
 
 def _device_ids(op: str, ids, rows: int) -> GpuArray:

@@ -3,6 +3,8 @@ float32; returns a new contiguous array. Strided operands are read in place (no 
 
 from __future__ import annotations
 
+import struct
+
 import numpy as np
 
 from .. import runtime
@@ -31,13 +33,12 @@ def matmul(a: GpuArray, b: GpuArray, out: GpuArray | None = None, accumulate: bo
     if out.size == 0:
         return out
     rt = runtime.get()
-    pipe = rt.pipeline("matmul")
     big = any(x.storage.nbytes > rt.max_binding for x in (a, b, out))
     # Batches run as grid z; batch dims that are not one flat stride run as several launches.
     for a_off, b_off, c_off, a_bs, b_bs, count in _batch_runs(a, b, batch, m * n):
         if big:  # one matrix at a time, in blocks whose operands fit one binding each
             for z in range(count):
-                _blocks(rt, pipe, a, b, out, (a_off + z * a_bs, m, k, *a.strides[-2:]),
+                _blocks(rt, a, b, out, (a_off + z * a_bs, m, k, *a.strides[-2:]),
                         (b_off + z * b_bs, k, n, *b.strides[-2:]), out.offset + c_off + z * m * n, n, accumulate)
             continue
         grid = (-(-n // TILE), -(-m // TILE), count)
@@ -48,15 +49,41 @@ def matmul(a: GpuArray, b: GpuArray, out: GpuArray | None = None, accumulate: bo
             out.offset + c_off, m * n, n, 0,
             fmt="I" * 16,
         )
-        rt.launch(pipe, [a.storage, b.storage, out.storage], grid, params)
+        rt.launch(_pipeline(rt, params), [a.storage, b.storage, out.storage], grid, params)
     return out
+
+
+def _loads(base: int, batch_stride: int, si: int, sk: int, ni: int, k: int) -> str:
+    """Which tile load an operand gets (element (i, k) at base + i * si + k * sk): vec4 along k or
+    along i where it is contiguous that way and 16-byte aligned, else scalar (also when it is
+    empty: a vec4 binding holds at least one vec4)."""
+    if base % 4 == 0 and batch_stride % 4 == 0 and ni > 0 and k > 0:
+        if sk == 1 and si % 4 == 0 and k % 4 == 0:
+            return "vec4_k"
+        if si == 1 and sk % 4 == 0 and ni % 4 == 0:
+            return "vec4_i"
+    return "scalar"
+
+
+def _pipeline(rt, params: bytes):
+    m, n, k, _, a_off, a_bs, a_rs, a_cs, b_off, b_bs, b_rs, b_cs = struct.unpack_from("<12I", params)
+    la, lb = _loads(a_off, a_bs, a_rs, a_cs, m, k), _loads(b_off, b_bs, b_cs, b_rs, n, k)
+
+    def source():
+        def load(x, binding, variant):
+            text = runtime.load_shader(f"matmul_load_{variant}")
+            return text.replace("$X", x).replace("$S", x + "s").replace("$B", str(binding))
+
+        return "\n".join([load("A", 0, la), load("B", 1, lb), runtime.load_shader("matmul")])
+
+    return rt.pipeline(f"matmul:{la}:{lb}", source=source)
 
 
 def _span(off, rows, cols, rs, cs) -> tuple[int, int]:
     return runtime.span(off, (rows, cols), (rs, cs))
 
 
-def _blocks(rt, pipe, a, b, out, av, bv, c_off, c_rs, accumulate) -> None:
+def _blocks(rt, a, b, out, av, bv, c_off, c_rs, accumulate) -> None:
     """C block (+)= A block @ B block, halving rows, columns or the inner dim until the part of
     every buffer a launch touches fits one binding (views: (offset, rows, cols, row stride,
     col stride) in elements)."""
@@ -72,20 +99,20 @@ def _blocks(rt, pipe, a, b, out, av, bv, c_off, c_rs, accumulate) -> None:
             offs.append(view[0] - base)
         params = runtime.pack(m, n, k, int(accumulate), offs[0], 0, ars, acs, offs[1], 0, brs, bcs,
                               offs[2], 0, c_rs, 0, fmt="I" * 16)
-        rt.launch(pipe, binds, (-(-n // TILE), -(-m // TILE), 1), params)
+        rt.launch(_pipeline(rt, params), binds, (-(-n // TILE), -(-m // TILE), 1), params)
         return
     if (not fits[0] or not fits[2]) and m > 1:  # rows of A and C
         h = m // 2
-        _blocks(rt, pipe, a, b, out, (ao, h, k, ars, acs), bv, c_off, c_rs, accumulate)
-        _blocks(rt, pipe, a, b, out, (ao + h * ars, m - h, k, ars, acs), bv, c_off + h * c_rs, c_rs, accumulate)
+        _blocks(rt, a, b, out, (ao, h, k, ars, acs), bv, c_off, c_rs, accumulate)
+        _blocks(rt, a, b, out, (ao + h * ars, m - h, k, ars, acs), bv, c_off + h * c_rs, c_rs, accumulate)
     elif (not fits[1] or not fits[2]) and n > 1:  # columns of B and C
         h = n // 2
-        _blocks(rt, pipe, a, b, out, av, (bo, k, h, brs, bcs), c_off, c_rs, accumulate)
-        _blocks(rt, pipe, a, b, out, av, (bo + h * bcs, k, n - h, brs, bcs), c_off + h, c_rs, accumulate)
+        _blocks(rt, a, b, out, av, (bo, k, h, brs, bcs), c_off, c_rs, accumulate)
+        _blocks(rt, a, b, out, av, (bo + h * bcs, k, n - h, brs, bcs), c_off + h, c_rs, accumulate)
     else:  # the inner dim: the second half adds onto the first
         h = k // 2
-        _blocks(rt, pipe, a, b, out, (ao, m, h, ars, acs), (bo, h, n, brs, bcs), c_off, c_rs, accumulate)
-        _blocks(rt, pipe, a, b, out, (ao + h * acs, m, k - h, ars, acs), (bo + h * brs, k - h, n, brs, bcs),
+        _blocks(rt, a, b, out, (ao, m, h, ars, acs), (bo, h, n, brs, bcs), c_off, c_rs, accumulate)
+        _blocks(rt, a, b, out, (ao + h * acs, m, k - h, ars, acs), (bo + h * brs, k - h, n, brs, bcs),
                 c_off, c_rs, True)
 
 

@@ -34,33 +34,41 @@ def _args(op: str, x, w1, b1, w2, b2, rank: int, want: str):
     return x, w1, b1, w2, b2
 
 
+def _bias(bias: GpuArray | None) -> tuple:
+    """(binding, offset, stride, length) of an optional bias vector."""
+    if bias is None:
+        return u.dummy(), 0, 0, 1
+    binding, off = runtime.bind(bias)
+    return binding, off, bias.strides[0], max(bias.shape[0], 1)
+
+
 def _bias_gelu(h: GpuArray, bias: GpuArray | None, cols: int, per_row: bool) -> GpuArray:
-    """In place h += bias (per row mod len(bias), or per column); returns gelu(h)."""
+    """In place h += bias (per row mod len(bias), or per column); returns gelu(h). h contiguous;
+    launches over windows of it when it is larger than one binding."""
     act = GpuArray.empty(h.shape)
-    n = h.size
-    if n == 0:
-        return act
-    nb = bias.shape[0] if bias is not None else 1
-    b_buf = bias.storage if bias is not None else u.dummy()
-    b_off, b_st = (bias.offset, bias.strides[0]) if bias is not None else (0, 0)
-    params = runtime.pack(n, max(cols, 1), int(per_row), max(nb, 1), int(bias is not None), b_off, b_st, fmt="I" * 7)
-    runtime.get().launch(u.pipeline("mix_bias_gelu", "gelu"), [h.storage, act.storage, b_buf], u.groups(n), params)
+    b_bind, b_off, b_st, nb = _bias(bias)
+    pipe = u.pipeline("mix_bias_gelu", "gelu")
+    for start, count, (h_bind, a_bind), (h_off, a_off) in u.flat_windows([h, act], h.size):
+        params = runtime.pack(count, max(cols, 1), int(per_row), nb, int(bias is not None), b_off, b_st, start,
+                              h_off, a_off, fmt="I" * 10)
+        runtime.get().launch(pipe, [h_bind, a_bind, b_bind], u.groups(count), params)
     return act
 
 
 def _add_bias(y: GpuArray, bias: GpuArray | None, cols: int, per_row: bool) -> None:
-    if bias is None or y.size == 0:
+    if bias is None:
         return
-    params = runtime.pack(y.size, max(cols, 1), int(per_row), max(bias.shape[0], 1), bias.offset, bias.strides[0],
-                          fmt="I" * 6)
-    runtime.get().launch(u.pipeline("mix_add_bias"), [y.storage, bias.storage], u.groups(y.size), params)
+    b_bind, b_off, b_st, nb = _bias(bias)
+    for start, count, (y_bind,), (y_off,) in u.flat_windows([y], y.size):
+        params = runtime.pack(count, max(cols, 1), int(per_row), nb, b_off, b_st, start, y_off, fmt="I" * 8)
+        runtime.get().launch(u.pipeline("mix_add_bias"), [y_bind, b_bind], u.groups(count), params)
 
 
 def _gelu_grad(dh: GpuArray, hpre: GpuArray) -> None:
-    """dh *= gelu'(hpre), dh fresh and contiguous."""
-    if dh.size:
-        params = runtime.pack(dh.size, hpre.offset, fmt="II")
-        runtime.get().launch(u.pipeline("mix_gelu_grad", "gelu"), [dh.storage, hpre.storage], u.groups(dh.size), params)
+    """dh *= gelu'(hpre), both contiguous."""
+    for _, count, binds, offs in u.flat_windows([dh, hpre], dh.size):
+        params = runtime.pack(count, *offs, fmt="III")
+        runtime.get().launch(u.pipeline("mix_gelu_grad", "gelu"), binds, u.groups(count), params)
 
 
 def _batch_sum(prod: GpuArray, out_shape: tuple) -> GpuArray:

@@ -7,9 +7,15 @@ per step the recurrent GEMM (accumulated into a view of the gates buffer where t
 and one fused gate kernel. Backward through time: per step one GEMM for dh and one fused kernel;
 then one GEMM each for dW_hh, dW_ih and dx over all steps. Nothing is read back: a sequence
 records all of its dispatches.
+
+Sequences whose (L+1, B, G*H) buffers are larger than one storage binding run in blocks of the
+batch (sequences are independent): inputs cut along their batch axis, results joined along it and
+weight gradients summed.
 """
 
 from __future__ import annotations
+
+import numpy as np
 
 from .. import runtime
 from ..array import GpuArray
@@ -98,6 +104,47 @@ def _weight_grads(x, dg, hs, l, b):
     return xt, dw_hh
 
 
+def _batch_split(op: str, b: int, l: int, width: int, run, inputs, out_axes):
+    """None when a (L+1, B, width) buffer fits one storage binding. Otherwise `run(*inputs)` per
+    block of batch items, an input given as (array, axis) cut along that batch axis (and copied:
+    the copy kernel splits), a bare one passed whole; results joined along their batch axis in
+    `out_axes`, or summed where it is None (weight gradients)."""
+    rt = runtime.get()
+    room = rt.max_binding - rt.storage_align
+    per_item = 4 * (l + 1) * width
+    if b * per_item <= room:
+        return None
+    per = room // per_item
+    if per < 1:
+        raise ValueError(
+            f"{op}: one sequence's buffer of {l + 1} steps x {width} values ({per_item} bytes) exceeds the "
+            f"device's max-storage-buffer-binding-size {rt.max_binding} bytes"
+        )
+    parts = []
+    for s in range(0, b, per):
+        cut = slice(s, min(s + per, b))
+        parts.append(run(*(_cut(arg, cut) for arg in inputs)))
+    out = []
+    for k, axis in enumerate(out_axes):
+        blocks = [p[k] for p in parts]
+        if axis is not None:
+            out.append(np.concatenate(blocks, axis=axis))
+            continue
+        total = blocks[0]
+        for x in blocks[1:]:
+            np.add(total, x, out=total)
+        out.append(total)
+    return out
+
+
+def _cut(arg, cut: slice):
+    """An (array, batch axis) input's block as a contiguous copy; any other input as it is."""
+    if not isinstance(arg, tuple):
+        return arg
+    a, axis = arg
+    return a[(slice(None),) * axis + (cut,)].copy()
+
+
 def _launch(name: str, bufs, n: int, params: bytes) -> None:
     runtime.get().launch(u.pipeline(name, "rnn_act"), bufs, u.groups(n), params)
 
@@ -115,6 +162,11 @@ def lstm_forward(x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None):
     x, (b, l, i, h) = _dims(op, 4, x, h0, w_ih, w_hh, b_ih, b_hh)
     u.check(op, "c0", c0)
     u.expect_shape(op, "c0", c0, (b, h))
+    split = _batch_split(op, b, l, 4 * h, lambda *a: _lstm_unpacked(*lstm_forward(*a), l, h),
+                         [(x, 0), (h0, 0), (c0, 0), w_ih, w_hh, b_ih, b_hh], [0, 0, 1, 1, 1])
+    if split is not None:
+        out, c_n, gates, cells, hs = split
+        return [np.concatenate([out.reshape(-1), c_n.reshape(-1)]), gates, cells, hs]
     bh = b * h
     gates = _projections(x, w_ih)
     hs = _state(h0, l)
@@ -131,6 +183,12 @@ def lstm_forward(x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None):
     return [packed, gates, cells, hs]
 
 
+def _lstm_unpacked(packed, gates, cells, hs, l: int, h: int):
+    """lstm_forward's results with the packed one as views of out (B, L, H) and c_n (B, H)."""
+    b = hs.shape[1]
+    return [u.view(packed, (b, l, h), (l * h, h, 1)), u.view(packed, (b, h), (h, 1), b * l * h), gates, cells, hs]
+
+
 def lstm_backward(x, c0, w_ih, w_hh, gates, cells, hs, gy, gc_n):
     """`[dx (B, L, I), dh0, dc0 (B, H), dw_ih (4H, I), dw_hh (4H, H), db (4H)]`."""
     op = "lstm_backward"
@@ -139,6 +197,12 @@ def lstm_backward(x, c0, w_ih, w_hh, gates, cells, hs, gy, gc_n):
     gates, cells, hs, gy, gc_n = _saved(
         op, gates=(gates, l * b * g4), cells=(cells, l * bh), hs=(hs, (l + 1) * bh), gy=(gy, b * l * h), gc_n=(gc_n, bh)
     )
+    split = _batch_split(op, b, l, g4, lstm_backward,
+                         [(x, 0), (c0, 0), w_ih, w_hh, (gates.reshape(l, b, g4), 1), (cells.reshape(l, b, h), 1),
+                          (hs.reshape(l + 1, b, h), 1), (gy.reshape(b, l, h), 0), (gc_n.reshape(b, h), 0)],
+                         [0, 0, 0, None, None, None])
+    if split is not None:
+        return split
     dg = GpuArray.empty((l, b, g4))
     dc = u.copy_to(u.view(gc_n, (b, h), (h, 1)), GpuArray.empty((b, h)))
     dh = _zeros((b, h))
@@ -166,6 +230,9 @@ def gru_forward(x, h0, w_ih, w_hh, b_ih=None, b_hh=None):
     """`[out (B, L, H), gates (L, B, 3H), hn (L, B, H), hs (L+1, B, H)]`."""
     op = "gru_forward"
     x, (b, l, i, h) = _dims(op, 3, x, h0, w_ih, w_hh, b_ih, b_hh)
+    split = _batch_split(op, b, l, 3 * h, gru_forward, [(x, 0), (h0, 0), w_ih, w_hh, b_ih, b_hh], [0, 1, 1, 1])
+    if split is not None:
+        return split
     bh = b * h
     gates = _projections(x, w_ih)
     hs = _state(h0, l)
@@ -186,6 +253,11 @@ def gru_backward(x, h0, w_ih, w_hh, gates, hn, hs, gy):
     x, (b, l, i, h) = _dims(op, 3, x, h0, w_ih, w_hh)
     bh, g3 = b * h, 3 * h
     gates, hn, hs, gy = _saved(op, gates=(gates, l * b * g3), hn=(hn, l * bh), hs=(hs, (l + 1) * bh), gy=(gy, b * l * h))
+    split = _batch_split(op, b, l, g3, gru_backward,
+                         [(x, 0), (h0, 0), w_ih, w_hh, (gates.reshape(l, b, g3), 1), (hn.reshape(l, b, h), 1),
+                          (hs.reshape(l + 1, b, h), 1), (gy.reshape(b, l, h), 0)], [0, 0, None, None, None, None])
+    if split is not None:
+        return split
     da = GpuArray.empty((l, b, g3))  # recurrent pre-activation gradients [r, z, hn]
     dan = GpuArray.empty((l, b, h))  # the input-side n pre-activation
     dh = _zeros((b, h))
@@ -220,6 +292,9 @@ def rnn_forward(x, h0, w_ih, w_hh, b_ih=None, b_hh=None, relu=False):
     """`[out (B, L, H), hs (L+1, B, H)]`; h' = tanh (or relu)(W_ih x + b_ih + W_hh h + b_hh)."""
     op = "rnn_forward"
     x, (b, l, i, h) = _dims(op, 1, x, h0, w_ih, w_hh, b_ih, b_hh)
+    split = _batch_split(op, b, l, h, rnn_forward, [(x, 0), (h0, 0), w_ih, w_hh, b_ih, b_hh, relu], [0, 1])
+    if split is not None:
+        return split
     bh = b * h
     pre = _projections(x, w_ih)
     hs = _state(h0, l)
@@ -239,6 +314,11 @@ def rnn_backward(x, h0, w_ih, w_hh, relu, hs, gy):
     x, (b, l, i, h) = _dims(op, 1, x, h0, w_ih, w_hh)
     bh = b * h
     hs, gy = _saved(op, hs=(hs, (l + 1) * bh), gy=(gy, b * l * h))
+    split = _batch_split(op, b, l, h, rnn_backward,
+                         [(x, 0), (h0, 0), w_ih, w_hh, relu, (hs.reshape(l + 1, b, h), 1), (gy.reshape(b, l, h), 0)],
+                         [0, 0, None, None, None])
+    if split is not None:
+        return split
     da = GpuArray.empty((l, b, h))
     dh = _zeros((b, h))
     bufs = [hs.storage, gy.storage, dh.storage, da.storage]

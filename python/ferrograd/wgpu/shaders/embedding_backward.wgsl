@@ -3,7 +3,8 @@
 // f32's bit pattern in an atomic<u32> (repeated ids meet at one address). The order of the adds
 // is unspecified: sums agree with a sequential one to float32 rounding. Ids equal to padding_idx
 // (pad, -1 for none) and ids outside [0, rows) add nothing. Row row0 of dweight is at d_off and
-// only ids in [row0, row1) add here (a table larger than one binding runs in row blocks).
+// only ids in [row0, row1) add here (a table larger than one binding runs in row blocks; ids and
+// gy larger than one binding in chunks of whole ids).
 struct Params {
     total: u32, dim: u32, rows: u32, ids_off: u32,
     g_off: u32, pad: i32, row0: u32, row1: u32,

@@ -3,11 +3,12 @@
 // [0, rows) gives a zero row (the host validates ids it can see; device ids are never read
 // back, so the kernel must not index out of bounds). A table larger than one binding is bound in
 // row blocks [row0, row1), one launch each: a launch writes only the ids in its block (and the
-// first block the zero rows of out-of-range ids).
+// first block the zero rows of out-of-range ids). Ids and out larger than one binding are bound
+// in chunks of whole ids (total = ids in the chunk * dim, out from o_off).
 struct Params {
     total: u32, dim: u32, rows: u32, ids_off: u32,
     w_off: u32, w_rs: u32, w_cs: u32, row0: u32,
-    row1: u32, _p0: u32, _p1: u32, _p2: u32,
+    row1: u32, o_off: u32, _p1: u32, _p2: u32,
 }
 
 @group(0) @binding(0) var<storage, read> weight: array<f32>;
@@ -30,5 +31,5 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) ng: vec3
     } else if (p.row0 != 0u) {
         return;
     }
-    out[e] = v;
+    out[p.o_off + e] = v;
 }

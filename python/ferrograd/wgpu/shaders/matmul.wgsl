@@ -1,7 +1,9 @@
 // Batched strided GEMM: C[b] (+)= A[b] @ B[b], C rows c_rs apart (batch, M, N); A and B any element
 // strides (transposes are free). 64x64 output tile per workgroup of 16x16 threads, each thread
-// a 4x4 register block; K in steps of 16 through workgroup memory. Edges are zero-filled, so
-// any M, N, K works. Batch = workgroup z.
+// a 4x4 register block; K in steps of 16 through workgroup memory, read as vec4. Edges are
+// zero-filled, so any M, N, K works. Batch = workgroup z. The A and B bindings and their tile
+// loads (load_A, load_B: scalar, or vec4 for operands contiguous along one axis) are prepended
+// from matmul_load_*.wgsl by kernels/matmul.py.
 struct Params {
     m: u32, n: u32, k: u32, accumulate: u32,
     a_off: u32, a_bs: u32, a_rs: u32, a_cs: u32,
@@ -9,8 +11,6 @@ struct Params {
     c_off: u32, c_bs: u32, c_rs: u32, _p1: u32,
 }
 
-@group(0) @binding(0) var<storage, read> A: array<f32>;
-@group(0) @binding(1) var<storage, read> B: array<f32>;
 @group(0) @binding(2) var<storage, read_write> C: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
 
@@ -28,22 +28,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     let bbase = p.b_off + wid.z * p.b_bs;
     var acc: array<vec4<f32>, 4>;
     for (var k0 = 0u; k0 < p.k; k0 += BK) {
-        // Each thread stages 4 consecutive rows of A (one k) and 4 consecutive columns of B.
-        let kk = tid / 16u;          // 0..15
-        let q = tid % 16u;           // quad index 0..15 (4 rows / columns each)
-        let gk = k0 + kk;
-        var av = vec4<f32>(0.0);
-        var bv = vec4<f32>(0.0);
-        if (gk < p.k) {
-            for (var j = 0u; j < 4u; j++) {
-                let r = row0 + q * 4u + j;
-                if (r < p.m) { av[j] = A[abase + r * p.a_rs + gk * p.a_cs]; }
-                let c = col0 + q * 4u + j;
-                if (c < p.n) { bv[j] = B[bbase + gk * p.b_rs + c * p.b_cs]; }
-            }
-        }
-        As[kk * 16u + q] = av;
-        Bs[kk * 16u + q] = bv;
+        load_A(tid, k0, row0, abase, p.m, p.a_rs, p.a_cs);
+        load_B(tid, k0, col0, bbase, p.n, p.b_cs, p.b_rs);
         workgroupBarrier();
         for (var k = 0u; k < BK; k++) {
             let a = As[k * 16u + lid.y];
