@@ -75,6 +75,7 @@ CASES = [
     (fg.optim.Adam, adam_rule, dict(lr=0.01)),
     (fg.optim.Adam, adam_rule, dict(lr=0.01, betas=(0.8, 0.99), weight_decay=0.1, amsgrad=True)),
     (fg.optim.AdamW, lambda w, g, **kw: adam_rule(w, g, decoupled=True, **kw), dict(lr=0.01, weight_decay=0.1)),
+    (fg.optim.AdamW, lambda w, g, **kw: adam_rule(w, g, decoupled=True, **kw), dict(lr=0.01, weight_decay=0.1, amsgrad=True)),
     (fg.optim.RMSprop, rmsprop_rule, dict(lr=0.01)),
     (fg.optim.RMSprop, rmsprop_rule, dict(lr=0.01, alpha=0.9, momentum=0.5, centered=True, weight_decay=0.1)),
 ]
@@ -169,3 +170,46 @@ def test_clip_grad_norm_scales_jointly_and_returns_the_norm():
     assert fg.nn.utils.clip_grad_norm_([a, b], max_norm=10.0) == pytest.approx(1.0, rel=1e-5)
     a.grad = fg.tensor([-3.0, 2.0])
     assert fg.nn.utils.clip_grad_norm_([a], 1.0, norm_type=math.inf) == pytest.approx(3.0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("opt_cls, kw", [(fg.optim.Adam, dict(lr=0.01, weight_decay=0.1, amsgrad=True)),
+                                         (fg.optim.AdamW, dict(lr=0.01, weight_decay=0.1))])
+def test_the_rust_adam_step_agrees_with_the_numpy_one(monkeypatch, dtype, opt_cls, kw):
+    from ferrograd.optim import adam
+
+    shape = (300, 257)  # several rayon tasks and a ragged tail
+    w0, grads = _start(shape).astype(dtype), [g.astype(dtype) for g in _grads(shape)]
+    weights = []
+    for native in (True, False):
+        monkeypatch.setattr(adam, "native_ok", lambda p, g, on=native: on)
+        p = Parameter(fg.tensor(w0.copy()))
+        opt = opt_cls([p], **kw)
+        for g in grads:
+            p.grad = fg.tensor(np.ascontiguousarray(g.T)).T  # a transposed view, as Linear's weight grad is
+            assert not p.grad.data.flags.c_contiguous
+            opt.step()
+        assert p.dtype == dtype
+        weights.append(p.data.copy())
+        state = opt.state[id(p)]
+        assert state["step"] == STEPS and state["exp_avg"].dtype == dtype
+    tol = 1e-6 if dtype == np.float32 else 1e-13
+    np.testing.assert_allclose(weights[0], weights[1], rtol=tol, atol=tol)
+
+
+def test_the_rust_adam_step_rejects_bad_arrays():
+    from ferrograd import _native
+
+    p, g, m, v = (np.zeros(6, np.float32) for _ in range(4))
+    args = (3, 0.1, 0.9, 0.999, 1e-8, 0.0, False)
+    with pytest.raises(ValueError, match="adam_step.*one shape"):
+        _native.adam_step(p, g, m, np.zeros(5, np.float32), None, *args)
+    with pytest.raises(TypeError, match="adam_step: exp_avg must be a numpy array of dtype f32"):
+        _native.adam_step(p, g, m.astype(np.float64), v, None, *args)
+    with pytest.raises(ValueError, match="adam_step: param cannot be written"):
+        _native.adam_step(p, p, m, v, None, *args)  # the gradient is the parameter itself
+    with pytest.raises(ValueError, match="adam_step: exp_avg must be C-contiguous"):
+        _native.adam_step(p[:3], g[:3], np.zeros(6, np.float32)[::2], v[:3], None, *args)
+    with pytest.raises(ValueError, match="adam_step: step counts from 1"):
+        _native.adam_step(p, g, m, v, None, 0, *args[1:])
+    assert not p.any() and not m.any()  # nothing written by a refused call

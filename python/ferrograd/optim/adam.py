@@ -6,7 +6,8 @@ import math
 
 import numpy as np
 
-from .optimizer import Optimizer, fused_ok
+from .. import _native
+from .optimizer import Optimizer, fused_ok, native_ok
 
 
 class Adam(Optimizer):
@@ -21,14 +22,17 @@ class Adam(Optimizer):
         lr, (b1, b2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
         if fused_ok(p.data, g):
             return self._fused_update(p, g, group, state, lr, b1, b2, eps, wd)
+        if native_ok(p.data, g):  # one Rust pass instead of a dozen numpy ones
+            _init_state(state, group, lambda: np.zeros_like(p.data))
+            state["step"] += 1
+            _native.adam_step(p.data, np.ascontiguousarray(g), state["exp_avg"], state["exp_avg_sq"], state.get("max_exp_avg_sq"),
+                              state["step"], lr, b1, b2, eps, wd, self.decoupled)
+            return
         if wd and self.decoupled:
             p.data *= 1 - lr * wd
         elif wd:
             g = g + wd * p.data
-        if not state:
-            state.update(step=0, exp_avg=np.zeros_like(p.data), exp_avg_sq=np.zeros_like(p.data))
-            if group["amsgrad"]:
-                state["max_exp_avg_sq"] = np.zeros_like(p.data)
+        _init_state(state, group, lambda: np.zeros_like(p.data))
         state["step"] += 1
         m, v = state["exp_avg"], state["exp_avg_sq"]
         m *= b1
@@ -48,13 +52,18 @@ class Adam(Optimizer):
         from ..wgpu.array import GpuArray
         from ..wgpu.kernels import adam_step
 
-        if not state:  # the kernel ignores the state's contents at step 1
-            state.update(step=0, exp_avg=GpuArray.empty(p.data.shape), exp_avg_sq=GpuArray.empty(p.data.shape))
-            if group["amsgrad"]:
-                state["max_exp_avg_sq"] = GpuArray.empty(p.data.shape)
+        _init_state(state, group, lambda: GpuArray.empty(p.data.shape))  # the kernel ignores them at step 1
         state["step"] += 1
         adam_step(p.data, g, state["exp_avg"], state["exp_avg_sq"], state.get("max_exp_avg_sq"), state["step"],
                   lr, b1, b2, eps, wd, group["amsgrad"], decoupled=self.decoupled)
+
+
+def _init_state(state: dict, group: dict, new) -> None:
+    """A parameter's first step: step count and moment buffers from `new()`."""
+    if not state:
+        state.update(step=0, exp_avg=new(), exp_avg_sq=new())
+        if group["amsgrad"]:
+            state["max_exp_avg_sq"] = new()
 
 
 class AdamW(Adam):

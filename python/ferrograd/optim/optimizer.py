@@ -103,6 +103,17 @@ def _restore(value, dtype, device="cpu"):
     return copy.deepcopy(value)
 
 
+def native_ok(param, grad) -> bool:
+    """Whether a fused Rust step can update the numpy `param` in place from `grad`: float32 or
+    float64, one dtype and shape, param C-contiguous (grad is made so: a Linear weight's gradient
+    is a transposed view, and one copy is cheaper than the dozen passes of the numpy rule)."""
+    return (
+        type(param) is np.ndarray and type(grad) is np.ndarray
+        and param.dtype == grad.dtype and param.dtype in (np.float32, np.float64)
+        and param.shape == grad.shape and param.flags.c_contiguous
+    )
+
+
 def fused_ok(param, grad) -> bool:
     """Whether a fused WGSL step can update `param` in place: both on the wgpu device, float32,
     contiguous, in different buffers (WebGPU cannot bind one buffer as read-only and writable)."""

@@ -12,6 +12,7 @@ pub mod conv;
 pub mod embedding;
 pub mod mixing;
 pub mod norm;
+pub mod optim;
 pub mod packed;
 pub mod pool;
 pub mod rnn;

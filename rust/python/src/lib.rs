@@ -13,6 +13,7 @@ mod conv;
 mod embedding;
 mod mixing;
 mod norm;
+mod optim;
 mod pool;
 mod rnn;
 mod softmax;
@@ -25,6 +26,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     embedding::register(m)?;
     mixing::register(m)?;
     norm::register(m)?;
+    optim::register(m)?;
     pool::register(m)?;
     rnn::register(m)?;
     softmax::register(m)?;

@@ -1,0 +1,98 @@
+//! Binding of the fused optimizer steps: Adam / AdamW in place on numpy arrays.
+
+use ferrograd_core::optim as k;
+use ferrograd_core::softmax::Real;
+use numpy::{Element, PyArrayDyn, PyArrayMethods, PyReadwriteArrayDyn, PyUntypedArrayMethods};
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+
+use crate::errors::to_py;
+use crate::softmax::{arr, by_dtype, sl};
+
+/// A writable borrow of a C-contiguous array of dtype T (TypeError / ValueError otherwise, also
+/// when the same array is passed twice).
+fn writable<'py, T: Element>(
+    op: &str,
+    name: &str,
+    a: &Bound<'py, PyAny>,
+) -> PyResult<PyReadwriteArrayDyn<'py, T>> {
+    let a = a.extract::<Bound<'py, PyArrayDyn<T>>>().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "{op}: {name} must be a numpy array of dtype {}",
+            std::any::type_name::<T>()
+        ))
+    })?;
+    if !a.is_c_contiguous() {
+        return Err(PyValueError::new_err(format!("{op}: {name} must be C-contiguous")));
+    }
+    a.try_readwrite()
+        .map_err(|e| PyValueError::new_err(format!("{op}: {name} cannot be written in place ({e})")))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn adam_t<T: Real + Element>(
+    py: Python<'_>,
+    h: &k::Adam,
+    param: &Bound<'_, PyAny>,
+    grad: &Bound<'_, PyAny>,
+    exp_avg: &Bound<'_, PyAny>,
+    exp_avg_sq: &Bound<'_, PyAny>,
+    max_exp_avg_sq: Option<&Bound<'_, PyAny>>,
+) -> PyResult<()> {
+    let op = "adam_step";
+    let g = arr::<T>(op, "grad", grad)?;
+    let gs = sl(op, "grad", &g)?;
+    let (mut p, mut m, mut v) = (
+        writable::<T>(op, "param", param)?,
+        writable::<T>(op, "exp_avg", exp_avg)?,
+        writable::<T>(op, "exp_avg_sq", exp_avg_sq)?,
+    );
+    let mut vmax = max_exp_avg_sq.map(|a| writable::<T>(op, "max_exp_avg_sq", a)).transpose()?;
+    let shapes = [p.shape(), g.shape(), m.shape(), v.shape()];
+    if shapes.iter().any(|s| *s != shapes[0]) || vmax.as_ref().is_some_and(|x| x.shape() != shapes[0]) {
+        return Err(PyValueError::new_err(format!(
+            "{op}: param, grad, exp_avg and exp_avg_sq must have one shape, got {:?}",
+            shapes
+        )));
+    }
+    let contiguous = |_| PyValueError::new_err(format!("{op}: state arrays must be C-contiguous"));
+    let (ps, ms, vs) = (
+        p.as_slice_mut().map_err(contiguous)?,
+        m.as_slice_mut().map_err(contiguous)?,
+        v.as_slice_mut().map_err(contiguous)?,
+    );
+    let vmax_s = match vmax.as_mut() {
+        Some(x) => Some(x.as_slice_mut().map_err(contiguous)?),
+        None => None,
+    };
+    py.detach(|| k::adam_step(h, ps, gs, ms, vs, vmax_s)).map_err(to_py)
+}
+
+/// One Adam (decoupled: AdamW) step in place: param, exp_avg, exp_avg_sq and, with AMSGrad,
+/// max_exp_avg_sq, from grad; all C-contiguous of one shape and dtype (float32 or float64).
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+#[pyo3(signature = (param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, lr, beta1, beta2, eps, weight_decay, decoupled))]
+fn adam_step(
+    py: Python<'_>,
+    param: &Bound<'_, PyAny>,
+    grad: &Bound<'_, PyAny>,
+    exp_avg: &Bound<'_, PyAny>,
+    exp_avg_sq: &Bound<'_, PyAny>,
+    max_exp_avg_sq: Option<&Bound<'_, PyAny>>,
+    step: u64,
+    lr: f64,
+    beta1: f64,
+    beta2: f64,
+    eps: f64,
+    weight_decay: f64,
+    decoupled: bool,
+) -> PyResult<()> {
+    let h = k::Adam { lr, beta1, beta2, eps, weight_decay, step, decoupled };
+    let vmax = max_exp_avg_sq.filter(|a| !a.is_none());
+    by_dtype!("adam_step", param, adam_t(py, &h, param, grad, exp_avg, exp_avg_sq, vmax))
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(adam_step, m)?)
+}
