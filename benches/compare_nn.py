@@ -98,7 +98,13 @@ def tiny_case(torch, rng):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--numpy-adam", action="store_true",
+                        help="Adam's numpy rule instead of the fused Rust step (the A/B of the MLP row)")
     args = parser.parse_args()
+    if args.numpy_adam:
+        from ferrograd.optim import adam
+
+        adam.native_ok = lambda param, grad: False
     import torch
 
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus; "
