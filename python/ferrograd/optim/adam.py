@@ -25,8 +25,8 @@ class Adam(Optimizer):
         if native_ok(p.data, g):  # one Rust pass instead of a dozen numpy ones
             _init_state(state, group, lambda: np.zeros_like(p.data))
             state["step"] += 1
-            _native.adam_step(p.data, np.ascontiguousarray(g), state["exp_avg"], state["exp_avg_sq"], state.get("max_exp_avg_sq"),
-                              state["step"], lr, b1, b2, eps, wd, self.decoupled)
+            _native.adam_step(p.data, np.ascontiguousarray(g), state["exp_avg"], state["exp_avg_sq"],
+                              state.get("max_exp_avg_sq"), state["step"], lr, b1, b2, eps, wd, self.decoupled)
             return
         if wd and self.decoupled:
             p.data *= 1 - lr * wd

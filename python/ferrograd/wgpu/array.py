@@ -396,6 +396,13 @@ def _refuse(kwargs: dict, op: str) -> None:
         raise TypeError(f"{op}: argument(s) {', '.join(sorted(kwargs))} not supported for wgpu device arrays")
 
 
+def halves(shape) -> tuple:
+    """(d, ((0, h), (h, n))): the two halves of the outermost dim longer than one, along which work
+    too large for one storage binding is split (each half may split again)."""
+    d = next(i for i, n in enumerate(shape) if n > 1)
+    return d, ((0, shape[d] // 2), (shape[d] // 2, shape[d]))
+
+
 def narrow(x: GpuArray, shape: tuple, strides: tuple, d: int, start: int, stop: int) -> GpuArray:
     """Elements start:stop along dim d of x read as `shape` through `strides` (x's own, or
     broadcast ones): the halves that work split for one storage binding runs on."""

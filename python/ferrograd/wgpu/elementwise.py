@@ -15,7 +15,7 @@ import struct
 import numpy as np
 
 from . import runtime
-from .array import GpuArray, check_dtype, narrow
+from .array import GpuArray, check_dtype, halves, narrow
 
 MAX_INPUTS = 3
 MAX_DIMS = 8
@@ -256,10 +256,10 @@ def launch(name: str, loop_kinds, out_kind: str, out: GpuArray, inputs) -> GpuAr
 def _split(name, loop_kinds, out_kind, out: GpuArray, inputs, stride_sets) -> GpuArray:
     """`launch` in two halves along the outermost dim longer than one (each half may split again)."""
     shape = out.shape
-    d = next(i for i, n in enumerate(shape) if n > 1)
+    d, parts = halves(shape)
     strides = iter(stride_sets[1:])
     full = [(x, next(strides)) if isinstance(x, GpuArray) else (x, None) for x in inputs]
-    for start, stop in ((0, shape[d] // 2), (shape[d] // 2, shape[d])):
+    for start, stop in parts:
         launch(name, loop_kinds, out_kind, narrow(out, shape, out.strides, d, start, stop),
                [narrow(x, shape, st, d, start, stop) if st is not None else x for x, st in full])
     return out

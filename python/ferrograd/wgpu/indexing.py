@@ -17,7 +17,7 @@ import numbers
 import numpy as np
 
 from . import runtime
-from .array import GpuArray
+from .array import GpuArray, halves
 from .elementwise import _KIND, _WGSL, MAX_DIMS, assign, broadcast_strides
 
 _INT32 = np.dtype("int32")
@@ -184,8 +184,8 @@ def _record(rt, pipe, shape, dense, b: GpuArray, b_off: int, b_strides) -> None:
     spans = [runtime.span(off, shape, st) for _, off, st in dense]
     if any(x.storage.nbytes > rt.max_binding and not rt.fits_one_binding(lo, hi, x.stored_dtype.itemsize)
            for (x, _, _), (lo, hi) in zip(dense, spans)):
-        d = next(i for i, n in enumerate(shape) if n > 1)
-        for start, stop in ((0, shape[d] // 2), (shape[d] // 2, shape[d])):
+        d, parts = halves(shape)
+        for start, stop in parts:
             sub = shape[:d] + (stop - start,) + shape[d + 1:]
             _record(rt, pipe, sub, [(x, off + start * st[d], st) for x, off, st in dense], b,
                     b_off + start * b_strides[d], b_strides)

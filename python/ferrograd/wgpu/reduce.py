@@ -9,7 +9,7 @@ import math
 import numpy as np
 
 from . import runtime
-from .array import GpuArray, narrow
+from .array import GpuArray, halves, narrow
 from .elementwise import _KIND, _WGSL, _conv
 
 MAX_DIMS = 8
@@ -89,16 +89,14 @@ def _run(op: str, x: GpuArray, axes: tuple, keepdims: bool) -> GpuArray:
 def _split(op: str, x: GpuArray, axes: tuple, keepdims: bool) -> GpuArray:
     """A view spanning more than one binding, reduced in two halves along its outermost dim
     longer than one: halves of a reduced dim combine by the op, others are concatenated."""
-    d = next(i for i, n in enumerate(x.shape) if n > 1)
-    h = x.shape[d] // 2
-    halves = [_run(op, narrow(x, x.shape, x.strides, d, start, stop), axes, True)
-              for start, stop in ((0, h), (h, x.shape[d]))]
+    d, parts = halves(x.shape)
+    results = [_run(op, narrow(x, x.shape, x.strides, d, start, stop), axes, True) for start, stop in parts]
     if d in axes:
         if op not in _PAIR:
             raise ValueError(f"wgpu {op}: a reduction over a view larger than one storage binding (shape {x.shape})")
-        out = _PAIR[op](*halves)
+        out = _PAIR[op](*results)
     else:
-        out = np.concatenate(halves, axis=d)
+        out = np.concatenate(results, axis=d)
     if keepdims:
         return out
     return out.reshape(tuple(n for i, n in enumerate(out.shape) if i not in axes))

@@ -122,32 +122,53 @@ def new(shape) -> GpuArray:
     return GpuArray.empty(tuple(int(s) for s in shape), np.float32)
 
 
-__all__ = ["check_float", "check_int", "contiguous", "dims4", "forward_strides", "grid_elems", "grid_rows",
-           "matrix", "new", "pair", "vector"]
+__all__ = ["batch_blocks", "check_float", "check_int", "contiguous", "dims4", "forward_strides", "grid_elems",
+           "grid_rows", "joined", "matrix", "new", "pair", "row_blocks", "vector"]
 
 
-def batch_blocks(op: str, run, out_per_item: int = 0, **inputs):
-    """Kernels over independent items along dim 0 (batch rows, samples) on inputs whose buffers
+def batch_blocks(op: str, run, out_per_item: int = 0, axes: dict | None = None, **inputs):
+    """Kernels over independent items (batch rows, samples, sequences) on inputs whose buffers
     are larger than one binding: the items are cut into blocks, each block's inputs copied into
     buffers of their own (the copy kernel splits itself), and `run(**block_inputs)` called per
     block; returns the list of block results, or None when every input fits as it is.
-    `out_per_item`: elements per item of the largest output, so that it fits a binding too."""
+    `out_per_item`: elements per item of the largest output (or work buffer), so that it fits a
+    binding too. `axes`: an input's item axis where it is not 0 (time-major saved buffers)."""
     rt = runtime.get()
-    arrays = [a for a in inputs.values() if a is not None]
-    n = arrays[0].shape[0]
-    if not any(a.storage.nbytes > rt.max_binding for a in arrays) and n * out_per_item * 4 <= rt.max_binding:
+    axes = axes or {}
+    arrays = {k: a for k, a in inputs.items() if a is not None}
+    k0, a0 = next(iter(arrays.items()))
+    n = a0.shape[axes.get(k0, 0)]
+    if not any(a.storage.nbytes > rt.max_binding for a in arrays.values()) and n * out_per_item * 4 <= rt.max_binding:
         return None
-    widest = max([math.prod(a.shape[1:]) for a in arrays] + [out_per_item])
+    widest = max([a.size // max(a.shape[axes.get(k, 0)], 1) for k, a in arrays.items()] + [out_per_item])
     per = (rt.max_binding - rt.storage_align) // (4 * max(widest, 1))
     if per < 1:
         raise ValueError(
             f"{op}: one item of {widest} values exceeds the device's max-storage-buffer-binding-size "
             f"{rt.max_binding} bytes"
         )
-    return [
-        run(**{k: None if a is None else a[i:i + per].copy() for k, a in inputs.items()})
-        for i in range(0, n, per)
-    ]
+
+    def cut(k, a, i):
+        return None if a is None else a[(slice(None),) * axes.get(k, 0) + (slice(i, i + per),)].copy()
+
+    return [run(**{k: cut(k, a, i) for k, a in inputs.items()}) for i in range(0, n, per)]
+
+
+def joined(blocks, axes) -> tuple:
+    """`batch_blocks`' per-block results put together: result k concatenated along `axes[k]`, or
+    summed where that is None (gradients of weights every block shares); None stays None."""
+    out = []
+    for parts, axis in zip(zip(*blocks), axes):
+        if parts[0] is None:
+            out.append(None)
+        elif axis is None:
+            total = parts[0]  # a block's own new array: summed into in place
+            for p in parts[1:]:
+                np.add(total, p, out=total)
+            out.append(total)
+        else:
+            out.append(np.concatenate(parts, axis=axis))
+    return tuple(out)
 
 
 def row_blocks(op: str, cols: int, run, **row_inputs):

@@ -20,7 +20,7 @@ import numpy as np
 from .. import runtime
 from ..array import GpuArray
 from . import _util as u
-from ._layout import batch_blocks
+from ._layout import batch_blocks, joined
 
 TILE = 16  # query rows / keys per tile (sdpa_common.wgsl)
 COLS = 256  # head columns one launch accumulates per thread row (16 threads x 16 registers)
@@ -144,7 +144,7 @@ def sdpa_forward(q, k, v, mask, is_causal, scale):
     blocks = _batch_blocks(op, batch, lambda q, k, v, mask: sdpa_forward(q, k, v, mask, is_causal, scale),
                            l * max(e, ev), q=q, k=k, v=v, mask=mask)
     if blocks is not None:
-        return tuple(np.concatenate(parts) for parts in zip(*blocks))
+        return joined(blocks, (0, 0))
     nb = int(np.prod(batch, dtype=np.int64))
     out = GpuArray.empty((*batch, l, ev))
     lse = GpuArray.empty((*batch, l))
@@ -182,7 +182,7 @@ def sdpa_backward(q, k, v, mask, is_causal, scale, out, lse, dout):
         max(l * max(e, ev), s * (e + ev)), q=q, k=k, v=v, mask=mask, out=out, lse=lse.reshape((*batch, l, 1)),
         dout=dout)
     if blocks is not None:
-        return tuple(np.concatenate(parts) for parts in zip(*blocks))
+        return joined(blocks, (0, 0, 0))
     dq = GpuArray.empty((*batch, l, e))
     dkv = GpuArray.empty((nb * s * (e + ev),))  # one buffer: the dK/dV kernel binds it once
     dk = GpuArray((*batch, s, e), np.float32, dkv.storage)

@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import runtime
 from ..array import GpuArray
-from ._layout import batch_blocks, check_float, dims4, forward_strides, new, pair
+from ._layout import batch_blocks, check_float, joined, dims4, forward_strides, new, pair
 
 TILE = 64
 TARGET_WORKGROUPS = 256  # backward-weight splits its inner dim until it has about this many
@@ -137,7 +137,7 @@ def conv2d_backward_weight(x: GpuArray, gy: GpuArray, kernel_size, stride, paddi
     blocks = batch_blocks(op, lambda x, gy: conv2d_backward_weight(x, gy, kernel_size, stride, padding, dilation,
                                                                    groups, with_bias), x=x, gy=gy)
     if blocks is not None:  # the weight (and bias) gradients are sums over the items
-        return tuple(None if parts[0] is None else sum(parts[1:], parts[0]) for parts in zip(*blocks))
+        return joined(blocks, (None, None))
     gw = new(w4)
     x, gy = forward_strides(x), forward_strides(gy)
     gb = new((g4[1],)) if with_bias else None

@@ -3,8 +3,6 @@ float32; returns a new contiguous array. Strided operands are read in place (no 
 
 from __future__ import annotations
 
-import struct
-
 import numpy as np
 
 from .. import runtime
@@ -49,7 +47,8 @@ def matmul(a: GpuArray, b: GpuArray, out: GpuArray | None = None, accumulate: bo
             out.offset + c_off, m * n, n, 0,
             fmt="I" * 16,
         )
-        rt.launch(_pipeline(rt, params), [a.storage, b.storage, out.storage], grid, params)
+        pipe = _pipeline(rt, m, n, k, (a_off, a_bs, *a.strides[-2:]), (b_off, b_bs, *b.strides[-2:]))
+        rt.launch(pipe, [a.storage, b.storage, out.storage], grid, params)
     return out
 
 
@@ -65,8 +64,10 @@ def _loads(base: int, batch_stride: int, si: int, sk: int, ni: int, k: int) -> s
     return "scalar"
 
 
-def _pipeline(rt, params: bytes):
-    m, n, k, _, a_off, a_bs, a_rs, a_cs, b_off, b_bs, b_rs, b_cs = struct.unpack_from("<12I", params)
+def _pipeline(rt, m: int, n: int, k: int, a: tuple, b: tuple):
+    """The matmul pipeline with the tile loads that operands a, b ((offset, batch stride, row
+    stride, col stride) in elements) allow."""
+    (a_off, a_bs, a_rs, a_cs), (b_off, b_bs, b_rs, b_cs) = a, b
     la, lb = _loads(a_off, a_bs, a_rs, a_cs, m, k), _loads(b_off, b_bs, b_cs, b_rs, n, k)
 
     def source():
@@ -99,7 +100,8 @@ def _blocks(rt, a, b, out, av, bv, c_off, c_rs, accumulate) -> None:
             offs.append(view[0] - base)
         params = runtime.pack(m, n, k, int(accumulate), offs[0], 0, ars, acs, offs[1], 0, brs, bcs,
                               offs[2], 0, c_rs, 0, fmt="I" * 16)
-        rt.launch(_pipeline(rt, params), binds, (-(-n // TILE), -(-m // TILE), 1), params)
+        pipe = _pipeline(rt, m, n, k, (offs[0], 0, ars, acs), (offs[1], 0, brs, bcs))
+        rt.launch(pipe, binds, (-(-n // TILE), -(-m // TILE), 1), params)
         return
     if (not fits[0] or not fits[2]) and m > 1:  # rows of A and C
         h = m // 2

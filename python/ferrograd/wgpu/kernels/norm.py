@@ -5,11 +5,9 @@ are new contiguous float32 arrays. Kernels in shaders/norm.wgsl."""
 
 from __future__ import annotations
 
-import numpy as np
-
 from .. import runtime
 from ..array import GpuArray
-from ._layout import check_float, grid_rows, matrix, new, row_blocks, vector
+from ._layout import check_float, grid_rows, joined, matrix, new, row_blocks, vector
 
 WB_COLS = 16  # columns per workgroup of the dweight / dbias kernel
 
@@ -54,7 +52,7 @@ def layer_norm_forward(x: GpuArray, cols, weight, bias, eps):
     _check_len(op, "bias", bias, cols)
     blocks = row_blocks(op, cols, lambda x: layer_norm_forward(x, cols, weight, bias, eps), x=(x, cols))
     if blocks is not None:
-        y, mean, rstd = (np.concatenate(parts) for parts in zip(*blocks))
+        y, mean, rstd = joined(blocks, (0, 0, 0))
         return y.reshape(x.shape), mean, rstd
     w, b = _vec(weight), _vec(bias)
     y, mean, rstd = new(x.shape), new((rows,)), new((rows,))
@@ -85,9 +83,8 @@ def layer_norm_backward(gy: GpuArray, x: GpuArray, cols, mean: GpuArray, rstd: G
         gy, x, cols, mean, rstd, weight, need_weight_grad, need_bias_grad), gy=(gy, cols), x=(x, cols),
         mean=(mean, 1), rstd=(rstd, 1))
     if blocks is not None:
-        dx = np.concatenate([blk[0] for blk in blocks]).reshape(x.shape)
-        sums = [None if blocks[0][k] is None else sum((blk[k] for blk in blocks[1:]), blocks[0][k]) for k in (1, 2)]
-        return dx, *sums
+        dx, dw, db = joined(blocks, (0, None, None))
+        return dx.reshape(x.shape), dw, db
     m, r, w = _vec(mean), _vec(rstd), _vec(weight)
     dx = new(x.shape)
     dw = new((cols,)) if need_weight_grad or need_bias_grad else None

@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import runtime
 from ..array import GpuArray
-from ._layout import batch_blocks, check_float, check_int, dims4, forward_strides, grid_elems, new, pair
+from ._layout import batch_blocks, check_float, joined, check_int, dims4, forward_strides, grid_elems, new, pair
 
 
 def _pool_shape(op, input_shape, kernel, stride, padding) -> dict:
@@ -72,7 +72,7 @@ def max_pool2d_forward(x: GpuArray, kernel, stride, padding):
     shape = (s["n"], s["c"], s["oh"], s["ow"])
     blocks = batch_blocks(op, lambda x: max_pool2d_forward(x, kernel, stride, padding), math.prod(shape[1:]), x=x)
     if blocks is not None:
-        return tuple(np.concatenate(parts) for parts in zip(*blocks))
+        return joined(blocks, (0, 0))
     y, idx = new(shape), GpuArray.empty(shape, np.int32)
     x = forward_strides(x)
     _launch("max_fwd", [x.storage, y.storage, idx.storage], y.size, _params(s, y.size, x))

@@ -20,6 +20,7 @@ import numpy as np
 from .. import runtime
 from ..array import GpuArray
 from . import _util as u
+from ._layout import batch_blocks, joined
 from .matmul import matmul
 
 
@@ -104,45 +105,20 @@ def _weight_grads(x, dg, hs, l, b):
     return xt, dw_hh
 
 
-def _batch_split(op: str, b: int, l: int, width: int, run, inputs, out_axes):
-    """None when a (L+1, B, width) buffer fits one storage binding. Otherwise `run(*inputs)` per
-    block of batch items, an input given as (array, axis) cut along that batch axis (and copied:
-    the copy kernel splits), a bare one passed whole; results joined along their batch axis in
-    `out_axes`, or summed where it is None (weight gradients)."""
+def _in_blocks(op: str, b: int, l: int, width: int, run, out_axes, axes=None, **inputs):
+    """`batch_blocks` for a sequence whose (L+1, B, width) work buffers would not fit one binding:
+    `run` per block of batch items (inputs cut along their batch axis, 0 unless `axes` says
+    otherwise), results `joined` along `out_axes` (None: weight gradients, summed). None when
+    the whole batch fits; ValueError when one sequence alone does not."""
     rt = runtime.get()
-    room = rt.max_binding - rt.storage_align
-    per_item = 4 * (l + 1) * width
-    if b * per_item <= room:
-        return None
-    per = room // per_item
-    if per < 1:
+    item = (l + 1) * width
+    if b and 4 * item > rt.max_binding - rt.storage_align:
         raise ValueError(
-            f"{op}: one sequence's buffer of {l + 1} steps x {width} values ({per_item} bytes) exceeds the "
+            f"{op}: one sequence's buffer of {l + 1} steps x {width} values ({4 * item} bytes) exceeds the "
             f"device's max-storage-buffer-binding-size {rt.max_binding} bytes"
         )
-    parts = []
-    for s in range(0, b, per):
-        cut = slice(s, min(s + per, b))
-        parts.append(run(*(_cut(arg, cut) for arg in inputs)))
-    out = []
-    for k, axis in enumerate(out_axes):
-        blocks = [p[k] for p in parts]
-        if axis is not None:
-            out.append(np.concatenate(blocks, axis=axis))
-            continue
-        total = blocks[0]
-        for x in blocks[1:]:
-            np.add(total, x, out=total)
-        out.append(total)
-    return out
-
-
-def _cut(arg, cut: slice):
-    """An (array, batch axis) input's block as a contiguous copy; any other input as it is."""
-    if not isinstance(arg, tuple):
-        return arg
-    a, axis = arg
-    return a[(slice(None),) * axis + (cut,)].copy()
+    blocks = batch_blocks(op, run, item, axes, **inputs)
+    return None if blocks is None else joined(blocks, out_axes)
 
 
 def _launch(name: str, bufs, n: int, params: bytes) -> None:
@@ -162,8 +138,9 @@ def lstm_forward(x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None):
     x, (b, l, i, h) = _dims(op, 4, x, h0, w_ih, w_hh, b_ih, b_hh)
     u.check(op, "c0", c0)
     u.expect_shape(op, "c0", c0, (b, h))
-    split = _batch_split(op, b, l, 4 * h, lambda *a: _lstm_unpacked(*lstm_forward(*a), l, h),
-                         [(x, 0), (h0, 0), (c0, 0), w_ih, w_hh, b_ih, b_hh], [0, 0, 1, 1, 1])
+    split = _in_blocks(op, b, l, 4 * h,
+                       lambda x, h0, c0: _lstm_unpacked(*lstm_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh), l, h),
+                       (0, 0, 1, 1, 1), x=x, h0=h0, c0=c0)
     if split is not None:
         out, c_n, gates, cells, hs = split
         return [np.concatenate([out.reshape(-1), c_n.reshape(-1)]), gates, cells, hs]
@@ -197,10 +174,12 @@ def lstm_backward(x, c0, w_ih, w_hh, gates, cells, hs, gy, gc_n):
     gates, cells, hs, gy, gc_n = _saved(
         op, gates=(gates, l * b * g4), cells=(cells, l * bh), hs=(hs, (l + 1) * bh), gy=(gy, b * l * h), gc_n=(gc_n, bh)
     )
-    split = _batch_split(op, b, l, g4, lstm_backward,
-                         [(x, 0), (c0, 0), w_ih, w_hh, (gates.reshape(l, b, g4), 1), (cells.reshape(l, b, h), 1),
-                          (hs.reshape(l + 1, b, h), 1), (gy.reshape(b, l, h), 0), (gc_n.reshape(b, h), 0)],
-                         [0, 0, 0, None, None, None])
+    split = _in_blocks(op, b, l, g4,
+                       lambda x, c0, gates, cells, hs, gy, gc_n: lstm_backward(x, c0, w_ih, w_hh, gates, cells, hs, gy,
+                                                                              gc_n),
+                       (0, 0, 0, None, None, None), dict(gates=1, cells=1, hs=1), x=x, c0=c0,
+                       gates=gates.reshape(l, b, g4), cells=cells.reshape(l, b, h), hs=hs.reshape(l + 1, b, h),
+                       gy=gy.reshape(b, l, h), gc_n=gc_n.reshape(b, h))
     if split is not None:
         return split
     dg = GpuArray.empty((l, b, g4))
@@ -230,7 +209,8 @@ def gru_forward(x, h0, w_ih, w_hh, b_ih=None, b_hh=None):
     """`[out (B, L, H), gates (L, B, 3H), hn (L, B, H), hs (L+1, B, H)]`."""
     op = "gru_forward"
     x, (b, l, i, h) = _dims(op, 3, x, h0, w_ih, w_hh, b_ih, b_hh)
-    split = _batch_split(op, b, l, 3 * h, gru_forward, [(x, 0), (h0, 0), w_ih, w_hh, b_ih, b_hh], [0, 1, 1, 1])
+    split = _in_blocks(op, b, l, 3 * h, lambda x, h0: gru_forward(x, h0, w_ih, w_hh, b_ih, b_hh), (0, 1, 1, 1),
+                       x=x, h0=h0)
     if split is not None:
         return split
     bh = b * h
@@ -253,9 +233,11 @@ def gru_backward(x, h0, w_ih, w_hh, gates, hn, hs, gy):
     x, (b, l, i, h) = _dims(op, 3, x, h0, w_ih, w_hh)
     bh, g3 = b * h, 3 * h
     gates, hn, hs, gy = _saved(op, gates=(gates, l * b * g3), hn=(hn, l * bh), hs=(hs, (l + 1) * bh), gy=(gy, b * l * h))
-    split = _batch_split(op, b, l, g3, gru_backward,
-                         [(x, 0), (h0, 0), w_ih, w_hh, (gates.reshape(l, b, g3), 1), (hn.reshape(l, b, h), 1),
-                          (hs.reshape(l + 1, b, h), 1), (gy.reshape(b, l, h), 0)], [0, 0, None, None, None, None])
+    split = _in_blocks(op, b, l, g3,
+                       lambda x, h0, gates, hn, hs, gy: gru_backward(x, h0, w_ih, w_hh, gates, hn, hs, gy),
+                       (0, 0, None, None, None, None), dict(gates=1, hn=1, hs=1), x=x, h0=h0,
+                       gates=gates.reshape(l, b, g3), hn=hn.reshape(l, b, h), hs=hs.reshape(l + 1, b, h),
+                       gy=gy.reshape(b, l, h))
     if split is not None:
         return split
     da = GpuArray.empty((l, b, g3))  # recurrent pre-activation gradients [r, z, hn]
@@ -292,7 +274,8 @@ def rnn_forward(x, h0, w_ih, w_hh, b_ih=None, b_hh=None, relu=False):
     """`[out (B, L, H), hs (L+1, B, H)]`; h' = tanh (or relu)(W_ih x + b_ih + W_hh h + b_hh)."""
     op = "rnn_forward"
     x, (b, l, i, h) = _dims(op, 1, x, h0, w_ih, w_hh, b_ih, b_hh)
-    split = _batch_split(op, b, l, h, rnn_forward, [(x, 0), (h0, 0), w_ih, w_hh, b_ih, b_hh, relu], [0, 1])
+    split = _in_blocks(op, b, l, h, lambda x, h0: rnn_forward(x, h0, w_ih, w_hh, b_ih, b_hh, relu), (0, 1),
+                       x=x, h0=h0)
     if split is not None:
         return split
     bh = b * h
@@ -314,9 +297,9 @@ def rnn_backward(x, h0, w_ih, w_hh, relu, hs, gy):
     x, (b, l, i, h) = _dims(op, 1, x, h0, w_ih, w_hh)
     bh = b * h
     hs, gy = _saved(op, hs=(hs, (l + 1) * bh), gy=(gy, b * l * h))
-    split = _batch_split(op, b, l, h, rnn_backward,
-                         [(x, 0), (h0, 0), w_ih, w_hh, relu, (hs.reshape(l + 1, b, h), 1), (gy.reshape(b, l, h), 0)],
-                         [0, 0, None, None, None])
+    split = _in_blocks(op, b, l, h, lambda x, h0, hs, gy: rnn_backward(x, h0, w_ih, w_hh, relu, hs, gy),
+                       (0, 0, None, None, None), dict(hs=1), x=x, h0=h0, hs=hs.reshape(l + 1, b, h),
+                       gy=gy.reshape(b, l, h))
     if split is not None:
         return split
     da = GpuArray.empty((l, b, h))

@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import runtime
 from ..array import GpuArray
-from ._layout import check_float, check_int, grid_rows, matrix, new, row_blocks, vector
+from ._layout import check_float, check_int, grid_rows, joined, matrix, new, row_blocks, vector
 
 I32 = (-(2**31), 2**31 - 1)
 
@@ -124,7 +124,7 @@ def cross_entropy_forward(x: GpuArray, target: GpuArray, weight, ignore_index, l
                                                                               label_smoothing),
                         x=(x, classes), target=(target, 1))
     if blocks is not None:
-        return tuple(np.concatenate(parts) for parts in zip(*blocks))
+        return joined(blocks, (0, 0))
     # Views only after every check: a view that is not one strided run is copied (a dispatch).
     ta, tv = _index_view(target)
     w = vector(weight) if weight is not None else None
