@@ -58,6 +58,15 @@ class Tensor:
 
     # ---- attributes -------------------------------------------------------------------------
     @property
+    def _data(self):
+        """The raw array (numpy ndarray on cpu, GpuArray on wgpu)."""
+        return self.data
+
+    @_data.setter
+    def _data(self, array):
+        self.data = array
+
+    @property
     def shape(self):
         return self.data.shape
 
