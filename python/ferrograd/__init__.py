@@ -7,7 +7,9 @@ _malloc.tune()
 from . import data, nn, optim  # noqa: E402
 from .checkpoint import load_checkpoint, save_checkpoint
 from .io import load, save
-from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from . import autograd
+from .autograd import enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad
+from .autograd import set_grad_enabled_ctx as set_grad_enabled
 from .device import device
 from .dtypes import bool_ as bool, float32, float64, int32, int64  # noqa: A001
 from .random import get_rng_state, manual_seed, set_rng_state
@@ -33,6 +35,10 @@ from .tensor import (
     zeros_like,
 )
 
+from .ops import api as _api, registry as _registry  # noqa: E402
+
+_registry.install(Tensor, globals())
+
 float = float32  # noqa: A001  (torch.float)
 double = float64
 long = int64
@@ -49,8 +55,10 @@ def _as_function(name):
     return fn
 
 
+# Hand-written Tensor methods not (yet) registry entries, as functions; registry entries win.
 for _name in ("exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "clamp", "sum", "mean",
               "max", "min", "var", "std", "argmax", "argmin", "reshape", "flatten", "transpose",
               "permute", "unsqueeze", "squeeze"):
-    globals()[_name] = _as_function(_name)
+    if _name not in _registry.OPS:
+        globals()[_name] = _as_function(_name)
 del _name

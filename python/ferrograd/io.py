@@ -25,7 +25,7 @@ TREE_KEY = "ferrograd.tree"
 def _flatten(obj, path: str, tensors: dict):
     """A JSON skeleton of `obj`; arrays are moved into `tensors` under their dotted path."""
     if isinstance(obj, Tensor):
-        obj = obj.data
+        obj = obj._data
     if isinstance(obj, GpuArray):
         obj = obj.numpy()  # saving reads device tensors back; they load as cpu tensors
     if isinstance(obj, np.ndarray):

@@ -4,11 +4,13 @@ GpuArrays (ferrograd.wgpu.array), which the ops treat alike through numpy's prot
 from __future__ import annotations
 
 import numbers
+import weakref
 from collections import namedtuple
 
 import numpy as np
 
 from . import autograd, dtypes
+from .errors import DtypeRuntimeError, ShapeRuntimeError
 from .device import CPU, WGPU, device as Device
 from .device import of as _device_of
 from .ops import arith, linalg, reduce, shape, unary
@@ -17,6 +19,17 @@ from .ops.reduce import normalize_dims
 from .wgpu.array import GpuArray
 
 ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
+
+
+class _RemovableHandle:
+    """What register_hook returns: `.remove()` takes the hook off again."""
+
+    def __init__(self, hooks, hook):
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self):
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
 
 
 def _dims_arg(args, op):
@@ -30,7 +43,7 @@ def _dims_arg(args, op):
 
 
 class Tensor:
-    __slots__ = ("data", "requires_grad", "grad", "_node", "_retains_grad", "__weakref__")
+    __slots__ = ("_data", "requires_grad", "grad", "_node", "_out", "_version", "_hooks", "__weakref__")
     __array_priority__ = 1000  # numpy defers `ndarray op Tensor` to our reflected ops
 
     def __init__(self, data, requires_grad: bool = False):
@@ -39,57 +52,52 @@ class Tensor:
         dtypes.check_dtype(data.dtype, "Tensor")
         if requires_grad and not dtypes.is_float(data.dtype):
             raise TypeError(f"Tensor: only float tensors can require grad, got dtype {data.dtype}")
-        self.data = data
+        self._data = data
         self.requires_grad = bool(requires_grad)
         self.grad = None
         self._node = None
-        self._retains_grad = False
+        self._out = 0
+        self._version = [0]
+        self._hooks = None
 
     @classmethod
     def _wrap(cls, array, requires_grad=False):
         """Fast path for op results, whose dtype is known to be supported."""
         t = cls.__new__(cls)
-        t.data = array if isinstance(array, (np.ndarray, GpuArray)) else np.asarray(array)
+        t._data = array if isinstance(array, (np.ndarray, GpuArray)) else np.asarray(array)
         t.requires_grad = requires_grad
         t.grad = None
         t._node = None
-        t._retains_grad = False
+        t._out = 0
+        t._version = [0]
+        t._hooks = None
         return t
 
     # ---- attributes -------------------------------------------------------------------------
     @property
-    def _data(self):
-        """The raw array (numpy ndarray on cpu, GpuArray on wgpu)."""
-        return self.data
-
-    @_data.setter
-    def _data(self, array):
-        self.data = array
-
-    @property
     def shape(self):
-        return self.data.shape
+        return self._data.shape
 
     def size(self, dim=None):
-        return self.data.shape if dim is None else self.data.shape[dim]
+        return self._data.shape if dim is None else self._data.shape[dim]
 
     @property
     def ndim(self):
-        return self.data.ndim
+        return self._data.ndim
 
     def dim(self):
-        return self.data.ndim
+        return self._data.ndim
 
     def numel(self):
-        return self.data.size
+        return self._data.size
 
     @property
     def dtype(self):
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def device(self):
-        return CPU if type(self.data) is np.ndarray else _device_of(self.data)
+        return CPU if type(self._data) is np.ndarray else _device_of(self._data)
 
     @property
     def is_leaf(self):
@@ -106,11 +114,11 @@ class Tensor:
     def __len__(self):
         if self.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self._data.shape[0]
 
     def __repr__(self):
-        on_device = isinstance(self.data, GpuArray)
-        body = np.array2string(self.data.numpy() if on_device else self.data, separator=", ", prefix="tensor(")
+        on_device = isinstance(self._data, GpuArray)
+        body = np.array2string(self._data.numpy() if on_device else self._data, separator=", ", prefix="tensor(")
         extra = "" if self.dtype == dtypes.float32 or self.dtype == dtypes.int64 else f", dtype={self.dtype}"
         where = ", device='wgpu'" if on_device else ""
         grad = ", requires_grad=True" if self.requires_grad else ""
@@ -120,17 +128,17 @@ class Tensor:
     def numpy(self):
         if self.requires_grad:
             raise RuntimeError("numpy: the tensor requires grad; call .detach().numpy() instead")
-        if isinstance(self.data, GpuArray):
-            return self.data.numpy()  # a host copy: reading back is the explicit step
-        return self.data
+        if isinstance(self._data, GpuArray):
+            return self._data.numpy()  # a host copy: reading back is the explicit step
+        return self._data
 
     def item(self):
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(f"item: only a one-element tensor converts to a Python number, got shape {self.shape}")
-        return self.data.reshape(()).item()
+        return self._data.reshape(()).item()
 
     def tolist(self):
-        return self.data.tolist()
+        return self._data.tolist()
 
     def __float__(self):
         return float(self.item())
@@ -139,29 +147,88 @@ class Tensor:
         return int(self.item())
 
     def __bool__(self):
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(f"bool: the truth value of a tensor of shape {self.shape} is ambiguous")
-        return bool(self.data.reshape(()).item())
+        return bool(self._data.reshape(()).item())
 
     def __array__(self, dtype=None, copy=None):
-        if isinstance(self.data, GpuArray):
+        if isinstance(self._data, GpuArray):
             raise TypeError(
                 f"a wgpu tensor of shape {tuple(self.shape)} cannot be converted to a numpy array implicitly; "
                 "call .cpu() or .numpy() to read it back"
             )
-        return np.array(self.data, dtype=dtype, copy=copy)  # copy=True must not hand out self.data
+        return np.array(self._data, dtype=dtype, copy=copy)  # copy=True must not hand out self._data
 
     def detach(self):
-        return Tensor._wrap(self.data)
+        """A tensor sharing storage (and the version counter) with no graph, like torch."""
+        t = Tensor._wrap(self._data)
+        t._version = self._version
+        return t
+
+    def detach_(self):
+        if self._node is not None and self.requires_grad:
+            self._node = None
+        self.requires_grad = False
+        return self
+
+    @property
+    def data(self):
+        """A tensor sharing storage with this one, outside autograd (changes to it are not tracked)."""
+        return Tensor._wrap(self._data)
+
+    @data.setter
+    def data(self, value):
+        array = value._data if isinstance(value, Tensor) else value
+        if not isinstance(array, (np.ndarray, GpuArray)):
+            raise TypeError(f"data: expects a Tensor, got {type(value).__name__}")
+        self._data = array
 
     def requires_grad_(self, requires_grad: bool = True):
         if requires_grad and not dtypes.is_float(self.dtype):
-            raise TypeError(f"requires_grad_: only float tensors can require grad, got dtype {self.dtype}")
+            raise DtypeRuntimeError(f"requires_grad_: only Tensors of floating point dtype can require gradients, got {self.dtype}")
+        if not requires_grad and self._node is not None:
+            raise RuntimeError("requires_grad_: you can only change requires_grad flags of leaf variables")
         self.requires_grad = requires_grad
         return self
 
+    @property
+    def grad_fn(self):
+        return self._node
+
+    @property
+    def retains_grad(self):
+        node = self._node
+        return bool(node is not None and node.retained and self._out in node.retained)
+
     def retain_grad(self):
-        self._retains_grad = True
+        """Keep `.grad` for a non-leaf tensor after backward (a leaf keeps it anyway)."""
+        if not self.requires_grad:
+            raise RuntimeError("retain_grad: can't retain_grad on a Tensor that has requires_grad=False")
+        node = self._node
+        if node is not None:
+            if node.retained is None:
+                node.retained = {}
+            node.retained[self._out] = weakref.ref(self)
+
+    def register_hook(self, hook):
+        """Call `hook(grad)` when this tensor's gradient is computed; a returned tensor replaces it."""
+        if not self.requires_grad:
+            raise RuntimeError("register_hook: cannot register a hook on a tensor that doesn't require gradient")
+        if self._node is None:
+            if self._hooks is None:
+                self._hooks = []
+            hooks = self._hooks
+        else:
+            node = self._node
+            if node.hooks is None:
+                node.hooks = {}
+            hooks = node.hooks.setdefault(self._out, [])
+        hooks.append(hook)
+        return _RemovableHandle(hooks, hook)
+
+    @property
+    def _version_count(self):
+        return self._version[0]
 
     def to(self, *args, dtype=None, device=None, copy=False):
         for a in args:
@@ -180,7 +247,7 @@ class Tensor:
         if target is not None and target != out.device:
             out = unary.ToDevice.apply(out, target)
         if copy and out is self:
-            out = Tensor._wrap(self.data.copy(), self.requires_grad)
+            out = Tensor._wrap(self._data.copy(), self.requires_grad)
         return out
 
     def cpu(self):
@@ -196,37 +263,157 @@ class Tensor:
         return self.to(dtypes.int64)
 
     def clone(self):
-        return self * 1 if self.requires_grad else Tensor._wrap(self.data.copy())
+        return self * 1 if self.requires_grad else Tensor._wrap(self._data.copy())
 
     # ---- autograd ---------------------------------------------------------------------------
-    def backward(self, gradient=None, retain_graph=False):
-        autograd.backward(self, gradient, retain_graph)
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        autograd.backward(self, gradient, retain_graph, create_graph, inputs)
 
     def _accumulate(self, g, owned=False):
         """Add `g` into `.grad`. `owned`: no one else refers to `g`, so it may become `.grad`
         without a copy; otherwise copy, since a backward may hand one array to several inputs."""
         if type(g) is not np.ndarray and isinstance(g, GpuArray):
             if self.grad is None:
-                keep = owned and g.dtype == self.dtype and g.shape == self.data.shape and g.is_contiguous
+                keep = owned and g.dtype == self.dtype and g.shape == self._data.shape and g.is_contiguous
                 self.grad = Tensor._wrap(g if keep else g.astype(self.dtype))
             else:
-                self.grad.data = self.grad.data + g.astype(self.dtype, copy=False)
+                self.grad._data = self.grad._data + g.astype(self.dtype, copy=False)
             return
         if self.grad is None:
-            keep = owned and g.dtype == self.dtype and g.shape == self.data.shape and g.flags.writeable
+            keep = owned and g.dtype == self.dtype and g.shape == self._data.shape and g.flags.writeable
             self.grad = Tensor._wrap(g if keep else np.array(g, dtype=self.dtype))
-        elif type(self.grad.data) is np.ndarray and self.grad.data.flags.writeable and self.grad.shape == g.shape:
+        elif type(self.grad._data) is np.ndarray and self.grad._data.flags.writeable and self.grad.shape == g.shape:
             # In place, as PyTorch accumulates: no new gradient-sized array per backward.
-            np.add(self.grad.data, g, out=self.grad.data, casting="unsafe")
+            np.add(self.grad._data, g, out=self.grad._data, casting="unsafe")
         else:
-            self.grad.data = self.grad.data + np.asarray(g, dtype=self.dtype)
+            self.grad._data = self.grad._data + np.asarray(g, dtype=self.dtype)
+
+    # ---- in place ---------------------------------------------------------------------------
+    def _assign_(self, result, op: str):
+        """Make `result` (computed out of place from this tensor) this tensor's value, as an
+        in-place op does: written into this tensor's storage when no graph is involved, and
+        otherwise taking the result's place in the graph (PyTorch's rebase of the grad_fn)."""
+        if not isinstance(result, Tensor):
+            result = tensor(result, dtype=self.dtype, device=self.device)
+        if result.dtype != self.dtype:
+            if dtypes.is_float(result.dtype) and not dtypes.is_float(self.dtype):
+                raise DtypeRuntimeError(f"{op}: result type {result.dtype} can't be cast to the desired output type {self.dtype}")
+            result = result.to(self.dtype)
+        if tuple(result.shape) != tuple(self.shape):
+            try:
+                ok = np.broadcast_shapes(tuple(result.shape), tuple(self.shape)) == tuple(self.shape)
+            except ValueError:
+                ok = False
+            if not ok:
+                raise ShapeRuntimeError(
+                    f"{op}: output with shape {tuple(self.shape)} doesn't match the broadcast shape {tuple(result.shape)}"
+                )
+            result = result.expand(tuple(self.shape))
+        if autograd.is_grad_enabled() and (self.requires_grad or result.requires_grad):
+            if self.requires_grad and self._node is None:
+                raise RuntimeError(
+                    f"{op}: a leaf Variable that requires grad is being used in an in-place operation. "
+                    "Wrap it in `with fg.no_grad():` (as optimizers do) or clone() it first."
+                )
+            if result._node is not None:
+                # The graph's edges point at nodes, not at this object: earlier uses of this tensor
+                # keep its old value and node; from here on it is the result. Its old array is not
+                # overwritten (backward may need it), so views taken before do not see the change.
+                self._data = result._data
+                self._node, self._out, self.requires_grad = result._node, result._out, True
+                self._version = [self._version[0] + 1]
+                return self
+        _write(self._data, result._data, op)
+        self._version[0] += 1
+        return self
 
     def zero_(self):
-        self.data[...] = 0
+        return self.fill_(0)
+
+    def fill_(self, value):
+        if isinstance(value, Tensor):
+            if value.ndim != 0:
+                raise ShapeRuntimeError(f"fill_: only supports 0-dimension value tensor but got tensor with {value.ndim} dimensions")
+            if value.requires_grad and autograd.is_grad_enabled():
+                return self._assign_(value.expand(tuple(self.shape)) + zeros_like(self), "fill_")
+            value = value.item()
+        if self.requires_grad and autograd.is_grad_enabled():
+            return self._assign_(full_like(self, value) + self * 0, "fill_")
+        _write(self._data, value, "fill_")
+        self._version[0] += 1
         return self
+
+    def copy_(self, src, non_blocking=False):
+        """Copy `src` (broadcast to this shape, cast to this dtype, from any device) into this tensor."""
+        if not isinstance(src, Tensor):
+            src = tensor(src)
+        if src.device != self.device:
+            src = src.to(self.device)
+        if src.dtype != self.dtype:
+            src = src.to(self.dtype)
+        if self.requires_grad or src.requires_grad:
+            if autograd.is_grad_enabled():
+                return self._assign_(src.expand(tuple(self.shape)) + self * 0 if src.shape != self.shape else src * 1, "copy_")
+        try:
+            np.broadcast_shapes(tuple(src.shape), tuple(self.shape))
+        except ValueError:
+            raise ShapeRuntimeError(f"copy_: the source of shape {tuple(src.shape)} does not broadcast to {tuple(self.shape)}") from None
+        _write(self._data, src._data, "copy_")
+        self._version[0] += 1
+        return self
+
+    def __iadd__(self, o):
+        return self.add_(o)
+
+    def __isub__(self, o):
+        return self.sub_(o)
+
+    def __imul__(self, o):
+        return self.mul_(o)
+
+    def __itruediv__(self, o):
+        return self.div_(o)
+
+    def __ipow__(self, o):
+        return self.pow_(o)
+
+    def __imod__(self, o):
+        return self.remainder_(o)
+
+    def __ifloordiv__(self, o):
+        return self.floor_divide_(o)
+
+    def __iand__(self, o):
+        return self._assign_(self & o, "__iand__")
+
+    def __ior__(self, o):
+        return self._assign_(self | o, "__ior__")
+
+    def __ixor__(self, o):
+        return self._assign_(self ^ o, "__ixor__")
+
+    def __imatmul__(self, o):
+        return self._assign_(self @ o, "__imatmul__")
+
+    def add_(self, other, *, alpha=1):
+        return self._assign_(self.add(other, alpha=alpha), "add_")
+
+    def sub_(self, other, *, alpha=1):
+        return self._assign_(self.sub(other, alpha=alpha), "sub_")
+
+    def mul_(self, other):
+        return self._assign_(self * other, "mul_")
+
+    def div_(self, other, *, rounding_mode=None):
+        return self._assign_(self.div(other, rounding_mode=rounding_mode), "div_")
+
+    def pow_(self, exponent):
+        return self._assign_(self ** exponent, "pow_")
 
     # ---- arithmetic -------------------------------------------------------------------------
     def _binary(self, other, fn, op, reflected=False):
+        if not isinstance(other, _OPERAND_TYPES):
+            return NotImplemented  # let the other type answer (pytest.approx, a custom class, ...)
         a, b = _operands(self, other, op)
         return fn.apply(b, a) if reflected else fn.apply(a, b)
 
@@ -263,16 +450,75 @@ class Tensor:
     def __neg__(self):
         return arith.Neg.apply(self)
 
+    def __pos__(self):
+        return self
+
+    def __mod__(self, o):
+        return self.remainder(o)
+
+    def __rmod__(self, o):
+        return _reflected(self, o).remainder(self)
+
+    def __floordiv__(self, o):
+        return self.floor_divide(o)
+
+    def __rfloordiv__(self, o):
+        return _reflected(self, o).floor_divide(self)
+
+    def __invert__(self):
+        return self.bitwise_not()
+
+    def __and__(self, o):
+        return self.logical_and(o) if self.dtype == dtypes.bool_ and _is_bool(o) else self.bitwise_and(o)
+
+    def __rand__(self, o):
+        return self.__and__(o)
+
+    def __or__(self, o):
+        return self.logical_or(o) if self.dtype == dtypes.bool_ and _is_bool(o) else self.bitwise_or(o)
+
+    def __ror__(self, o):
+        return self.__or__(o)
+
+    def __xor__(self, o):
+        return self.logical_xor(o) if self.dtype == dtypes.bool_ and _is_bool(o) else self.bitwise_xor(o)
+
+    def __rxor__(self, o):
+        return self.__xor__(o)
+
     def __matmul__(self, o):
         return matmul(self, o)
 
     def __rmatmul__(self, o):
         return matmul(o, self)
 
-    add, sub, mul, div, pow = __add__, __sub__, __mul__, __truediv__, __pow__
+    mul, pow = __mul__, __pow__
+
+    def add(self, other, *, alpha=1):
+        return self + (other if alpha == 1 else other * alpha)
+
+    def sub(self, other, *, alpha=1):
+        return self - (other if alpha == 1 else other * alpha)
+
+    def div(self, other, *, rounding_mode=None):
+        if rounding_mode is None:
+            return self / other
+        if rounding_mode == "floor":
+            return self.floor_divide(other)
+        if rounding_mode == "trunc":
+            q = self / other
+            q = q.trunc()
+            return q if dtypes.is_float(self.dtype) or (isinstance(other, Tensor) and dtypes.is_float(other.dtype)) or isinstance(other, float) else q.to(self.dtype)
+        raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor', got {rounding_mode!r}")
+
+    true_divide = divide = __truediv__
+    multiply = mul
+    subtract = sub
     neg = __neg__
 
     def _compare(self, other, ufunc, op):
+        if not isinstance(other, _OPERAND_TYPES):
+            return NotImplemented
         a, b = _operands(self, other, op)
         return Tensor._wrap(ufunc(_raw(a), _raw(b)))
 
@@ -350,7 +596,7 @@ class Tensor:
         return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
 
     def _extreme(self, dim, keepdim, largest, op):
-        if self.data.size == 0 and (dim is None or self.shape[dim] == 0):
+        if self._data.size == 0 and (dim is None or self.shape[dim] == 0):
             raise ValueError(f"{op}: cannot reduce an empty tensor of shape {self.shape}")
         if dim is None:
             return reduce.Extreme.apply(self, normalize_dims(None, self.ndim, op), False, largest)
@@ -358,7 +604,7 @@ class Tensor:
             raise IndexError(f"{op}: dim {dim} given for a 0-d tensor")
         (d,) = normalize_dims(dim, self.ndim, op)
         values = reduce.ExtremeAlongDim.apply(self, d, keepdim, largest)
-        indices = np.argmax(self.data, axis=d) if largest else np.argmin(self.data, axis=d)
+        indices = np.argmax(self._data, axis=d) if largest else np.argmin(self._data, axis=d)
         if keepdim:
             indices = np.expand_dims(indices, d)
         return ValuesIndices(values, Tensor._wrap(indices.astype(np.int64)))
@@ -371,13 +617,13 @@ class Tensor:
         return self._extreme(dim, keepdim, False, "min")
 
     def argmax(self, dim=None, keepdim=False):
-        if self.data.size == 0:
+        if self._data.size == 0:
             raise ValueError(f"argmax: cannot reduce an empty tensor of shape {self.shape}")
         if dim is None:
-            out = _asarray(np.argmax(self.data))
+            out = _asarray(np.argmax(self._data))
             return Tensor._wrap(out.reshape((1,) * self.ndim) if keepdim else out.astype(np.int64))
         (d,) = normalize_dims(dim, self.ndim, "argmax")
-        return Tensor._wrap(np.argmax(self.data, axis=d, keepdims=keepdim).astype(np.int64))
+        return Tensor._wrap(np.argmax(self._data, axis=d, keepdims=keepdim).astype(np.int64))
 
     def argmin(self, dim=None, keepdim=False):
         return (-self.detach()).argmax(dim, keepdim)
@@ -454,31 +700,56 @@ class Tensor:
     def expand_as(self, other):
         return self.expand(other.shape)
 
-    def contiguous(self):
-        return self
+    def contiguous(self, memory_format=None):
+        """This tensor if its storage is C-ordered, else a C-ordered copy (gradient flows through)."""
+        if self.is_contiguous():
+            return self
+        return shape_mod.Contiguous.apply(self)
+
+    def is_contiguous(self, memory_format=None) -> bool:
+        a = self._data
+        if type(a) is np.ndarray:
+            return a.flags.c_contiguous
+        return a.is_contiguous
 
     def __getitem__(self, key):
-        key = _index_key(key, type(self.data) is not np.ndarray)
-        if isinstance(self.data, GpuArray):
+        key = _index_key(key, type(self._data) is not np.ndarray)
+        if isinstance(self._data, GpuArray):
             try:
                 return shape_mod.Index.apply(self, key)  # the device indexer validates the key
             except IndexError as e:
                 raise IndexError(f"index: {e} (tensor shape {self.shape})") from None
         try:
-            self.data[key]  # validates the key with numpy's own error messages
+            self._data[key]  # validates the key with numpy's own error messages
         except IndexError as e:
             raise IndexError(f"index: {e} (tensor shape {self.shape})") from None
         return shape_mod.Index.apply(self, key)
 
     def __setitem__(self, key, value):
-        if self.requires_grad and autograd.is_grad_enabled():
-            raise RuntimeError("setitem: in-place assignment into a tensor that requires grad is not supported")
-        if isinstance(value, Tensor) and type(value.data) is not type(self.data):
+        if isinstance(value, Tensor) and type(value._data) is not type(self._data):
             raise ValueError(f"setitem: the value is on {value.device}, the tensor on {self.device}")
-        self.data[_index_key(key, type(self.data) is not np.ndarray)] = _raw(value)
+        raw_key = _index_key(key, type(self._data) is not np.ndarray)
+        tracked = isinstance(value, Tensor) and value.requires_grad
+        if autograd.is_grad_enabled() and (self.requires_grad or tracked):
+            if self.requires_grad and self._node is None:
+                raise RuntimeError(
+                    "setitem: a leaf Variable that requires grad is being used in an in-place operation. "
+                    "Wrap it in `with fg.no_grad():` or clone() it first."
+                )
+            if not isinstance(value, Tensor):
+                value = tensor(value, dtype=self.dtype, device=self.device)
+            elif value.dtype != self.dtype:
+                value = value.to(self.dtype)
+            self._assign_(shape_mod.IndexPut.apply(self, value, raw_key, False), "setitem")
+            return
+        if isinstance(value, Tensor) and value.dtype != self.dtype:
+            value = value.to(self.dtype)
+        self._data[raw_key] = _raw(value)
+        self._version[0] += 1
 
 
 shape_mod = shape
+autograd._TENSOR[0] = Tensor
 
 
 def _check_reshape(old, new):
@@ -499,12 +770,38 @@ def _index_key(key, on_device=True):
     if isinstance(key, tuple):
         return tuple(_index_key(k, on_device) for k in key)
     if isinstance(key, Tensor):
-        if not on_device and isinstance(key.data, GpuArray):
+        if not on_device and isinstance(key._data, GpuArray):
             raise ValueError("index: the index tensor is on wgpu, the indexed tensor on cpu")
-        return key.data
+        return key._data
     if isinstance(key, list):
         return np.asarray(key)
     return key
+
+
+_OPERAND_TYPES = (Tensor, numbers.Number, np.ndarray, np.generic, list, tuple, GpuArray)
+
+
+def _is_bool(o) -> bool:
+    return isinstance(o, bool) or (isinstance(o, Tensor) and o.dtype == dtypes.bool_)
+
+
+def _reflected(t, o):
+    """The left operand of a reflected op (`2 % t`) as a tensor beside `t`."""
+    return o if isinstance(o, Tensor) else tensor(o, device=t.device)
+
+
+def _write(dst, value, op):
+    """Write `value` (array or scalar, broadcast) into the storage of `dst`."""
+    if type(dst) is np.ndarray:
+        if not dst.flags.writeable:
+            raise RuntimeError(
+                f"{op}: unsupported operation: more than one element of the written-to tensor refers to a "
+                "single memory location (an expanded tensor). Please clone() the tensor before performing "
+                "the operation."
+            )
+        np.copyto(dst, value, casting="unsafe")
+    else:
+        dst[...] = value
 
 
 def _device_hint(*xs):
@@ -526,7 +823,7 @@ def _to_device(array, device, op: str):
 
 
 def _raw(x):
-    return x.data if isinstance(x, Tensor) else x
+    return x._data if isinstance(x, Tensor) else x
 
 
 def _as_float(t: Tensor, op: str) -> Tensor:
@@ -543,7 +840,7 @@ def _operands(a, b, op):
                 a = a.to(dtypes.float32)
             return a, b
         b = tensor(b, device=a.device)
-    elif type(a.data) is not type(b.data):
+    elif type(a._data) is not type(b._data):
         raise ValueError(f"{op}: expected both operands on one device, got {a.device} and {b.device}")
     if a.dtype != b.dtype:
         dt = dtypes.promote(a.dtype, b.dtype)
@@ -578,12 +875,16 @@ def matmul(a, b) -> Tensor:
 
 
 def where(condition, input, other) -> Tensor:
+    if not isinstance(input, Tensor) and isinstance(other, Tensor) and isinstance(input, numbers.Number):
+        # A Python number takes the tensor's dtype (a weak scalar, as in PyTorch).
+        keep = dtypes.is_float(other.dtype) or not isinstance(input, float)
+        input = tensor(input, dtype=other.dtype if keep else None, device=other.device)
     a = input if isinstance(input, Tensor) else tensor(input, device=_device_hint(condition, other))
-    cond = _asarray(_raw(condition), bool, like=a.data)
+    cond = _asarray(_raw(condition), bool, like=a._data)
     if not isinstance(other, Tensor):
         other = tensor(other, dtype=a.dtype if dtypes.is_float(a.dtype) else None, device=a.device)
     a, b = _operands(a, other, "where")
-    if type(cond) is not type(a.data):
+    if type(cond) is not type(a._data):
         raise ValueError(f"where: condition is on {_device_of(cond)}, the values on {a.device}")
     try:
         np.broadcast_shapes(cond.shape, a.shape, b.shape)
@@ -643,11 +944,11 @@ def tensor(data, dtype=None, device=None, requires_grad=False) -> Tensor:
     if isinstance(data, GpuArray):
         data = Tensor._wrap(data)
     if isinstance(data, Tensor):
-        if isinstance(data.data, GpuArray):
+        if isinstance(data._data, GpuArray):
             dt = data.dtype if dtype is None else dtypes.check_dtype(dtype, "tensor")
-            out = Tensor._wrap(data.data.astype(dt) if dt != np.float64 else data.data.numpy().astype(dt))
+            out = Tensor._wrap(data._data.astype(dt) if dt != np.float64 else data._data.numpy().astype(dt))
             return out.to(device or data.device).requires_grad_(requires_grad)
-        data = data.data
+        data = data._data
     try:
         array = np.array(data)
     except ValueError as e:

@@ -36,15 +36,15 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-6, rtol=1e-4, seed=0) -> bool:
 
     def objective():
         with no_grad():
-            return float((fn(*inputs).data * weights).sum())
+            return float((fn(*inputs)._data * weights).sum())
 
     for i, t in enumerate(inputs):
         if not (isinstance(t, Tensor) and t.requires_grad):
             continue
-        if not t.data.flags.c_contiguous:
-            t.data = np.ascontiguousarray(t.data)
+        if not t._data.flags.c_contiguous:
+            t._data = np.ascontiguousarray(t._data)
         numeric = np.zeros(t.shape)
-        flat = t.data.reshape(-1)  # a view: perturbing it perturbs the input
+        flat = t._data.reshape(-1)  # a view: perturbing it perturbs the input
         for j in range(flat.size):
             orig = flat[j]
             flat[j] = orig + eps
@@ -53,12 +53,12 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-6, rtol=1e-4, seed=0) -> bool:
             minus = objective()
             flat[j] = orig
             numeric.reshape(-1)[j] = (plus - minus) / (2 * eps)
-        analytic = np.zeros(t.shape) if t.grad is None else t.grad.data
+        analytic = np.zeros(t.shape) if t.grad is None else t.grad._data
         bad = ~np.isclose(analytic, numeric, atol=atol, rtol=rtol)
         if bad.any():
             k = np.argmax(np.abs(analytic - numeric))
             raise GradcheckError(
-                f"gradcheck: input {i} (shape {t.shape}): {int(bad.sum())} of {t.data.size} gradient "
+                f"gradcheck: input {i} (shape {t.shape}): {int(bad.sum())} of {t._data.size} gradient "
                 f"elements differ; worst at flat index {k}: autograd {analytic.reshape(-1)[k]!r}, "
                 f"finite differences {numeric.reshape(-1)[k]!r}"
             )

@@ -15,7 +15,7 @@ from .tensor import Tensor
 
 def accuracy(output: Tensor, target: Tensor) -> float:
     """Share of rows whose arg-max class equals the target index."""
-    return float((output.detach().numpy().argmax(-1) == np.asarray(to_host(target.data))).mean())
+    return float((output.detach().numpy().argmax(-1) == np.asarray(to_host(target._data))).mean())
 
 
 def _split(batch, device=None):

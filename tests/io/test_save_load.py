@@ -22,7 +22,7 @@ def test_state_dict_is_a_plain_safetensors_file(tmp_path):
     raw = safetensors.numpy.load_file(str(path))
     assert set(raw) == {"0.weight", "0.bias", "2.weight", "2.bias"}
     assert raw["0.weight"].shape == (8, 4) and raw["0.weight"].dtype == np.float32
-    np.testing.assert_array_equal(raw["2.bias"], model[2].bias.data)
+    np.testing.assert_array_equal(raw["2.bias"], model[2].bias._data)
     assert fg.io.read_metadata(path) == {"step": "7"}
 
 
@@ -52,7 +52,7 @@ def test_pytorch_reads_the_file_when_installed(tmp_path):
     model, path = _model(), tmp_path / "m.safetensors"
     fg.save(model.state_dict(), path)
     loaded = load_file(str(path))
-    np.testing.assert_array_equal(loaded["0.weight"].numpy(), model[0].weight.data)
+    np.testing.assert_array_equal(loaded["0.weight"].numpy(), model[0].weight._data)
 
 
 def test_missing_file_raises_file_not_found(tmp_path):
@@ -80,7 +80,7 @@ def test_a_crash_mid_write_keeps_the_old_file(tmp_path, monkeypatch):
         raise OSError("disk vanished")
 
     monkeypatch.setattr(os, "fsync", crash)
-    model[0].weight.data[...] = 0
+    model[0].weight._data[...] = 0
     with pytest.raises(OSError, match="disk vanished"):
         fg.save(model.state_dict(), path)
     assert path.read_bytes() == before

@@ -19,7 +19,7 @@ def test_dropout_is_identity_in_eval_and_scales_in_training():
 
 def test_embedding_padding_row_is_zero_and_gets_no_gradient():
     emb = nn.Embedding(10, 3, padding_idx=0)
-    np.testing.assert_array_equal(emb.weight.data[0], 0)
+    np.testing.assert_array_equal(emb.weight._data[0], 0)
     emb(fg.tensor([[0, 2, 2]])).sum().backward()
     np.testing.assert_array_equal(emb.weight.grad.numpy()[0], 0)
     np.testing.assert_array_equal(emb.weight.grad.numpy()[2], 2)
@@ -36,14 +36,14 @@ def test_frozen_backbone_with_batchnorm_in_eval_and_a_new_head():
     model.train()
     assert not model[1].training and model[4].training
     stats = model[1].running_mean.numpy().copy()
-    weights = model[0].weight.data.copy()
+    weights = model[0].weight._data.copy()
     opt = fg.optim.SGD(model.parameters(), lr=0.5)
     out = model(fg.randn(8, 1, 4, 4))
     assert out.shape == (8, 5)
     out.sum().backward()
     opt.step()
     assert model[0].weight.grad is None
-    np.testing.assert_array_equal(model[0].weight.data, weights)
+    np.testing.assert_array_equal(model[0].weight._data, weights)
     np.testing.assert_array_equal(model[1].running_mean.numpy(), stats)
     assert model[4].weight.grad is not None
     del backbone
@@ -57,7 +57,7 @@ def test_gcn_conv_dense_and_edge_list_agree_with_the_formula():
     conv = nn.GCNConv(3, 2)
     a_hat = adj + np.eye(4)
     d = a_hat.sum(1) ** -0.5
-    want = (d[:, None] * a_hat * d[None]) @ (x.numpy() @ conv.lin.weight.data.T) + conv.bias.data
+    want = (d[:, None] * a_hat * d[None]) @ (x.numpy() @ conv.lin.weight._data.T) + conv.bias._data
     np.testing.assert_allclose(conv(x, fg.tensor(adj)).detach().numpy(), want, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(conv(x, fg.tensor(edges)).detach().numpy(), want, rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="GCNConv"):

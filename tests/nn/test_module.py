@@ -35,7 +35,7 @@ def test_state_dict_round_trip_and_strictness():
     a, b = Net(), Net()
     result = b.load_state_dict(a.state_dict())
     assert result.missing_keys == [] and result.unexpected_keys == []
-    np.testing.assert_array_equal(b.head.weight.data, a.head.weight.data)
+    np.testing.assert_array_equal(b.head.weight._data, a.head.weight._data)
     state = a.state_dict()
     state["extra"] = fg.zeros(1)
     del state["head.weight"]
@@ -47,12 +47,12 @@ def test_state_dict_round_trip_and_strictness():
 
 def test_shape_mismatch_names_the_key_and_leaves_the_model_untouched():
     net = Net()
-    before = net.body[0].weight.data.copy()
+    before = net.body[0].weight._data.copy()
     state = {k: np.full(v.shape, 7.0, np.float32) for k, v in net.state_dict().items()}
     state["head.weight"] = np.zeros((3, 3), np.float32)
     with pytest.raises(ValueError, match=r"'head.weight' has shape \(3, 3\).*\(2, 4\)"):
         net.load_state_dict(state)
-    np.testing.assert_array_equal(net.body[0].weight.data, before)
+    np.testing.assert_array_equal(net.body[0].weight._data, before)
 
 
 def test_train_eval_requires_grad_and_zero_grad():

@@ -113,7 +113,7 @@ def test_gradcheck_every_input(kind, bias):
         h0 = t(np.abs(rng.standard_normal((b, h))) + 0.2, True)
     w = [None if a is None else t(a, True) for a in params(kind, i, h, rng, bias=bias)]
     if kind == "rnn_relu":
-        w = [None if a is None else t(np.abs(a.data), True) for a in w]
+        w = [None if a is None else t(np.abs(a._data), True) for a in w]
 
     def fn(x, h0, c0, *w):
         out, hn, cn = run(kind, x, h0, c0, *w)

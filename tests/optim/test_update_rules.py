@@ -89,7 +89,7 @@ def test_each_step_follows_the_rule(opt_cls, rule, kw):
     for step, (g, want) in enumerate(zip(grads, rule(w0, grads, **kw))):
         p.grad = fg.tensor(g)
         opt.step()
-        np.testing.assert_allclose(p.data, want, rtol=2e-5, atol=2e-6, err_msg=f"step {step + 1}")
+        np.testing.assert_allclose(p._data, want, rtol=2e-5, atol=2e-6, err_msg=f"step {step + 1}")
         assert p.dtype == np.float32
 
 
@@ -104,7 +104,7 @@ def test_matches_pytorch_when_installed(opt_cls, rule, kw):
         p.grad, tp.grad = fg.tensor(g), torch.tensor(g)
         opt.step()
         topt.step()
-    np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(p._data, tp.detach().numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_frozen_and_gradless_parameters_are_skipped():
@@ -114,8 +114,8 @@ def test_frozen_and_gradless_parameters_are_skipped():
     a.grad = fg.ones(2)
     b.grad = fg.ones(2)  # frozen: must not move even with a stale grad
     opt.step()
-    assert not np.allclose(a.data, 1)
-    np.testing.assert_array_equal(b.data, 1)
+    assert not np.allclose(a._data, 1)
+    np.testing.assert_array_equal(b._data, 1)
     np.testing.assert_array_equal(c.data, 1)
 
 
@@ -124,8 +124,8 @@ def test_param_groups_have_their_own_lr_and_weight_decay():
     opt = fg.optim.SGD([{"params": [backbone], "lr": 0.01}, {"params": [head], "weight_decay": 0.5}], lr=0.1)
     backbone.grad, head.grad = fg.ones(3), fg.ones(3)
     opt.step()
-    np.testing.assert_allclose(backbone.data, 1 - 0.01)
-    np.testing.assert_allclose(head.data, 1 - 0.1 * (1 + 0.5))
+    np.testing.assert_allclose(backbone._data, 1 - 0.01)
+    np.testing.assert_allclose(head._data, 1 - 0.1 * (1 + 0.5))
     assert opt.param_groups[0]["weight_decay"] == 0.0
 
 
@@ -138,7 +138,7 @@ def test_state_dict_round_trip_continues_identically():
         o1.step()
     saved = o1.state_dict()
     assert set(saved) == {"state", "param_groups"} and saved["param_groups"][0]["params"] == [0]
-    p2 = Parameter(fg.tensor(p1.data.copy()))
+    p2 = Parameter(fg.tensor(p1._data.copy()))
     o2 = fg.optim.Adam([p2], lr=0.5)
     o2.load_state_dict(saved)
     assert o2.param_groups[0]["lr"] == 0.01
@@ -146,7 +146,7 @@ def test_state_dict_round_trip_continues_identically():
         p1.grad, p2.grad = fg.tensor(g), fg.tensor(g)
         o1.step()
         o2.step()
-    np.testing.assert_array_equal(p1.data, p2.data)
+    np.testing.assert_array_equal(p1._data, p2._data)
 
 
 def test_bad_arguments_raise_value_error():
@@ -166,7 +166,7 @@ def test_clip_grad_norm_scales_jointly_and_returns_the_norm():
     a.grad, b.grad = fg.tensor([3.0, 0.0]), fg.tensor([4.0])
     total = fg.nn.utils.clip_grad_norm_([a, b], max_norm=1.0)
     assert total == pytest.approx(5.0)
-    np.testing.assert_allclose(np.concatenate([a.grad.data, b.grad.data]), [0.6, 0.0, 0.8], rtol=1e-5)
+    np.testing.assert_allclose(np.concatenate([a.grad._data, b.grad._data]), [0.6, 0.0, 0.8], rtol=1e-5)
     assert fg.nn.utils.clip_grad_norm_([a, b], max_norm=10.0) == pytest.approx(1.0, rel=1e-5)
     a.grad = fg.tensor([-3.0, 2.0])
     assert fg.nn.utils.clip_grad_norm_([a], 1.0, norm_type=math.inf) == pytest.approx(3.0)
@@ -187,10 +187,10 @@ def test_the_rust_adam_step_agrees_with_the_numpy_one(monkeypatch, dtype, opt_cl
         opt = opt_cls([p], **kw)
         for g in grads:
             p.grad = fg.tensor(np.ascontiguousarray(g.T)).T  # a transposed view, as Linear's weight grad is
-            assert not p.grad.data.flags.c_contiguous
+            assert not p.grad._data.flags.c_contiguous
             opt.step()
         assert p.dtype == dtype
-        weights.append(p.data.copy())
+        weights.append(p._data.copy())
         state = opt.state[id(p)]
         assert state["step"] == STEPS and state["exp_avg"].dtype == dtype
     tol = 1e-6 if dtype == np.float32 else 1e-13

@@ -187,7 +187,7 @@ def test_leaf_does_not_take_over_an_array_a_retained_graph_keeps():
     x = leaf([1.0, 2.0])
     y = _ReturnsSavedArray.apply(x)
     y.backward(np.ones(2), retain_graph=True)
-    x.grad.data[...] = 100.0  # would corrupt the saved array if the leaf had kept it
+    x.grad._data[...] = 100.0  # would corrupt the saved array if the leaf had kept it
     x.grad = None
     y.backward(np.ones(2))
     np.testing.assert_array_equal(x.grad.numpy(), [3.0, 3.0])
@@ -205,7 +205,7 @@ def test_leaf_grads_are_independent_arrays(op):
     op(a, b).backward()
     before = b.grad.numpy().copy()
     assert not np.shares_memory(a.grad.numpy(), b.grad.numpy())
-    a.grad.data[...] = 7.0
+    a.grad._data[...] = 7.0
     np.testing.assert_array_equal(b.grad.numpy(), before)
 
 
@@ -225,4 +225,4 @@ def test_leaf_keeps_a_fresh_unshared_gradient_without_copying():
 
     x = leaf([1.0, 2.0])
     Double.apply(x).sum().backward()
-    assert made[0]() is x.grad.data
+    assert made[0]() is x.grad._data

@@ -47,7 +47,7 @@ def test_tensor_copies_its_data():
     a[0] = 100.0
     assert t.tolist() == [1.0, 2.0, 3.0]
     u = fg.tensor(t)
-    t.data[1] = 50.0
+    t._data[1] = 50.0
     assert u.tolist() == [1.0, 2.0, 3.0]
 
 

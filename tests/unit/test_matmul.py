@@ -64,8 +64,8 @@ def test_matmul_batch_broadcast_gradient_shapes(rng):
     (x @ y).sum().backward()
     assert x.grad.shape == (2, 1, 3, 4) and y.grad.shape == (5, 4, 2)
     g = np.ones((2, 5, 3, 2))
-    np.testing.assert_allclose(x.grad.numpy(), (g @ np.swapaxes(y.data, -1, -2)).sum(axis=1, keepdims=True))
-    np.testing.assert_allclose(y.grad.numpy(), (np.swapaxes(x.data, -1, -2) @ g).sum(axis=0))
+    np.testing.assert_allclose(x.grad.numpy(), (g @ np.swapaxes(y._data, -1, -2)).sum(axis=1, keepdims=True))
+    np.testing.assert_allclose(y.grad.numpy(), (np.swapaxes(x._data, -1, -2) @ g).sum(axis=0))
 
 
 STRIDED = {

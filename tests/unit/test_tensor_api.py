@@ -63,8 +63,8 @@ def test_detach_shares_data_and_drops_graph():
     assert not d.requires_grad and d.is_leaf and d.grad is None
     np.testing.assert_array_equal(d.numpy(), [2.0, 4.0])
     xd = x.detach()
-    xd.data[0] = 5.0
-    assert x.data[0] == 5.0
+    xd._data[0] = 5.0
+    assert x._data[0] == 5.0
     with pytest.raises(RuntimeError):
         (d * 3).sum().backward()
 

@@ -20,7 +20,7 @@ def test_device_names():
 def test_tensor_round_trip_keeps_values_and_dtype(dtype):
     a = (np.arange(-7, 8) % 5 - 2).astype(dtype).reshape(3, 5)
     t = fg.tensor(a, device="wgpu")
-    assert t.device == "wgpu" and isinstance(t.data, GpuArray) and t.dtype == dtype
+    assert t.device == "wgpu" and isinstance(t._data, GpuArray) and t.dtype == dtype
     back = t.cpu()
     assert back.device == "cpu" and back.dtype == dtype
     np.testing.assert_array_equal(back.numpy(), a)
@@ -67,7 +67,7 @@ def test_float64_is_refused_on_the_device():
 
 def test_int64_lives_on_the_device_as_int32_with_a_range_check():
     ids = fg.tensor([0, 3, 2**31 - 1], device="wgpu")
-    assert ids.dtype == fg.int64 and ids.data.stored_dtype == np.int32
+    assert ids.dtype == fg.int64 and ids._data.stored_dtype == np.int32
     assert ids.tolist() == [0, 3, 2**31 - 1]
     with pytest.raises(OverflowError, match="int32 range"):
         fg.tensor([2**31], device="wgpu")
@@ -165,7 +165,7 @@ def test_casts_on_the_device():
 def test_tensor_of_a_device_tensor_stays_on_the_device():
     t = fg.tensor([1.0, 2.0], device="wgpu")
     c = fg.tensor(t)
-    assert c.device == "wgpu" and c.data.storage is not t.data.storage and c.tolist() == [1.0, 2.0]
+    assert c.device == "wgpu" and c._data.storage is not t._data.storage and c.tolist() == [1.0, 2.0]
     assert fg.tensor(t, device="cpu").device == "cpu"
 
 
@@ -181,9 +181,9 @@ def test_empty_tensors_on_the_device():
 def test_parameters_and_tensors_from_device_arrays():
     a = GpuArray.from_numpy(np.float32([1.0, 2.0]))
     p = nn.Parameter(a)
-    assert p.device == "wgpu" and p.requires_grad and p.data is a
+    assert p.device == "wgpu" and p.requires_grad and p._data is a
     t = fg.tensor(a)
-    assert t.device == "wgpu" and t.data is not a and t.tolist() == [1.0, 2.0]
+    assert t.device == "wgpu" and t._data is not a and t.tolist() == [1.0, 2.0]
 
 
 def test_class_targets_and_ids_must_share_the_input_device():

@@ -34,7 +34,7 @@ def _check(make, x_np, call=lambda m, x: m(x), rtol=2e-4, atol=2e-5):
     if xc.requires_grad:
         np.testing.assert_allclose(xd.grad.numpy(), xc.grad.numpy(), rtol=rtol, atol=atol)
     for (name, pc), (_, pd) in zip(cpu.named_parameters(), dev.named_parameters()):
-        assert isinstance(pd.grad.data, GpuArray), name
+        assert isinstance(pd.grad._data, GpuArray), name
         np.testing.assert_allclose(pd.grad.numpy(), pc.grad.numpy(), rtol=rtol, atol=atol, err_msg=name)
 
 

@@ -141,7 +141,7 @@ def test_clip_grad_norm(norm_type):
         ws = [fg.tensor(np.float32([[3.0, -4.0]]), device=device, requires_grad=True),
               fg.tensor(np.float32([12.0]), device=device, requires_grad=True)]
         (ws[0].sum() * 2 + ws[1].sum() * 5).backward()
-        norms[device] = (nn.utils.clip_grad_norm_(ws, 1.0, norm_type), [w.grad.numpy() for w in ws])
+        norms[device] = (float(nn.utils.clip_grad_norm_(ws, 1.0, norm_type)), [w.grad.numpy() for w in ws])
     assert norms["wgpu"][0] == pytest.approx(norms["cpu"][0], rel=1e-6)
     for c, d in zip(norms["cpu"][1], norms["wgpu"][1]):
         np.testing.assert_allclose(d, c, rtol=1e-5)

@@ -165,12 +165,12 @@ def test_leaf_gradients_never_alias_on_the_device():
     c = fg.ones(2, device="wgpu", requires_grad=True)
     (a + b).sum().backward()  # one gradient array reaches both leaves
     fg.cat([a * 2, c]).sum().backward()  # pieces of one array reach a and c
-    a.grad.data += 10  # an optimizer updating one gradient in place
+    a.grad._data += 10  # an optimizer updating one gradient in place
     assert b.grad.tolist() == [1.0, 1.0, 1.0]
     assert c.grad.tolist() == [1.0, 1.0]
     assert a.grad.tolist() == [13.0, 13.0, 13.0]
     x = fg.ones(4, device="wgpu", requires_grad=True)
     (x * 3).sum().backward()
-    g = x.grad.data
+    g = x.grad._data
     (x * 3).sum().backward()  # accumulation makes a new array; the old one is not written
     assert g.tolist() == [3.0] * 4 and x.grad.tolist() == [6.0] * 4

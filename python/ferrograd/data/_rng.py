@@ -1,8 +1,9 @@
 """Where the randomness of ferrograd.data comes from.
 
 Every random choice (shuffling, splits, augmentations) takes a `generator` argument that is
-one of: None (ferrograd's library generator, seeded by `fg.manual_seed`), an int seed, or a
-`numpy.random.Generator`, which is used as it is.
+one of: None (ferrograd's library generator, seeded by `fg.manual_seed`), an int seed, a
+`ferrograd.Generator` (its stream advances with each draw, as torch's does), or a
+`numpy.random.Generator`; the last two are used as they are.
 """
 
 from __future__ import annotations
@@ -15,15 +16,16 @@ from .. import random as _random
 
 
 def resolve(generator, op: str) -> np.random.Generator:
-    """The numpy Generator to draw from for `generator` (None, an int seed or a Generator)."""
+    """The numpy Generator to draw from for `generator` (None, an int seed, an fg.Generator or a
+    numpy Generator)."""
     if generator is None:
         return _random.generator()  # looked up at each call: fg.manual_seed replaces it
-    if isinstance(generator, np.random.Generator):
-        return generator
+    if isinstance(generator, (np.random.Generator, _random.Generator)):
+        return _random.numpy_generator(generator, op)
     if isinstance(generator, numbers.Integral) and not isinstance(generator, bool):
         return np.random.default_rng(int(generator))
-    raise TypeError(f"{op}: generator must be None, an int seed or a numpy.random.Generator, "
-                    f"got {type(generator).__name__}")
+    raise TypeError(f"{op}: generator must be None, an int seed, a ferrograd.Generator or a "
+                    f"numpy.random.Generator, got {type(generator).__name__}")
 
 
 class Source:

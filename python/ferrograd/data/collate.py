@@ -39,7 +39,7 @@ def _collate_tensors(batch):
         if len(shapes) > 1:
             raise ValueError(f"default_collate: tensors in a batch must have one shape, got shapes {sorted(shapes)}")
         return stack(batch)  # autograd and ferrograd's dtype promotion
-    return _stack_arrays([t.data for t in batch], "tensors")
+    return _stack_arrays([t._data for t in batch], "tensors")
 
 
 def default_collate(batch):

@@ -38,7 +38,7 @@ def _take(t: Tensor, index) -> Tensor:
     """`t[index]` without an autograd node when none is needed (the common case for data)."""
     if t.requires_grad:
         return t[index]
-    return Tensor._wrap(np.asarray(t.data[index]))
+    return Tensor._wrap(np.asarray(t._data[index]))
 
 
 class TensorDataset(Dataset):
@@ -61,7 +61,7 @@ class TensorDataset(Dataset):
 
     def __getitem__(self, index):
         if isinstance(index, Tensor):
-            index = index.data
+            index = index._data
         elif isinstance(index, list):
             index = np.asarray(index, dtype=np.int64)
         return tuple(_take(t, index) for t in self.tensors)

@@ -19,7 +19,7 @@ def additive_mask(mask, dtype, fn: str, like=None):
     array, on the device of the array `like` (host masks are uploaded once, device ones stay)."""
     if mask is None:
         return None
-    m = asarray(mask.data if isinstance(mask, Tensor) else mask, like=like)
+    m = asarray(mask._data if isinstance(mask, Tensor) else mask, like=like)
     if m.dtype == np.bool_:
         return np.where(m, -np.inf, 0.0).astype(dtype)
     if m.dtype.kind != "f":
@@ -63,7 +63,7 @@ class MultiheadAttention(Module):
         if unbatched:
             query, key, value = (t.unsqueeze(0 if self.batch_first else 1) for t in (query, key, value))
             if key_padding_mask is not None:
-                key_padding_mask = asarray(getattr(key_padding_mask, "data", key_padding_mask))[None]
+                key_padding_mask = asarray(getattr(key_padding_mask, "_data", key_padding_mask))[None]
         if not self.batch_first:
             query, key, value = (t.transpose(0, 1) for t in (query, key, value))
         for name, t in (("query", query), ("key", key), ("value", value)):
@@ -75,16 +75,16 @@ class MultiheadAttention(Module):
         bsz, tgt, src = query.shape[0], query.shape[1], key.shape[1]
         q, k, v = (self._heads(self._project(t, i)) for i, t in enumerate((query, key, value)))
 
-        mask = additive_mask(attn_mask, q.dtype, "MultiheadAttention", like=q.data)
+        mask = additive_mask(attn_mask, q.dtype, "MultiheadAttention", like=q._data)
         if mask is None and is_causal:
-            mask = asarray(causal_mask(tgt, q.dtype)[:, :src], like=q.data)
+            mask = asarray(causal_mask(tgt, q.dtype)[:, :src], like=q._data)
         if mask is not None:
             if mask.ndim == 3:  # (B*nh, L, S)
                 mask = mask.reshape(bsz, self.num_heads, tgt, src)
             elif mask.shape != (tgt, src):
                 raise ValueError(f"MultiheadAttention: attn_mask must be ({tgt}, {src}) or "
                                  f"({bsz * self.num_heads}, {tgt}, {src}), got {mask.shape}")
-        pad = additive_mask(key_padding_mask, q.dtype, "MultiheadAttention", like=q.data)
+        pad = additive_mask(key_padding_mask, q.dtype, "MultiheadAttention", like=q._data)
         if pad is not None:
             if pad.shape != (bsz, src):
                 raise ValueError(f"MultiheadAttention: key_padding_mask must be ({bsz}, {src}), got {pad.shape}")

@@ -13,7 +13,7 @@ from .parameter import Parameter
 
 def normalized_adjacency(adj_or_edges, num_nodes: int, dtype=np.float32) -> np.ndarray:
     """Dense Â = D^-1/2 (A + I) D^-1/2 from a dense (N, N) adjacency or a (2, E) edge list."""
-    a = to_host(getattr(adj_or_edges, "data", adj_or_edges))  # structure is built on the host
+    a = to_host(getattr(adj_or_edges, "_data", adj_or_edges))  # structure is built on the host
     a = np.asarray(a)
     if a.ndim == 2 and a.shape == (num_nodes, num_nodes) and not (a.shape[0] == 2 and a.dtype.kind in "iu" and num_nodes != 2):
         dense = (a != 0).astype(dtype) if a.dtype == np.bool_ else a.astype(dtype)

@@ -165,8 +165,8 @@ class Module:
                     if cast is None and device is None:
                         continue
                     moved = t.detach().to(dtype=cast, device=device)
-                    if moved.data is not t.data:
-                        t.data = moved.data
+                    if moved._data is not t._data:
+                        t._data = moved._data
                         if t.grad is not None:
                             t.grad = t.grad.to(dtype=cast, device=device)
         return self
@@ -188,7 +188,7 @@ class Module:
         values = {}
         for k, target in own.items():
             if k in state:
-                value = state[k].data if isinstance(state[k], Tensor) else state[k]
+                value = state[k]._data if isinstance(state[k], Tensor) else state[k]
                 value = value.numpy() if isinstance(value, GpuArray) else np.asarray(value)
                 if value.shape != target.shape:
                     raise ValueError(
@@ -196,7 +196,7 @@ class Module:
                     )
                 values[k] = value
         for k, value in values.items():
-            own[k].data[...] = value.astype(own[k].dtype, copy=False)
+            own[k]._data[...] = value.astype(own[k].dtype, copy=False)
         return IncompatibleKeys(missing, unexpected)
 
     # ---- repr -------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ class Parameter(Tensor):
 
     def __init__(self, data, requires_grad: bool = True):
         if isinstance(data, Tensor):
-            array = data.data
+            array = data._data
         elif isinstance(data, GpuArray):
             array = data
         else:

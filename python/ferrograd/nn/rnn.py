@@ -1,15 +1,20 @@
 """RNN, LSTM and GRU modules: PyTorch's arguments, parameter names, layouts and init, running the
-fused sequence kernels of `functional` one layer and one direction at a time."""
+fused sequence kernels of `functional` one layer and one direction at a time. A PackedSequence input
+(nn.utils.rnn) gives a PackedSequence output and each sequence's own final states, as in torch."""
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from ..tensor import Tensor, cat, empty, stack, zeros
 from . import functional as F
 from . import init
+from .functional.recurrent import run_packed
 from .module import Module
 from .parameter import Parameter
+from .utils.rnn import PackedSequence
 
 
 class _RNNBase(Module):
@@ -60,7 +65,12 @@ class _RNNBase(Module):
             raise ValueError(f"{type(self).__name__}: expected hidden state of shape {shape}, got {tuple(hx.shape)}")
         return hx
 
-    def forward(self, input: Tensor, hx=None):
+    def forward(self, input, hx=None):
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx)
+        if not isinstance(input, Tensor):
+            raise TypeError(f"{type(self).__name__}: input must be a Tensor or a PackedSequence, "
+                            f"got {type(input).__name__}")
         unbatched = input.ndim == 2
         if input.ndim not in (2, 3):
             raise ValueError(f"{type(self).__name__}: expected a 2-d or 3-d input, got shape {tuple(input.shape)}")
@@ -90,6 +100,42 @@ class _RNNBase(Module):
             output = output.squeeze(0 if self.batch_first else 1)
             final_states = [s.squeeze(1) for s in final_states]
         return output, self._pack(final_states)
+
+    def _forward_packed(self, input: PackedSequence, hx):
+        """Each layer and direction runs over the packed rows (run_packed), so every sequence stops at,
+        and its reverse direction starts from, its own last step. hx and the returned states are in
+        the batch's original order; the runs use the sorted order."""
+        name = type(self).__name__
+        data, batch_sizes, sorted_indices, unsorted_indices = input
+        if data.ndim != 2 or data.shape[1] != self.input_size:
+            raise ValueError(f"{name}: packed data must be (sum of lengths, {self.input_size}), "
+                             f"got shape {tuple(data.shape)}")
+        sizes = batch_sizes.numpy().astype(np.int64)
+        if sizes.size == 0 or (np.diff(sizes) > 0).any() or sizes[-1] <= 0 or int(sizes.sum()) != data.shape[0]:
+            raise ValueError(f"{name}: PackedSequence batch_sizes {sizes.tolist()} must be positive, non-increasing "
+                             f"and sum to the {data.shape[0]} rows of data")
+        states = self._initial_states(hx, int(sizes[0]), data.dtype)
+        if hx is not None and sorted_indices is not None:  # torch's permute_hidden: the runs use the sorted order
+            order = sorted_indices.numpy()
+            states = [s[:, order] for s in states]
+        x, finals = data, []
+        for layer in range(self.num_layers):
+            outs = []
+            for d, suffix in enumerate(self._suffixes()):
+                index = layer * self.num_directions + d
+                weights = self._weights(layer, suffix)
+                step = lambda seq, st, w=weights: self._run(seq, st, w)  # noqa: E731
+                out, final = run_packed(step, x, sizes, [s[index] for s in states], reverse=d == 1)
+                outs.append(out)
+                finals.append(final)
+            x = outs[0] if len(outs) == 1 else cat(outs, dim=1)
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                x = F.dropout(x, self.dropout, True)
+        final_states = [stack([f[i] for f in finals]) for i in range(len(states))]
+        if unsorted_indices is not None:
+            order = unsorted_indices.numpy()
+            final_states = [s[:, order] for s in final_states]
+        return PackedSequence(x, batch_sizes, sorted_indices, unsorted_indices), self._pack(final_states)
 
     def _initial_states(self, hx, batch, dtype):
         return [self._initial(hx, batch, dtype)]

@@ -20,7 +20,7 @@ class Embedding(Module):
         self.weight = Parameter(empty(num_embeddings, embedding_dim, dtype=dtype))
         init.normal_(self.weight)
         if padding_idx is not None:
-            self.weight.data[padding_idx] = 0
+            self.weight._data[padding_idx] = 0
 
     def forward(self, ids):
         return F.embedding(ids, self.weight, self.padding_idx)

@@ -5,10 +5,15 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Function
-from ._util import shape_of, unbroadcast
+from . import _generic as G
+from ._util import shape_of
+
+unbroadcast = G.sum_to
 
 
 class Add(Function):
+    generic_backward = True
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.shapes = shape_of(a), shape_of(b)
@@ -21,6 +26,8 @@ class Add(Function):
 
 
 class Sub(Function):
+    generic_backward = True
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.shapes = shape_of(a), shape_of(b)
@@ -33,6 +40,8 @@ class Sub(Function):
 
 
 class Mul(Function):
+    generic_backward = True
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
@@ -41,10 +50,14 @@ class Mul(Function):
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved
-        return unbroadcast(g * b, shape_of(a)), unbroadcast(g * a, shape_of(b))
+        need_a, need_b = ctx.needs_input_grad[:2]
+        return (unbroadcast(g * b, shape_of(a)) if need_a else None,
+                unbroadcast(g * a, shape_of(b)) if need_b else None)
 
 
 class Div(Function):
+    generic_backward = True
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
@@ -54,10 +67,13 @@ class Div(Function):
     def backward(ctx, g):
         a, b = ctx.saved
         ga = g / b
-        return unbroadcast(ga, shape_of(a)), unbroadcast(-ga * a / b, shape_of(b))
+        gb = unbroadcast(-ga * a / b, shape_of(b)) if ctx.needs_input_grad[1] else None
+        return unbroadcast(ga, shape_of(a)), gb
 
 
 class Pow(Function):
+    generic_backward = True
+
     @staticmethod
     def forward(ctx, a, b):
         out = np.power(a, b)
@@ -67,14 +83,19 @@ class Pow(Function):
     @staticmethod
     def backward(ctx, g):
         a, b, out = ctx.saved
-        ga = g * b * np.power(a, b - 1)
+        ga = g * b * G.power(a, b - 1)
+        if not ctx.needs_input_grad[1]:
+            return unbroadcast(ga, shape_of(a)), None
         # d(a**b)/db = a**b * log(a); where a == 0 the limit is 0 (for b > 0), as in PyTorch.
         with np.errstate(divide="ignore", invalid="ignore"):
-            gb = np.where(a == 0, 0, g * out * np.log(np.where(a == 0, 1, a)))
-        return unbroadcast(ga, shape_of(a)), unbroadcast(gb.astype(out.dtype, copy=False), shape_of(b))
+            zero = a == 0
+            gb = G.where(zero, 0.0, g * out * G.log(G.where(zero, 1.0, a)))
+        return unbroadcast(ga, shape_of(a)), unbroadcast(G.astype(gb, out.dtype), shape_of(b))
 
 
 class Neg(Function):
+    generic_backward = True
+
     @staticmethod
     def forward(ctx, a):
         return np.negative(a)
@@ -88,6 +109,7 @@ class _Extremum(Function):
     """Elementwise max/min; ties send half the gradient to each side, as PyTorch does."""
 
     pick = None
+    generic_backward = True
 
     @classmethod
     def forward(cls, ctx, a, b):
@@ -97,9 +119,8 @@ class _Extremum(Function):
     @classmethod
     def backward(cls, ctx, g):
         a, b = ctx.saved
-        wins = cls.pick(a, b) == a
-        tie = a == b
-        share_a = np.where(tie, 0.5, wins.astype(g.dtype)).astype(g.dtype)
+        wins = (a > b) if cls.pick is np.maximum else (a < b)
+        share_a = G.where(a == b, 0.5, G.astype(wins, g.dtype))
         ga, gb = g * share_a, g * (1 - share_a)
         return unbroadcast(ga, shape_of(a)), unbroadcast(gb, shape_of(b))
 
@@ -113,6 +134,8 @@ class Minimum(_Extremum):
 
 
 class Where(Function):
+    generic_backward = True
+
     @staticmethod
     def forward(ctx, cond, a, b):
         ctx.save_for_backward(cond)
@@ -123,5 +146,5 @@ class Where(Function):
     def backward(ctx, g):
         (cond,) = ctx.saved
         sa, sb = ctx.shapes
-        zero = np.zeros((), g.dtype)
-        return None, unbroadcast(np.where(cond, g, zero), sa), unbroadcast(np.where(cond, zero, g), sb)
+        zero = G.zeros((), g.dtype, g)
+        return None, unbroadcast(G.where(cond, g, zero), sa), unbroadcast(G.where(cond, zero, g), sb)

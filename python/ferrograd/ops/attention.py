@@ -45,20 +45,20 @@ def sdpa_composite(query, key, value, mask=None, dropout_p=0.0, is_causal=False,
     scores = (query @ key.transpose(-2, -1)) * scale  # (..., L, S)
     if is_causal:
         causal = np.where(np.tril(np.ones((L, S), dtype=bool)), 0.0, -np.inf).astype(scores.dtype)
-        scores = scores + Tensor._wrap(asarray(causal, like=scores.data))
+        scores = scores + Tensor._wrap(asarray(causal, like=scores._data))
     if mask is not None:
-        scores = scores + (mask if isinstance(mask, Tensor) else Tensor._wrap(asarray(mask, scores.dtype, like=scores.data)))
+        scores = scores + (mask if isinstance(mask, Tensor) else Tensor._wrap(asarray(mask, scores.dtype, like=scores._data)))
     # Constant (detached) shift: exact in value and gradient; 0 on fully masked rows.
-    shift = scores.data.max(axis=-1, keepdims=True)
+    shift = scores._data.max(axis=-1, keepdims=True)
     shift = np.where(np.isfinite(shift), shift, 0).astype(scores.dtype)
     e = (scores - Tensor._wrap(shift)).exp()
     denom = e.sum(-1, keepdim=True)
-    denom_safe = denom + Tensor._wrap((denom.data == 0).astype(scores.dtype))
+    denom_safe = denom + Tensor._wrap((denom._data == 0).astype(scores.dtype))
     p = e / denom_safe
     if dropout_p > 0.0:
         if dropout_p >= 1.0:
             p = p * 0.0
         else:
             keep = generator().random(p.shape) >= dropout_p
-            p = p * Tensor._wrap(asarray((keep / (1.0 - dropout_p)).astype(scores.dtype), like=scores.data))
+            p = p * Tensor._wrap(asarray((keep / (1.0 - dropout_p)).astype(scores.dtype), like=scores._data))
     return p @ value

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Function
-from ._util import kernels, unbroadcast
+from . import _generic as G
+from ._util import kernels
 
 
 def matmul_arrays(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -24,6 +25,8 @@ def matmul_arrays(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 class Matmul(Function):
+    generic_backward = True
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
@@ -33,17 +36,18 @@ class Matmul(Function):
     def backward(ctx, g):
         a, b = ctx.saved
         # Work in >= 2-D: a as (..., m, k), b as (..., k, n), g as (..., m, n).
-        a2 = a[None, :] if a.ndim == 1 else a
-        b2 = b[:, None] if b.ndim == 1 else b
+        a2 = a.reshape((1,) + tuple(a.shape)) if a.ndim == 1 else a
+        b2 = b.reshape(tuple(b.shape) + (1,)) if b.ndim == 1 else b
         # Restore b's squeezed column first: for 1-D @ 1-D, g is 0-d and has no axis -2 yet.
         g2 = g
         if b.ndim == 1:
-            g2 = np.expand_dims(g2, -1)
+            g2 = g2.reshape(tuple(g2.shape) + (1,))
         if a.ndim == 1:
-            g2 = np.expand_dims(g2, -2)
+            g2 = g2.reshape(tuple(g2.shape[:-1]) + (1, g2.shape[-1]))
         # Transposed operands are strided views: the GEMM reads them without a copy.
-        ga = matmul_arrays(g2, np.swapaxes(b2, -1, -2))
-        gb = matmul_arrays(np.swapaxes(a2, -1, -2), g2)
-        ga = unbroadcast(ga, a2.shape).reshape(a.shape)
-        gb = unbroadcast(gb, b2.shape).reshape(b.shape)
+        ga = gb = None
+        if ctx.needs_input_grad[0]:
+            ga = G.sum_to(G.matmul(g2, G.swapaxes(b2, -1, -2)), tuple(a2.shape)).reshape(tuple(a.shape))
+        if ctx.needs_input_grad[1]:
+            gb = G.sum_to(G.matmul(G.swapaxes(a2, -1, -2), g2), tuple(b2.shape)).reshape(tuple(b.shape))
         return ga, gb

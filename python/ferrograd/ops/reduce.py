@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Function
-from ._util import asarray, zeros
+from . import _generic as G
+from ._util import asarray
 
 
 def normalize_dims(dim, ndim: int, op: str):
@@ -25,12 +26,12 @@ def normalize_dims(dim, ndim: int, op: str):
 
 def _expand_back(g: np.ndarray, shape: tuple, dims: tuple, keepdim: bool) -> np.ndarray:
     """Reshape a reduced gradient so it broadcasts against the input of `shape`."""
-    if not keepdim:
-        g = np.expand_dims(g, dims) if dims else g
-    return g
+    return g if keepdim else G.expand_dims(g, dims)
 
 
 class Sum(Function):
+    generic_backward = True
+
     @staticmethod
     def forward(ctx, a, dims, keepdim):
         ctx.shape, ctx.dims, ctx.keepdim = a.shape, dims, keepdim
@@ -39,10 +40,12 @@ class Sum(Function):
     @staticmethod
     def backward(ctx, g):
         g = _expand_back(g, ctx.shape, ctx.dims, ctx.keepdim)
-        return np.broadcast_to(g, ctx.shape)
+        return G.broadcast_to(g, ctx.shape)
 
 
 class Mean(Function):
+    generic_backward = True
+
     @staticmethod
     def forward(ctx, a, dims, keepdim):
         ctx.shape, ctx.dims, ctx.keepdim = a.shape, dims, keepdim
@@ -52,28 +55,32 @@ class Mean(Function):
     @staticmethod
     def backward(ctx, g):
         g = _expand_back(g, ctx.shape, ctx.dims, ctx.keepdim) / ctx.count
-        return np.broadcast_to(g, ctx.shape)
+        return G.broadcast_to(g, ctx.shape)
 
 
 class Var(Function):
+    generic_backward = True
+
     @staticmethod
     def forward(ctx, a, dims, keepdim, correction):
         count = int(np.prod([a.shape[d] for d in dims])) if dims else 1
-        mean = a.mean(axis=dims, keepdims=True)
-        ctx.save_for_backward(a, mean)
+        ctx.save_for_backward(a)
         ctx.dims, ctx.keepdim, ctx.denom = dims, keepdim, max(count - correction, 0)
         with np.errstate(divide="ignore", invalid="ignore"):
             return asarray(np.var(a, axis=dims, keepdims=keepdim, ddof=correction))
 
     @staticmethod
     def backward(ctx, g):
-        a, mean = ctx.saved
+        (a,) = ctx.saved
+        mean = G.reduce_sum(a, ctx.dims, keepdims=True) / max(int(np.prod([a.shape[d] for d in ctx.dims])), 1)
         g = _expand_back(g, a.shape, ctx.dims, ctx.keepdim)
         with np.errstate(divide="ignore", invalid="ignore"):
-            return (g * 2 * (a - mean) / ctx.denom).astype(a.dtype, copy=False)
+            return G.astype(g * 2 * (a - mean) / ctx.denom, a.dtype)
 
 
 class Extreme(Function):
+    generic_backward = True
+
     """max/min over all elements or over `dims`; the gradient is shared evenly among ties,
     as PyTorch does for the full reduction."""
 
@@ -88,12 +95,14 @@ class Extreme(Function):
     def backward(ctx, g):
         a, out = ctx.saved
         g = _expand_back(g, a.shape, ctx.dims, ctx.keepdim)
-        mask = a == out
-        count = mask.sum(axis=ctx.dims, keepdims=True)
-        return (g * mask / count).astype(a.dtype, copy=False)
+        mask = G.astype(a == out, a.dtype)
+        count = G.reduce_sum(mask, ctx.dims, keepdims=True)
+        return G.astype(g * mask / count, a.dtype)
 
 
 class ExtremeAlongDim(Function):
+    generic_backward = True
+
     """max/min along one dim returning values; the gradient goes to the chosen index only."""
 
     @staticmethod
@@ -108,7 +117,5 @@ class ExtremeAlongDim(Function):
     @staticmethod
     def backward(ctx, g):
         if not ctx.keepdim:
-            g = np.expand_dims(g, ctx.dim)
-        out = zeros(ctx.shape, g.dtype, like=g)
-        np.put_along_axis(out, ctx.idx, g, axis=ctx.dim)
-        return out
+            g = G.expand_dims(g, (ctx.dim,))
+        return G.scatter_add_into(ctx.shape, ctx.dim, ctx.idx, g)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Function
-from ._util import ones
+from . import _generic as G
 
 
 class Exp(Function):
+    generic_backward = True
+
     @staticmethod
     def forward(ctx, a):
         out = np.exp(a)
@@ -21,6 +23,8 @@ class Exp(Function):
 
 
 class Log(Function):
+    generic_backward = True
+
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(a)
@@ -32,6 +36,8 @@ class Log(Function):
 
 
 class Sqrt(Function):
+    generic_backward = True
+
     @staticmethod
     def forward(ctx, a):
         out = np.sqrt(a)
@@ -44,6 +50,8 @@ class Sqrt(Function):
 
 
 class Abs(Function):
+    generic_backward = True
+
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(a)
@@ -51,10 +59,12 @@ class Abs(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return g * np.sign(ctx.saved[0])
+        return g * G.sign(ctx.saved[0])
 
 
 class Tanh(Function):
+    generic_backward = True
+
     @staticmethod
     def forward(ctx, a):
         out = np.tanh(a)
@@ -68,6 +78,8 @@ class Tanh(Function):
 
 
 class Sigmoid(Function):
+    generic_backward = True
+
     @staticmethod
     def forward(ctx, a):
         # exp of a non-positive number only: no overflow warnings for large |a|.
@@ -83,6 +95,8 @@ class Sigmoid(Function):
 
 
 class Relu(Function):
+    generic_backward = True
+
     @staticmethod
     def forward(ctx, a):
         out = np.maximum(a, 0)
@@ -95,6 +109,8 @@ class Relu(Function):
 
 
 class Clamp(Function):
+    generic_backward = True
+
     @staticmethod
     def forward(ctx, a, lo=None, hi=None):
         ctx.save_for_backward(a)
@@ -104,15 +120,17 @@ class Clamp(Function):
     @staticmethod
     def backward(ctx, g):
         a = ctx.saved[0]
-        keep = ones(a.shape, bool, like=a)
+        keep = None
         if ctx.lo is not None:
-            keep &= a >= ctx.lo
+            keep = a >= ctx.lo
         if ctx.hi is not None:
-            keep &= a <= ctx.hi
+            keep = (a <= ctx.hi) if keep is None else keep & (a <= ctx.hi)
         return g * keep
 
 
 class ToDevice(Function):
+    generic_backward = True
+
     """Move to another device (host <-> wgpu); the gradient moves back."""
 
     @staticmethod
@@ -122,6 +140,8 @@ class ToDevice(Function):
 
     @staticmethod
     def backward(ctx, g):
+        if G.is_tensor(g):
+            return g.to(ctx.source)
         return _move(g, ctx.source)
 
 
@@ -137,6 +157,8 @@ def _move(a, device: str):
 
 
 class Cast(Function):
+    generic_backward = True
+
     @staticmethod
     def forward(ctx, a, dtype):
         ctx.dtype = a.dtype
@@ -144,4 +166,4 @@ class Cast(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return g.astype(ctx.dtype) if np.dtype(ctx.dtype).kind == "f" else None
+        return G.astype(g, ctx.dtype) if np.dtype(ctx.dtype).kind == "f" else None

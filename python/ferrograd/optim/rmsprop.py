@@ -1,44 +1,47 @@
-"""RMSprop: PyTorch's rule, with optional momentum and centring."""
+"""RMSprop: PyTorch's rule, with optional momentum, centring and maximize."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from .optimizer import Optimizer
+from .adam import lerp_
+from .optimizer import Optimizer, hyper, maybe_negate, require_nonnegative
 
 
 class RMSprop(Optimizer):
-    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False):
-        if lr < 0 or eps < 0 or alpha < 0 or momentum < 0:
-            raise ValueError(f"RMSprop: invalid lr {lr}, alpha {alpha}, eps {eps} or momentum {momentum}")
-        super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
-                                      momentum=momentum, centered=centered))
+    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False,
+                 capturable=False, foreach=None, maximize=False, differentiable=False):
+        require_nonnegative("RMSprop", lr=lr, eps=eps, momentum=momentum, weight_decay=weight_decay, alpha=alpha)
+        super().__init__(params, dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps, centered=centered,
+                                      weight_decay=weight_decay, capturable=capturable, foreach=foreach,
+                                      maximize=maximize, differentiable=differentiable))
 
     def _update(self, p, g, group, state):
-        alpha, eps = group["alpha"], group["eps"]
-        if group["weight_decay"]:
-            g = g + group["weight_decay"] * p.data
+        w = p._data
+        lr, alpha, eps, wd, mu = hyper(group, "lr", "alpha", "eps", "weight_decay", "momentum")
         if not state:
-            state.update(step=0, square_avg=np.zeros_like(p.data))
-            if group["momentum"]:
-                state["momentum_buffer"] = np.zeros_like(p.data)
+            state.update(step=0, square_avg=np.zeros_like(w))
+            if mu > 0:
+                state["momentum_buffer"] = np.zeros_like(w)
             if group["centered"]:
-                state["grad_avg"] = np.zeros_like(p.data)
+                state["grad_avg"] = np.zeros_like(w)
+        g = maybe_negate(g, group)
         state["step"] += 1
+        if wd:
+            g = g + wd * w
         sq = state["square_avg"]
         sq *= alpha
-        sq += (1 - alpha) * g * g
+        sq += (1 - alpha) * (g * g)
         if group["centered"]:
             ga = state["grad_avg"]
-            ga *= alpha
-            ga += (1 - alpha) * g
+            lerp_(ga, g, 1 - alpha)
             avg = np.sqrt(sq - ga * ga) + eps
         else:
             avg = np.sqrt(sq) + eps
-        if group["momentum"]:
+        if mu > 0:
             buf = state["momentum_buffer"]
-            buf *= group["momentum"]
+            buf *= mu
             buf += g / avg
-            p.data -= group["lr"] * buf
+            w -= lr * buf
         else:
-            p.data -= group["lr"] * (g / avg)
+            w -= lr * (g / avg)

@@ -10,6 +10,11 @@ Python ops do, so ops, autograd, nn and optim run on the device unchanged:
     views.py        reshape, transpose, squeeze, expand_dims, broadcast_to: free views
     indexing.py     basic keys as views; integer-array gather, scatter, add.at, *_along_axis
     functions.py    numpy functions (np.sum, np.concatenate, np.where, np.matmul, ...)
+    scan.py         cumsum / cumprod along any axis (blocked scan; multi-pass for long rows)
+    sort.py         sort / argsort (stable, descending too), topk, searchsorted (bitonic + merge)
+    layout.py       flip, roll, repeat, tile, diag, diagonal, tril, triu
+    select.py       nonzero / argwhere, unique, bincount (each reads back one count)
+    _rows.py        the row layout scan and sort share, and their split across storage bindings
     kernels/        `_native`-compatible kernel families (matmul, ...), picked by ops._util.kernels
     shaders/        the WGSL sources
 """

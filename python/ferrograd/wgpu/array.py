@@ -350,6 +350,34 @@ class GpuArray:
     def clip(self, min=None, max=None):
         return np.clip(self, min, max)
 
+    # ---- scans, sorting, selection (scan.py, sort.py, layout.py, select.py) -------------------
+    def cumsum(self, axis=None, dtype=None, out=None):
+        return np.cumsum(self, axis, dtype, out)
+
+    def cumprod(self, axis=None, dtype=None, out=None):
+        return np.cumprod(self, axis, dtype, out)
+
+    def sort(self, axis=-1, kind=None, order=None, *, stable=None):
+        """In place, like ndarray.sort (stable)."""
+        from . import elementwise
+
+        elementwise.assign(self, np.sort(self, axis, kind, order))
+
+    def argsort(self, axis=-1, kind=None, order=None, *, stable=None):
+        return np.argsort(self, axis, kind, order)
+
+    def searchsorted(self, v, side="left", sorter=None):
+        return np.searchsorted(self, v, side, sorter)
+
+    def nonzero(self):
+        return np.nonzero(self)
+
+    def repeat(self, repeats, axis=None):
+        return np.repeat(self, repeats, axis)
+
+    def diagonal(self, offset=0, axis1=0, axis2=1):
+        return np.diagonal(self, offset, axis1, axis2)
+
 
 def _binary_operator(ufunc, reflected=False):
     def op(self, other):

@@ -1,6 +1,7 @@
 """numpy functions on GpuArrays (`__array_function__`): each handler takes numpy's arguments and
 returns a GpuArray. A numpy function without a handler raises TypeError naming it, never
-falling back to a silent host copy."""
+falling back to a silent host copy. Handlers of the scan, sort, layout and select families live
+in those modules (registered through `implements` when imported, at the end of this file)."""
 
 from __future__ import annotations
 
@@ -326,3 +327,8 @@ def matmul(a, b) -> GpuArray:
     if b.ndim == 1:
         out = out[..., 0]
     return out
+
+
+# The handlers of scan / sort / layout / select functions live beside their kernels and register
+# themselves with `implements` when imported (after it is defined, hence at the end).
+from . import layout, scan, select, sort  # noqa: E402,F401

@@ -299,3 +299,12 @@ def put_along_axis(arr: GpuArray, idx, values, axis) -> None:
     shape, lin, lin_st, dst_st = _along(arr, idx, axis, "put_along_axis")
     v, v_st = _values(values, arr.dtype, shape, "put_along_axis")
     _launch("set", shape, v, v_st, lin, lin_st, arr, arr.offset, dst_st)
+
+
+def add_along_axis(arr: GpuArray, idx, values, axis) -> None:
+    """arr[..., idx, ...] += values along `axis`, repeated indices accumulating (scatter_add)."""
+    if arr.dtype == np.bool_:
+        raise TypeError("scatter_add: bool arrays are not supported on the wgpu device")
+    shape, lin, lin_st, dst_st = _along(arr, idx, axis, "scatter_add")
+    v, v_st = _values(values, arr.dtype, shape, "scatter_add")
+    _launch("add", shape, v, v_st, lin, lin_st, arr, arr.offset, dst_st)

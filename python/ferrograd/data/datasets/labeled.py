@@ -50,7 +50,7 @@ class LabeledData:
             raise ValueError(f"split: test_fraction must lie in (0, 1), got {test_fraction!r}")
         rng = _rng.resolve(seed, "split")
         n = len(self)
-        labels = self.y.data if stratify else np.zeros(n, dtype=np.int64)
+        labels = self.y._data if stratify else np.zeros(n, dtype=np.int64)
         test = []
         for c in np.unique(labels):
             members = np.flatnonzero(labels == c)
@@ -64,6 +64,6 @@ class LabeledData:
     def split(self, test_fraction: float = 0.2, seed=0, stratify: bool = True):
         """(train, test) TensorDatasets of (x, y); see `split_indices`."""
         train_idx, test_idx = self.split_indices(test_fraction, seed, stratify)
-        x, y = self.x.data, self.y.data
+        x, y = self.x._data, self.y._data
         return (TensorDataset(Tensor._wrap(x[train_idx]), Tensor._wrap(y[train_idx])),
                 TensorDataset(Tensor._wrap(x[test_idx]), Tensor._wrap(y[test_idx])))

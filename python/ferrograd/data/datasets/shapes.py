@@ -68,7 +68,7 @@ class ShapesData(Dataset):
                 f"colors={self.color_names})")
 
     def __getitem__(self, i):
-        return Tensor._wrap(self.images.data[i]), self.captions[i]
+        return Tensor._wrap(self.images._data[i]), self.captions[i]
 
     @property
     def vocab(self) -> list:
@@ -77,7 +77,7 @@ class ShapesData(Dataset):
     @property
     def tokens(self) -> Tensor:
         nc = len(self.color_names)
-        ids = np.stack([np.zeros(len(self), dtype=np.int64), 1 + self.color.data, 1 + nc + self.shape.data], axis=1)
+        ids = np.stack([np.zeros(len(self), dtype=np.int64), 1 + self.color._data, 1 + nc + self.shape._data], axis=1)
         return Tensor._wrap(ids)
 
 

@@ -114,7 +114,7 @@ class TextCorpus:
     def decode(self, ids) -> str:
         """The text of token ids (a list, numpy array or Tensor of ints)."""
         if isinstance(ids, Tensor):
-            ids = ids.data
+            ids = ids._data
         ids = np.asarray(ids, dtype=np.int64).reshape(-1)
         if ids.size and (ids.min() < 0 or ids.max() >= self.vocab_size):
             raise ValueError(f"decode: ids must lie in [0, {self.vocab_size}), got {ids.min()}..{ids.max()}")
@@ -135,14 +135,14 @@ class TextCorpus:
         both (block_size,) int64 Tensors, for i = 0, stride, 2*stride, ... (stride defaults to
         block_size: non-overlapping windows)."""
         block_size, stride = self._check_block(block_size, stride)
-        d = self.data.data
+        d = self.data._data
         for i in range(0, len(d) - block_size, stride):
             yield Tensor._wrap(d[i:i + block_size].copy()), Tensor._wrap(d[i + 1:i + block_size + 1].copy())
 
     def window_dataset(self, block_size: int, stride: int | None = None) -> TensorDataset:
         """The windows of `windows` as a TensorDataset of x (M, block_size), y (M, block_size)."""
         block_size, stride = self._check_block(block_size, stride)
-        view = np.lib.stride_tricks.sliding_window_view(self.data.data, block_size + 1)[::stride]
+        view = np.lib.stride_tricks.sliding_window_view(self.data._data, block_size + 1)[::stride]
         return TensorDataset(Tensor._wrap(np.ascontiguousarray(view[:, :-1])),
                              Tensor._wrap(np.ascontiguousarray(view[:, 1:])))
 
@@ -153,7 +153,7 @@ class TextCorpus:
         rng = _rng.resolve(generator, "random_batch")
         starts = rng.integers(0, len(self) - block_size, size=int(batch_size))
         idx = starts[:, None] + np.arange(block_size + 1)
-        w = self.data.data[idx]
+        w = self.data._data[idx]
         return Tensor._wrap(np.ascontiguousarray(w[:, :-1])), Tensor._wrap(np.ascontiguousarray(w[:, 1:]))
 
     def split(self, val_fraction: float = 0.1):
@@ -161,7 +161,7 @@ class TextCorpus:
         if not 0.0 < float(val_fraction) < 1.0:
             raise ValueError(f"split: val_fraction must lie in (0, 1), got {val_fraction!r}")
         k = int(round(len(self) * (1.0 - float(val_fraction))))
-        d = self.data.data
+        d = self.data._data
         return tuple(dataclasses.replace(self, text=self.decode(part), data=Tensor._wrap(part.copy()))
                      for part in (d[:k], d[k:]))
 

@@ -19,7 +19,7 @@ def unwrap(img, op: str, *, need_float: bool = False):
     """(array, was_tensor) for an image, checking it has (C, H, W) layout (leading dims allowed)."""
     was_tensor = isinstance(img, Tensor)
     if was_tensor:
-        arr = img.data
+        arr = img._data
     elif isinstance(img, np.ndarray):
         arr = img
     else:

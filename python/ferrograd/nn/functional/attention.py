@@ -19,7 +19,7 @@ _FN = "scaled_dot_product_attention"
 def _shapes(query, key, value, attn_mask=None):
     s = f"query {tuple(query.shape)}, key {tuple(key.shape)}, value {tuple(value.shape)}"
     if attn_mask is not None:
-        s += f", attn_mask {tuple(np.shape(attn_mask.data if isinstance(attn_mask, Tensor) else attn_mask))}"
+        s += f", attn_mask {tuple(np.shape(attn_mask._data if isinstance(attn_mask, Tensor) else attn_mask))}"
     return s
 
 
@@ -91,7 +91,7 @@ def scaled_dot_product_attention(
     if attn_mask is not None:
         if is_causal:
             raise ValueError(f"{_FN}: attn_mask and is_causal cannot both be set ({_shapes(query, key, value, attn_mask)})")
-        raw = attn_mask.data if isinstance(attn_mask, Tensor) else np.asarray(attn_mask)
+        raw = attn_mask._data if isinstance(attn_mask, Tensor) else np.asarray(attn_mask)
         if raw.dtype == np.bool_:
             mask = np.where(raw, 0.0, -np.inf).astype(query.dtype)
         elif raw.dtype == query.dtype:

@@ -6,6 +6,8 @@ the others are numpy Functions or compositions of differentiable Tensor ops.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ... import dtypes
@@ -27,6 +29,14 @@ __all__ = [
     "pairwise_distance",
     "triplet_margin_loss",
     "cosine_embedding_loss",
+    "smooth_l1_loss",
+    "huber_loss",
+    "margin_ranking_loss",
+    "hinge_embedding_loss",
+    "soft_margin_loss",
+    "gaussian_nll_loss",
+    "poisson_nll_loss",
+    "triplet_margin_with_distance_loss",
 ]
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -85,7 +95,7 @@ def _classes_last(input: Tensor):
 
 def _class_targets(fn, input: Tensor, target: Tensor, ignore_index: int):
     """Checks class-index targets against input and returns them flat as int64."""
-    if type(target.data) is not type(input.data):
+    if type(target._data) is not type(input._data):
         raise ValueError(f"{fn}: input is on {input.device}, target on {target.device}")
     if input.ndim == 1:
         want = ()
@@ -96,7 +106,7 @@ def _class_targets(fn, input: Tensor, target: Tensor, ignore_index: int):
             f"{fn}: target shape {tuple(target.shape)} does not match input shape {tuple(input.shape)} "
             f"(expected target {want} of class indices, or a float target of the input's shape)"
         )
-    t = ascontiguous(target.data, dtype=np.int64).reshape(-1)
+    t = ascontiguous(target._data, dtype=np.int64).reshape(-1)
     c = input.shape[0] if input.ndim == 1 else input.shape[1]
     if is_device(t):
         return t, c  # a range check would need a readback; the device kernels own out-of-range ids
@@ -150,7 +160,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
         raise ValueError(f"{fn}: label_smoothing must be in [0, 1], got {label_smoothing}")
     c = input.shape[0] if input.ndim == 1 else input.shape[1]
     w = _weight(fn, weight, c, input)
-    wdata = None if w is None else ascontiguous(w.data)
+    wdata = None if w is None else ascontiguous(w._data)
     logits = _classes_last(input)
     if dtypes.is_float(target.dtype):
         # Class probabilities: same shape as input.
@@ -190,7 +200,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
         raise TypeError(f"{fn}: target must hold int class indices, got dtype {target.dtype}")
     t, c = _class_targets(fn, input, target, ignore_index)
     w = _weight(fn, weight, c, input)
-    wdata = None if w is None else w.data
+    wdata = None if w is None else w._data
     loss = NllLoss.apply(_classes_last(input), t, wdata, int(ignore_index))
     if reduction == "mean":
         return _kept_mean(loss, t, wdata, ignore_index, input)
@@ -213,19 +223,41 @@ def _pair(fn, input, target, same_shape=False):
     return input, target
 
 
-def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+def _elementwise_weight(fn, weight, input):
+    """torch's per-element `weight` of mse/l1/huber loss: a tensor of the input's shape."""
+    if weight is None:
+        return None
+    weight = _float(weight, fn, "weight")
+    if tuple(weight.shape) != tuple(input.shape):
+        raise ValueError(f"{fn}: weight shape {tuple(weight.shape)} must equal input shape {tuple(input.shape)}")
+    return weight
+
+
+def _weighted_reduce(loss: Tensor, weight, reduction: str) -> Tensor:
+    """With a weight, 'mean' is sum(w * loss) / sum(w) (torch's mse and l1 loss)."""
+    if weight is None:
+        return _reduce(loss, reduction)
+    loss = loss * weight
+    return loss.sum() / weight.sum() if reduction == "mean" else _reduce(loss, reduction)
+
+
+def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
+             weight: Tensor | None = None) -> Tensor:
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction("mse_loss", reduction)
     input, target = _pair("mse_loss", input, target)
+    weight = _elementwise_weight("mse_loss", weight, input)
     d = input - target
-    return _reduce(d * d, reduction)
+    return _weighted_reduce(d * d, weight, reduction)
 
 
-def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
+            weight: Tensor | None = None) -> Tensor:
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction("l1_loss", reduction)
     input, target = _pair("l1_loss", input, target)
-    return _reduce((input - target).abs(), reduction)
+    weight = _elementwise_weight("l1_loss", weight, input)
+    return _weighted_reduce((input - target).abs(), weight, reduction)
 
 
 def _bcast_param(fn, name, p, input):
@@ -248,7 +280,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     _check_reduction(fn, reduction)
     input, target = _pair(fn, input, target, same_shape=True)
     weight = _bcast_param(fn, "weight", weight, input)
-    x = input.data
+    x = input._data
     if x.size and not is_device(x) and (np.nanmin(x) < 0 or np.nanmax(x) > 1):
         raise ValueError(f"{fn}: all elements of input should be between 0 and 1")
     return _reduce(act_ops.BinaryCrossEntropy.apply(input, target, weight), reduction)
@@ -327,6 +359,8 @@ def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, marg
     fn = "triplet_margin_loss"
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(fn, reduction)
+    if margin <= 0:
+        raise ValueError(f"{fn}: margin must be greater than 0, got {margin}")
     a, pos, neg = (_float(t, fn, n) for t, n in ((anchor, "anchor"), (positive, "positive"), (negative, "negative")))
     if not (a.ndim == pos.ndim == neg.ndim) or a.ndim not in (1, 2):
         raise ValueError(
@@ -363,7 +397,173 @@ def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin
     m1 = (x1 * x1).sum(d) + 1e-12
     m2 = (x2 * x2).sum(d) + 1e-12
     cos = prod / (m1 * m2).sqrt()
-    t = target.data
+    t = target._data
     zeros = cos * 0
     out = where(t == 1, 1 - cos, zeros) + where(t == -1, (cos - margin).clamp(min=0), zeros)
     return _reduce(out, reduction)
+
+
+# ---- losses composed of differentiable Tensor ops (they run on every device) -------------------
+def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
+                   beta: float = 1.0) -> Tensor:
+    """0.5 d^2 / beta where |d| < beta, |d| - 0.5 beta elsewhere (d = input - target); beta 0 is L1."""
+    fn = "smooth_l1_loss"
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(fn, reduction)
+    if beta < 0:
+        raise ValueError(f"{fn}: beta must be >= 0, got {beta}")
+    input, target = _pair(fn, input, target)
+    d = input - target
+    if beta == 0:
+        return _reduce(d.abs(), reduction)
+    ad = d.abs()
+    return _reduce(where(ad < beta, d * d * (0.5 / beta), ad - 0.5 * beta), reduction)
+
+
+def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0,
+               weight: Tensor | None = None) -> Tensor:
+    """0.5 d^2 where |d| < delta, delta (|d| - 0.5 delta) elsewhere; with a per-element weight,
+    'mean' is mean(w * loss) (torch's rule for this loss)."""
+    fn = "huber_loss"
+    _check_reduction(fn, reduction)
+    if delta <= 0:
+        raise ValueError(f"{fn}: delta must be > 0, got {delta}")
+    input, target = _pair(fn, input, target)
+    weight = _elementwise_weight(fn, weight, input)
+    d = input - target
+    ad = d.abs()
+    loss = where(ad < delta, d * d * 0.5, (ad - 0.5 * delta) * delta)
+    return _reduce(loss if weight is None else loss * weight, reduction)
+
+
+def _broadcast_all(fn, named):
+    try:
+        return np.broadcast_shapes(*(t.shape for _, t in named))
+    except ValueError:
+        shapes = ", ".join(f"{n} {tuple(t.shape)}" for n, t in named)
+        raise ValueError(f"{fn}: shapes do not broadcast: {shapes}") from None
+
+
+def _float_target(fn, target, input):
+    target = _tensor(target, fn, "target")
+    return target if dtypes.is_float(target.dtype) else target.to(input.dtype)
+
+
+def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0, size_average=None,
+                        reduce=None, reduction: str = "mean") -> Tensor:
+    """max(0, -target (input1 - input2) + margin), target in {1, -1}."""
+    fn = "margin_ranking_loss"
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(fn, reduction)
+    x1, x2 = _float(input1, fn, "input1"), _float(input2, fn, "input2")
+    target = _float_target(fn, target, x1)
+    if not x1.ndim == x2.ndim == target.ndim:
+        raise ValueError(
+            f"{fn}: input1, input2 and target must have the same number of dims, got shapes "
+            f"{tuple(x1.shape)}, {tuple(x2.shape)} and {tuple(target.shape)}"
+        )
+    _broadcast_all(fn, (("input1", x1), ("input2", x2), ("target", target)))
+    return _reduce((-target * (x1 - x2) + margin).clamp(min=0), reduction)
+
+
+def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, size_average=None, reduce=None,
+                         reduction: str = "mean") -> Tensor:
+    """input where target == 1, max(0, margin - input) where target == -1 (torch adds both
+    terms for any other target value)."""
+    fn = "hinge_embedding_loss"
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(fn, reduction)
+    input, target = _pair(fn, input, target)
+    margin_term = where(target != 1, (margin - input).clamp(min=0), 0.0)
+    self_term = where(target != -1, input, 0.0)
+    return _reduce(margin_term + self_term, reduction)
+
+
+def soft_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
+                     reduction: str = "mean") -> Tensor:
+    """log(1 + exp(-target input)), in a form that does not overflow."""
+    from .activation import _log1p_exp
+
+    fn = "soft_margin_loss"
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(fn, reduction)
+    input, target = _pair(fn, input, target)
+    return _reduce(_log1p_exp(-target * input), reduction)
+
+
+def gaussian_nll_loss(input: Tensor, target: Tensor, var, full: bool = False, eps: float = 1e-6,
+                      reduction: str = "mean") -> Tensor:
+    """0.5 (log var + (input - target)^2 / var) [+ 0.5 log 2 pi]. var: the input's shape, the
+    input's shape with one dim of size 1 or without its last dim (one variance shared), or a
+    number. var is clamped to >= eps for the value only: the gradient passes as if unclamped,
+    as torch's no-grad clamp does."""
+    fn = "gaussian_nll_loss"
+    _check_reduction(fn, reduction)
+    input = _float(input, fn, "input")
+    target = _float_target(fn, target, input)
+    _broadcast_all(fn, (("input", input), ("target", target)))
+    if isinstance(var, (int, float, np.floating, np.integer)) and not isinstance(var, bool):
+        if var < 0:
+            raise ValueError(f"{fn}: var has a negative value: {var}")
+        var_value = max(float(var), eps)
+        loss = (math.log(var_value) + (input - target) ** 2 / var_value) * 0.5
+    else:
+        var = _float(var, fn, "var")
+        if tuple(var.shape) != tuple(input.shape):
+            if tuple(input.shape[:-1]) == tuple(var.shape):
+                var = var.unsqueeze(-1)  # one variance per row of the last dim
+            elif var.ndim == input.ndim and sum(v for i, v in zip(input.shape, var.shape) if i != v) == 1:
+                pass  # one mismatched dim, of size 1 in var: broadcast
+            else:
+                raise ValueError(
+                    f"{fn}: var shape {tuple(var.shape)} is of incorrect size for input shape {tuple(input.shape)} "
+                    "(expected the input's shape, that shape with one dim of size 1, or without its last dim)"
+                )
+        if not is_device(var._data) and bool((var._data < 0).any()):
+            raise ValueError(f"{fn}: var has negative entries")  # on a device the check would need a readback
+        clamped = var.detach().clamp(min=eps)
+        var = var + (clamped - var.detach()) if var.requires_grad else clamped
+        loss = (var.log() + (input - target) ** 2 / var) * 0.5
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return _reduce(loss, reduction)
+
+
+def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full: bool = False, size_average=None,
+                     eps: float = 1e-8, reduce=None, reduction: str = "mean") -> Tensor:
+    """exp(input) - target input (log_input) or input - target log(input + eps); `full` adds the
+    Stirling term target log target - target + 0.5 log(2 pi target) where target > 1."""
+    fn = "poisson_nll_loss"
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(fn, reduction)
+    input, target = _pair(fn, input, target)
+    loss = input.exp() - target * input if log_input else input - target * (input + eps).log()
+    if full:
+        big = target > 1
+        t = where(big, target, 1.0)  # a safe value where the term is dropped: no log(0) * 0 = nan
+        stirling = t * t.log() - t + (t * (2 * math.pi)).log() * 0.5
+        loss = loss + where(big, stirling, 0.0)
+    return _reduce(loss, reduction)
+
+
+def triplet_margin_with_distance_loss(anchor: Tensor, positive: Tensor, negative: Tensor, *,
+                                      distance_function=None, margin: float = 1.0, swap: bool = False,
+                                      reduction: str = "mean") -> Tensor:
+    """max(0, margin + d(anchor, positive) - d(anchor, negative)) for any distance function
+    (default: pairwise_distance); `swap` uses min(d(a, n), d(p, n)) as the negative distance."""
+    fn = "triplet_margin_with_distance_loss"
+    _check_reduction(fn, reduction)
+    if margin <= 0:
+        raise ValueError(f"{fn}: margin must be greater than 0, got {margin}")
+    a, pos, neg = (_tensor(t, fn, n) for t, n in ((anchor, "anchor"), (positive, "positive"), (negative, "negative")))
+    if not a.ndim == pos.ndim == neg.ndim:
+        raise ValueError(
+            f"{fn}: anchor, positive and negative must have the same number of dims, got "
+            f"{a.ndim}-d, {pos.ndim}-d and {neg.ndim}-d inputs"
+        )
+    dist = pairwise_distance if distance_function is None else distance_function
+    d_pos = dist(a, pos)
+    d_neg = dist(a, neg)
+    if swap:
+        d_neg = d_neg.minimum(dist(pos, neg))
+    return _reduce((d_pos - d_neg + margin).clamp(min=0), reduction)

@@ -72,7 +72,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
             _float(r, fn, name)
             if tuple(r.shape) != (c,):
                 raise ValueError(f"{fn}: {name} has shape {tuple(r.shape)}, expected ({c},) for input {tuple(input.shape)}")
-    count = input.data.size // max(c, 1)
+    count = input._data.size // max(c, 1)
     if training:
         if count <= 1:
             raise ValueError(
@@ -80,18 +80,18 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
             )
         out = BatchNorm.apply(input, weight, bias, None, None, True, float(eps))
         node = out._node
-        bm, bv = _batch_stats(input.data) if node is None else (node.ctx.batch_mean, node.ctx.batch_var)
+        bm, bv = _batch_stats(input._data) if node is None else (node.ctx.batch_mean, node.ctx.batch_var)
         with no_grad():
             if running_mean is not None:
-                running_mean.data[...] = (1 - momentum) * running_mean.data + momentum * bm
+                running_mean._data[...] = (1 - momentum) * running_mean._data + momentum * bm
             if running_var is not None:
                 unbiased = bv * (count / (count - 1))
-                running_var.data[...] = (1 - momentum) * running_var.data + momentum * unbiased
+                running_var._data[...] = (1 - momentum) * running_var._data + momentum * unbiased
         return out
     if running_mean is None or running_var is None:
         raise ValueError(f"{fn}: running_mean and running_var are required when training=False")
-    mean = running_mean.data.astype(input.dtype, copy=False)
-    var = running_var.data.astype(input.dtype, copy=False)
+    mean = running_mean._data.astype(input.dtype, copy=False)
+    var = running_var._data.astype(input.dtype, copy=False)
     return BatchNorm.apply(input, weight, bias, mean, var, False, float(eps))
 
 
@@ -113,7 +113,7 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bia
         raise ValueError(f"{fn}: num_groups {num_groups} must divide the {c} channels of input {tuple(input.shape)}")
     weight = _param(weight, fn, "weight", (c,), input.dtype)
     bias = _param(bias, fn, "bias", (c,), input.dtype)
-    cols = input.data.size // max(n * num_groups, 1)
+    cols = input._data.size // max(n * num_groups, 1)
     if cols == 0:
         return input * 1
     y = LayerNorm.apply(input.reshape(n, num_groups, cols), None, None, cols, float(eps)).reshape(input.shape)

@@ -12,7 +12,7 @@ import numpy as np
 
 from ...ops._util import zeros
 from ...ops.rnn import GRUSequence, LSTMSequence, Part, RNNSequence
-from ...tensor import Tensor
+from ...tensor import Tensor, cat
 
 __all__ = ["lstm_sequence", "gru_sequence", "rnn_sequence"]
 
@@ -66,7 +66,7 @@ def _zeros(t, b, h, dtype, like=None):
 def lstm_sequence(input, h0, c0, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
     """LSTM over a sequence: returns (output (B, L, H), (h_n, c_n)), each state (B, H)."""
     b, l, _, h = _check("lstm_sequence", 4, input, {"h0": h0, "c0": c0}, weight_ih, weight_hh, bias_ih, bias_hh)
-    h0, c0 = _zeros(h0, b, h, input.dtype, input.data), _zeros(c0, b, h, input.dtype, input.data)
+    h0, c0 = _zeros(h0, b, h, input.dtype, input._data), _zeros(c0, b, h, input.dtype, input._data)
     packed = LSTMSequence.apply(input, h0, c0, weight_ih, weight_hh, bias_ih, bias_hh)
     n = b * l * h
     output = Part.apply(packed, 0, n, (b, l, h))
@@ -77,7 +77,7 @@ def lstm_sequence(input, h0, c0, weight_ih, weight_hh, bias_ih=None, bias_hh=Non
 def gru_sequence(input, h0, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
     """GRU over a sequence (torch's formula, gates r,z,n): returns (output (B, L, H), h_n (B, H))."""
     b, _, _, h = _check("gru_sequence", 3, input, {"h0": h0}, weight_ih, weight_hh, bias_ih, bias_hh)
-    output = GRUSequence.apply(input, _zeros(h0, b, h, input.dtype, input.data), weight_ih, weight_hh, bias_ih, bias_hh)
+    output = GRUSequence.apply(input, _zeros(h0, b, h, input.dtype, input._data), weight_ih, weight_hh, bias_ih, bias_hh)
     return output, output[:, -1]
 
 
@@ -87,6 +87,61 @@ def rnn_sequence(input, h0, weight_ih, weight_hh, bias_ih=None, bias_hh=None, no
         raise ValueError(f"rnn_sequence: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
     b, _, _, h = _check("rnn_sequence", 1, input, {"h0": h0}, weight_ih, weight_hh, bias_ih, bias_hh)
     output = RNNSequence.apply(
-        input, _zeros(h0, b, h, input.dtype, input.data), weight_ih, weight_hh, bias_ih, bias_hh, nonlinearity == "relu"
+        input, _zeros(h0, b, h, input.dtype, input._data), weight_ih, weight_hh, bias_ih, bias_hh, nonlinearity == "relu"
     )
     return output, output[:, -1]
+
+
+def _runs(batch_sizes):
+    """Maximal runs of steps with one batch size: [(t0, t1, b)], in time order, b decreasing."""
+    bs = np.asarray(batch_sizes, dtype=np.int64)
+    bounds = np.concatenate([[0], np.flatnonzero(np.diff(bs)) + 1, [bs.size]])
+    return [(int(t0), int(t1), int(bs[t0])) for t0, t1 in zip(bounds[:-1], bounds[1:])]
+
+
+def run_packed(step, data, batch_sizes, states, reverse=False):
+    """One layer, one direction over a packed sequence (nn.utils.rnn.PackedSequence layout).
+
+    data: (N, I) time-major packed rows; batch_sizes: host ints, non-increasing (sequences sorted by
+    decreasing length); states: list of (B, H) initial states in that sorted order; step(x, states)
+    runs a fused sequence kernel on batch-first x (b, n, I) and returns (out (b, n, H), list of (b, H)).
+
+    Steps that share a batch size form one run and go to `step` in one call, so a layer costs one
+    kernel call per distinct length and computes no padding. Forward: the runs are chained through
+    their states, and the rows that leave the batch after a run hold those sequences' final states.
+    Reverse (each sequence read from its own end): the runs go back in time, and a sequence joins the
+    batch, with its initial state, at its last step. Gradients flow through the chained states.
+    Returns (output (N, H) packed like data, list of final states (B, H)).
+    """
+    runs = _runs(batch_sizes)
+    offsets = np.concatenate([[0], np.cumsum(np.asarray(batch_sizes, dtype=np.int64))])
+    features = data.shape[1]
+
+    def segment(t0, t1, b):  # packed rows of steps t0..t1 as batch-first (b, t1 - t0, I), a view
+        return data[int(offsets[t0]):int(offsets[t1])].reshape(t1 - t0, b, features).transpose(0, 1)
+
+    def packed_rows(out):  # (b, n, H) back to time-major rows (n * b, H)
+        return out.transpose(0, 1).reshape(-1, out.shape[-1])
+
+    outs = [None] * len(runs)
+    if not reverse:
+        cur, ended = list(states), []
+        for k, (t0, t1, b) in enumerate(runs):
+            if cur[0].shape[0] != b:
+                cur = [s[:b] for s in cur]
+            out, cur = step(segment(t0, t1, b), cur)
+            outs[k] = packed_rows(out)
+            after = runs[k + 1][2] if k + 1 < len(runs) else 0
+            ended.append([s[after:b] for s in cur])  # sequences after..b-1 end with this run
+        finals = [cat([e[i] for e in reversed(ended)]) if len(ended) > 1 else ended[0][i] for i in range(len(states))]
+    else:
+        cur = None
+        for k in reversed(range(len(runs))):
+            t0, t1, b = runs[k]
+            before = runs[k + 1][2] if k + 1 < len(runs) else 0
+            joining = [s[before:b] for s in states]  # sequences whose last step lies in this run
+            cur = joining if cur is None else [cat([c, j]) for c, j in zip(cur, joining)]
+            out, cur = step(segment(t0, t1, b)[:, ::-1], cur)
+            outs[k] = packed_rows(out[:, ::-1])
+        finals = list(cur)
+    return (outs[0] if len(outs) == 1 else cat(outs)), finals

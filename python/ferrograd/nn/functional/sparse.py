@@ -33,8 +33,8 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max
         if not -num <= padding_idx < num:
             raise ValueError(f"{fn}: padding_idx {padding_idx} must be within num_embeddings {num}")
         padding_idx = padding_idx % num
-    ids = input.data
-    if type(ids) is not type(weight.data):
+    ids = input._data
+    if type(ids) is not type(weight._data):
         raise ValueError(f"{fn}: input is on {input.device}, weight on {weight.device}")
     # Device ids are not range-checked here: that would read them back every step.
     if ids.size and not is_device(ids) and (ids.min() < 0 or ids.max() >= num):
@@ -45,7 +45,7 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max
     if max_norm is not None:
         with no_grad():
             rows = np.unique(ids)
-            w = weight.data
+            w = weight._data
             norms = np.linalg.norm(w[rows], ord=norm_type, axis=1)
             scale = np.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0).astype(w.dtype)
             w[rows] *= scale[:, None]
@@ -59,7 +59,7 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
         raise TypeError(f"{fn}: tensor must be a Tensor, got {type(tensor).__name__}")
     if tensor.dtype not in (dtypes.int32, dtypes.int64):
         raise TypeError(f"{fn}: one_hot is only applicable to index tensors, got dtype {tensor.dtype}")
-    t = tensor.data.astype(np.int64)
+    t = tensor._data.astype(np.int64)
     if num_classes == -1:
         if t.size == 0:
             raise ValueError(f"{fn}: can not infer total number of classes from empty tensor")

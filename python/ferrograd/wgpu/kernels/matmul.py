@@ -11,7 +11,7 @@ from ..array import GpuArray
 TILE = 64
 
 
-def matmul(a: GpuArray, b: GpuArray, out: GpuArray | None = None, accumulate: bool = False) -> GpuArray:
+def matmul(a: GpuArray, b: GpuArray, *, out: GpuArray | None = None, accumulate: bool = False) -> GpuArray:
     if a.ndim < 2 or b.ndim < 2:
         raise ValueError(f"matmul: operands need rank >= 2, got shapes {a.shape} and {b.shape}")
     if a.dtype != np.float32 or b.dtype != np.float32:

@@ -70,16 +70,18 @@ def adam_step(
     beta2: float = 0.999,
     eps: float = 1e-8,
     weight_decay: float = 0.0,
-    amsgrad: bool = False,
     decoupled: bool = False,
+    *,
     maximize: bool = False,
 ) -> None:
-    """One Adam (decoupled=False) or AdamW (decoupled=True) step, in place.
+    """One Adam (decoupled=False) or AdamW (decoupled=True) step, in place; AMSGrad when
+    `max_exp_avg_sq` is given. The positional arguments are `_native.adam_step`'s, in its order.
 
     `step` is the 1-based number of this update (optim/adam.py's state["step"] after its
     increment); at step 1 the state arrays' old contents are ignored (taken as zero)."""
     if step < 1:
         raise ValueError(f"adam_step: step counts from 1, got {step}")
+    amsgrad = max_exp_avg_sq is not None
     states = dict(exp_avg=exp_avg, exp_avg_sq=exp_avg_sq)
     if amsgrad:
         states["max_exp_avg_sq"] = max_exp_avg_sq

@@ -1,0 +1,80 @@
+"""The op registry: one entry per public op, from which `Tensor` methods, `fg.*` functions and the
+in-place `x.op_()` variants are generated.
+
+An entry is a plain function written as PyTorch's signature (`input` first): it validates its
+arguments (the one place that raises the named error), then runs autograd Functions whose forward
+calls the backend (numpy + `_native` on cpu, GpuArray + WGSL on wgpu) and whose backward is written
+with registered ops (`ops._generic`), or composes other registered ops. Registering it:
+
+    @register("cumsum", inplace=True)
+    def cumsum(input, dim, *, dtype=None): ...
+
+gives `fg.cumsum(t, 1)`, `t.cumsum(1)` and `t.cumsum_(1)`. The op table test (tests/ops) walks
+`OPS` and fails for an op without a table row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+OPS: dict = {}
+
+
+@dataclass
+class OpInfo:
+    name: str
+    fn: Callable
+    method: bool = True  # Tensor.<name>
+    function: bool = True  # fg.<name>
+    inplace: bool = False  # Tensor.<name>_
+    aliases: tuple = ()
+    differentiable: bool = True
+    family: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+def register(name: str, *, method: bool = True, function: bool = True, inplace: bool = False,
+             aliases=(), differentiable: bool = True, family: str = ""):
+    """Add the decorated function to the registry under `name` (and `aliases`)."""
+
+    def add(fn):
+        if name in OPS:
+            raise ValueError(f"register: op {name!r} is registered twice")
+        fn.__name__ = fn.__qualname__ = name
+        OPS[name] = OpInfo(name, fn, method, function, inplace, tuple(aliases), differentiable,
+                           family or fn.__module__.rsplit(".", 1)[-1])
+        return fn
+
+    return add
+
+
+def _method(fn):
+    def method(self, *args, **kwargs):
+        return fn(self, *args, **kwargs)
+
+    method.__name__ = method.__qualname__ = fn.__name__
+    method.__doc__ = fn.__doc__
+    return method
+
+
+def _inplace_method(name, fn):
+    def method(self, *args, **kwargs):
+        return self._assign_(fn(self, *args, **kwargs), name + "_")
+
+    method.__name__ = method.__qualname__ = name + "_"
+    method.__doc__ = f"In-place `{name}`: writes the result into this tensor and returns it."
+    return method
+
+
+def install(tensor_cls, namespace: dict) -> None:
+    """Attach every registered op: Tensor methods, in-place variants and module functions. A method
+    the Tensor class defines itself (a hand-written fast path, an operator) is kept."""
+    for info in OPS.values():
+        for name in (info.name, *info.aliases):
+            if info.method and name not in tensor_cls.__dict__:
+                setattr(tensor_cls, name, _method(info.fn))
+            if info.inplace and name + "_" not in tensor_cls.__dict__:
+                setattr(tensor_cls, name + "_", _inplace_method(name, info.fn))
+            if info.function:
+                namespace[name] = info.fn
