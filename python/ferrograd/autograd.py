@@ -191,6 +191,10 @@ class Function:
     """Base of every differentiable op. Subclasses define static `forward` and `backward`."""
 
     generic_backward = False  # True: backward is written with ops._generic (twice differentiable)
+    # A fused kernel may name its composite form: `composite(*args, **kwargs)` builds the same
+    # output from differentiable Tensor ops. Under create_graph=True its gradient is taken through
+    # that form, so fused ops are differentiable twice too (first-order backward stays fused).
+    composite = None
 
     @staticmethod
     def forward(ctx, *args, **kwargs):
@@ -216,6 +220,8 @@ class Function:
         ctx = Context()
         out = cls.forward(ctx, *raw, **kwargs)
         needs_grad = wants and is_grad_enabled()
+        if needs_grad and cls.composite is not None:
+            ctx.composite_call = (args, kwargs)
         if type(out) is not tuple:
             result = Tensor._wrap(out, requires_grad=needs_grad)
             if needs_grad:
@@ -552,6 +558,8 @@ def _call_backward(node, grads, create_graph):
             ctx.saved = saved
         out = out if isinstance(out, tuple) else (out,)
         return tuple(o if o is None or isinstance(o, Tensor) else Tensor._wrap(o) for o in out)
+    if fn.composite is not None and getattr(ctx, "composite_call", None) is not None:
+        return _composite_backward(node, grads)
     # A fused kernel's backward runs on arrays once; its results may not be differentiated again.
     raw = [g._data if isinstance(g, Tensor) else g for g in grads]
     out = fn.backward(ctx, *raw)
@@ -559,11 +567,28 @@ def _call_backward(node, grads, create_graph):
     return tuple(None if o is None else _once_differentiable(o, node, grads) for o in out)
 
 
+def _composite_backward(node, grads):
+    """The input gradients of a fused op, with a graph: rebuilt from its composite form."""
+    Tensor = _tensor_type()
+    args, kwargs = node.ctx.composite_call
+    out = node.fn.composite(*args, **kwargs)
+    outs = out if isinstance(out, tuple) else (out,)
+    pairs = [(o, g) for o, g in zip(outs, grads) if g is not None and isinstance(o, Tensor) and o.requires_grad]
+    wanted = [i for i, e in enumerate(node.edges) if e is not None]
+    result = [None] * len(node.edges)
+    if not pairs or not wanted:
+        return tuple(result)
+    got = grad([o for o, _ in pairs], [args[i] for i in wanted], [g for _, g in pairs],
+               create_graph=True, allow_unused=True)
+    for i, gi in zip(wanted, got):
+        result[i] = gi
+    return tuple(result)
+
+
 class _NotTwiceDifferentiable(Function):
-    @staticmethod
-    def forward(ctx, value, name, *grads):
-        ctx.name = name
-        return value
+    """The grad_fn of a gradient a fused kernel computed under create_graph=True: that gradient
+    depends on the op's inputs, but the kernel cannot say how, so going back through it raises
+    (rather than silently treating it as a constant)."""
 
     @staticmethod
     def backward(ctx, g):
@@ -575,10 +600,13 @@ class _NotTwiceDifferentiable(Function):
 
 def _once_differentiable(array, node, grads):
     Tensor = _tensor_type()
-    live = [g for g in grads if isinstance(g, Tensor) and g.requires_grad]
-    if not live:
+    if array.dtype.kind != "f":
         return Tensor._wrap(array)
-    return _NotTwiceDifferentiable.apply(array, node.name(), *live)
+    ctx = Context()
+    ctx.name = node.name()
+    t = Tensor._wrap(array, requires_grad=True)
+    t._node = Node(_NotTwiceDifferentiable, ctx, (), ((array.shape, array.dtype, type(array) is not np.ndarray),))
+    return t
 
 
 def backward(root, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:

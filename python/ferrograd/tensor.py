@@ -395,21 +395,6 @@ class Tensor:
     def __imatmul__(self, o):
         return self._assign_(self @ o, "__imatmul__")
 
-    def add_(self, other, *, alpha=1):
-        return self._assign_(self.add(other, alpha=alpha), "add_")
-
-    def sub_(self, other, *, alpha=1):
-        return self._assign_(self.sub(other, alpha=alpha), "sub_")
-
-    def mul_(self, other):
-        return self._assign_(self * other, "mul_")
-
-    def div_(self, other, *, rounding_mode=None):
-        return self._assign_(self.div(other, rounding_mode=rounding_mode), "div_")
-
-    def pow_(self, exponent):
-        return self._assign_(self ** exponent, "pow_")
-
     # ---- arithmetic -------------------------------------------------------------------------
     def _binary(self, other, fn, op, reflected=False):
         if not isinstance(other, _OPERAND_TYPES):
@@ -492,29 +477,7 @@ class Tensor:
     def __rmatmul__(self, o):
         return matmul(o, self)
 
-    mul, pow = __mul__, __pow__
-
-    def add(self, other, *, alpha=1):
-        return self + (other if alpha == 1 else other * alpha)
-
-    def sub(self, other, *, alpha=1):
-        return self - (other if alpha == 1 else other * alpha)
-
-    def div(self, other, *, rounding_mode=None):
-        if rounding_mode is None:
-            return self / other
-        if rounding_mode == "floor":
-            return self.floor_divide(other)
-        if rounding_mode == "trunc":
-            q = self / other
-            q = q.trunc()
-            return q if dtypes.is_float(self.dtype) or (isinstance(other, Tensor) and dtypes.is_float(other.dtype)) or isinstance(other, float) else q.to(self.dtype)
-        raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor', got {rounding_mode!r}")
-
-    true_divide = divide = __truediv__
-    multiply = mul
-    subtract = sub
-    neg = __neg__
+    neg = __neg__  # a fast path; the other named forms (add, mul, div, ...) are registry entries
 
     def _compare(self, other, ufunc, op):
         if not isinstance(other, _OPERAND_TYPES):
@@ -542,41 +505,6 @@ class Tensor:
 
     __hash__ = object.__hash__
     lt, le, gt, ge, eq, ne = __lt__, __le__, __gt__, __ge__, __eq__, __ne__
-
-    # ---- elementwise functions --------------------------------------------------------------
-    def exp(self):
-        return unary.Exp.apply(_as_float(self, "exp"))
-
-    def log(self):
-        return unary.Log.apply(_as_float(self, "log"))
-
-    def sqrt(self):
-        return unary.Sqrt.apply(_as_float(self, "sqrt"))
-
-    def abs(self):
-        return unary.Abs.apply(self)
-
-    def tanh(self):
-        return unary.Tanh.apply(_as_float(self, "tanh"))
-
-    def sigmoid(self):
-        return unary.Sigmoid.apply(_as_float(self, "sigmoid"))
-
-    def relu(self):
-        return unary.Relu.apply(self)
-
-    def clamp(self, min=None, max=None):
-        if min is None and max is None:
-            raise ValueError("clamp: at least one of min and max must be given")
-        return unary.Clamp.apply(self, min, max)
-
-    clip = clamp
-
-    def maximum(self, other):
-        return self._binary(other, arith.Maximum, "maximum")
-
-    def minimum(self, other):
-        return self._binary(other, arith.Minimum, "minimum")
 
     # ---- reductions -------------------------------------------------------------------------
     def sum(self, dim=None, keepdim=False):

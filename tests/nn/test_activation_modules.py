@@ -147,8 +147,11 @@ def test_inplace_writes_into_a_tensor_without_a_graph_and_not_into_one_with():
         assert fn(x, inplace=True) is x, fn.__name__
         np.testing.assert_array_equal(x.numpy(), want)
     x = fg.tensor([-1.0, 2.0], requires_grad=True)
-    y = F.threshold(x, 0.0, 5.0, inplace=True)  # out of place for now: the graph needs x
-    assert y is not x and x.tolist() == [-1.0, 2.0] and y.tolist() == [5.0, 2.0]
+    with pytest.raises(RuntimeError, match="leaf Variable"):  # as torch: a leaf in the graph
+        F.threshold(x, 0.0, 5.0, inplace=True)
+    h = x * 1
+    y = F.threshold(h, 0.0, 5.0, inplace=True)  # a non-leaf: it becomes the result, still differentiable
+    assert y is h and y.tolist() == [5.0, 2.0]
     y.sum().backward()
     assert x.grad.tolist() == [0.0, 1.0]
 

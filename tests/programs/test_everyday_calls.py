@@ -875,10 +875,13 @@ def grad_through_masked_fill_where():
 
 
 @case
-def grad_clamp_at_bounds():
-    x = torch.tensor([-1.0, 0.0, 0.5, 1.0, 2.0], requires_grad=True)
-    x.clamp(0.0, 1.0).sum().backward()
-    return x.grad
+def grad_clamp():
+    # values away from the bounds: the gradient exactly at a bound changed between torch versions
+    x = torch.tensor([-1.0, 0.25, 0.5, 2.0], requires_grad=True)
+    (x.clamp(0.0, 1.0) * torch.tensor([1.0, 2.0, 3.0, 4.0])).sum().backward()
+    y = torch.tensor([-1.0, 3.0], requires_grad=True)
+    y.clamp(min=0.0).sum().backward()
+    return x.grad, y.grad
 
 
 @case

@@ -213,7 +213,7 @@ def test_train_checkpoint_finetune(device, tmp_path):
     for k, v in model2.state_dict().items():
         if k in frozen:
             assert torch.equal(v, frozen[k]), k
-    assert evaluate(model2, DataLoader(TensorDataset(*make_images(64, 4, seed=3)), batch_size=64), device) >= 0.7
+    assert evaluate(model2, DataLoader(TensorDataset(*make_images(64, 4, seed=3)), batch_size=64), device) >= 0.85
 
 
 # ---- the run recorded under torch ---------------------------------------------------------------

@@ -185,5 +185,13 @@ def index_add_into(shape_, dtype, key, g):
         base = zeros(shape_, dtype, g)
         return base.index_put((key,) if not isinstance(key, tuple) else key, g, accumulate=True)
     out = _array_zeros(tuple(shape_), dtype, like=g)
-    np.add.at(out, key, g)
+    if _is_basic(key):  # slices and ints never repeat a position: a plain assignment is the sum
+        out[key] = g
+    else:
+        np.add.at(out, key, g)
     return out
+
+
+def _is_basic(key) -> bool:
+    parts = key if isinstance(key, tuple) else (key,)
+    return all(k is None or k is Ellipsis or isinstance(k, (slice, int, np.integer)) for k in parts)

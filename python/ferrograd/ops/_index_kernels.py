@@ -96,6 +96,17 @@ def reduce_along(out, idx, src, axis, reduce):
     reduce_along_axis(view, idx, src, axis, reduce)
 
 
+def floor_divide_int(a, b):
+    """np.floor_divide for integer arrays (b > 0). On the device the quotient comes from float32
+    division corrected by the remainder sign, because the device's integer `%` (which its
+    floor_divide uses) is wrong for negative operands on some adapters (llvmpipe)."""
+    if type(a) is np.ndarray:
+        return np.floor_divide(a, b)
+    q = np.floor(a.astype(np.float32) / b.astype(np.float32)).astype(a.dtype)
+    r = a - q * b
+    return q - (r < 0).astype(a.dtype) + (r >= b).astype(a.dtype)
+
+
 def nonzero(a):
     """np.nonzero for either kind (the device one reads the array back: the result's size
     depends on the values), as int64 arrays on a's device."""

@@ -10,6 +10,7 @@ import math
 import numpy as np
 
 from ..autograd import Function
+from . import composite
 from ._util import asarray, unbroadcast
 
 @functools.cache
@@ -45,6 +46,8 @@ def _softplus(x):
 
 
 class LeakyRelu(Function):
+    composite = staticmethod(composite.leaky_relu)
+
     @staticmethod
     def forward(ctx, x, slope):
         ctx.save_for_backward(x)
@@ -58,6 +61,8 @@ class LeakyRelu(Function):
 
 
 class Gelu(Function):
+    composite = staticmethod(composite.gelu)
+
     @staticmethod
     def forward(ctx, x, approximate):
         ctx.save_for_backward(x)
@@ -80,6 +85,8 @@ class Gelu(Function):
 
 
 class Silu(Function):
+    composite = staticmethod(composite.silu)
+
     @staticmethod
     def forward(ctx, x):
         s = _sigmoid(x)

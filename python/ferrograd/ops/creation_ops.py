@@ -132,8 +132,8 @@ def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False, layo
     """A copy of `data` with this tensor's dtype and device unless given (a tensor `data` is
     copied and detached)."""
     _check_tensor(self, "new_tensor")
-    return tensor(data, dtype=dtype_arg(dtype, "new_tensor", self.dtype),
-                  device=device_arg(device, "new_tensor", self.device), requires_grad=requires_grad)
+    return _make("new_tensor", data, dtype_arg(dtype, "new_tensor", self.dtype),
+                 device_arg(device, "new_tensor", self.device), requires_grad)
 
 
 # ---- ranges -------------------------------------------------------------------------------------
@@ -302,6 +302,8 @@ def _host_array(data, op):
     if isinstance(data, np.generic):
         return np.array(data), dtypes.infer_dtype(np.asarray(data), op)
     if isinstance(data, _PY_SCALARS):
+        if isinstance(data, int) and not -(2**63) <= data < 2**63:
+            raise OverflowError(f"{op}: the int {data} does not fit in int64")
         return np.array(data), scalar_dtype(data)
     if isinstance(data, (list, tuple)):
         try:
@@ -333,7 +335,10 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
     one-element tensors, a numpy array or a Tensor), with torch's dtype rules: Python floats
     become the default dtype (float32), ints int64, bools bool; numpy arrays keep float64 and
     int32; a Tensor keeps its dtype and device (the copy is detached)."""
-    op = "tensor"
+    return _make("tensor", data, dtype, device, requires_grad)
+
+
+def _make(op, data, dtype, device, requires_grad):
     T = tensor_cls()
     dt = dtype_arg(dtype, op)
     dev = device_arg(device, op, default=None)
@@ -375,10 +380,8 @@ def as_tensor(data, dtype=None, device=None):
         return data.to(dtype=dt, device=dev)
     if isinstance(data, np.ndarray) and _shares(data, dt, dev):
         return T._wrap(data)
-    return tensor(data, dtype=dt, device=dev)
+    return _make(op, data, dt, dev, False)
 
-
-_UNSET = object()
 
 
 @register("asarray", method=False)
@@ -409,7 +412,7 @@ def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=False):
                              f"{dt or 'a supported dtype'} on {dev or 'cpu'} without a copy")
     elif copy is False and not hasattr(obj, "__array_interface__"):
         raise ValueError(f"{op}: copy=False, but a {type(obj).__name__} cannot be used without a copy")
-    return tensor(obj, dtype=dt, device=dev, requires_grad=requires_grad)
+    return _make(op, obj, dt, dev, requires_grad)
 
 
 @register("from_numpy", method=False)

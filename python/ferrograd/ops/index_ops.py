@@ -301,7 +301,7 @@ class ScatterReduce(Function):
             count = _full(a.shape, 1 if include_self else 0, a.dtype, like=a)
             K.add_along(count, idx, _ones(idx.shape, a.dtype, like=a), dim)
             count = np.maximum(count, 1)
-            out = out / count if np.dtype(a.dtype).kind == "f" else np.floor_divide(out, count)
+            out = out / count if np.dtype(a.dtype).kind == "f" else K.floor_divide_int(out, count)
         ctx.save_for_backward(a, src, out)
         ctx.idx, ctx.dim, ctx.reduce, ctx.include_self = idx, dim, reduce, include_self
         return out
@@ -450,7 +450,14 @@ def index_fill(input, dim, index, value):
     d = _dim(dim, input.ndim, "index_fill")
     idx = _vector_index(index, input, "index_fill")
     _check_range(idx, input.shape[d], "index_fill", negative=True, exc=IndexError, dim=d)
-    return IndexPut.apply(input, v, _along_key(d, idx), False)
+    # where() with a mask of the filled slices: a repeated index fills once, so the value's
+    # gradient counts each filled element once (an IndexPut would count repeats twice)
+    from ..tensor import where
+    from ._util import zeros
+
+    mask = zeros((input.shape[d],), np.bool_, like=input._data)
+    mask[idx] = True
+    return where(mask.reshape(tuple(-1 if i == d else 1 for i in range(input.ndim))), v, input)
 
 
 def _key_item(k, input, op):

@@ -5,11 +5,14 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Function
+from . import composite
 from ._util import ascontiguous, kernels
 
 
 class LayerNorm(Function):
     """Layer norm over the trailing `cols` elements; weight/bias are flat (cols,) or None."""
+
+    composite = staticmethod(composite.layer_norm)
 
     @staticmethod
     def forward(ctx, x, weight, bias, cols, eps):

@@ -423,7 +423,7 @@ class SafeSqrt(Function):
 
     @staticmethod
     def forward(ctx, a):
-        out = np.sqrt(a)
+        out = asarray(np.sqrt(a))  # an array even when 0-d, so backward finds it as the output
         ctx.save_for_backward(out)
         return out
 

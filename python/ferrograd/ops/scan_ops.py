@@ -189,7 +189,8 @@ def _logaddexp(x, y):
 
 def _logcumsumexp_array(a, axis):
     if type(a) is np.ndarray:
-        return np.logaddexp.accumulate(a, axis=axis)
+        with np.errstate(invalid="ignore"):  # inf + inf: inf, with a warning numpy need not give
+            return np.logaddexp.accumulate(a, axis=axis)
     return _hillis_steele((a,), axis, lambda e, l: (_logaddexp(e[0], l[0]),))[0]
 
 

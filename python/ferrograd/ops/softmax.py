@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Function
+from . import composite
 from ._util import asarray, ascontiguous, kernels, ones, zeros
 
 
@@ -21,6 +22,8 @@ def _last(a: np.ndarray, dim: int) -> np.ndarray:
 
 class Softmax(Function):
     """softmax (or log_softmax when `log`) along `dim` of a float32/float64 array."""
+
+    composite = staticmethod(composite.softmax)
 
     @staticmethod
     def forward(ctx, x, dim, log):
@@ -49,6 +52,8 @@ class CrossEntropyIndex(Function):
     """Per-sample cross-entropy of (rows, C) logits against int64 class indices (rows,),
     torch's weight / ignore_index / label_smoothing semantics, before reduction."""
 
+    composite = staticmethod(composite.cross_entropy_index)
+
     @staticmethod
     def forward(ctx, x, target, weight, ignore_index, label_smoothing):
         x = ascontiguous(x)
@@ -68,6 +73,8 @@ class CrossEntropyIndex(Function):
 class CrossEntropyProb(Function):
     """Per-sample cross-entropy of (rows, C) logits against class probabilities (rows, C).
     Differentiable w.r.t. logits, target and weight (torch composes this case from ops)."""
+
+    composite = staticmethod(composite.cross_entropy_prob)
 
     @staticmethod
     def forward(ctx, x, target, weight, label_smoothing):

@@ -35,12 +35,10 @@ def _float(x, fn: str, name: str = "input") -> Tensor:
 
 
 def _inplace(input: Tensor, out: Tensor, inplace: bool) -> Tensor:
-    """torch's `inplace=True`: write the result into `input` when no graph needs it."""
-    if inplace and not input.requires_grad and not out.requires_grad:
-        input._data[...] = out._data
-        return input
-    # TODO(inplace): with a graph, copy `out` back into `input` (version counter bumped) once
-    # Tensor has real in-place ops; until then the result comes back out of place.
+    """torch's `inplace=True`: the result becomes `input` (written into its storage when no graph
+    needs it, else taking its place in the graph; a leaf that requires grad raises, as in torch)."""
+    if inplace:
+        return input._assign_(out, "inplace activation")
     return out
 
 
@@ -146,9 +144,8 @@ def _number(v, fn: str, name: str) -> float:
 def _log1p_exp(z: Tensor) -> Tensor:
     """log(1 + e^z) without overflow. Its gradient is sigmoid(z) everywhere, z == 0 included:
     maximum's tie splits the gradient in halves, abs's is 0 there. The value is exact to one
-    ulp of 1 in absolute terms (softplus(-50) gives 0, not 2e-22).
-    TODO: log1p once it is a Tensor op (and expm1 in _elu) for relative precision near 0."""
-    return z.maximum(0.0) + ((-z.abs()).exp() + 1).log()
+    ulp of z's dtype relative to the result (log1p keeps softplus(-50) at 2e-22, not 0)."""
+    return z.maximum(0.0) + (-z.abs()).exp().log1p()
 
 
 def _clip_strict(x: Tensor, lo: float, hi: float) -> Tensor:
@@ -160,7 +157,7 @@ def _elu(x: Tensor, alpha: float, input_scale: float = 1.0) -> Tensor:
     neg = x.clamp(max=0)
     if input_scale != 1.0:
         neg = neg * input_scale
-    return where(x > 0, x, (neg.exp() - 1) * alpha)
+    return where(x > 0, x, neg.expm1() * alpha)
 
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
