@@ -4,7 +4,7 @@ from . import _native  # noqa: F401  (fails early and clearly if the extension i
 from . import _malloc
 
 _malloc.tune()
-from . import data, nn, optim  # noqa: E402
+from . import data, nn, optim, utils  # noqa: E402
 from .checkpoint import load_checkpoint, save_checkpoint
 from .io import load, save
 from . import autograd

@@ -223,6 +223,8 @@ class Function:
         if needs_grad and cls.composite is not None:
             ctx.composite_call = (args, kwargs)
         if type(out) is not tuple:
+            if needs_grad and out.dtype.kind != "f":  # an integer or bool result carries no gradient
+                needs_grad = False
             result = Tensor._wrap(out, requires_grad=needs_grad)
             if needs_grad:
                 node = Node(cls, ctx, args, ((out.shape, out.dtype, type(out) is not np.ndarray),))

@@ -15,6 +15,8 @@ FLOATS = (float32, float64)
 
 
 def is_float(dtype) -> bool:
+    if isinstance(dtype, np.dtype):  # the common case, without np.dtype()'s parsing
+        return dtype.kind == "f" and dtype.itemsize in (4, 8)
     return np.dtype(dtype) in FLOATS
 
 

@@ -15,6 +15,7 @@ import tempfile
 import numpy as np
 import safetensors.numpy
 
+from .device import device
 from .tensor import Tensor
 from .wgpu.array import GpuArray
 
@@ -119,9 +120,44 @@ def _read(path: str):
     return tensors, meta
 
 
-def load(path):
-    """Read what `save` wrote; a safetensors file from elsewhere loads as a dict of tensors."""
+def load(path, map_location=None, weights_only=None, **kwargs):
+    """Read what `save` wrote; a safetensors file from elsewhere loads as a dict of tensors.
+    `map_location` ("cpu", "wgpu", a device, or a dict/callable as torch takes) places the tensors;
+    `weights_only` is accepted for torch's signature (this format holds only tensors and plain data)."""
     path = os.fspath(path)
+    out = _load(path)
+    target = _map_target(map_location)
+    return out if target is None else _move_tree(out, target)
+
+
+def _map_target(map_location):
+    """None (leave tensors on the cpu), a callable (torch's `fn(storage, location)`), or a device name."""
+    if map_location is None:
+        return None
+    if isinstance(map_location, dict):  # {saved location: target}: every tensor here was saved from cpu
+        map_location = map_location.get("cpu", next(iter(map_location.values()), None))
+        if map_location is None:
+            return None
+    if callable(map_location) and not isinstance(map_location, (str, device)):
+        return map_location
+    return str(device(map_location))  # an unknown device raises ValueError naming it
+
+
+def _move_tree(obj, target):
+    if isinstance(obj, Tensor):
+        if callable(target):
+            moved = target(obj, "cpu")
+            return obj if moved is None else moved
+        dev = "wgpu" if target == "wgpu" else "cpu"
+        return obj if obj.device == dev else obj.to(dev)
+    if isinstance(obj, dict):
+        return type(obj)((k, _move_tree(v, target)) for k, v in obj.items())
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_move_tree(v, target) for v in obj)
+    return obj
+
+
+def _load(path):
     tensors, meta = _read(path)
     if TREE_KEY not in meta:
         return {k: Tensor(v) for k, v in tensors.items()}

@@ -134,7 +134,8 @@ class Tensor:
 
     def item(self):
         if self._data.size != 1:
-            raise ValueError(f"item: only a one-element tensor converts to a Python number, got shape {self.shape}")
+            raise ShapeRuntimeError(
+                f"item: a Tensor with {self._data.size} elements cannot be converted to Scalar (shape {tuple(self.shape)})")
         return self._data.reshape(()).item()
 
     def tolist(self):
@@ -146,9 +147,30 @@ class Tensor:
     def __int__(self):
         return int(self.item())
 
+    def __index__(self):
+        """A 0-d or one-element integer tensor used as an index (`seq[t]`, `range(t)`)."""
+        if dtypes.is_float(self.dtype) or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.item())
+
+    # What PyTorch code asks of a tensor's kind: always dense, strided, on cpu or wgpu.
+    is_sparse = False
+    is_quantized = False
+    is_meta = False
+    is_mkldnn = False
+
+    @property
+    def is_cuda(self):
+        return False
+
+    @property
+    def layout(self):
+        return "strided"
+
     def __bool__(self):
         if self._data.size != 1:
-            raise ValueError(f"bool: the truth value of a tensor of shape {self.shape} is ambiguous")
+            raise ShapeRuntimeError(
+                f"bool: Boolean value of Tensor with more than one value is ambiguous (shape {tuple(self.shape)})")
         return bool(self._data.reshape(()).item())
 
     def __array__(self, dtype=None, copy=None):
@@ -506,56 +528,6 @@ class Tensor:
     __hash__ = object.__hash__
     lt, le, gt, ge, eq, ne = __lt__, __le__, __gt__, __ge__, __eq__, __ne__
 
-    # ---- reductions -------------------------------------------------------------------------
-    def sum(self, dim=None, keepdim=False):
-        src = self.to(dtypes.int64) if self.dtype == dtypes.bool_ else self
-        return reduce.Sum.apply(src, normalize_dims(dim, self.ndim, "sum"), keepdim)
-
-    def mean(self, dim=None, keepdim=False):
-        return reduce.Mean.apply(_as_float(self, "mean"), normalize_dims(dim, self.ndim, "mean"), keepdim)
-
-    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
-        if correction is None:
-            correction = 1 if unbiased is None or unbiased else 0
-        dims = normalize_dims(dim, self.ndim, "var")
-        return reduce.Var.apply(_as_float(self, "var"), dims, keepdim, correction)
-
-    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
-        return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
-
-    def _extreme(self, dim, keepdim, largest, op):
-        if self._data.size == 0 and (dim is None or self.shape[dim] == 0):
-            raise ValueError(f"{op}: cannot reduce an empty tensor of shape {self.shape}")
-        if dim is None:
-            return reduce.Extreme.apply(self, normalize_dims(None, self.ndim, op), False, largest)
-        if self.ndim == 0:
-            raise IndexError(f"{op}: dim {dim} given for a 0-d tensor")
-        (d,) = normalize_dims(dim, self.ndim, op)
-        values = reduce.ExtremeAlongDim.apply(self, d, keepdim, largest)
-        indices = np.argmax(self._data, axis=d) if largest else np.argmin(self._data, axis=d)
-        if keepdim:
-            indices = np.expand_dims(indices, d)
-        return ValuesIndices(values, Tensor._wrap(indices.astype(np.int64)))
-
-    def max(self, dim=None, keepdim=False):
-        """Largest element; with `dim`, the (values, indices) along it, as in PyTorch."""
-        return self._extreme(dim, keepdim, True, "max")
-
-    def min(self, dim=None, keepdim=False):
-        return self._extreme(dim, keepdim, False, "min")
-
-    def argmax(self, dim=None, keepdim=False):
-        if self._data.size == 0:
-            raise ValueError(f"argmax: cannot reduce an empty tensor of shape {self.shape}")
-        if dim is None:
-            out = _asarray(np.argmax(self._data))
-            return Tensor._wrap(out.reshape((1,) * self.ndim) if keepdim else out.astype(np.int64))
-        (d,) = normalize_dims(dim, self.ndim, "argmax")
-        return Tensor._wrap(np.argmax(self._data, axis=d, keepdims=keepdim).astype(np.int64))
-
-    def argmin(self, dim=None, keepdim=False):
-        return (-self.detach()).argmax(dim, keepdim)
-
     # ---- shape ------------------------------------------------------------------------------
     def reshape(self, *shape):
         shape = _dims_arg(shape, "reshape")
@@ -566,7 +538,15 @@ class Tensor:
         return shape_mod.Reshape.apply(self, shape)
 
     def view(self, *shape):
-        return self.reshape(*shape)
+        """A reshape that never copies: raises (as torch) when the strides do not allow a view."""
+        out = self.reshape(*shape)
+        a = self._data
+        if type(a) is np.ndarray and a.size and not np.shares_memory(out._data, a):
+            raise ShapeRuntimeError(
+                f"view: view size is not compatible with input tensor's size and stride (shape {tuple(self.shape)} "
+                "is not contiguous in the dims it merges). Use .reshape(...) instead."
+            )
+        return out
 
     def flatten(self, start_dim=0, end_dim=-1):
         if self.ndim == 0:
@@ -758,6 +738,15 @@ def _as_float(t: Tensor, op: str) -> Tensor:
     return t if dtypes.is_float(t.dtype) else t.to(dtypes.float32)
 
 
+def _result_dtype(a, b):
+    """PyTorch's promotion between two tensors: a 0-d tensor does not widen a dimensioned one of
+    the same category (float32 tensor + float64 0-d tensor stays float32)."""
+    if (a.ndim == 0) != (b.ndim == 0) and dtypes.is_float(a.dtype) == dtypes.is_float(b.dtype) \
+            and (a.dtype == dtypes.bool_) == (b.dtype == dtypes.bool_):
+        return b.dtype if a.ndim == 0 else a.dtype
+    return dtypes.promote(a.dtype, b.dtype)
+
+
 def _operands(a, b, op):
     """Bring two operands of a binary op to one dtype (PyTorch rules) and check broadcasting."""
     if not isinstance(b, Tensor):
@@ -771,7 +760,7 @@ def _operands(a, b, op):
     elif type(a._data) is not type(b._data):
         raise ValueError(f"{op}: expected both operands on one device, got {a.device} and {b.device}")
     if a.dtype != b.dtype:
-        dt = dtypes.promote(a.dtype, b.dtype)
+        dt = _result_dtype(a, b)
         a, b = a.to(dt), b.to(dt)
     try:
         np.broadcast_shapes(a.shape, b.shape)
@@ -794,7 +783,7 @@ def matmul(a, b) -> Tensor:
     ka = a.shape[-1]
     kb = b.shape[-2] if b.ndim >= 2 else b.shape[0]
     if ka != kb:
-        raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not match ({ka} != {kb})")
+        raise ShapeRuntimeError(f"matmul: shapes {tuple(a.shape)} and {tuple(b.shape)} cannot be multiplied ({ka} != {kb})")
     try:
         np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     except ValueError:

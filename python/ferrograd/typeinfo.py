@@ -54,7 +54,7 @@ class finfo:
         self.max = float(info.max)
         self.min = float(info.min)
         self.tiny = self.smallest_normal = float(info.tiny)
-        self.resolution = float(info.resolution)
+        self.resolution = 10.0 ** -int(info.precision)  # exact 1e-06, as torch (numpy keeps float32 rounding)
         self.dtype = str(dt)
 
     def __repr__(self):

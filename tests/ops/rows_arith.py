@@ -79,3 +79,15 @@ ROWS = {
     "clamp": Row(samples=_clamp_cases, ref=_clamp_ref,
                  bad=[((np.ones(3),), {}, ValueError, "clamp")]),
 }
+
+ROWS.update({
+    "softmax": Row(samples=lambda rng: {"random": Case((rng.standard_normal((3, 4)), 1)),
+                                        "empty": Case((np.zeros((0, 4)), 1)),
+                                        "dim0": Case((rng.standard_normal((3, 4, 2)), 0))},
+                   ref=lambda a, d: (np.exp(a - a.max(d, keepdims=True)) / np.exp(a - a.max(d, keepdims=True)).sum(d, keepdims=True)).astype(a.dtype),
+                   bad=[((np.ones((2, 2)), 3), {}, IndexError, "softmax")]),
+    "log_softmax": Row(samples=lambda rng: {"random": Case((rng.standard_normal((3, 4)), 1)),
+                                            "empty": Case((np.zeros((0, 4)), 1)),
+                                            "dim0": Case((rng.standard_normal((3, 4, 2)), 0))},
+                       ref=lambda a, d: (a - a.max(d, keepdims=True) - np.log(np.exp(a - a.max(d, keepdims=True)).sum(d, keepdims=True))).astype(a.dtype)),
+})

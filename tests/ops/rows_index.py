@@ -24,6 +24,8 @@ def _corner(a, shape, skip=None):
 def _gather_ref(a, dim, idx, **_):
     if a.ndim == 0:
         return a.copy()
+    if idx.ndim == 0:
+        return np.asarray(a[int(idx)])
     return np.take_along_axis(_corner(a, idx.shape, dim % a.ndim), idx, dim)
 
 
@@ -37,6 +39,9 @@ def _at(ufunc, out, dim, idx, src):
 def _scatter_ref(a, dim, idx, src=None, value=None, reduce=None):
     if src is not None and not isinstance(src, np.ndarray):
         src, value = None, src
+    if idx.ndim == 0:
+        idx = idx.reshape(1)
+        src = None if src is None else src.reshape(1)
     out = a.copy()
     s = np.full(idx.shape, value, a.dtype) if src is None else src
     if reduce == "add":
@@ -161,6 +166,7 @@ ROWS = {
         "ints": Case((rng.integers(-5, 5, (3, 4)), 0, rng.integers(0, 3, (2, 4)))),
         "int32_index": Case((_f(rng, 3, 4), 1, rng.integers(0, 4, (3, 2)).astype(np.int32))),
         "scalar": Case((np.array(2.5), 0, np.array(0))),
+        "vector_scalar_index": Case((_f(rng, 3), 0, np.array(2))),
     }, ref=_gather_ref, bad=[
         ((np.ones((2, 3)), 0, np.array([[2, 0, 0]])), {}, IndexError, "gather"),
         ((np.ones((2, 3)), 0, np.array([[-1, 0, 0]])), {}, RuntimeError, "out of bounds"),
@@ -179,6 +185,7 @@ ROWS = {
         "reduce_multiply": Case((_f(rng, 3, 4), 0, rng.integers(0, 3, (4, 4)), _f(rng, 4, 4)), {"reduce": "multiply"}),
         "value_multiply": Case((_f(rng, 3, 4), 0, rng.integers(0, 3, (4, 4)), 2.0), {"reduce": "multiply"}),
         "ints": Case((rng.integers(-5, 5, (3, 4)), 1, _unique_along(rng, 4, (3, 2), 1), rng.integers(-5, 5, (3, 2)))),
+        "vector_scalar_index": Case((_f(rng, 3), 0, np.array(1), np.array(2.0))),
     }, ref=_scatter_ref, bad=[
         ((np.ones((2, 3)), 0, np.array([[2, 0, 0]]), np.ones((1, 3))), {}, IndexError, "scatter"),
         ((np.ones((2, 3)), 0, np.array([[1, 0, 0]]), np.ones((1, 2))), {}, RuntimeError, "no larger than src"),

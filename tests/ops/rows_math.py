@@ -102,7 +102,7 @@ ROWS = {
     "log10": unary(np.log10, 0.2, 3.0),
     "log1p": unary(np.log1p, -0.5, 3.0),
     "reciprocal": unary(lambda a: 1 / a, 0.3, 3.0),
-    "square": unary(np.square),
+    "square": Row(samples=lambda rng: {**_unary_cases()(rng), "ints": Case((rng.integers(-5, 5, (3, 4)),))}, ref=np.square),
     "erf": unary(lambda a: special.erf(a).astype(a.dtype)),
     "floor": unary(np.floor, grad=False),
     "ceil": unary(np.ceil, grad=False),

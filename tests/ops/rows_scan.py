@@ -118,9 +118,7 @@ def _diff_cases(rng):
 
 def _diff_ref(a, n=1, dim=-1, prepend=None, append=None):
     kw = {k: v for k, v in (("prepend", prepend), ("append", append)) if v is not None}
-    if a.dtype == bool:  # numpy's bool diff is also !=, n times
-        return np.diff(a, n=n, axis=dim, **kw)
-    return np.diff(a, n=n, axis=dim, **kw)
+    return np.diff(a, n=n, axis=dim, **kw)  # numpy's bool diff is != as well
 
 
 ROWS = {

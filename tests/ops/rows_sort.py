@@ -267,12 +267,8 @@ def _histc_ref(a, bins=100, min=0, max=0):  # noqa: A002
         if not (v >= left and v <= right):
             continue
         pos = int((v - left) * dt(bins) / (right - left))
-        out[min_(pos, bins - 1)] += 1
+        out[pos if pos < bins else bins - 1] += 1
     return out
-
-
-def min_(a, b):
-    return a if a < b else b
 
 
 def _search_cases(rng):

@@ -5,6 +5,10 @@ The `device` fixture runs a program on "cpu" and on "wgpu"; the wgpu case is als
 is skipped, with the reason, when no WebGPU adapter exists. As in tests/wgpu/conftest.py the adapter
 is opened when the first wgpu case runs, never at collection (llvmpipe's LLVM must not load before
 other suites import torch).
+
+The programs are plain PyTorch: tests/fixtures/gen/run_programs_under_torch.py runs this folder,
+unchanged, under real torch (all must pass there); tests/fixtures/gen/programs.py and
+tests/fixtures/gen/everyday_calls.py rewrite the torch figures the tests compare with.
 """
 
 import pathlib

@@ -217,9 +217,10 @@ def test_item_and_bool_of_many_elements():
 
 
 def test_reductions_of_empty_without_identity():
-    with pytest.raises(ValueError):
+    # torch raises IndexError or RuntimeError here, by the case; ferrograd's errors derive from those
+    with pytest.raises((ValueError, IndexError)):
         fg.zeros(0).max()
-    with pytest.raises(ValueError):
+    with pytest.raises((ValueError, IndexError)):
         fg.zeros(0, 3).argmax()
-    with pytest.raises(ValueError):
+    with pytest.raises((ValueError, IndexError)):
         fg.zeros(0, 3).max(dim=0)

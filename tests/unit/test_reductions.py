@@ -56,7 +56,9 @@ def test_sum_and_mean_functions_and_dtypes():
     assert fg.sum(i, 0).tolist() == [4, 6]
     b = fg.tensor([True, False, True])
     assert b.sum().dtype == np.int64 and b.sum().item() == 2
-    m = i.mean()
+    with pytest.raises(RuntimeError, match="floating point"):  # as torch: no implicit cast
+        i.mean()
+    m = i.mean(dtype=fg.float32)
     assert m.dtype == np.float32 and m.item() == 2.5
     np.testing.assert_allclose(fg.mean(i.float(), dim=1).numpy(), [1.5, 3.5])
 

@@ -113,7 +113,7 @@ def nonzero(a):
     if type(a) is np.ndarray:
         return tuple(i.astype(np.int64, copy=False) for i in np.nonzero(a.reshape(1) if a.ndim == 0 else a))
     try:
-        return tuple(np.nonzero(a.reshape((1,)) if a.ndim == 0 else a))
+        return tuple(p.astype(np.int64, copy=False) for p in np.nonzero(a.reshape((1,)) if a.ndim == 0 else a))
     except TypeError:  # no device nonzero (yet): one explicit readback
         from ._util import asarray
 

@@ -48,10 +48,9 @@ PRIMITIVES = {
 }
 
 
-class CpuBackend:
-    """numpy and the Rust kernels of `_native`."""
-
-    name = "cpu"
+class _NumpyCalls:
+    """Primitives that are the same numpy call on both kinds of array (GpuArray implements the
+    ufuncs and numpy functions these use, on the device)."""
 
     @staticmethod
     def unary(name, a):
@@ -62,32 +61,8 @@ class CpuBackend:
         return getattr(np, name)(a, b)
 
     @staticmethod
-    def where(cond, a, b):
-        return np.where(cond, a, b)
-
-    @staticmethod
     def cast(a, dtype):
         return a.astype(dtype)
-
-    @staticmethod
-    def copy(a):
-        return np.array(a, order="C")
-
-    @staticmethod
-    def full(shape, value, dtype):
-        return np.full(tuple(shape), value, dtype)
-
-    @staticmethod
-    def arange(start, stop, step, dtype):
-        return np.arange(start, stop, step).astype(dtype)
-
-    @staticmethod
-    def reduce(name, a, axes, keepdims):
-        return np.asarray(getattr(np, name)(a, axis=tuple(axes), keepdims=keepdims))
-
-    @staticmethod
-    def arg_reduce(name, a, axis, keepdims):
-        return getattr(np, name)(a, axis=axis, keepdims=keepdims).astype(np.int64)
 
     @staticmethod
     def scan(name, a, axis):
@@ -102,37 +77,12 @@ class CpuBackend:
         np.put_along_axis(a, idx, values, axis=axis)
 
     @staticmethod
-    def add_along(a, idx, values, axis):
-        from ._generic import add_along
-
-        add_along(a, idx, np.broadcast_to(values, idx.shape), axis)
-
-    @staticmethod
-    def index(a, key):
-        return np.asarray(a[key])
-
-    @staticmethod
     def index_put(a, key, values):
         a[key] = values
 
     @staticmethod
     def index_add(a, key, values):
         np.add.at(a, key, values)
-
-    @staticmethod
-    def sort(a, axis, descending):
-        if not descending:
-            idx = np.argsort(a, axis=axis, kind="stable")
-        else:  # stable descending (equal keys keep their order), NaN first as torch: sort the reversed row
-            n = a.shape[axis]
-            idx = n - 1 - np.flip(np.argsort(np.flip(a, axis), axis=axis, kind="stable"), axis)
-        return np.take_along_axis(a, idx, axis=axis), idx.astype(np.int64)
-
-    @staticmethod
-    def matmul(a, b):
-        from .linalg import matmul_arrays  # the Rust GEMM for float operands
-
-        return matmul_arrays(a, b)
 
     @staticmethod
     def reshape(a, shape):
@@ -166,6 +116,61 @@ class CpuBackend:
     def triu(a, k):
         return np.triu(a, k)
 
+
+class CpuBackend(_NumpyCalls):
+    """numpy and the Rust kernels of `_native`."""
+
+    name = "cpu"
+
+    @staticmethod
+    def where(cond, a, b):
+        return np.where(cond, a, b)
+
+    @staticmethod
+    def copy(a):
+        return np.array(a, order="C")
+
+    @staticmethod
+    def full(shape, value, dtype):
+        return np.full(tuple(shape), value, dtype)
+
+    @staticmethod
+    def arange(start, stop, step, dtype):
+        return np.arange(start, stop, step).astype(dtype)
+
+    @staticmethod
+    def reduce(name, a, axes, keepdims):
+        return np.asarray(getattr(np, name)(a, axis=tuple(axes), keepdims=keepdims))
+
+    @staticmethod
+    def arg_reduce(name, a, axis, keepdims):
+        return getattr(np, name)(a, axis=axis, keepdims=keepdims).astype(np.int64)
+
+    @staticmethod
+    def add_along(a, idx, values, axis):
+        from ._generic import add_along
+
+        add_along(a, idx, np.broadcast_to(values, idx.shape), axis)
+
+    @staticmethod
+    def index(a, key):
+        return np.asarray(a[key])
+
+    @staticmethod
+    def sort(a, axis, descending):
+        if not descending:
+            idx = np.argsort(a, axis=axis, kind="stable")
+        else:  # stable descending (equal keys keep their order), NaN first as torch: sort the reversed row
+            n = a.shape[axis]
+            idx = n - 1 - np.flip(np.argsort(np.flip(a, axis), axis=axis, kind="stable"), axis)
+        return np.take_along_axis(a, idx, axis=axis), idx.astype(np.int64)
+
+    @staticmethod
+    def matmul(a, b):
+        from .linalg import matmul_arrays  # the Rust GEMM for float operands
+
+        return matmul_arrays(a, b)
+
     @staticmethod
     def nonzero(a):
         return tuple(i.astype(np.int64) for i in np.nonzero(a))
@@ -187,28 +192,16 @@ class CpuBackend:
         return a
 
 
-class WgpuBackend:
+class WgpuBackend(_NumpyCalls):
     """GpuArray and the WGSL kernels of `ferrograd.wgpu` (float32, int32/int64-as-int32, bool)."""
 
     name = "wgpu"
-
-    @staticmethod
-    def unary(name, a):
-        return getattr(np, name)(a)  # GpuArray.__array_ufunc__: one WGSL elementwise kernel
-
-    @staticmethod
-    def binary(name, a, b):
-        return getattr(np, name)(a, b)
 
     @staticmethod
     def where(cond, a, b):
         from ..wgpu.elementwise import where
 
         return where(cond, a, b)
-
-    @staticmethod
-    def cast(a, dtype):
-        return a.astype(dtype)
 
     @staticmethod
     def copy(a):
@@ -235,18 +228,6 @@ class WgpuBackend:
         return getattr(np, name)(a, axis=axis, keepdims=keepdims)
 
     @staticmethod
-    def scan(name, a, axis):
-        return getattr(np, name)(a, axis=axis)
-
-    @staticmethod
-    def take_along(a, idx, axis):
-        return np.take_along_axis(a, idx, axis=axis)
-
-    @staticmethod
-    def put_along(a, idx, values, axis):
-        np.put_along_axis(a, idx, values, axis=axis)
-
-    @staticmethod
     def add_along(a, idx, values, axis):
         from ..wgpu.indexing import add_along_axis
 
@@ -257,14 +238,6 @@ class WgpuBackend:
         return a[key]
 
     @staticmethod
-    def index_put(a, key, values):
-        a[key] = values
-
-    @staticmethod
-    def index_add(a, key, values):
-        np.add.at(a, key, values)
-
-    @staticmethod
     def sort(a, axis, descending):
         from ..wgpu import sort as device_sort
 
@@ -273,38 +246,6 @@ class WgpuBackend:
     @staticmethod
     def matmul(a, b):
         return np.matmul(a, b)
-
-    @staticmethod
-    def reshape(a, shape):
-        return a.reshape(tuple(shape))
-
-    @staticmethod
-    def transpose(a, axes):
-        return a.transpose(tuple(axes))
-
-    @staticmethod
-    def broadcast_to(a, shape):
-        return np.broadcast_to(a, tuple(shape))
-
-    @staticmethod
-    def concat(arrays, axis):
-        return np.concatenate(arrays, axis=axis)
-
-    @staticmethod
-    def stack(arrays, axis):
-        return np.stack(arrays, axis=axis)
-
-    @staticmethod
-    def flip(a, axes):
-        return np.flip(a, axis=tuple(axes))
-
-    @staticmethod
-    def tril(a, k):
-        return np.tril(a, k)
-
-    @staticmethod
-    def triu(a, k):
-        return np.triu(a, k)
 
     @staticmethod
     def nonzero(a):

@@ -73,8 +73,8 @@ def _check_range(idx, n, op, *, negative=False, exc=IndexRuntimeError, dim=None)
     if type(idx) is not np.ndarray or idx.size == 0:
         return
     lo = -n if negative else 0
-    bad = (idx < lo) | (idx >= n)
-    if bad.any():
+    if idx.min() < lo or idx.max() >= n:
+        bad = (idx < lo) | (idx >= n)
         where = f" for dimension {dim}" if dim is not None else ""
         raise exc(f"{op}: index {int(idx[bad].flat[0])} is out of bounds{where} with size {n}")
 
@@ -143,8 +143,8 @@ def gather(input, dim, index, *, sparse_grad=False):
     _check(input, "gather")
     d = _dim(dim, input.ndim, "gather")
     idx = _index(index, input, "gather")
-    if input.ndim == 0:
-        return gather(input.reshape(1), 0, index.reshape(1)).reshape(tuple(index.shape))
+    if input.ndim == 0 or (input.ndim == 1 and idx.ndim == 0):  # torch allows 0-d with 0-d / 1-d
+        return gather(input.reshape(-1), 0, index.reshape(-1)).reshape(tuple(index.shape))
     _check_scatter_shapes(input, idx, d, "gather")
     _check_range(idx, input.shape[d], "gather", dim=d)
     return Gather.apply(input, idx, d)
@@ -218,6 +218,15 @@ def _on_vector(input, index, src):
     return input.reshape(1), index.reshape(-1), None if src is None else src.reshape(-1)
 
 
+def _vector_args(input, index, src):
+    """A 1-d input with a 0-d index (and src), which torch accepts: the index as one element."""
+    if input.ndim == 1 and isinstance(index, _tensor_cls()) and index.ndim == 0:
+        index = index.reshape(1)
+        if isinstance(src, _tensor_cls()) and src.ndim == 0:
+            src = src.reshape(1)
+    return index, src
+
+
 @register("scatter_add", inplace=True)
 def scatter_add(input, dim, index, src):
     """A copy of input with src added at index along dim (repeats accumulate), torch.scatter_add."""
@@ -226,6 +235,7 @@ def scatter_add(input, dim, index, src):
     if input.ndim == 0:
         a, i, s = _on_vector(input, index, src)
         return scatter_add(a, 0, i, s).reshape(())
+    index, src = _vector_args(input, index, src)
     d, idx = _scatter_args(input, dim, index, src, "scatter_add")
     if input.dtype == dtypes.bool_:
         raise DtypeRuntimeError("scatter_add: bool tensors are not supported")
@@ -256,6 +266,7 @@ def scatter(input, dim, index, src=None, value=None, *, reduce=None):
     if input.ndim == 0:
         a, i, s = _on_vector(input, index, src)
         return scatter(a, 0, i, s, value, reduce=reduce).reshape(())
+    index, src = _vector_args(input, index, src)
     d, idx = _scatter_args(input, dim, index, src, "scatter")
     if reduce is not None:
         if src is None:
@@ -371,6 +382,7 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
     if input.ndim == 0:
         a, i, s = _on_vector(input, index, src)
         return scatter_reduce(a, 0, i, s, reduce, include_self=include_self).reshape(())
+    index, src = _vector_args(input, index, src)
     d, idx = _scatter_args(input, dim, index, src, "scatter_reduce")
     if input.dtype == dtypes.bool_:
         raise DtypeRuntimeError("scatter_reduce: bool tensors are not supported")

@@ -494,12 +494,19 @@ def cross_dim(input, other, dim, op):
     _check(input, op), _check(other, op, "other")
     _same_dtype(op, input, other)
     _same_device(op, input, other)
+    if input.ndim != other.ndim:
+        raise ShapeRuntimeError(f"{op}: inputs must have the same number of dimensions, got {input.ndim} and {other.ndim}")
+    if dim is not None:
+        from .reduce import normalize_dims
+
+        (d,) = normalize_dims(dim, input.ndim, op)
+        if input.shape[d] != 3 or other.shape[d] != 3:
+            raise ShapeRuntimeError(f"{op}: inputs dimension {dim} must have length 3. "
+                                    f"Got {input.shape[d]} and {other.shape[d]}")
     try:
         shape = np.broadcast_shapes(tuple(input.shape), tuple(other.shape))
     except ValueError:
         raise ShapeRuntimeError(f"{op}: shapes {tuple(input.shape)} and {tuple(other.shape)} do not broadcast") from None
-    if input.ndim != other.ndim:
-        raise ShapeRuntimeError(f"{op}: inputs must have the same number of dimensions, got {input.ndim} and {other.ndim}")
     if dim is None:
         found = [d for d, n in enumerate(shape) if n == 3]
         if not found:

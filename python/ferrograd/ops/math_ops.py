@@ -95,7 +95,6 @@ _unary("log2", np.log2, lambda x, y: 1 / (x * math.log(2)))
 _unary("log10", np.log10, lambda x, y: 1 / (x * math.log(10)))
 _unary("log1p", np.log1p, lambda x, y: 1 / (x + 1))
 _unary("reciprocal", lambda a: 1 / a, lambda x, y: -(y * y), save="output")
-_unary("square", np.square, lambda x, y: 2 * x)
 _unary("floor", np.floor, None)
 _unary("ceil", np.ceil, None)
 _unary("trunc", np.trunc, None, aliases=("fix",))
@@ -122,6 +121,12 @@ class Erf(Function):
 def erf(input):
     """Elementwise error function, as torch.erf."""
     return Erf.apply(_floated(input, "erf"))
+
+
+@register("square", inplace=True)
+def square(input):
+    """input * input (integer tensors stay integer, as torch.square)."""
+    return _check(input, "square") * input
 
 
 class Round(Function):

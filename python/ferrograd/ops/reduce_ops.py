@@ -14,7 +14,7 @@ import numbers
 import numpy as np
 
 from .. import dtypes
-from ..autograd import Function
+from ..autograd import _TENSOR, Function
 from ..errors import DtypeRuntimeError, ShapeRuntimeError
 from . import _generic as G
 from ._util import asarray, zeros
@@ -29,7 +29,7 @@ def _tensor_cls():
 
 
 def _check(input, op):
-    if not isinstance(input, _tensor_cls()):
+    if not isinstance(input, _TENSOR[0] or _tensor_cls()):
         raise TypeError(f"{op}: input must be a Tensor, got {type(input).__name__}")
     return input
 

@@ -242,7 +242,7 @@ def unique_consecutive(input, return_inverse=False, return_counts=False, dim=Non
         axis = _one_dim(dim, input.ndim, "unique_consecutive")
         moved, shape = np.moveaxis(a, axis, 0), (a.shape[axis],)
     m = moved.shape[0]
-    change = (moved[1:] != moved[:-1]).reshape(max(m - 1, 0), -1).any(axis=1)
+    change = (moved[1:] != moved[:-1]).reshape(m - 1, -1).any(axis=1) if m > 1 else np.zeros(0, bool)
     starts = np.concatenate([np.ones(min(m, 1), bool), change])
     first = np.flatnonzero(starts)
     values = moved[first] if dim is None else np.moveaxis(moved[first], 0, axis)
@@ -350,7 +350,10 @@ def _search(seq, vals, right):
         rows_seq = seq.reshape(-1, seq.shape[-1])
         rows_val = vals.reshape(rows_seq.shape[0], -1)
         return np.stack([np.searchsorted(s, v, side=side) for s, v in zip(rows_seq, rows_val)]).reshape(vals.shape)
-    # Device: count the boundaries before each value (a compare and a sum per pair).
+    dev = _device_sort()
+    if dev is not None:
+        return dev.searchsorted(seq, vals, "right" if right else "left")
+    # No device sort module: count the boundaries before each value (a compare and a sum per pair).
     s = seq.reshape((1,) * vals.ndim + seq.shape) if seq.ndim == 1 else seq.reshape(seq.shape[:-1] + (1, seq.shape[-1]))
     v = vals.reshape(vals.shape + (1,))
     before = ~_less(v, s) if right else _less(s, v)

@@ -17,6 +17,7 @@ from collections import namedtuple
 import numpy as np
 
 from ...tensor import Tensor, cat, full, tensor
+from ...errors import ShapeRuntimeError  # torch raises RuntimeError; ValueError kept as a base
 
 __all__ = [
     "PackedSequence",
@@ -130,16 +131,16 @@ def pack_padded_sequence(input, lengths, batch_first: bool = False, enforce_sort
     t_dim, b_dim = (1, 0) if batch_first else (0, 1)
     steps, batch = input.shape[t_dim], input.shape[b_dim]
     if lengths.size != batch:
-        raise ValueError(f"{fn}: expected {batch} lengths (the batch size of input {tuple(input.shape)}, "
+        raise ShapeRuntimeError(f"{fn}: expected {batch} lengths (the batch size of input {tuple(input.shape)}, "
                          f"batch_first={batch_first}), got {lengths.size}")
     if (lengths <= 0).any():
-        raise ValueError(f"{fn}: every length must be > 0, got lengths {lengths.tolist()}")
+        raise ShapeRuntimeError(f"{fn}: every length must be > 0, got lengths {lengths.tolist()}")
     if lengths.max() > steps:
-        raise ValueError(f"{fn}: a length of {int(lengths.max())} exceeds the {steps} steps of input "
+        raise ShapeRuntimeError(f"{fn}: a length of {int(lengths.max())} exceeds the {steps} steps of input "
                          f"{tuple(input.shape)} (batch_first={batch_first})")
     if enforce_sorted:
         if (np.diff(lengths) > 0).any():
-            raise ValueError(f"{fn}: `lengths` must be sorted in decreasing order when `enforce_sorted` is True, "
+            raise ShapeRuntimeError(f"{fn}: `lengths` must be sorted in decreasing order when `enforce_sorted` is True, "
                              f"got {lengths.tolist()}. {_SORT_HINT}")
         order, sorted_indices = np.arange(batch), None
     else:
@@ -178,12 +179,12 @@ def pad_packed_sequence(sequence, batch_first: bool = False, padding_value: floa
     steps = bs.size
     if total_length is not None:
         if total_length < steps:
-            raise ValueError(f"{fn}: Expected total_length to be at least the length of the longest sequence in "
+            raise ShapeRuntimeError(f"{fn}: Expected total_length to be at least the length of the longest sequence in "
                              f"input, but got total_length={total_length} and max sequence length being {steps}")
         steps = int(total_length)
     batch = int(bs[0]) if bs.size else 0
     if int(bs.sum()) != data.shape[0]:
-        raise ValueError(f"{fn}: batch_sizes sum to {int(bs.sum())} but data has {data.shape[0]} rows")
+        raise ShapeRuntimeError(f"{fn}: batch_sizes sum to {int(bs.sum())} but data has {data.shape[0]} rows")
     lengths = (bs[None, :] > np.arange(batch)[:, None]).sum(1).astype(np.int64)  # per sorted sequence
     offsets = np.concatenate([[0], np.cumsum(bs)[:-1]]).astype(np.int64)
     index = np.full((steps, batch), data.shape[0], dtype=np.int64)  # data.shape[0] = the padding row
