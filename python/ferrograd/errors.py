@@ -8,3 +8,7 @@ class ShapeRuntimeError(ValueError, RuntimeError):
 
 class DtypeRuntimeError(TypeError, RuntimeError):
     """A dtype that an autograd call cannot use (torch: RuntimeError)."""
+
+
+class IndexRuntimeError(IndexError, RuntimeError):
+    """An index out of range where torch raises RuntimeError (gather, scatter, index_add)."""

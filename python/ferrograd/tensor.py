@@ -109,7 +109,13 @@ class Tensor:
 
     @property
     def mT(self):
+        if self.ndim < 2:
+            raise ShapeRuntimeError(f"mT: tensor.mT is only supported on matrices or batches of matrices, got {self.ndim}-D")
         return self.transpose(-2, -1)
+
+    def where(self, condition, other):
+        """`self` where `condition` holds, else `other` (torch's Tensor.where)."""
+        return where(condition, self, other)
 
     def __len__(self):
         if self.ndim == 0:
@@ -548,33 +554,18 @@ class Tensor:
             )
         return out
 
-    def flatten(self, start_dim=0, end_dim=-1):
-        if self.ndim == 0:
-            return self.reshape(1)
-        s, e = start_dim % self.ndim, end_dim % self.ndim
-        if s > e:
-            raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for shape {self.shape}")
-        new = self.shape[:s] + (int(np.prod(self.shape[s : e + 1])),) + self.shape[e + 1 :]
-        return self.reshape(new)
-
     def permute(self, *dims):
         dims = _dims_arg(dims, "permute")
         if len(dims) != self.ndim:
-            raise ValueError(f"permute: {dims} is not a permutation of the {self.ndim} dims of shape {self.shape}")
+            raise ShapeRuntimeError(f"permute: {dims} is not a permutation of the {self.ndim} dims of shape {self.shape}")
         axes = tuple(normalize_dims(d, self.ndim, "permute")[0] for d in dims)  # IndexError if out of range
         if sorted(axes) != list(range(self.ndim)):
-            raise ValueError(f"permute: {dims} is not a permutation of the {self.ndim} dims of shape {self.shape}")
+            raise ShapeRuntimeError(f"permute: {dims} is not a permutation of the {self.ndim} dims of shape {self.shape}")
         return shape_mod.Permute.apply(self, axes)
-
-    def transpose(self, dim0, dim1):
-        axes = list(range(self.ndim))
-        d0, d1 = normalize_dims(dim0, self.ndim, "transpose")[0], normalize_dims(dim1, self.ndim, "transpose")[0]
-        axes[d0], axes[d1] = axes[d1], axes[d0]
-        return shape_mod.Permute.apply(self, tuple(axes))
 
     def t(self):
         if self.ndim > 2:
-            raise ValueError(f"t: expects a tensor of at most 2 dims, got shape {self.shape}")
+            raise ShapeRuntimeError(f"t: expects a tensor of at most 2 dims, got shape {tuple(self.shape)}")
         return self.T
 
     def unsqueeze(self, dim):
@@ -834,12 +825,16 @@ def _check_joinable(tensors, op, dim, same_shape):
             x != y for i, (x, y) in enumerate(zip(t.shape, ref)) if same_shape or i != dim % max(len(ref), 1)
         ):
             shapes = [tuple(x.shape) for x in tensors]
-            raise ValueError(f"{op}: tensors must match in every dim{'' if same_shape else ' but dim'}, got {shapes}")
+            raise ShapeRuntimeError(f"{op}: tensors must match in every dim{'' if same_shape else ' but dim'}, got {shapes}")
     return tensors
 
 
 def cat(tensors, dim=0) -> Tensor:
-    tensors = _check_joinable(list(tensors), "cat", dim, False)
+    tensors = list(tensors)
+    if len(tensors) > 1:  # torch skips legacy empty (0,) tensors beside others
+        kept = [t for t in tensors if not (isinstance(t, Tensor) and tuple(t.shape) == (0,))]
+        tensors = kept or tensors[:1]
+    tensors = _check_joinable(tensors, "cat", dim, False)
     if tensors[0].ndim == 0:
         raise ValueError("cat: 0-d tensors cannot be concatenated; use fg.stack")
     (d,) = normalize_dims(dim, tensors[0].ndim, "cat")

@@ -224,7 +224,8 @@ ROWS = {
         "upper": Case((_spd(rng, 3),), {"upper": True}),
     }, ref=lambda a, upper=False: np.swapaxes(np.linalg.cholesky(a), -1, -2) if upper else np.linalg.cholesky(a),
         # cholesky reads one triangle: gradcheck through a symmetrised input, as torch's tests do
-        call=lambda a, **k: _fg().cholesky((a + a.transpose(-1, -2)) * 0.5, **k), devices=_CPU, rtol=1e-4, atol=1e-5, bad=[
+        call=lambda a, **k: _fg().cholesky((a + a.transpose(-1, -2)) * 0.5, **k), devices=_CPU,
+        rtol=1e-4, atol=1e-5, bad=[
         ((np.array([[1.0, 2.0], [2.0, 1.0]]),), {}, RuntimeError, "positive-definite"),
     ]),
 }

@@ -81,7 +81,10 @@ def _with_specials(rng):
 
 
 def _nonzero_divisor(rng):
-    return _binary_cases(avoid_zero=True)(rng)
+    cases = _binary_cases(avoid_zero=True)(rng)
+    # negative integers: Python's floor rule for // and %, C's for fmod
+    cases["ints"] = Case((np.array([-7, -6, -5, 5, 6, 7, 0]), np.array([3, 3, -3, -3, 4, -4, 5])))
+    return cases
 
 
 ROWS = {
@@ -113,11 +116,11 @@ ROWS = {
     "sgn": Row(samples=_unary_cases(), ref=np.sign, grad=False),
     "neg": unary(np.negative),
     "positive": unary(lambda a: a),
-    "floor_divide": Row(samples=_nonzero_divisor, ref=lambda a, b: np.floor_divide(a, b), grad=False,
+    "floor_divide": Row(samples=_nonzero_divisor, ref=lambda a, b: np.floor_divide(a, b).astype(np.result_type(a, b)), grad=False,
                         bad=[((np.array([1, 2]), 0), {}, ZeroDivisionError, "floor_divide")]),
-    "remainder": Row(samples=_nonzero_divisor, ref=lambda a, b: np.remainder(a, b).astype(a.dtype), grad_args=(0,),
+    "remainder": Row(samples=_nonzero_divisor, ref=lambda a, b: np.remainder(a, b).astype(np.result_type(a, b)), grad_args=(0,),
                      bad=[((np.array([1, 2]), 0), {}, ZeroDivisionError, "remainder")]),
-    "fmod": Row(samples=_nonzero_divisor, ref=lambda a, b: np.fmod(a, b).astype(a.dtype), grad_args=(0,)),
+    "fmod": Row(samples=_nonzero_divisor, ref=lambda a, b: np.fmod(a, b).astype(np.result_type(a, b)), grad_args=(0,)),
     "atan2": Row(samples=_binary_cases(avoid_zero=True), ref=lambda a, b: np.arctan2(a, b).astype(a.dtype)),
     "lerp": Row(samples=lambda rng: {
         "random": Case((rng.standard_normal((3, 4)), rng.standard_normal((3, 4)), 0.3)),

@@ -171,7 +171,8 @@ ROWS = {
         "replacement": Case((np.array([0.0, 2.0, 1.0, 0.0]), 20, True)),
         "zeros_last": Case((np.array([1.0, 0.0, 1.0]), 3)),
         "vector": Case((rng.uniform(0, 1, 5), 5)),
-    }, ref=lambda w, k, replacement=False: {"w": w, "k": k, "replacement": replacement}, grad=False, compare=_multinomial_check,
+    }, ref=lambda w, k, replacement=False: {"w": w, "k": k, "replacement": replacement}, grad=False,
+        compare=_multinomial_check,
         call=_seeded(R.multinomial, dtype=False), bad=[
         ((np.ones(3), 4), {}, ValueError, "without replacement"),
         ((np.array([-1.0, 1.0]), 1), {}, ValueError, "element < 0"),

@@ -89,8 +89,11 @@ ROWS = {
         "no_dims": Case((_f(rng, 2, 3), ())),
         "ints": Case((rng.integers(0, 9, (3, 4)), (1,))),
         "scalar": Case((np.array(1.5), ())),
-    }, ref=lambda a, dims: np.flip(a, dims) if dims else a.copy(), bad=[
-        ((np.ones((2, 3)), 0), {}, TypeError, "tuple or list"),
+        "varargs": Case((_f(rng, 2, 3, 2), 0, 2)),
+        "keyword": Case((_f(rng, 2, 3),), {"dims": [1]}),
+    }, ref=lambda a, *dims, **kw: (lambda d: np.flip(a, d) if d else a.copy())(
+        kw["dims"] if "dims" in kw else dims[0] if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims), bad=[
+        ((np.ones((2, 3)), (0.5,)), {}, TypeError, "tuple of ints"),
         ((np.ones((2, 3)), (0, 0)), {}, RuntimeError, "repeats a dim"),
         ((np.ones((2, 3)), (2,)), {}, IndexError, "flip"),
     ]),
@@ -181,7 +184,10 @@ ROWS = {
         "empty": Case((_f(rng, 0, 3), (2, 2))),
         "fewer": Case((_f(rng, 2, 3), (2,))),
         "list": Case((_f(rng, 2), [3])),
-    }, ref=lambda a, reps: np.tile(a, reps), bad=[((np.ones((2, 3)), 2), {}, TypeError, "tuple or list")]),
+        "varargs": Case((_f(rng, 2, 3), 2, 2)),
+        "keyword": Case((_f(rng, 2, 3),), {"dims": (1, 2)}),
+    }, ref=lambda a, *reps, dims=None: np.tile(a, dims if dims is not None else reps[0] if len(reps) == 1 else reps),
+        bad=[((np.ones((2, 3)), 2.0), {}, TypeError, "tuple of ints")]),
     "repeat_interleave": Row(samples=lambda rng: {
         "random": Case((_f(rng, 3, 4), 2)),
         "empty": Case((_f(rng, 0, 4), 2, 0)),

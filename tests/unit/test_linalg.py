@@ -162,8 +162,10 @@ def test_solve(left, bshape):
     batch_a = RNG.standard_normal((4, 3, 3)) + 3 * np.eye(3)
     a = batch_a if len(bshape) == 3 or bshape == (4, 3) else A
     b = RNG.standard_normal(bshape)
-    x = LA.solve(fg.tensor(a), fg.tensor(b), left=left).numpy()
     vector = b.ndim == 1 or (b.ndim == a.ndim - 1 and b.shape == a.shape[:-1])
+    if not left and not vector:
+        b = np.swapaxes(b, -1, -2).copy()  # X A = B: B is (..., k, n)
+    x = LA.solve(fg.tensor(a), fg.tensor(b), left=left).numpy()
     if vector:
         want = np.linalg.solve(a if left else np.swapaxes(a, -1, -2), b[..., None])[..., 0]
     elif left:
@@ -171,7 +173,7 @@ def test_solve(left, bshape):
     else:
         want = np.swapaxes(np.linalg.solve(np.swapaxes(a, -1, -2), np.swapaxes(b, -1, -2)), -1, -2)
     np.testing.assert_allclose(x, want, rtol=1e-6, atol=1e-9)
-    if bshape in ((3, 2), (1, 3, 2)) or (vector and left):
+    if bshape in ((3, 2), (1, 3, 2)) or vector:
         assert gradcheck(lambda p, q: LA.solve(p, q, left=left), [t64(a), t64(b)])
 
 
@@ -218,6 +220,20 @@ def test_einsum_forms():
     v, w = RNG.standard_normal(3), RNG.standard_normal(1)
     np.testing.assert_allclose(L.einsum("i,i->i", fg.tensor(v), fg.tensor(w)).numpy(), v * w)
     assert L.einsum("i->", fg.zeros(0)).item() == 0
+
+
+def test_einsum_random_equations_match_numpy():
+    rng = np.random.default_rng(7)
+    for _ in range(150):
+        sizes = {c: int(rng.integers(1, 4)) for c in "abcde"}
+        terms = ["".join(rng.choice(list("abcde"), rng.integers(0, 4))) for _ in range(rng.integers(1, 4))]
+        ops = [rng.standard_normal([sizes[c] for c in t]) for t in terms]
+        seen = sorted(set("".join(terms)))
+        eq = ",".join(terms)
+        if rng.random() < 0.5:
+            eq += "->" + "".join(rng.permutation(seen)[: rng.integers(0, len(seen) + 1)]) if seen else "->"
+        got = L.einsum(eq, *[fg.tensor(o) for o in ops]).numpy()
+        np.testing.assert_allclose(got, np.einsum(eq, *ops), atol=1e-10, err_msg=eq)
 
 
 def test_einsum_gradients_with_broadcast_and_diagonals():

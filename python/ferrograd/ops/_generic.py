@@ -154,14 +154,11 @@ def take_along(x, idx, axis):
 
 
 def scatter_add_into(shape_, axis, idx, src):
-    """Zeros of `shape_` with `src` added at `idx` along `axis` (the backward of a gather)."""
-    if is_tensor(src):
-        T = _tensor_type()
-        base = zeros(shape_, src.dtype, src)
-        return base.scatter_add(axis, idx if isinstance(idx, T) else T._wrap(idx), src)
-    out = _array_zeros(tuple(shape_), src.dtype, like=src)
-    add_along(out, idx, src, axis)
-    return out
+    """Zeros of `shape_` with `src` added at `idx` along `axis` (the backward of a gather); idx
+    may be smaller than `shape_` apart from `axis`."""
+    from ._index_kernels import scatter_add_into as _impl
+
+    return _impl(shape_, axis, idx, src)
 
 
 def add_along(out, idx, src, axis):

@@ -14,10 +14,7 @@ import numpy as np
 from ..wgpu.array import GpuArray
 from . import _generic as G
 from ._util import zeros as _zeros
-
-
-class IndexRuntimeError(IndexError, RuntimeError):
-    """An index out of range where torch raises RuntimeError (gather, scatter, index_add)."""
+from ..errors import IndexRuntimeError  # noqa: F401  (re-exported for index_ops)
 
 
 # ---- views ------------------------------------------------------------------------------------

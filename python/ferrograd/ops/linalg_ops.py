@@ -286,10 +286,11 @@ def _sublist_equation(args, op):
                 raise ValueError(f"{op}: subscripts in the sublist format must be ints in [0, 52) or ..., got {s!r}")
         return "".join(out)
 
-    operands, terms = list(args[0::2]), [term(s) for s in args[1::2]]
-    if len(terms) > len(operands):
-        return ",".join(terms[:-1]) + "->" + terms[-1], operands
-    return ",".join(terms), operands
+    out = args[-1] if len(args) % 2 else None
+    pairs = args[:-1] if len(args) % 2 else args
+    operands, terms = list(pairs[0::2]), [term(s) for s in pairs[1::2]]
+    equation = ",".join(terms)
+    return (equation if out is None else equation + "->" + term(out)), operands
 
 
 def _parse_term(term, t, k, op):

@@ -96,12 +96,26 @@ class Flip(Function):
         return K.flip(g, ctx.dims) if ctx.dims and g.ndim else g.copy()
 
 
+def _dims_varargs(args, dims, op):
+    """`dims` given as one sequence (fg.flip(t, (0, 1)), dims=...) or, as the Tensor methods take
+    them, as varargs (t.flip(0, 1))."""
+    if dims is not None:
+        if args:
+            raise TypeError(f"{op}: dims given both positionally and as a keyword")
+        args = (dims,)
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        args = tuple(args[0])
+    for a in args:
+        if isinstance(a, bool) or not isinstance(a, (int, np.integer)):
+            raise TypeError(f"{op}: dims must be a tuple of ints, got {a!r}")
+    return tuple(int(a) for a in args)
+
+
 @register("flip")
-def flip(input, dims):
-    """A copy of input reversed along each of `dims` (a tuple or list of ints)."""
+def flip(input, *args, dims=None):
+    """A copy of input reversed along each of `dims` (a tuple of ints; t.flip(0, 1) also works)."""
     _check(input, "flip")
-    if not isinstance(dims, (tuple, list)):
-        raise TypeError(f"flip: dims must be a tuple or list of ints, got {type(dims).__name__}")
+    dims = _dims_varargs(args, dims, "flip")
     return Flip.apply(input, _dims(dims, input.ndim, "flip") if input.ndim else ())
 
 
@@ -289,12 +303,11 @@ def repeat(input, *sizes):
 
 
 @register("tile")
-def tile(input, dims):
-    """input repeated dims[i] times along dim i; fewer dims than input's are padded with 1s in front."""
+def tile(input, *args, dims=None):
+    """input repeated dims[i] times along dim i; fewer dims than input's are padded with 1s in
+    front (t.tile(2, 3) also works)."""
     _check(input, "tile")
-    if not isinstance(dims, (tuple, list)):
-        raise TypeError(f"tile: dims must be a tuple or list of ints, got {type(dims).__name__}")
-    reps = _sizes((tuple(dims),), "tile")
+    reps = _dims_varargs(args, dims, "tile")
     reps = (1,) * (input.ndim - len(reps)) + reps
     return repeat(input, reps)
 

@@ -45,15 +45,21 @@ fn ipow(a: i32, b: i32) -> i32 {
     return r;
 }
 
+// The truncated remainder is formed as a - (a / b) * b: llvmpipe's i32 `%` is wrong for
+// negative operands (-6 % 3 gave 1).
+fn irem(a: i32, b: i32) -> i32 {
+    if (b == 0) { return 0; }
+    return a - (a / b) * b;
+}
+
 fn ifloordiv(a: i32, b: i32) -> i32 {
     if (b == 0) { return 0; }
     let q = a / b;
-    return select(q, q - 1, (a % b != 0) && ((a < 0) != (b < 0)));
+    return select(q, q - 1, (irem(a, b) != 0) && ((a < 0) != (b < 0)));
 }
 
 fn imod(a: i32, b: i32) -> i32 {
-    if (b == 0) { return 0; }
-    let r = a % b;
+    let r = irem(a, b);
     return select(r, r + b, (r != 0) && ((r < 0) != (b < 0)));
 }
 
