@@ -12,7 +12,11 @@ from .autograd import enable_grad, inference_mode, is_grad_enabled, is_inference
 from .autograd import set_grad_enabled_ctx as set_grad_enabled
 from .device import device
 from .dtypes import bool_ as bool, float32, float64, int32, int64  # noqa: A001
-from .random import get_rng_state, manual_seed, set_rng_state
+from . import linalg  # noqa: E402
+from .ops._factory import strided  # noqa: E402
+from .random import Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
+from .size import Size  # noqa: E402
+from .typeinfo import finfo, get_default_dtype, iinfo, set_default_dtype  # noqa: E402
 from .tensor import (
     Tensor,
     arange,

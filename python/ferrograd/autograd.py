@@ -131,9 +131,11 @@ class Node:
     """One recorded call of a Function (PyTorch's grad_fn): how to send output gradients back."""
 
     __slots__ = ("fn", "ctx", "edges", "n_out", "out_meta", "freed", "checks", "sources", "hooks",
-                 "retained", "__weakref__")
+                 "retained", "serial", "__weakref__")
 
     def __init__(self, fn, ctx, inputs, out_meta):
+        _SERIAL[0] += 1
+        self.serial = _SERIAL[0]  # creation order: an in-place op finds the nodes it made
         # Edges, not tensors: per input, None (no gradient), the leaf Tensor, or (node, output) —
         # fixed at the call, so a later in-place op that moves a tensor in the graph leaves them be.
         Tensor = _TENSOR[0]
@@ -174,6 +176,19 @@ def _edge(t):
     return t if t._node is None else (t._node, t._out)
 
 
+def nodes_since(node, serial):
+    """`node` and the nodes behind it made after `serial` (those of one in-place op)."""
+    out, stack, seen = [], [node], set()
+    while stack:
+        n = stack.pop()
+        if id(n) in seen or n.serial <= serial:
+            continue
+        seen.add(id(n))
+        out.append(n)
+        stack.extend(e[0] for e in n.edges if type(e) is tuple)
+    return out
+
+
 class _AccumulateGrad:
     """What `next_functions` shows for a leaf, as PyTorch does."""
 
@@ -195,6 +210,9 @@ class Function:
     # output from differentiable Tensor ops. Under create_graph=True its gradient is taken through
     # that form, so fused ops are differentiable twice too (first-order backward stays fused).
     composite = None
+    # Which saved inputs a backward reads, given ctx.needs_input_grad: only their in-place changes
+    # make backward raise (x * 2 keeps no need for x). None: every saved input counts.
+    reads_inputs = None
 
     @staticmethod
     def forward(ctx, *args, **kwargs):
@@ -246,6 +264,7 @@ class Function:
         return results
 
 
+_SERIAL = [0]  # nodes made so far
 _TENSOR = [None]  # the Tensor class, once imported (a list: set from tensor.py without a cycle)
 
 
@@ -273,6 +292,9 @@ def _record(node, ctx, raw, results, inputs):
                         checks.append((r._version, r._version[0], -1 - j))
                         break
         sources.append(src)
+    if node.fn.reads_inputs is not None:
+        keep = node.fn.reads_inputs(ctx.needs_input_grad)
+        checks = [c for c in checks if c[2] < 0 or c[2] in keep]
     node.checks = checks
     node.sources = sources
 

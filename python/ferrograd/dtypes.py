@@ -32,13 +32,20 @@ def check_dtype(dtype, op: str = "tensor") -> np.dtype:
     return dt
 
 
+def default_float() -> np.dtype:
+    """The default float dtype (fg.set_default_dtype; float32 unless changed)."""
+    from .typeinfo import get_default_dtype
+
+    return get_default_dtype()
+
+
 def infer_dtype(array: np.ndarray, op: str = "tensor", from_python: bool = False) -> np.dtype:
     """What `fg.tensor` stores for data numpy read as `array`: floats become float32 unless they
     are float64 arrays, integers int64, as in PyTorch. `from_python` says the data were Python
     numbers or lists, which numpy reads as float64 although PyTorch makes them float32."""
     kind = array.dtype.kind
     if kind == "f":
-        return float64 if array.dtype == float64 and not from_python else float32
+        return float64 if array.dtype == float64 and not from_python else default_float()
     if kind in "iu":
         return array.dtype if array.dtype in (int32, int64) else int64
     if kind == "b":

@@ -16,8 +16,10 @@ from .device import of as _device_of
 from .ops import arith, linalg, reduce, shape, unary
 from .ops._util import asarray as _asarray
 from .ops.reduce import normalize_dims
+from .size import Size
 from .wgpu.array import GpuArray
 
+_tuple_new = tuple.__new__
 ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
 
 
@@ -76,10 +78,20 @@ class Tensor:
     # ---- attributes -------------------------------------------------------------------------
     @property
     def shape(self):
-        return self._data.shape
+        return _tuple_new(Size, self._data.shape)  # torch.Size (a tuple), without re-checking the ints
 
     def size(self, dim=None):
-        return self._data.shape if dim is None else self._data.shape[dim]
+        if dim is None:
+            return _tuple_new(Size, self._data.shape)
+        return self._data.shape[dim]
+
+    @property
+    def itemsize(self):
+        return self._data.dtype.itemsize
+
+    @property
+    def nbytes(self):
+        return self._data.size * self._data.dtype.itemsize
 
     @property
     def ndim(self):
@@ -87,9 +99,6 @@ class Tensor:
 
     def dim(self):
         return self._data.ndim
-
-    def numel(self):
-        return self._data.size
 
     @property
     def dtype(self):
@@ -258,37 +267,8 @@ class Tensor:
     def _version_count(self):
         return self._version[0]
 
-    def to(self, *args, dtype=None, device=None, copy=False):
-        for a in args:
-            if isinstance(a, (str, Device)):
-                device = a
-            else:
-                dtype = a
-        target = None if device is None else Device(device)  # raises for unknown devices
-        out = self
-        if dtype is not None:
-            dt = dtypes.check_dtype(dtype, "to")
-            if dt != self.dtype:
-                if target is not None and target != self.device and target == CPU:
-                    out = unary.ToDevice.apply(out, target)  # cast after reading back (float64 lives on cpu)
-                out = unary.Cast.apply(out, dt)
-        if target is not None and target != out.device:
-            out = unary.ToDevice.apply(out, target)
-        if copy and out is self:
-            out = Tensor._wrap(self._data.copy(), self.requires_grad)
-        return out
-
     def cpu(self):
         return self.to(CPU)
-
-    def float(self):
-        return self.to(dtypes.float32)
-
-    def double(self):
-        return self.to(dtypes.float64)
-
-    def long(self):
-        return self.to(dtypes.int64)
 
     def clone(self):
         return self * 1 if self.requires_grad else Tensor._wrap(self._data.copy())
@@ -317,10 +297,11 @@ class Tensor:
             self.grad._data = self.grad._data + np.asarray(g, dtype=self.dtype)
 
     # ---- in place ---------------------------------------------------------------------------
-    def _assign_(self, result, op: str):
+    def _assign_(self, result, op: str, since=None):
         """Make `result` (computed out of place from this tensor) this tensor's value, as an
         in-place op does: written into this tensor's storage when no graph is involved, and
-        otherwise taking the result's place in the graph (PyTorch's rebase of the grad_fn)."""
+        otherwise taking the result's place in the graph (PyTorch's rebase of the grad_fn).
+        `since`: autograd's node serial before the op ran (its own nodes may keep the old value)."""
         if not isinstance(result, Tensor):
             result = tensor(result, dtype=self.dtype, device=self.device)
         if result.dtype != self.dtype:
@@ -344,12 +325,17 @@ class Tensor:
                     "Wrap it in `with fg.no_grad():` (as optimizers do) or clone() it first."
                 )
             if result._node is not None:
-                # The graph's edges point at nodes, not at this object: earlier uses of this tensor
-                # keep its old value and node; from here on it is the result. Its old array is not
-                # overwritten (backward may need it), so views taken before do not see the change.
+                # The graph's edges point at nodes, not at this object: from here on this tensor
+                # is the result. Its old array is left as it was (views taken before do not see the
+                # change). The version still moves on, so a node that saved the old value raises in
+                # backward, as PyTorch's does; the nodes of this op itself saved it knowingly.
+                cell = self._version
+                cell[0] += 1
+                if since is not None:
+                    for node in autograd.nodes_since(result._node, since):
+                        node.checks = [(c, cell[0] if c is cell else v, w) for c, v, w in node.checks]
                 self._data = result._data
                 self._node, self._out, self.requires_grad = result._node, result._out, True
-                self._version = [self._version[0] + 1]
                 return self
         _write(self._data, result._data, op)
         self._version[0] += 1
@@ -363,10 +349,12 @@ class Tensor:
             if value.ndim != 0:
                 raise ShapeRuntimeError(f"fill_: only supports 0-dimension value tensor but got tensor with {value.ndim} dimensions")
             if value.requires_grad and autograd.is_grad_enabled():
-                return self._assign_(value.expand(tuple(self.shape)) + zeros_like(self), "fill_")
+                since = autograd._SERIAL[0]
+                return self._assign_(value.expand(tuple(self.shape)) + zeros_like(self), "fill_", since)
             value = value.item()
         if self.requires_grad and autograd.is_grad_enabled():
-            return self._assign_(full_like(self, value) + self * 0, "fill_")
+            since = autograd._SERIAL[0]
+            return self._assign_(full_like(self, value) + self * 0, "fill_", since)
         _write(self._data, value, "fill_")
         self._version[0] += 1
         return self
@@ -381,7 +369,9 @@ class Tensor:
             src = src.to(self.dtype)
         if self.requires_grad or src.requires_grad:
             if autograd.is_grad_enabled():
-                return self._assign_(src.expand(tuple(self.shape)) + self * 0 if src.shape != self.shape else src * 1, "copy_")
+                since = autograd._SERIAL[0]
+                out = src.expand(tuple(self.shape)) + self * 0 if src.shape != self.shape else src * 1
+                return self._assign_(out, "copy_", since)
         try:
             np.broadcast_shapes(tuple(src.shape), tuple(self.shape))
         except ValueError:
@@ -412,16 +402,20 @@ class Tensor:
         return self.floor_divide_(o)
 
     def __iand__(self, o):
-        return self._assign_(self & o, "__iand__")
+        since = autograd._SERIAL[0]
+        return self._assign_(self & o, "__iand__", since)
 
     def __ior__(self, o):
-        return self._assign_(self | o, "__ior__")
+        since = autograd._SERIAL[0]
+        return self._assign_(self | o, "__ior__", since)
 
     def __ixor__(self, o):
-        return self._assign_(self ^ o, "__ixor__")
+        since = autograd._SERIAL[0]
+        return self._assign_(self ^ o, "__ixor__", since)
 
     def __imatmul__(self, o):
-        return self._assign_(self @ o, "__imatmul__")
+        since = autograd._SERIAL[0]
+        return self._assign_(self @ o, "__imatmul__", since)
 
     # ---- arithmetic -------------------------------------------------------------------------
     def _binary(self, other, fn, op, reflected=False):
@@ -639,7 +633,8 @@ class Tensor:
                 value = tensor(value, dtype=self.dtype, device=self.device)
             elif value.dtype != self.dtype:
                 value = value.to(self.dtype)
-            self._assign_(shape_mod.IndexPut.apply(self, value, raw_key, False), "setitem")
+            since = autograd._SERIAL[0]
+            self._assign_(shape_mod.IndexPut.apply(self, value, raw_key, False), "setitem", since)
             return
         if isinstance(value, Tensor) and value.dtype != self.dtype:
             value = value.to(self.dtype)
@@ -726,7 +721,7 @@ def _raw(x):
 
 
 def _as_float(t: Tensor, op: str) -> Tensor:
-    return t if dtypes.is_float(t.dtype) else t.to(dtypes.float32)
+    return t if dtypes.is_float(t.dtype) else t.to(dtypes.default_float())
 
 
 def _result_dtype(a, b):
@@ -745,7 +740,7 @@ def _operands(a, b, op):
             # numpy scalars act as Python scalars (a float32 tensor times np.float64 stays float32).
             b = b.item() if isinstance(b, np.generic) else b
             if (isinstance(b, float) or op == "div") and not dtypes.is_float(a.dtype):
-                a = a.to(dtypes.float32)
+                a = a.to(dtypes.default_float())
             return a, b
         b = tensor(b, device=a.device)
     elif type(a._data) is not type(b._data):
@@ -758,7 +753,7 @@ def _operands(a, b, op):
     except ValueError:
         raise ValueError(f"{op}: shapes {tuple(a.shape)} and {tuple(b.shape)} do not broadcast") from None
     if op == "div" and not dtypes.is_float(a.dtype):
-        a, b = a.to(dtypes.float32), b.to(dtypes.float32)
+        a, b = a.to(dtypes.default_float()), b.to(dtypes.default_float())
     return a, b
 
 
@@ -850,116 +845,9 @@ def stack(tensors, dim=0) -> Tensor:
 
 
 # ---- creation ---------------------------------------------------------------------------------
-def tensor(data, dtype=None, device=None, requires_grad=False) -> Tensor:
-    """A new tensor holding a copy of `data` (array, list, scalar or tensor), on `device`."""
-    device = None if device is None else Device(device)
-    if isinstance(data, GpuArray):
-        data = Tensor._wrap(data)
-    if isinstance(data, Tensor):
-        if isinstance(data._data, GpuArray):
-            dt = data.dtype if dtype is None else dtypes.check_dtype(dtype, "tensor")
-            out = Tensor._wrap(data._data.astype(dt) if dt != np.float64 else data._data.numpy().astype(dt))
-            return out.to(device or data.device).requires_grad_(requires_grad)
-        data = data._data
-    try:
-        array = np.array(data)
-    except ValueError as e:
-        raise ValueError(f"tensor: cannot read {type(data).__name__} as an array: {e}") from None
-    if dtype is not None:
-        dt = dtypes.check_dtype(dtype, "tensor")
-    else:
-        dt = dtypes.infer_dtype(array, "tensor", from_python=not isinstance(data, (np.ndarray, np.generic)))
-    array = _to_device(array.astype(dt, copy=array.dtype != dt), device, "tensor")
-    return Tensor(array, requires_grad=requires_grad)
-
-
-def from_numpy(array: np.ndarray) -> Tensor:
-    """A tensor sharing memory with `array`: writes to one show in the other."""
-    if not isinstance(array, np.ndarray):
-        raise TypeError(f"from_numpy: expects a numpy array, got {type(array).__name__}")
-    return Tensor(array)
-
-
-def _sized(size, op):
-    return _dims_arg(size, op)
-
-
-def _factory(op, size, fill, dtype, requires_grad, device=None):
-    dt = dtypes.check_dtype(dtype, op) if dtype is not None else dtypes.float32
-    shape_ = _sized(size, op)
-    if any(n < 0 for n in shape_):
-        raise ValueError(f"{op}: negative size in {shape_}")
-    if device is not None and Device(device) == WGPU:
-        from .wgpu.array import check_dtype
-        from .wgpu.elementwise import full as device_full
-
-        return Tensor(device_full(shape_, fill, check_dtype(dt, op)), requires_grad=requires_grad)
-    return Tensor(np.full(shape_, fill, dtype=dt), requires_grad=requires_grad)
-
-
-def zeros(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
-    return _factory("zeros", size, 0, dtype, requires_grad, device)
-
-
-def ones(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
-    return _factory("ones", size, 1, dtype, requires_grad, device)
-
-
-def empty(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
-    return _factory("empty", size, 0, dtype, requires_grad, device)
-
-
-def full(size, fill_value, dtype=None, device=None, requires_grad=False) -> Tensor:
-    if dtype is None:
-        dtype = dtypes.infer_dtype(np.asarray(fill_value), "full", from_python=True)
-    return _factory("full", (size,) if isinstance(size, int) else (tuple(size),), fill_value, dtype, requires_grad, device)
-
-
-def zeros_like(t, dtype=None, device=None, requires_grad=False) -> Tensor:
-    return zeros(t.shape, dtype=dtype or t.dtype, device=device or t.device, requires_grad=requires_grad)
-
-
-def ones_like(t, dtype=None, device=None, requires_grad=False) -> Tensor:
-    return ones(t.shape, dtype=dtype or t.dtype, device=device or t.device, requires_grad=requires_grad)
-
-
-def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False) -> Tensor:
-    if end is None:
-        start, end = 0, start
-    if step == 0:
-        raise ValueError("arange: step must be non-zero")
-    values = np.arange(start, end, step)
-    if dtype is not None:
-        dt = dtypes.check_dtype(dtype, "arange")
-    else:
-        dt = dtypes.infer_dtype(values, "arange", from_python=True)  # float steps: float32, as torch
-    return Tensor(_to_device(values.astype(dt), _dev(device), "arange"), requires_grad=requires_grad)
-
-
-def randn(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
-    from .random import generator
-
-    dt = dtypes.check_dtype(dtype or dtypes.float32, "randn")
-    values = generator().standard_normal(_sized(size, "randn")).astype(dt)  # drawn on the host: one generator
-    return Tensor(_to_device(values, _dev(device), "randn"), requires_grad=requires_grad)
-
-
-def rand(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
-    from .random import generator
-
-    dt = dtypes.check_dtype(dtype or dtypes.float32, "rand")
-    values = generator().random(_sized(size, "rand")).astype(dt)
-    return Tensor(_to_device(values, _dev(device), "rand"), requires_grad=requires_grad)
-
-
-def _dev(device):
-    return None if device is None else Device(device)
-
-
-def randint(low, high=None, size=(), dtype=None, device=None) -> Tensor:
-    from .random import generator
-
-    if high is None:
-        low, high = 0, low
-    dt = dtypes.check_dtype(dtype or dtypes.int64, "randint")
-    return Tensor(_to_device(generator().integers(low, high, size=tuple(size)).astype(dt), _dev(device), "randint"))
+# Creation lives in the registry (ops/creation_ops.py, ops/random_ops.py); the names stay importable
+# from here for the modules that build tensors.
+from .ops.creation_ops import (  # noqa: E402
+    arange, empty, from_numpy, full, full_like, ones, ones_like, tensor, zeros, zeros_like,
+)
+from .ops.random_ops import rand, randint, randn  # noqa: E402

@@ -13,7 +13,6 @@ import warnings
 
 import numpy as np
 
-from ..random import generator as _library_generator
 
 _GAIN_ONE = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
              "sigmoid")
@@ -51,11 +50,9 @@ def _check(t, fn: str):
 
 
 def _rng(generator, fn: str) -> np.random.Generator:
-    if generator is None:
-        return _library_generator()  # looked up at each call: fg.manual_seed replaces it
-    if isinstance(generator, np.random.Generator):
-        return generator
-    raise TypeError(f"{fn}: generator must be None or a numpy.random.Generator, got {type(generator).__name__}")
+    from ..random import numpy_generator  # None, an fg.Generator or a numpy Generator
+
+    return numpy_generator(generator, fn)
 
 
 def _fan_in_out(t):

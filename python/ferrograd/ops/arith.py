@@ -41,6 +41,7 @@ class Sub(Function):
 
 class Mul(Function):
     generic_backward = True
+    reads_inputs = staticmethod(lambda needs: {i for i, other in ((0, 1), (1, 0)) if needs[other]})
 
     @staticmethod
     def forward(ctx, a, b):
@@ -57,6 +58,7 @@ class Mul(Function):
 
 class Div(Function):
     generic_backward = True
+    reads_inputs = staticmethod(lambda needs: {1} | ({0} if needs[1] else set()))
 
     @staticmethod
     def forward(ctx, a, b):

@@ -383,7 +383,6 @@ def as_tensor(data, dtype=None, device=None):
     return _make(op, data, dt, dev, False)
 
 
-
 @register("asarray", method=False)
 def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=False):
     """torch.asarray: shares memory with a Tensor or numpy array when dtype and device allow and

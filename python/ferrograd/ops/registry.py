@@ -18,6 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
+from ..autograd import _SERIAL
+
 OPS: dict = {}
 
 
@@ -60,7 +62,8 @@ def _method(fn):
 
 def _inplace_method(name, fn):
     def method(self, *args, **kwargs):
-        return self._assign_(fn(self, *args, **kwargs), name + "_")
+        since = _SERIAL[0]
+        return self._assign_(fn(self, *args, **kwargs), name + "_", since)
 
     method.__name__ = method.__qualname__ = name + "_"
     method.__doc__ = f"In-place `{name}`: writes the result into this tensor and returns it."

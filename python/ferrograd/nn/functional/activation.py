@@ -34,22 +34,25 @@ def _float(x, fn: str, name: str = "input") -> Tensor:
     return x
 
 
-def _inplace(input: Tensor, out: Tensor, inplace: bool) -> Tensor:
+def _inplace(input: Tensor, compute, inplace: bool) -> Tensor:
     """torch's `inplace=True`: the result becomes `input` (written into its storage when no graph
     needs it, else taking its place in the graph; a leaf that requires grad raises, as in torch)."""
-    if inplace:
-        return input._assign_(out, "inplace activation")
-    return out
+    if not inplace:
+        return compute()
+    from ...autograd import _SERIAL
+
+    since = _SERIAL[0]  # the nodes `compute` makes saved `input` before it changes, knowingly
+    return input._assign_(compute(), "inplace activation", since)
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
     input = _tensor(input, "relu")
-    return _inplace(input, unary.Relu.apply(input), inplace)
+    return _inplace(input, lambda: unary.Relu.apply(input), inplace)
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     input = _float(input, "leaky_relu")
-    return _inplace(input, act_ops.LeakyRelu.apply(input, float(negative_slope)), inplace)
+    return _inplace(input, lambda: act_ops.LeakyRelu.apply(input, float(negative_slope)), inplace)
 
 
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
@@ -61,7 +64,7 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
     input = _float(input, "silu")
-    return _inplace(input, act_ops.Silu.apply(input), inplace)
+    return _inplace(input, lambda: act_ops.Silu.apply(input), inplace)
 
 
 def sigmoid(input: Tensor) -> Tensor:
@@ -123,7 +126,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
         mask = np.zeros(input.shape, input.dtype)
     else:
         mask = (generator().random(input.shape) >= p).astype(input.dtype) / input.dtype.type(1.0 - p)
-    return _inplace(input, input * Tensor._wrap(mask), inplace)
+    return _inplace(input, lambda: input * Tensor._wrap(mask), inplace)
 
 
 # ---- activations composed of differentiable Tensor ops ------------------------------------------
@@ -163,13 +166,13 @@ def _elu(x: Tensor, alpha: float, input_scale: float = 1.0) -> Tensor:
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """x where x > 0, alpha (e^x - 1) elsewhere."""
     input = _float(input, "elu")
-    return _inplace(input, _elu(input, _number(alpha, "elu", "alpha")), inplace)
+    return _inplace(input, lambda: _elu(input, _number(alpha, "elu", "alpha")), inplace)
 
 
 def selu(input: Tensor, inplace: bool = False) -> Tensor:
     """scale * elu(x, alpha) with the self-normalising constants of Klambauer et al."""
     input = _float(input, "selu")
-    return _inplace(input, _elu(input, _SELU_ALPHA) * _SELU_SCALE, inplace)
+    return _inplace(input, lambda: _elu(input, _SELU_ALPHA) * _SELU_SCALE, inplace)
 
 
 def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
@@ -178,7 +181,7 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     alpha = _number(alpha, "celu", "alpha")
     if alpha == 0:
         raise ValueError("celu: alpha cannot be 0 (it divides x)")
-    return _inplace(input, _elu(input, alpha, 1.0 / alpha), inplace)
+    return _inplace(input, lambda: _elu(input, alpha, 1.0 / alpha), inplace)
 
 
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
@@ -214,19 +217,19 @@ def tanhshrink(input: Tensor) -> Tensor:
 def mish(input: Tensor, inplace: bool = False) -> Tensor:
     """x tanh(softplus(x))."""
     input = _float(input, "mish")
-    return _inplace(input, input * _log1p_exp(input).tanh(), inplace)
+    return _inplace(input, lambda: input * _log1p_exp(input).tanh(), inplace)
 
 
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
     """x relu6(x + 3) / 6; the gradient is 0 at x = -3 and 1 at x = 3, as torch's."""
     input = _float(input, "hardswish")
-    return _inplace(input, input * _clip_strict(input + 3, 0.0, 6.0) / 6, inplace)
+    return _inplace(input, lambda: input * _clip_strict(input + 3, 0.0, 6.0) / 6, inplace)
 
 
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
     """relu6(x + 3) / 6: 0 below -3, 1 above 3, x / 6 + 1/2 between."""
     input = _float(input, "hardsigmoid")
-    return _inplace(input, _clip_strict(input / 6 + 0.5, 0.0, 1.0), inplace)
+    return _inplace(input, lambda: _clip_strict(input / 6 + 0.5, 0.0, 1.0), inplace)
 
 
 def _hardtanh(input, min_val, max_val, inplace, fn):
@@ -234,7 +237,7 @@ def _hardtanh(input, min_val, max_val, inplace, fn):
     min_val, max_val = _number(min_val, fn, "min_val"), _number(max_val, fn, "max_val")
     if min_val > max_val:
         raise ValueError(f"{fn}: min_val cannot be greater than max_val, got min_val={min_val}, max_val={max_val}")
-    return _inplace(input, _clip_strict(input, min_val, max_val), inplace)
+    return _inplace(input, lambda: _clip_strict(input, min_val, max_val), inplace)
 
 
 def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
@@ -251,7 +254,7 @@ def threshold(input: Tensor, threshold: float, value: float, inplace: bool = Fal
     """x where x > threshold, else value."""
     input = _float(input, "threshold")
     th, value = _number(threshold, "threshold", "threshold"), _number(value, "threshold", "value")
-    return _inplace(input, where(input > th, input, value), inplace)
+    return _inplace(input, lambda: where(input > th, input, value), inplace)
 
 
 def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
@@ -281,9 +284,9 @@ def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, trainin
     if lower > upper:
         raise ValueError(f"rrelu: lower must be <= upper, got lower={lower}, upper={upper}")
     if not training:
-        return _inplace(input, act_ops.LeakyRelu.apply(input, (lower + upper) / 2), inplace)
+        return _inplace(input, lambda: act_ops.LeakyRelu.apply(input, (lower + upper) / 2), inplace)
     slopes = tensor(generator().uniform(lower, upper, input.shape), dtype=input.dtype, device=input.device)
-    return _inplace(input, where(input > 0, input, input * slopes), inplace)
+    return _inplace(input, lambda: where(input > 0, input, input * slopes), inplace)
 
 
 def prelu(input: Tensor, weight: Tensor) -> Tensor:
