@@ -139,10 +139,13 @@ class Node:
         # Edges, not tensors: per input, None (no gradient), the leaf Tensor, or (node, output) —
         # fixed at the call, so a later in-place op that moves a tensor in the graph leaves them be.
         Tensor = _TENSOR[0]
-        self.edges = tuple(
-            ((t if t._node is None else (t._node, t._out)) if t.requires_grad else None)
-            if isinstance(t, Tensor) else None for t in inputs
-        )
+        edges = []
+        for t in inputs:
+            if isinstance(t, Tensor) and t.requires_grad:
+                edges.append(t if t._node is None else (t._node, t._out))
+            else:
+                edges.append(None)
+        self.edges = tuple(edges)
         self.fn, self.ctx, self.out_meta = fn, ctx, out_meta
         self.n_out = len(out_meta)
         self.freed = False
@@ -270,20 +273,24 @@ _TENSOR = [None]  # the Tensor class, once imported (a list: set from tensor.py 
 
 def _record(node, ctx, raw, results, inputs):
     """Which inputs need a gradient, and the versions of the arrays the ctx saved."""
-    Tensor = _tensor_type()
-    ctx.needs_input_grad = tuple(e is not None for e in node.edges)
+    ctx.needs_input_grad = needs = tuple(e is not None for e in node.edges)
     saved = ctx.saved
     if type(saved) is not tuple or not saved:
         return
+    Tensor = _TENSOR[0]
+    reads = node.fn.reads_inputs
+    keep = None if reads is None else reads(needs)
     checks, sources = [], []
     for s in saved:
         src = None
-        if s is not None and not isinstance(s, (int, float, bool, tuple, str)):
+        if s is not None and hasattr(s, "shape"):  # an array (scalars and parameters are not tracked)
             for i, a in enumerate(raw):
-                if a is s and isinstance(inputs[i], Tensor):
-                    src = ("in", i)
+                if a is s:
                     t = inputs[i]
-                    checks.append((t._version, t._version[0], i))
+                    if isinstance(t, Tensor):
+                        src = ("in", i)
+                        if keep is None or i in keep:
+                            checks.append((t._version, t._version[0], i))
                     break
             else:
                 for j, r in enumerate(results):
@@ -292,9 +299,6 @@ def _record(node, ctx, raw, results, inputs):
                         checks.append((r._version, r._version[0], -1 - j))
                         break
         sources.append(src)
-    if node.fn.reads_inputs is not None:
-        keep = node.fn.reads_inputs(ctx.needs_input_grad)
-        checks = [c for c in checks if c[2] < 0 or c[2] in keep]
     node.checks = checks
     node.sources = sources
 

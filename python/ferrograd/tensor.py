@@ -745,14 +745,16 @@ def _operands(a, b, op):
         b = tensor(b, device=a.device)
     elif type(a._data) is not type(b._data):
         raise ValueError(f"{op}: expected both operands on one device, got {a.device} and {b.device}")
-    if a.dtype != b.dtype:
+    if a._data.dtype != b._data.dtype:
         dt = _result_dtype(a, b)
         a, b = a.to(dt), b.to(dt)
-    try:
-        np.broadcast_shapes(a.shape, b.shape)
-    except ValueError:
-        raise ValueError(f"{op}: shapes {tuple(a.shape)} and {tuple(b.shape)} do not broadcast") from None
-    if op == "div" and not dtypes.is_float(a.dtype):
+    sa, sb = a._data.shape, b._data.shape
+    if sa != sb:
+        try:
+            np.broadcast_shapes(sa, sb)
+        except ValueError:
+            raise ValueError(f"{op}: shapes {sa} and {sb} do not broadcast") from None
+    if op == "div" and not dtypes.is_float(a._data.dtype):
         a, b = a.to(dtypes.default_float()), b.to(dtypes.default_float())
     return a, b
 
