@@ -47,5 +47,11 @@ class Size(tuple):
     def __repr__(self):
         return f"ferrograd.Size({list(self)})"
 
+    # In messages and print() a Size reads as the plain tuple it equals: "(2, 3)".
+    __str__ = tuple.__repr__
+
+    def __format__(self, spec):
+        return format(tuple.__repr__(self), spec)
+
     def __reduce__(self):
         return (Size, (tuple(self),))

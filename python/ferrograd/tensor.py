@@ -13,7 +13,7 @@ from . import autograd, dtypes
 from .errors import DtypeRuntimeError, ShapeRuntimeError
 from .device import CPU, WGPU, device as Device
 from .device import of as _device_of
-from .ops import arith, linalg, reduce, shape, unary
+from .ops import arith, linalg, shape, unary
 from .ops._util import asarray as _asarray
 from .ops.reduce import normalize_dims
 from .size import Size

@@ -56,7 +56,7 @@ def test_trunc_normal_generator_seed_and_warning():
         init.trunc_normal_(_param(3), a=1.0, b=-1.0)
     with pytest.raises(ValueError, match="trunc_normal_: std must be > 0"):
         init.trunc_normal_(_param(3), std=0.0)
-    with pytest.raises(TypeError, match="trunc_normal_: generator must be None or a numpy.random.Generator"):
+    with pytest.raises(TypeError, match="trunc_normal_: generator must be None or a ferrograd.Generator"):
         init.trunc_normal_(_param(3), generator=3)
 
 

@@ -39,3 +39,15 @@ def assert_matches(got, expected, rtol=1e-4, atol=1e-5):
             np.testing.assert_array_equal(have, want, err_msg=k)
         else:
             np.testing.assert_allclose(have, want, rtol=rtol, atol=atol, err_msg=k)
+
+
+def check_against_torch(name, device, runs, **tolerances):
+    """Build program `name` from `runs` ({name: (make_model, run)}), load torch's starting weights
+    and compare what `run` returns with the torch figures."""
+    import ferrograd as torch
+
+    state, expected = load(name)
+    make, run = runs[name]
+    model = make()
+    model.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
+    assert_matches(run(model, device), expected, **tolerances)

@@ -307,8 +307,4 @@ REFERENCE_RUNS = {
 
 @pytest.mark.parametrize("name", REFERENCE_RUNS)
 def test_matches_torch(name, device):
-    state, expected = program_fixture.load(name)
-    make, run = REFERENCE_RUNS[name]
-    model = make()
-    model.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
-    program_fixture.assert_matches(run(model, device), expected)
+    program_fixture.check_against_torch(name, device, REFERENCE_RUNS)

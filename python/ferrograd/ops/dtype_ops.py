@@ -15,6 +15,7 @@ from ..device import CPU
 from ..device import device as Device
 from ._factory import dtype_arg, tensor_cls
 from .registry import register
+from ._args import check_tensor as _check
 
 _TYPE_NAMES = {
     dtypes.float32: "FloatTensor",
@@ -25,12 +26,6 @@ _TYPE_NAMES = {
 }
 _UNSUPPORTED = {"HalfTensor": "float16", "BFloat16Tensor": "bfloat16", "ByteTensor": "uint8",
                 "CharTensor": "int8", "ShortTensor": "int16"}
-
-
-def _check(input, op):
-    if not isinstance(input, tensor_cls()):
-        raise TypeError(f"{op}: input must be a Tensor, got {type(input).__name__}")
-    return input
 
 
 def _is_dtype(x) -> bool:

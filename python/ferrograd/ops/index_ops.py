@@ -29,18 +29,7 @@ from ._util import ones as _ones
 from ._util import to_host
 from .registry import register
 from .shape import Index, IndexPut
-
-
-def _tensor_cls():
-    from ..tensor import Tensor
-
-    return Tensor
-
-
-def _check(input, op, name="input"):
-    if not isinstance(input, _tensor_cls()):
-        raise TypeError(f"{op}: {name} must be a Tensor, got {type(input).__name__}")
-    return input
+from ._args import tensor_cls as _tensor_cls, check_tensor as _check
 
 
 def _dim(dim, ndim, op):

@@ -20,17 +20,12 @@ from ..errors import DtypeRuntimeError, ShapeRuntimeError
 from . import _generic as G
 from ._factory import tensor_cls
 from .registry import register
+from ._args import check_tensor as _check
 
 
 class LinAlgError(RuntimeError, np.linalg.LinAlgError):
     """A matrix the decomposition cannot handle (singular, not positive-definite), as
     torch.linalg.LinAlgError (a RuntimeError; also numpy's LinAlgError)."""
-
-
-def _check(t, op, name="input"):
-    if not isinstance(t, tensor_cls()):
-        raise TypeError(f"{op}: {name} must be a Tensor, got {type(t).__name__}")
-    return t
 
 
 def _ndim(t, n, op, name):

@@ -16,23 +16,7 @@ from .. import dtypes
 from ..autograd import Function
 from . import _generic as G
 from .registry import register
-
-
-def _tensor_cls():
-    from ..tensor import Tensor
-
-    return Tensor
-
-
-def _check(input, op):
-    if not isinstance(input, _tensor_cls()):
-        raise TypeError(f"{op}: input must be a Tensor, got {type(input).__name__}")
-    return input
-
-
-def _floated(input, op):
-    _check(input, op)
-    return input if dtypes.is_float(input.dtype) else input.to(dtypes.float32)
+from ._args import tensor_cls as _tensor_cls, check_tensor as _check, floated as _floated
 
 
 def _operand(other, like, op):

@@ -20,18 +20,7 @@ from . import _generic as G
 from ._util import asarray, zeros
 from .reduce import normalize_dims
 from .registry import register
-
-
-def _tensor_cls():
-    from ..tensor import Tensor
-
-    return Tensor
-
-
-def _check(input, op):
-    if not isinstance(input, _TENSOR[0] or _tensor_cls()):
-        raise TypeError(f"{op}: input must be a Tensor, got {type(input).__name__}")
-    return input
+from ._args import tensor_cls as _tensor_cls, check_tensor as _check
 
 
 def _truth(name, method):

@@ -23,18 +23,7 @@ from . import _index_kernels as K
 from ._util import to_host
 from .registry import register
 from .shape import Cat, Index, Permute
-
-
-def _tensor_cls():
-    from ..tensor import Tensor
-
-    return Tensor
-
-
-def _check(input, op, name="input"):
-    if not isinstance(input, _tensor_cls()):
-        raise TypeError(f"{op}: {name} must be a Tensor, got {type(input).__name__}")
-    return input
+from ._args import tensor_cls as _tensor_cls, check_tensor as _check
 
 
 def _int(v, op, name):
