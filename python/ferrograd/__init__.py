@@ -43,6 +43,16 @@ from .ops import api as _api, registry as _registry  # noqa: E402
 
 _registry.install(Tensor, globals())
 
+import sys  # noqa: E402
+from . import backends, cuda, distributions, special, testing  # noqa: E402
+from . import autograd_functional as _autograd_functional  # noqa: E402
+from .printing import get_printoptions, printoptions, set_printoptions  # noqa: E402
+
+autograd.functional = _autograd_functional  # torch.autograd.functional
+autograd.gradcheck = _autograd_functional.gradcheck
+autograd.gradgradcheck = _autograd_functional.gradgradcheck
+sys.modules[__name__ + ".autograd.functional"] = _autograd_functional  # `from ferrograd.autograd.functional import jacobian`
+
 float = float32  # noqa: A001  (torch.float)
 double = float64
 long = int64

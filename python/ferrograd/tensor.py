@@ -132,12 +132,9 @@ class Tensor:
         return self._data.shape[0]
 
     def __repr__(self):
-        on_device = isinstance(self._data, GpuArray)
-        body = np.array2string(self._data.numpy() if on_device else self._data, separator=", ", prefix="tensor(")
-        extra = "" if self.dtype == dtypes.float32 or self.dtype == dtypes.int64 else f", dtype={self.dtype}"
-        where = ", device='wgpu'" if on_device else ""
-        grad = ", requires_grad=True" if self.requires_grad else ""
-        return f"tensor({body}{where}{extra}{grad})"
+        from .printing import tensor_repr  # torch's layout and print options
+
+        return tensor_repr(self)
 
     # ---- conversion -------------------------------------------------------------------------
     def numpy(self):

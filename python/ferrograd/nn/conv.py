@@ -50,6 +50,8 @@ class _ConvNd(Module):
             s += f", padding={self.padding}"
         if self.dilation != (1,) * self.nd:
             s += f", dilation={self.dilation}"
+        if self.output_padding != (0,) * self.nd:
+            s += f", output_padding={self.output_padding}"
         if self.groups != 1:
             s += f", groups={self.groups}"
         return s + ("" if self.bias is not None else ", bias=False")
@@ -67,14 +69,64 @@ class Conv2d(_ConvNd):
         return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
 
 
-class ConvTranspose2d(_ConvNd):
+class Conv3d(_ConvNd):
+    nd = 3
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
+                 bias=True, padding_mode="zeros", device=None, dtype=None):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
+                         padding_mode, 0, dtype)
+        if device is not None:
+            self.to(device)
+
+    def forward(self, x):
+        return F.conv3d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+
+class _ConvTransposeNd(_ConvNd):
     transposed = True
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
-                 bias=True, dilation=1, padding_mode="zeros", dtype=None):
+                 bias=True, dilation=1, padding_mode="zeros", device=None, dtype=None):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
                          padding_mode, output_padding, dtype)
+        if device is not None:
+            self.to(device)
 
-    def forward(self, x):
-        return F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding, self.output_padding,
-                                  self.groups, self.dilation)
+    def _output_padding(self, input, output_size):
+        """torch's rule: the output_padding that gives `output_size` (spatial dims, or with the
+        batch and channel dims in front), which must lie within one stride of the smallest size."""
+        if output_size is None:
+            return self.output_padding
+        nd = self.nd
+        lead = 2 if input.ndim == nd + 2 else 1
+        output_size = tuple(int(s) for s in output_size)
+        if len(output_size) == lead + nd:
+            output_size = output_size[lead:]
+        if len(output_size) != nd:
+            raise ValueError(f"{type(self).__name__}: for {input.ndim}D input, output_size must have {nd} or "
+                             f"{lead + nd} elements (got {len(output_size)})")
+        spatial = tuple(input.shape[lead:])
+        mins = tuple((i - 1) * s - 2 * p + d * (k - 1) + 1 for i, s, p, d, k in
+                     zip(spatial, self.stride, self.padding, self.dilation, self.kernel_size))
+        maxs = tuple(m + s - 1 for m, s in zip(mins, self.stride))
+        if any(not lo <= o <= hi for o, lo, hi in zip(output_size, mins, maxs)):
+            raise ValueError(f"{type(self).__name__}: requested an output size of {list(output_size)}, but valid "
+                             f"sizes range from {list(mins)} to {list(maxs)} (for an input of {list(spatial)})")
+        return tuple(o - m for o, m in zip(output_size, mins))
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    nd = 1
+
+    def forward(self, input, output_size=None):
+        return F.conv_transpose1d(input, self.weight, self.bias, self.stride, self.padding,
+                                  self._output_padding(input, output_size), self.groups, self.dilation)
+
+
+class ConvTranspose2d(_ConvTransposeNd):
+    nd = 2
+
+    def forward(self, input, output_size=None):
+        return F.conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding,
+                                  self._output_padding(input, output_size), self.groups, self.dilation)

@@ -13,4 +13,8 @@ from .mixing import *  # noqa: F401,F403
 from .normalization import *  # noqa: F401,F403
 from .pooling import *  # noqa: F401,F403
 from .recurrent import *  # noqa: F401,F403
+from .resample import *  # noqa: F401,F403
 from .sparse import *  # noqa: F401,F403
+from .channel_dropout import *  # noqa: F401,F403
+from .norm_extra import *  # noqa: F401,F403
+from .sampling import *  # noqa: F401,F403

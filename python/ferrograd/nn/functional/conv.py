@@ -1,7 +1,9 @@
-"""conv functions of nn.functional: conv1d, conv2d, conv_transpose2d (torch semantics, NC[H]W).
+"""conv functions of nn.functional: conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d
+(torch semantics, NC[D][H]W).
 
 Every argument is validated here, once; the ops in `ferrograd.ops.conv` then run the Rust
-kernels. conv1d is conv2d on (N, C, 1, L) views.
+kernels. conv1d / conv_transpose1d are the 2-d kernels on (N, C, 1, L) views; conv3d is a sum
+over the kernel's depth taps of 2-d convolutions of strided depth slices.
 """
 
 from __future__ import annotations
@@ -10,9 +12,9 @@ import numbers
 
 from ... import dtypes
 from ...ops import conv as conv_ops
-from ...tensor import Tensor
+from ...tensor import Tensor, cat, zeros
 
-__all__ = ["conv1d", "conv2d", "conv_transpose2d"]
+__all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d"]
 
 
 def _tuple(value, n, fn, name, minimum):
@@ -170,3 +172,59 @@ def conv_transpose2d(
     y = conv_ops.ConvTranspose2d.apply(x, weight, bias, stride, pad, dilation, int(groups), out, _needs(x, weight, bias))
     return y.squeeze(0) if unbatched else y
 
+
+
+def conv_transpose1d(
+    input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, output_padding=0, groups=1, dilation=1
+) -> Tensor:
+    """Transposed 1-d convolution of (N, C_in, L) input with (C_in, C_out/groups, k) weight (the
+    2-d kernel with H = 1)."""
+    fn = "conv_transpose1d"
+    _check_tensors(fn, input, weight, bias)
+    x, unbatched = _batched(fn, input, 1)
+    (s,), (p,), (d,), out = _conv_args(
+        fn, 1, x, weight, bias, stride, padding, dilation, groups, transposed=True, output_padding=output_padding
+    )
+    x4 = x.unsqueeze(2)  # (N, C_in, 1, L)
+    w4 = weight.unsqueeze(2)  # (C_in, C_out/g, 1, k)
+    y = conv_ops.ConvTranspose2d.apply(x4, w4, bias, (1, s), (0, p), (1, d), int(groups), (1,) + out,
+                                       _needs(x4, w4, bias))
+    y = y.squeeze(2)
+    return y.squeeze(0) if unbatched else y
+
+
+def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
+    """3-d convolution of (N, C_in, D, H, W) input with (C_out, C_in/groups, kd, kh, kw) weight:
+    for each depth tap, the 2-d convolution of the depth slices it meets (all output depths
+    at once, as a batch), summed over taps. Differentiable through the 2-d kernel."""
+    fn = "conv3d"
+    _check_tensors(fn, input, weight, bias)
+    x, unbatched = _batched(fn, input, 3)
+    stride, pad, dilation, out = _conv_args(fn, 3, x, weight, bias, stride, padding, dilation, groups)
+    n, c, depth = x.shape[0], x.shape[1], x.shape[2]
+    kd = weight.shape[2]
+    do, ho, wo = out
+    sd, dd = stride[0], dilation[0]
+    # Zero-pad the depth so every tap reads rows [t*dd, t*dd + (do-1)*sd] of the padded input.
+    lo = pad[0]
+    hi = max(0, (do - 1) * sd + dd * (kd - 1) + 1 - lo - depth)
+    if lo or hi:
+        parts = [x]
+        if lo:
+            parts.insert(0, zeros(n, c, lo, *x.shape[3:], dtype=x.dtype, device=x.device))
+        if hi:
+            parts.append(zeros(n, c, hi, *x.shape[3:], dtype=x.dtype, device=x.device))
+        x = cat(parts, dim=2)
+    y = None
+    for t in range(kd):
+        start = t * dd
+        sl = x[:, :, start:start + (do - 1) * sd + 1:sd]  # (N, C, do, H, W)
+        planes = sl.permute(0, 2, 1, 3, 4).reshape(n * do, c, x.shape[3], x.shape[4])
+        w2 = weight[:, :, t]  # (O, C/g, kh, kw)
+        b = bias if t == 0 else None
+        part = conv_ops.Conv2d.apply(planes, w2, b, stride[1:], pad[1:], dilation[1:], int(groups), out[1:],
+                                     _needs(planes, w2, b))
+        y = part if y is None else y + part
+    o = weight.shape[0]
+    y = y.reshape(n, do, o, ho, wo).permute(0, 2, 1, 3, 4)
+    return y.squeeze(0) if unbatched else y

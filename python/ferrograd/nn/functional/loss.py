@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 from ... import dtypes
+from ...errors import IndexRuntimeError, ShapeRuntimeError
 from ...ops import activation as act_ops
 from ...ops._util import ascontiguous, is_device
 from ...ops.norm import PNorm
@@ -37,6 +38,9 @@ __all__ = [
     "gaussian_nll_loss",
     "poisson_nll_loss",
     "triplet_margin_with_distance_loss",
+    "multi_margin_loss",
+    "multilabel_margin_loss",
+    "multilabel_soft_margin_loss",
 ]
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -567,3 +571,121 @@ def triplet_margin_with_distance_loss(anchor: Tensor, positive: Tensor, negative
     if swap:
         d_neg = d_neg.minimum(dist(pos, neg))
     return _reduce((d_pos - d_neg + margin).clamp(min=0), reduction)
+
+
+# ---- multi-class / multi-label margin losses ------------------------------------------------------
+def _int_target(fn, target, input):
+    target = _tensor(target, fn, "target")
+    if target.dtype not in (dtypes.int32, dtypes.int64):
+        raise TypeError(f"{fn}: target must hold int32/int64 class indices, got dtype {target.dtype}")
+    if type(target._data) is not type(input._data):
+        raise ValueError(f"{fn}: input is on {input.device}, target on {target.device}")
+    return target
+
+
+def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float = 1.0, weight: Tensor | None = None,
+                      size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+    """Per sample: sum over classes i != y of w[y] max(0, margin - x[y] + x[i])^p, over C.
+    input (N, C) or (C,), target (N,) (or () / (1,)) of class indices; p is 1 or 2."""
+    fn = "multi_margin_loss"
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(fn, reduction)
+    if p != 1 and p != 2:
+        raise ValueError(f"{fn}: only p == 1 and p == 2 supported, got p={p!r}")
+    input = _float(input, fn, "input")
+    if input.ndim > 2 or input.numel() == 0:
+        raise ValueError(f"{fn}: Expected non-empty vector or matrix with optional 0-dim batch size, but got: "
+                         f"{tuple(input.shape)}")
+    n = input.shape[0] if input.ndim == 2 else 1
+    c = input.shape[-1] if input.ndim else 1
+    target = _int_target(fn, target, input)
+    if target.ndim > 1 or target.numel() != n:
+        raise ShapeRuntimeError(f"{fn}: inconsistent target size, expected {n} but got {tuple(target.shape)}")
+    if weight is not None:
+        weight = _float(weight, fn, "weight")
+        if weight.ndim != 1:
+            raise ValueError(f"{fn}: weight must be one-dimensional, got shape {tuple(weight.shape)}")
+        if weight.numel() != c:
+            raise ShapeRuntimeError(f"{fn}: inconsistent weight size, expected {c} but got {tuple(weight.shape)}")
+        _same_dtype(fn, input, ("weight", weight))
+    t = target.reshape(n).to(dtypes.int64)
+    if not is_device(t._data) and ((t._data < 0) | (t._data >= c)).any():
+        raise IndexRuntimeError(f"{fn}: target out of range: got {t._data.tolist()} for {c} classes")
+    x = input.reshape(n, c)
+    xy = x.gather(1, t.unsqueeze(1))  # (N, 1)
+    z = (x - xy + margin).clamp(min=0)
+    if p == 2:
+        z = z * z
+    if weight is not None:
+        z = z * weight[t].unsqueeze(1)
+    classes = Tensor(np.arange(c)).to(device=input.device)
+    z = where(classes.unsqueeze(0) == t.unsqueeze(1), 0.0, z)  # the target's own term is left out
+    loss = z.sum(dim=1) / c
+    if reduction == "none":
+        return loss if target.ndim > 0 else loss.reshape(())
+    return _reduce(loss, reduction)
+
+
+def multilabel_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
+                           reduction: str = "mean") -> Tensor:
+    """Per sample: sum over target classes j and non-target classes i of max(0, 1 - (x[j] -
+    x[i])), over C. target has input's shape (C,) or (N, C): class indices, ended by the first -1."""
+    fn = "multilabel_margin_loss"
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(fn, reduction)
+    input = _float(input, fn, "input")
+    target = _int_target(fn, target, input)
+    if input.ndim > 2 or (input.ndim >= 1 and input.shape[-1] == 0):
+        raise ValueError(f"{fn}: Expected non-empty vector or matrix with optional 0-dim batch size, but got: "
+                         f"{tuple(input.shape)}")
+    if input.ndim <= 1:
+        n, c = 1, (input.shape[0] if input.ndim else 1)
+        ok = target.ndim <= 1 and target.numel() == c
+    else:
+        n, c = input.shape
+        ok = tuple(target.shape) == (n, c)
+    if not ok:
+        raise ShapeRuntimeError(f"{fn}: inconsistent target size: {tuple(target.shape)} for input of size: "
+                         f"{tuple(input.shape)}")
+    # Which targets count, and which classes are targets: host logic on the (small) target.
+    tgt = target.numpy().reshape(n, c).astype(np.int64)
+    if (tgt < -1).any() or (tgt >= c).any():
+        raise IndexRuntimeError(f"{fn}: target index is out of range: targets must lie in [-1, {c}), got {tgt.tolist()}")
+    valid = np.cumprod(tgt >= 0, axis=1).astype(bool)  # up to the first -1
+    is_target = np.zeros((n, c), bool)
+    rows = np.nonzero(valid)
+    is_target[rows[0], tgt[rows]] = True
+    mask = valid[:, :, None] & ~is_target[:, None, :]  # (N, j, i)
+    dev = input.device
+    x = input.reshape(n, c)
+    xy = x.gather(1, Tensor(np.where(valid, tgt, 0)).to(device=dev))  # (N, j)
+    hinge = (x.unsqueeze(1) - xy.unsqueeze(2) + 1.0).clamp(min=0)  # (N, j, i)
+    loss = (hinge * Tensor(mask.astype(input.dtype)).to(device=dev)).sum(dim=(1, 2)) / c
+    if reduction == "none":
+        return loss if target.ndim > 1 else loss.reshape(())
+    return _reduce(loss, reduction)
+
+
+def multilabel_soft_margin_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
+                                reduce=None, reduction: str = "mean") -> Tensor:
+    """Per sample: the mean over classes of -(y log σ(x) + (1 - y) log σ(-x)) (times weight)."""
+    from .activation import logsigmoid
+
+    fn = "multilabel_soft_margin_loss"
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(fn, reduction)
+    input = _float(input, fn, "input")
+    if input.ndim == 0:
+        raise ValueError(f"{fn}: input must have at least one dim (the classes), got a 0-d tensor")
+    target = _float_target(fn, target, input)
+    _same_dtype(fn, input, ("target", target))
+    if tuple(target.shape) != tuple(input.shape):
+        raise ValueError(f"{fn}: target shape {tuple(target.shape)} must equal input shape {tuple(input.shape)}")
+    loss = -(target * logsigmoid(input) + (1 - target) * logsigmoid(-input))
+    if weight is not None:
+        weight = _float(weight, fn, "weight")
+        _same_dtype(fn, input, ("weight", weight))
+        _broadcast_all(fn, (("input", input), ("weight", weight)))
+        loss = loss * weight
+    loss = loss.sum(dim=input.ndim - 1) / input.shape[-1]
+    return _reduce(loss, reduction)
