@@ -340,20 +340,22 @@ def _is_tensor(x) -> bool:
 # ---- the backward pass -------------------------------------------------------------------------
 def _graph(roots):
     """Nodes reachable from the roots, and how many graph edges lead into each."""
-    deps, stack, seen = {}, [t._node for t in roots if t._node is not None], set()
-    for n in stack:
-        deps.setdefault(n, 0)
+    deps, stack = {}, []
+    for t in roots:
+        n = t._node
+        if n is not None and n not in deps:
+            deps[n] = 0
+            stack.append(n)
     while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        for e in node.edges:
+        for e in stack.pop().edges:
             if type(e) is tuple:
                 child = e[0]
-                deps[child] = deps.get(child, 0) + 1
-                if id(child) not in seen:
-                    stack.append(child)
+                count = deps.get(child)
+                if count is None:
+                    deps[child] = 1
+                    stack.append(child)  # first sight: its own edges are counted once, from here
+                else:
+                    deps[child] = count + 1
     return deps
 
 
@@ -426,7 +428,7 @@ def _engine(roots, seeds, retain_graph, create_graph, targets=None):
     Tensor = _tensor_type()
     deps = _graph(roots)
     out_grads = {}  # node -> list of gradients per output
-    leaf_grads = {}  # id(leaf) -> [leaf, summed gradient]
+    leaf_grads = {}  # leaf -> [leaf, summed gradient]
     captured = {}
     want_nodes = {}
     if targets is not None:
@@ -435,7 +437,7 @@ def _engine(roots, seeds, retain_graph, create_graph, targets=None):
                 want_nodes.setdefault((id(t._node), t._out), []).append(k)
     for r, s in zip(roots, seeds):
         if r._node is None:  # a leaf root: its gradient is the seed itself
-            slot = leaf_grads.setdefault(id(r), [r, None])
+            slot = leaf_grads.setdefault(r, [r, None])
             slot[1] = _add(slot[1], s)
         else:
             lst = out_grads.setdefault(r._node, [None] * r._node.n_out)
@@ -456,7 +458,7 @@ def _engine(roots, seeds, retain_graph, create_graph, targets=None):
                     for k in want_nodes.get((id(node), j), ()):
                         captured[k] = grads[j]
             edges = node.edges
-            if all(g is None for g in grads):
+            if (grads[0] is None) if node.n_out == 1 else all(g is None for g in grads):
                 in_grads = (None,) * len(edges)
             else:
                 if node.freed:
@@ -494,9 +496,9 @@ def _engine(roots, seeds, retain_graph, create_graph, targets=None):
                     if deps[child] == 0:
                         ready.append(child)
                 elif ig is not None:
-                    slot = leaf_grads.get(id(e))
+                    slot = leaf_grads.get(e)  # keyed by the leaf itself (hash and lookup by identity)
                     if slot is None:
-                        leaf_grads[id(e)] = [e, ig]
+                        leaf_grads[e] = [e, ig]
                     else:
                         slot[1] = ig if slot[1] is None else slot[1] + ig
             in_grads = ig = lst = prev = slot = None  # drop our references so a leaf can take its gradient without a copy
@@ -507,7 +509,7 @@ def _engine(roots, seeds, retain_graph, create_graph, targets=None):
         result = []
         for k, t in enumerate(targets):
             if t._node is None:
-                slot = leaf_grads.get(id(t))
+                slot = leaf_grads.get(t)
                 result.append(None if slot is None else slot[1])
             else:
                 result.append(captured.get(k))

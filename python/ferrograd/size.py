@@ -5,6 +5,9 @@ from __future__ import annotations
 import operator
 
 
+_new = tuple.__new__
+
+
 class Size(tuple):
     """A tuple of non-negative ints: equal to the plain tuple of the same sizes; slicing and
     `+ tuple` give a Size again; `numel()` is the product."""
@@ -26,13 +29,13 @@ class Size(tuple):
         return out
 
     def __getitem__(self, key):
-        out = super().__getitem__(key)
-        return Size(out) if isinstance(key, slice) else out
+        out = tuple.__getitem__(self, key)
+        return _new(Size, out) if type(key) is slice else out  # a slice of ints needs no re-check
 
     def __add__(self, other):
         if not isinstance(other, tuple):
             return NotImplemented
-        return Size(tuple(self) + tuple(other))
+        return _new(Size, tuple(self) + other) if type(other) is Size else Size(tuple(self) + tuple(other))
 
     def __radd__(self, other):
         if not isinstance(other, tuple):

@@ -760,19 +760,21 @@ def _operands(a, b, op):
 def matmul(a, b) -> Tensor:
     a = a if isinstance(a, Tensor) else tensor(a, device=b.device if isinstance(b, Tensor) else None)
     b = b if isinstance(b, Tensor) else tensor(b, device=a.device)
-    if a.ndim == 0 or b.ndim == 0:
-        raise ValueError(f"matmul: both operands need at least 1 dim, got shapes {a.shape} and {b.shape}")
-    if a.dtype != b.dtype:
+    sa, sb = a._data.shape, b._data.shape
+    if not sa or not sb:
+        raise ShapeRuntimeError(f"matmul: both operands need at least 1 dim, got shapes {sa} and {sb}")
+    if a._data.dtype != b._data.dtype:
         dt = dtypes.promote(a.dtype, b.dtype)
         a, b = a.to(dt), b.to(dt)
-    ka = a.shape[-1]
-    kb = b.shape[-2] if b.ndim >= 2 else b.shape[0]
+    ka = sa[-1]
+    kb = sb[-2] if len(sb) >= 2 else sb[0]
     if ka != kb:
-        raise ShapeRuntimeError(f"matmul: shapes {tuple(a.shape)} and {tuple(b.shape)} cannot be multiplied ({ka} != {kb})")
-    try:
-        np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
-    except ValueError:
-        raise ValueError(f"matmul: batch dims of {a.shape} and {b.shape} do not broadcast") from None
+        raise ShapeRuntimeError(f"matmul: shapes {sa} and {sb} cannot be multiplied ({ka} != {kb})")
+    if len(sa) > 2 or len(sb) > 2:
+        try:
+            np.broadcast_shapes(sa[:-2], sb[:-2])
+        except ValueError:
+            raise ShapeRuntimeError(f"matmul: batch dims of {sa} and {sb} do not broadcast") from None
     return linalg.Matmul.apply(a, b)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numbers
 
 from .. import dtypes
+from ..autograd import _TENSOR
 from . import arith, unary
 from .registry import register
 
@@ -18,7 +19,7 @@ def _tensor_cls():
 
 
 def _check(input, op):
-    if not isinstance(input, _tensor_cls()):
+    if not isinstance(input, _TENSOR[0] or _tensor_cls()):
         if isinstance(input, numbers.Number):
             from ..tensor import tensor
 

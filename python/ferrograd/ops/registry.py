@@ -51,15 +51,6 @@ def register(name: str, *, method: bool = True, function: bool = True, inplace: 
     return add
 
 
-def _method(fn):
-    def method(self, *args, **kwargs):
-        return fn(self, *args, **kwargs)
-
-    method.__name__ = method.__qualname__ = fn.__name__
-    method.__doc__ = fn.__doc__
-    return method
-
-
 def _inplace_method(name, fn):
     def method(self, *args, **kwargs):
         since = _SERIAL[0]
@@ -76,7 +67,7 @@ def install(tensor_cls, namespace: dict) -> None:
     for info in OPS.values():
         for name in (info.name, *info.aliases):
             if info.method and name not in tensor_cls.__dict__:
-                setattr(tensor_cls, name, _method(info.fn))
+                setattr(tensor_cls, name, info.fn)  # a plain function binds `self` as `input`
             if info.inplace and name + "_" not in tensor_cls.__dict__:
                 setattr(tensor_cls, name + "_", _inplace_method(name, info.fn))
             if info.function:
