@@ -268,6 +268,9 @@ class Function:
 
 
 _SERIAL = [0]  # nodes made so far
+# Backward passes in several threads may meet at one leaf (a shared model): adding into `.grad` is
+# a read-modify-write (numpy drops the GIL inside the add), so it runs under one lock.
+_ACCUMULATE_LOCK = threading.Lock()
 _TENSOR = [None]  # the Tensor class, once imported (a list: set from tensor.py without a cycle)
 
 
@@ -521,7 +524,8 @@ def _engine(roots, seeds, retain_graph, create_graph, targets=None):
         if leaf._hooks:
             g = _run_hooks(leaf._hooks, g, create_graph)
         if isinstance(g, Tensor):
-            _accumulate_tensor(leaf, g)
+            with _ACCUMULATE_LOCK:
+                _accumulate_tensor(leaf, g)
             continue
         # The leaf may keep `g` itself when nothing else refers to it (refcount: `g` and the
         # call's argument); a shared array (seed, both sides of an add, saved in a ctx) is copied.
@@ -529,7 +533,8 @@ def _engine(roots, seeds, retain_graph, create_graph, targets=None):
             owned = g.flags.owndata and sys.getrefcount(g) <= 2
         else:  # a GpuArray owns its buffer when no other array object shares its Storage
             owned = type(g) is _gpu_array() and sys.getrefcount(g) <= 2 and sys.getrefcount(g.storage) <= 2
-        leaf._accumulate(g, owned)
+        with _ACCUMULATE_LOCK:
+            leaf._accumulate(g, owned)
     return None
 
 
@@ -544,7 +549,8 @@ def _node_hooks(node, grads, create_graph):
             t = node.retained[j]()
             if t is not None:
                 g = grads[j]
-                t._accumulate(g._data if _is_tensor(g) else g)
+                with _ACCUMULATE_LOCK:
+                    t._accumulate(g._data if _is_tensor(g) else g)
 
 
 def _accumulate_tensor(leaf, g):
@@ -653,10 +659,11 @@ def backward(root, gradient=None, retain_graph=None, create_graph=False, inputs=
         grads = _engine([root], [seed], retain_graph, create_graph, targets=inputs)
         for t, g in zip(inputs, grads):
             if g is not None:
-                if _is_tensor(g):
-                    _accumulate_tensor(t, g)
-                else:
-                    t._accumulate(g)
+                with _ACCUMULATE_LOCK:
+                    if _is_tensor(g):
+                        _accumulate_tensor(t, g)
+                    else:
+                        t._accumulate(g)
         return
     _engine([root], [seed], retain_graph, create_graph)
 
