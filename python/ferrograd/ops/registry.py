@@ -15,6 +15,7 @@ gives `fg.cumsum(t, 1)`, `t.cumsum(1)` and `t.cumsum_(1)`. The op table test (te
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -43,12 +44,34 @@ def register(name: str, *, method: bool = True, function: bool = True, inplace: 
     def add(fn):
         if name in OPS:
             raise ValueError(f"register: op {name!r} is registered twice")
-        fn.__name__ = fn.__qualname__ = name
-        OPS[name] = OpInfo(name, fn, method, function, inplace, tuple(aliases), differentiable,
+        op = naming_errors(fn, name)
+        OPS[name] = OpInfo(name, op, method, function, inplace, tuple(aliases), differentiable,
                            family or fn.__module__.rsplit(".", 1)[-1])
-        return fn
+        return op
 
     return add
+
+
+def naming_errors(fn, name):
+    """`fn` whose exceptions always name the op: a message raised deeper down (a helper, another
+    op, numpy) gets "name: " in front, so a person sees which call they made went wrong."""
+
+    @functools.wraps(fn)
+    def op(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except Exception as e:
+            msg = e.args[0] if len(e.args) == 1 and isinstance(e.args[0], str) else None
+            if msg is not None and not msg.startswith(name):
+                e.args = (f"{name}: {msg}",)
+            elif not e.args:
+                what = "not enough memory for this call (check the sizes and arguments)" \
+                    if isinstance(e, MemoryError) else f"{type(e).__name__} inside the op"
+                e.args = (f"{name}: {what}",)
+            raise
+
+    op.__name__ = op.__qualname__ = name
+    return op
 
 
 def _inplace_method(name, fn):
