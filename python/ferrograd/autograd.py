@@ -307,12 +307,19 @@ def _record(node, ctx, raw, results, inputs):
 
 
 def _check_devices(op, args):
-    """ValueError naming the op and the devices when its tensor arguments are on more than one."""
+    """ValueError naming the op and the devices when its tensor arguments are on more than one.
+    Raw arrays count too: a wgpu array beside cpu tensors, or host float data (an ndarray, not a
+    0-d scalar) beside wgpu tensors, is refused rather than read back or uploaded behind the
+    caller's back (a caller that means to upload does so explicitly, `Tensor.to(device)`). Host
+    int/bool arrays pass: they are index keys (`t[idx]`, IndexPut), which the device indexer
+    uploads, as torch takes cpu indices for cuda tensors."""
     kinds = {type(a._data) is np.ndarray for a in args if _is_tensor(a)}
     if len(kinds) > 1:
         raise ValueError(f"{op}: expected all tensors on one device, got tensors on cpu and wgpu")
     if kinds == {True} and any(type(a) is _gpu_array() for a in args):
         raise ValueError(f"{op}: expected all tensors on one device, got cpu tensors and a wgpu array")
+    if kinds == {False} and any(type(a) is np.ndarray and a.ndim and a.dtype.kind in "fc" for a in args):
+        raise ValueError(f"{op}: expected all tensors on one device, got wgpu tensors and a host (numpy) array")
 
 
 def _tensor_type():

@@ -277,6 +277,16 @@ class Tensor:
     def _accumulate(self, g, owned=False):
         """Add `g` into `.grad`. `owned`: no one else refers to `g`, so it may become `.grad`
         without a copy; otherwise copy, since a backward may hand one array to several inputs."""
+        grad = self.grad
+        if grad is not None:
+            # A .grad set by hand to the wrong shape/dtype/device: refuse, as torch refuses the
+            # assignment, rather than broadcast into it or silently change its dtype.
+            a, w = grad._data, self._data
+            if a.shape != w.shape or a.dtype != w.dtype or (type(a) is np.ndarray) != (type(w) is np.ndarray):
+                raise RuntimeError(
+                    f"backward: can't accumulate into .grad of shape {tuple(a.shape)}, dtype {a.dtype}, device "
+                    f"{grad.device} for a tensor of shape {tuple(w.shape)}, dtype {w.dtype}, device {self.device}; "
+                    "a gradient must match its tensor (set .grad = None or fg.zeros_like(t))")
         if type(g) is not np.ndarray and isinstance(g, GpuArray):
             if self.grad is None:
                 keep = owned and g.dtype == self.dtype and g.shape == self._data.shape and g.is_contiguous
@@ -605,6 +615,9 @@ class Tensor:
     def __getitem__(self, key):
         key = _index_key(key, type(self._data) is not np.ndarray)
         if isinstance(self._data, GpuArray):
+            from .ops._range import check_key_ranges
+
+            check_key_ranges("index", key, tuple(self.shape))  # device index arrays: one small readback each
             try:
                 return shape_mod.Index.apply(self, key)  # the device indexer validates the key
             except IndexError as e:
@@ -665,7 +678,9 @@ def _index_key(key, on_device=True):
             raise ValueError("index: the index tensor is on wgpu, the indexed tensor on cpu")
         return key._data
     if isinstance(key, list):
-        return np.asarray(key)
+        arr = np.asarray(key)
+        # `t[[]]` selects nothing, as torch: numpy reads an empty list as float64, which is no index.
+        return arr.astype(np.int64) if arr.size == 0 and arr.dtype.kind == "f" else arr
     return key
 
 
@@ -784,6 +799,10 @@ def where(condition, input, other) -> Tensor:
         keep = dtypes.is_float(other.dtype) or not isinstance(input, float)
         input = tensor(input, dtype=other.dtype if keep else None, device=other.device)
     a = input if isinstance(input, Tensor) else tensor(input, device=_device_hint(condition, other))
+    if isinstance(condition, Tensor) and condition.ndim and type(condition._data) is not type(a._data):
+        # Tensors from two devices are refused, as torch (a 0-d cpu condition passes as a scalar).
+        raise ValueError(f"where: condition is on {condition.device}, the values on {a.device}; "
+                         f"move them to one device")
     cond = _asarray(_raw(condition), bool, like=a._data)
     if not isinstance(other, Tensor):
         other = tensor(other, dtype=a.dtype if dtypes.is_float(a.dtype) else None, device=a.device)

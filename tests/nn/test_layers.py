@@ -58,10 +58,12 @@ def test_gcn_conv_dense_and_edge_list_agree_with_the_formula():
     a_hat = adj + np.eye(4)
     d = a_hat.sum(1) ** -0.5
     want = (d[:, None] * a_hat * d[None]) @ (x.numpy() @ conv.lin.weight._data.T) + conv.bias._data
-    np.testing.assert_allclose(conv(x, fg.tensor(adj)).detach().numpy(), want, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(conv(x, adj=fg.tensor(adj)).detach().numpy(), want, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(conv(x, fg.tensor(edges)).detach().numpy(), want, rtol=1e-5, atol=1e-6)
-    with pytest.raises(ValueError, match="GCNConv"):
+    with pytest.raises(IndexError, match="GCNConv"):
         conv(x, fg.tensor(np.array([[0, 9], [1, 0]])))
+    with pytest.raises(TypeError, match="adj="):  # a dense float adjacency is never read as edge_index
+        conv(x, fg.tensor(adj))
 
 
 def test_mixer_block_matches_its_definition():

@@ -3,6 +3,7 @@ constructor arguments, defaults, attribute names and reprs."""
 
 from __future__ import annotations
 
+import numbers
 import warnings
 
 from . import functional as F
@@ -61,6 +62,9 @@ class Hardsigmoid(Hardswish):
 class LeakyReLU(Module):
     def __init__(self, negative_slope: float = 0.01, inplace: bool = False):
         super().__init__()
+        if not isinstance(negative_slope, numbers.Real) or isinstance(negative_slope, bool):
+            raise TypeError(f"LeakyReLU: negative_slope must be a number, got {type(negative_slope).__name__} "
+                            f"{negative_slope!r}")
         self.negative_slope = negative_slope
         self.inplace = inplace
 

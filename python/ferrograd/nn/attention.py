@@ -10,6 +10,7 @@ from ..tensor import Tensor, empty, zeros
 from . import functional as F
 from . import init
 from .linear import Linear
+from ._checks import check_positive
 from .module import Module
 from .parameter import Parameter
 
@@ -36,6 +37,9 @@ class MultiheadAttention(Module):
     def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
                  batch_first: bool = False, dtype=None):
         super().__init__()
+        check_positive("MultiheadAttention", embed_dim=embed_dim, num_heads=num_heads)
+        if not isinstance(dropout, (int, float, np.floating)) or isinstance(dropout, bool) or not 0 <= dropout <= 1:
+            raise ValueError(f"MultiheadAttention: dropout probability has to be between 0 and 1, but got {dropout!r}")
         if embed_dim % num_heads:
             raise ValueError(f"MultiheadAttention: embed_dim {embed_dim} is not divisible by num_heads {num_heads}")
         self.embed_dim, self.num_heads, self.dropout, self.batch_first = embed_dim, num_heads, dropout, batch_first

@@ -7,6 +7,7 @@ import math
 from ..tensor import empty
 from . import functional as F
 from . import init
+from ._checks import check_positive, check_size
 from .module import Module
 from .parameter import Parameter
 
@@ -22,6 +23,15 @@ class _ConvNd(Module):
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
                  bias=True, padding_mode="zeros", output_padding=0, dtype=None):
         super().__init__()
+        name = type(self).__name__
+        check_size(name, in_channels=in_channels, out_channels=out_channels)
+        check_positive(name, groups=groups)
+        if isinstance(padding, str) and padding not in ("same", "valid"):
+            raise ValueError(f"{name}: invalid padding string {padding!r}, should be one of 'same', 'valid'")
+        for arg, v in (("kernel_size", kernel_size), ("stride", stride), ("dilation", dilation)):
+            if isinstance(v, (tuple, list)) and len(v) != self.nd:
+                raise ValueError(f"{name}: {arg} must be an int or a tuple of {self.nd} ints, got {v!r}")
+        check_positive(name, kernel_size=kernel_size, stride=stride, dilation=dilation)
         if in_channels % groups or out_channels % groups:
             raise ValueError(f"{type(self).__name__}: groups {groups} must divide in_channels {in_channels} "
                              f"and out_channels {out_channels}")

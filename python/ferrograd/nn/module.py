@@ -74,6 +74,15 @@ def _typename(v) -> str:
 class Module:
     _version = 1
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # ferrograd's own layers name themselves in constructor errors (a check deep in a helper
+        # would otherwise surface as a bare "float division by zero"); user subclasses are left alone.
+        if cls.__module__.startswith("ferrograd.") and "__init__" in cls.__dict__:
+            from ..ops.registry import naming_errors
+
+            cls.__init__ = naming_errors(cls.__dict__["__init__"], cls.__name__)
+
     def __init__(self):
         object.__setattr__(self, "_parameters", OrderedDict())
         object.__setattr__(self, "_buffers", OrderedDict())
@@ -401,8 +410,17 @@ class Module:
 
     def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
         """Copy tensors (or arrays) into parameters and buffers by name. Returns the named tuple
-        (missing_keys, unexpected_keys); strict=True raises on either. A shape mismatch always
-        raises, before anything is copied: a failed load leaves the model untouched."""
+        (missing_keys, unexpected_keys); strict=True raises on either. Every entry is checked
+        (keys, shapes, dtypes) and converted before anything is written: a failed load leaves the
+        model untouched."""
+        plan = self._check_state_dict(state_dict, strict, assign)
+        self._apply_state_dict(plan)
+        return plan[2]
+
+    def _check_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
+        """What load_state_dict will write, as arrays ready to copy, plus the key report; raises
+        naming the key on any mismatch and changes nothing (load_checkpoint checks the model,
+        the optimizer and the rest this way before it touches any of them)."""
         if not isinstance(state_dict, Mapping):
             raise TypeError(f"load_state_dict: expected state_dict to be dict-like, got {_typename(state_dict)}")
         own = dict(self._state_items())
@@ -419,26 +437,37 @@ class Module:
                 continue
             v = state_dict[k]
             value = v._data if isinstance(v, Tensor) else v
-            value = value.numpy() if isinstance(value, GpuArray) else np.asarray(value)
-            if getattr(target, "_is_uninitialized", False):
-                values[k] = value
-                continue
-            if value.shape != tuple(target.shape):
+            try:
+                value = value.numpy() if isinstance(value, GpuArray) else np.asarray(value)
+            except (ValueError, TypeError) as e:  # a ragged nested list, say
+                raise TypeError(f"load_state_dict: {k!r} is not an array ({_typename(v)}): {e}") from None
+            own_dtype = np.dtype(target.dtype)
+            if value.dtype.kind not in "biufc" or (value.dtype.kind == "c" and own_dtype.kind != "c"):
+                raise TypeError(f"load_state_dict: {k!r} has dtype {value.dtype} in the state dict, which cannot "
+                                f"be copied into the model's {own_dtype}")
+            if not getattr(target, "_is_uninitialized", False) and value.shape != tuple(target.shape):
                 raise ShapeRuntimeError(
                     f"load_state_dict: size mismatch for {k!r}: {k!r} has shape {value.shape} in the state dict, "
                     f"{tuple(target.shape)} in the model"
                 )
-            values[k] = value
+            if assign:  # the loaded values themselves, in their own dtype, on the target's device
+                values[k] = Tensor(value.copy()).to(device=target.device)._data
+            else:
+                values[k] = value.astype(own_dtype, copy=False)
+        return own, values, _IncompatibleKeys(missing, unexpected), assign
+
+    def _apply_state_dict(self, plan) -> None:
+        """Write what _check_state_dict prepared; nothing here fails on a checked entry."""
+        own, values, _, assign = plan
         with no_grad():
             for k, value in values.items():
                 target = own[k]
                 if getattr(target, "_is_uninitialized", False):
                     target.materialize(value.shape)
-                if assign:  # the loaded values themselves, in their own dtype
-                    target._data = Tensor(value.copy()).to(device=target.device)._data
+                if assign:
+                    target._data = value
                 else:
-                    target._data[...] = value.astype(target.dtype, copy=False)
-        return _IncompatibleKeys(missing, unexpected)
+                    target._data[...] = value
 
     # ---- hooks ------------------------------------------------------------------------------
     def _hook_dict(self, name):

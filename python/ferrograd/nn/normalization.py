@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from .. import dtypes
-from ..tensor import ones, tensor, zeros
+from ..tensor import Tensor, ones, tensor, zeros
 from . import functional as F
+from ._checks import check_positive, check_size
 from .module import Module
 from .parameter import Parameter
 
@@ -15,6 +16,7 @@ class _BatchNorm(Module):
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
                  track_running_stats: bool = True, dtype=None):
         super().__init__()
+        check_size(type(self).__name__, num_features=num_features)
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         self.weight = Parameter(ones(num_features, dtype=dtype)) if affine else None
@@ -27,6 +29,8 @@ class _BatchNorm(Module):
             self.running_mean = self.running_var = self.num_batches_tracked = None
 
     def forward(self, x):
+        if not isinstance(x, Tensor):
+            raise TypeError(f"{type(self).__name__}: input must be a Tensor, got {type(x).__name__}")
         if x.ndim not in self.expected_dims:
             raise ValueError(f"{type(self).__name__}: expected a {' or '.join(map(str, self.expected_dims))}-d input, "
                              f"got shape {tuple(x.shape)}")
@@ -55,7 +59,12 @@ class LayerNorm(Module):
     def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True, bias: bool = True,
                  dtype=None):
         super().__init__()
-        shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+        try:
+            shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+        except TypeError:
+            raise TypeError(f"LayerNorm: normalized_shape must be an int or a tuple of ints, "
+                            f"got {type(normalized_shape).__name__}") from None
+        check_size("LayerNorm", **{f"normalized_shape[{i}]": n for i, n in enumerate(shape)})
         self.normalized_shape, self.eps = shape, eps
         self.weight = Parameter(ones(shape, dtype=dtype)) if elementwise_affine else None
         self.bias = Parameter(zeros(shape, dtype=dtype)) if elementwise_affine and bias else None
@@ -70,6 +79,8 @@ class LayerNorm(Module):
 class GroupNorm(Module):
     def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5, affine: bool = True, dtype=None):
         super().__init__()
+        check_positive("GroupNorm", num_groups=num_groups)
+        check_size("GroupNorm", num_channels=num_channels)
         if num_channels % num_groups:
             raise ValueError(f"GroupNorm: num_groups {num_groups} must divide num_channels {num_channels}")
         self.num_groups, self.num_channels, self.eps = num_groups, num_channels, eps

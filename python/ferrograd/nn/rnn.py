@@ -19,12 +19,20 @@ from .utils.rnn import PackedSequence
 
 class _RNNBase(Module):
     gates = 1
+    paired_state = False  # LSTM: hx is (h0, c0)
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, dtype=None):
         super().__init__()
-        if not 0 <= dropout <= 1:
-            raise ValueError(f"{type(self).__name__}: dropout must lie in [0, 1], got {dropout}")
+        name = type(self).__name__
+        for arg, v, low in (("input_size", input_size, 0), ("hidden_size", hidden_size, 1), ("num_layers", num_layers, 1)):
+            if not isinstance(v, (int, np.integer)) or isinstance(v, bool):
+                raise TypeError(f"{name}: {arg} must be an int, got {type(v).__name__} {v!r}")
+            if v < low:
+                raise ValueError(f"{name}: {arg} must be {'greater than zero' if low else 'non-negative'}, got {v}")
+        if not isinstance(dropout, (int, float, np.floating)) or isinstance(dropout, bool) or not 0 <= dropout <= 1:
+            raise ValueError(f"{name}: dropout must be a number in [0, 1] (the probability of zeroing an element "
+                             f"between layers), got {dropout!r}")
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout, self.bidirectional = bias, batch_first, dropout, bidirectional
         self.num_directions = 2 if bidirectional else 1
@@ -61,11 +69,16 @@ class _RNNBase(Module):
         shape = (self.num_layers * self.num_directions, batch, self.hidden_size)
         if hx is None:
             return zeros(*shape, dtype=dtype, device=next(self.parameters()).device)
+        if not isinstance(hx, Tensor):
+            raise TypeError(f"{type(self).__name__}: the initial hidden state hx must be a Tensor of shape {shape}, "
+                            f"got {type(hx).__name__}")
         if tuple(hx.shape) != shape:
             raise ValueError(f"{type(self).__name__}: expected hidden state of shape {shape}, got {tuple(hx.shape)}")
         return hx
 
     def forward(self, input, hx=None):
+        if isinstance(hx, list) and self.paired_state:  # torch takes LSTM's (h0, c0) as a list too
+            hx = tuple(hx)
         if isinstance(input, PackedSequence):
             return self._forward_packed(input, hx)
         if not isinstance(input, Tensor):
@@ -80,7 +93,10 @@ class _RNNBase(Module):
         if x.shape[-1] != self.input_size:
             raise ValueError(f"{type(self).__name__}: input has {x.shape[-1]} features, expected {self.input_size}")
         if unbatched and hx is not None:
-            hx = tuple(h.unsqueeze(1) for h in hx) if isinstance(hx, tuple) else hx.unsqueeze(1)
+            if isinstance(hx, tuple) and all(isinstance(h, Tensor) for h in hx):
+                hx = tuple(h.unsqueeze(1) for h in hx)
+            elif isinstance(hx, Tensor):
+                hx = hx.unsqueeze(1)
         states = self._initial_states(hx, x.shape[0], x.dtype)
         finals = []
         for layer in range(self.num_layers):
@@ -176,12 +192,14 @@ class GRU(_RNNBase):
 
 class LSTM(_RNNBase):
     gates = 4
+    paired_state = True
 
     def _initial_states(self, hx, batch, dtype):
         if hx is None:
             return [self._initial(None, batch, dtype), self._initial(None, batch, dtype)]
         if not (isinstance(hx, tuple) and len(hx) == 2):
-            raise ValueError("LSTM: the initial state must be a tuple (h0, c0)")
+            raise ValueError(f"LSTM: the initial state must be a tuple (h0, c0) of two Tensors, "
+                             f"got {type(hx).__name__}" + (f" of length {len(hx)}" if isinstance(hx, tuple) else ""))
         return [self._initial(hx[0], batch, dtype), self._initial(hx[1], batch, dtype)]
 
     def _run(self, x, state, weights):

@@ -6,12 +6,14 @@ from ..tensor import empty
 from . import functional as F
 from . import init
 from .module import Module
+from ._checks import check_size
 from .parameter import Parameter
 
 
 class Embedding(Module):
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None, dtype=None):
         super().__init__()
+        check_size("Embedding", num_embeddings=num_embeddings, embedding_dim=embedding_dim)
         if padding_idx is not None:
             if not -num_embeddings <= padding_idx < num_embeddings:
                 raise ValueError(f"Embedding: padding_idx {padding_idx} outside [0, {num_embeddings})")

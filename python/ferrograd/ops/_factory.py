@@ -3,7 +3,9 @@ device, requires_grad and out= rules, checked once with errors that name the op.
 
 from __future__ import annotations
 
+import math
 import numbers
+import os
 
 import numpy as np
 
@@ -96,18 +98,44 @@ def place(array: np.ndarray, device, op: str, requires_grad=False):
     return T._wrap(array, requires_grad)
 
 
+def check_alloc(shape: tuple, dt, op: str, host: bool = True) -> int:
+    """The byte count of a `shape` x `dt` tensor, refused before allocating (RuntimeError naming
+    the op, the shape and the bytes) when it overflows int64 or, for host memory, exceeds the
+    machine's physical memory: numpy would raise a bare MemoryError or "array is too big"."""
+    nbytes = math.prod(shape) * np.dtype(dt).itemsize
+    if nbytes > 2**63 - 1:
+        raise RuntimeError(f"{op}: storage size calculation overflowed for size {list(shape)} "
+                           f"({nbytes} bytes); the sizes must multiply to less than 2**63 bytes")
+    if host and nbytes > _physical_memory():
+        raise RuntimeError(f"{op}: can't allocate {nbytes} bytes for size {list(shape)} of dtype "
+                           f"{np.dtype(dt).name}: more than this machine's {_physical_memory()} bytes of memory")
+    return nbytes
+
+
+def _physical_memory() -> int:
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # not known here: only the overflow check applies
+        return 2**63 - 1
+
+
 def filled(shape: tuple, value, dt, device, op: str, requires_grad=False):
     """A Tensor of `shape` filled with `value` (made on the device itself for wgpu)."""
     T = tensor_cls()
     requires_grad = check_requires_grad(dt, requires_grad, op)
+    wgpu = device is not None and Device(device) == WGPU
+    check_alloc(shape, dt, op, host=not wgpu)
     if device is not None and Device(device) == WGPU:
         from ..wgpu.array import check_dtype
         from ..wgpu.elementwise import full as device_full
 
         return T._wrap(device_full(shape, 0 if value is None else value, check_dtype(dt, op)), requires_grad)
-    if value is None:
-        return T._wrap(np.empty(shape, dt), requires_grad)
-    return T._wrap(np.full(shape, value, dt), requires_grad)
+    try:
+        array = np.empty(shape, dt) if value is None else np.full(shape, value, dt)
+    except MemoryError:
+        raise RuntimeError(f"{op}: can't allocate {check_alloc(shape, dt, op, host=False)} bytes for size "
+                           f"{list(shape)} of dtype {np.dtype(dt).name}: out of memory") from None
+    return T._wrap(array, requires_grad)
 
 
 def scalar_arg(x, op: str, name: str):

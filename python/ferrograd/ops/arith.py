@@ -74,11 +74,22 @@ class Div(Function):
         return unbroadcast(ga, shape_of(a)), gb
 
 
+def _is_bool(x) -> bool:
+    return isinstance(x, (bool, np.bool_)) or getattr(x, "dtype", None) == np.bool_
+
+
 class Pow(Function):
     generic_backward = True
 
     @staticmethod
     def forward(ctx, a, b):
+        if _is_bool(a) and _is_bool(b):
+            # numpy gives int8 (no ferrograd dtype); a ** b on {0, 1} is `a or not b`: bool, as torch's `t ** True`.
+            if isinstance(b, (bool, np.bool_)):
+                return a.copy() if b else a | ~a  # x ** False is 1 (a | ~a: all True on every device)
+            if isinstance(a, (bool, np.bool_)):
+                return b | ~b if a else ~b
+            return a | ~b
         out = np.power(a, b)
         ctx.save_for_backward(a, b, out)
         return out

@@ -7,8 +7,9 @@ gather / scatter / scatter_add / scatter_reduce are autograd Functions over `_in
 Functions of ops/shape.py (Index, IndexPut) and `where`, so they are differentiable (twice) for free.
 
 Index tensors: int32 or int64 on the input's device, or on the cpu for a wgpu input (host indices
-are uploaded, as torch accepts cpu indices for cuda tensors). Bounds are checked for host indices;
-device indices are not (that needs a readback), as torch's device asserts are not recoverable.
+are uploaded, as torch accepts cpu indices for cuda tensors). Bounds are checked on every device:
+device indices cost one small readback (an any() of the out-of-range mask, ops/_range.py), so an
+out-of-range index raises IndexError naming the op on wgpu as on cpu instead of reading zeros.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from ._util import to_host
 from .registry import register
 from .shape import Index, IndexPut
 from ._args import tensor_cls as _tensor_cls, check_tensor as _check
+from ._range import check_key_ranges, first_out_of_range
 
 
 def _dim(dim, ndim, op):
@@ -49,6 +51,10 @@ def _index(index, input, op, name="index"):
         raise DtypeRuntimeError(f"{op}: expected dtype int64 (or int32) for {name}, got {index.dtype}")
     if type(input._data) is np.ndarray and type(index._data) is not np.ndarray:
         raise ValueError(f"{op}: {name} is on {index.device}, input on {input.device}; move them to one device")
+    if type(input._data) is not np.ndarray and type(index._data) is np.ndarray:
+        # A cpu index for a wgpu input is uploaded here, explicitly (as torch takes cpu indices
+        # for cuda tensors): the kernels' Function.apply refuses host arrays beside device tensors.
+        return index.to(input.device)._data
     return index._data
 
 
@@ -58,14 +64,12 @@ def _same_device(t, input, op, name):
 
 
 def _check_range(idx, n, op, *, negative=False, exc=IndexRuntimeError, dim=None):
-    """Host indices must lie in [0, n) (or [-n, n) where torch wraps negatives)."""
-    if type(idx) is not np.ndarray or idx.size == 0:
-        return
-    lo = -n if negative else 0
-    if idx.min() < lo or idx.max() >= n:
-        bad = (idx < lo) | (idx >= n)
+    """Indices must lie in [0, n) (or [-n, n) where torch wraps negatives). On wgpu this costs
+    one small readback (a device-side any() of the out-of-range mask), see ops/_range.py."""
+    bad = first_out_of_range(idx, -n if negative else 0, n)
+    if bad is not None:
         where = f" for dimension {dim}" if dim is not None else ""
-        raise exc(f"{op}: index {int(idx[bad].flat[0])} is out of bounds{where} with size {n}")
+        raise exc(f"{op}: index {bad} is out of bounds{where} with size {n}")
 
 
 def _value_tensor(value, input, op):
@@ -483,6 +487,7 @@ def index_put(input, indices, values, accumulate=False):
     if not isinstance(indices, (tuple, list)):
         raise TypeError(f"index_put: indices must be a tuple of Tensors, got {type(indices).__name__}")
     key = tuple(_key_item(k, input, "index_put") for k in indices)
+    check_key_ranges("index_put", key, tuple(input.shape))  # device index arrays: one small readback each
     if isinstance(values, _tensor_cls()):
         _same_device(values, input, "index_put", "values")
         if values.dtype != input.dtype:
@@ -552,9 +557,9 @@ def take(input, index):
     _check(input, "take")
     idx = _index(index, input, "take")
     n = input.numel()
-    if type(idx) is np.ndarray and idx.size and (idx.min() < -n or idx.max() >= n):
-        bad = idx[(idx < -n) | (idx >= n)].flat[0]
-        raise IndexError(f"take: out of range: tried to access index {int(bad)} on a tensor of {n} elements")
+    bad = first_out_of_range(idx, -n, n)  # on wgpu: one small readback
+    if bad is not None:
+        raise IndexError(f"take: out of range: tried to access index {bad} on a tensor of {n} elements")
     return Index.apply(input.reshape(-1), (idx,))
 
 

@@ -21,6 +21,7 @@ from ..random import numpy_generator
 from . import _generic as G
 from ._factory import (default_dtype, device_arg, dtype_arg, finish, place, scalar_arg,
                        size_arg, tensor_cls)
+from ._factory import check_alloc
 from .registry import register
 
 
@@ -77,6 +78,7 @@ def _sampled(value, *params):
 # ---- rand / randn / randint / randperm --------------------------------------------------------
 def _draw(op, args, size, generator, out, dtype, device, requires_grad, draw):
     shape = size_arg(args, op, size)
+    check_alloc(shape, np.float64, op)  # numpy draws float64 on the host first
     dt = _float_dtype(dtype_arg(dtype, op, out.dtype if out is not None else default_dtype()), op)
     values = np.asarray(draw(numpy_generator(generator, op), shape)).astype(dt, copy=False)
     dev = device_arg(device, op, default=None if out is None else out.device)
@@ -147,6 +149,7 @@ def randint(*args, low=None, high=None, size=None, generator=None, out=None, dty
     low = 0 if low is None else _int_arg(low, op, "low")
     high = _int_arg(high, op, "high")
     shape = size_arg((size,), op)
+    check_alloc(shape, np.float64, op)
     dt = dtype_arg(dtype, op, out.dtype if out is not None else dtypes.int64)
     _int_bounds(low, high, dt, op)
     values = numpy_generator(generator, op).integers(low, high, shape, dtype=np.int64).astype(dt, copy=False)
@@ -222,6 +225,7 @@ def normal(mean, std=1.0, size=None, *, generator=None, out=None, dtype=None, la
         if s < 0:
             raise ShapeRuntimeError(f"{op}: expects std >= 0.0, but found std {s}")
         shape = size_arg((size,), op)
+        check_alloc(shape, np.float64, op)
         dt = _float_dtype(dtype_arg(dtype, op, out.dtype if out is not None else default_dtype()), op)
         values = (m + s * g.standard_normal(shape)).astype(dt)
         dev = device_arg(device, op, default=None if out is None else out.device)

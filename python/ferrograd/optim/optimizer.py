@@ -15,7 +15,9 @@ Param groups carry PyTorch's keys for each optimizer (`foreach`, `capturable`, `
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 import numbers
+import warnings
 
 import numpy as np
 
@@ -27,13 +29,19 @@ class Optimizer:
 
     def __init__(self, params, defaults: dict):
         name = type(self).__name__
-        if hasattr(params, "_data") or isinstance(params, (set, frozenset)):
+        if hasattr(params, "_data") or isinstance(params, (set, frozenset, dict, str, bytes)):
             # torch refuses these too: a Tensor iterates over its rows, a set has no order to save.
             raise TypeError(f"{name}: params must be an ordered iterable of Tensors or dicts, "
                             f"got {type(params).__name__}")
-        params = list(params)
+        try:
+            params = list(params)
+        except TypeError:
+            raise TypeError(f"{name}: params must be an iterable of Tensors or dicts (e.g. model.parameters()), "
+                            f"got {type(params).__name__}") from None
         if not params:
-            raise ValueError(f"{name}: got an empty parameter list")
+            # Also what a generator already used up by another optimizer gives.
+            raise ValueError(f"{name}: got an empty parameter list (a generator such as model.parameters() "
+                             "can be iterated only once: pass list(model.parameters()) to reuse it)")
         _check_flags(name, defaults)
         self.defaults = defaults
         self.param_groups = []
@@ -47,14 +55,29 @@ class Optimizer:
         name = type(self).__name__
         if not isinstance(group, dict):
             raise TypeError(f"{name}.add_param_group: a param group must be a dict, got {type(group).__name__}")
+        if "params" not in group:
+            raise KeyError(f"{name}.add_param_group: a param group needs a 'params' key, got keys {list(group)}")
         params = group["params"]
         if isinstance(params, (set, frozenset)):
             raise TypeError(f"{name}.add_param_group: params must be an ordered iterable, got a set")
-        params = [params] if hasattr(params, "_data") else list(params)
+        try:
+            params = [params] if hasattr(params, "_data") else list(params)
+        except TypeError:
+            raise TypeError(f"{name}: a param group's params must be a Tensor or an iterable of Tensors, "
+                            f"got {type(params).__name__}") from None
+        _check_params(name, params, len(self.param_groups))
+        if len({id(p) for p in params}) != len(params):
+            # torch warns too (and says it will become an error): each step would update it twice.
+            warnings.warn(f"{name}: a param group holds the same parameter more than once", UserWarning,
+                          stacklevel=3)
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         if any(id(p) in seen for p in params):
             raise ValueError(f"{name}: a parameter appears in more than one param group")
-        self.param_groups.append({**self.defaults, **group, "params": params})
+        merged = {**self.defaults, **group, "params": params}
+        # Values a group sets itself pass the constructor's checks too (torch checks only the
+        # defaults; a negative or NaN lr in one group would silently diverge).
+        _check_group(f"{name} (param group {len(self.param_groups)})", group, merged)
+        self.param_groups.append(merged)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         for group in self.param_groups:
@@ -67,9 +90,10 @@ class Optimizer:
     def step(self, closure=None):
         loss = closure() if closure is not None else None
         for group in self.param_groups:
-            for p in group["params"]:
+            for i, p in enumerate(group["params"]):
                 if p.requires_grad and p.grad is not None:
-                    self._update(p, p.grad._data, group, self.state.setdefault(id(p), {}))
+                    grad = _checked_grad(self, p, i, group)
+                    self._update(p, grad, group, self.state.setdefault(id(p), {}))
         return loss
 
     def _update(self, p, grad, group: dict, state: dict) -> None:
@@ -91,41 +115,171 @@ class Optimizer:
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict: dict) -> None:
-        name = type(self).__name__
-        groups = state_dict["param_groups"]
+        """Restore a state_dict(): every entry is checked against this optimizer (group and
+        parameter counts, hyper-parameter kinds, each state array's shape and dtype) and converted
+        before anything is replaced, so a failed load leaves the optimizer as it was."""
+        self._apply_state_dict(self._check_state_dict(state_dict))
+
+    def _check_state_dict(self, state_dict):
+        """(new state, new group hyper-parameters), ready to install; raises naming the group,
+        parameter and key on any mismatch and changes nothing (load_checkpoint checks the model,
+        the optimizer and the rest this way before it touches any of them)."""
+        name = f"{type(self).__name__}.load_state_dict"
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"{name}: expected a dict from state_dict(), got {type(state_dict).__name__}")
+        for key in ("state", "param_groups"):
+            if key not in state_dict:
+                raise ValueError(f"{name}: the state dict has no {key!r} entry (keys: {list(state_dict)[:8]})")
+        groups, saved_state = state_dict["param_groups"], state_dict["state"]
+        if not isinstance(groups, (list, tuple)) or not all(isinstance(g, Mapping) for g in groups):
+            raise TypeError(f"{name}: 'param_groups' must be a list of dicts, got {type(groups).__name__}")
+        if not isinstance(saved_state, Mapping):
+            raise TypeError(f"{name}: 'state' must be a dict, got {type(saved_state).__name__}")
         if len(groups) != len(self.param_groups):
-            raise ValueError(f"{name}.load_state_dict: {len(groups)} param groups saved, {len(self.param_groups)} here")
+            raise ValueError(f"{name}: {len(groups)} param groups saved, {len(self.param_groups)} here")
+        index = {}  # saved parameter id -> parameter here, by position across groups (as torch maps them)
         for i, (saved, own) in enumerate(zip(groups, self.param_groups)):
-            if len(saved["params"]) != len(own["params"]):
-                raise ValueError(
-                    f"{name}.load_state_dict: group {i} saved {len(saved['params'])} params, has {len(own['params'])}"
-                )
-        params = self._all_params()
-        self.state = {}
-        for key, value in state_dict["state"].items():
-            p = params[int(key)]
-            self.state[id(p)] = {k: _restore(v, p, k in self._scalar_state) for k, v in value.items()}
-        for saved, own in zip(groups, self.param_groups):
-            own.update({k: v for k, v in saved.items() if k != "params"})
+            ids = saved.get("params")
+            if not isinstance(ids, (list, tuple)):
+                raise ValueError(f"{name}: param_groups[{i}] has no 'params' list")
+            if len(ids) != len(own["params"]):
+                raise ValueError(f"{name}: group {i} saved {len(ids)} params, has {len(own['params'])}")
+            for pid, p in zip(ids, own["params"]):
+                if isinstance(pid, bool) or not isinstance(pid, (int, str)):
+                    raise ValueError(f"{name}: param_groups[{i}]['params'] holds {pid!r}, expected integer ids")
+                if _param_id(pid) in index:
+                    raise ValueError(f"{name}: parameter id {pid!r} appears twice in the saved param groups")
+                index[_param_id(pid)] = p
+            for k, v in saved.items():
+                if k != "params" and k in own and not _same_kind(own[k], v):
+                    raise ValueError(f"{name}: param_groups[{i}][{k!r}] is {v!r} in the state dict, "
+                                     f"expected a value like {own[k]!r}")
+        new_state = {}
+        for key, entry in saved_state.items():
+            p = index.get(_param_id(key)) if isinstance(key, (int, str)) and not isinstance(key, bool) else None
+            if p is None:
+                raise ValueError(f"{name}: state[{key!r}] names no parameter of the saved param groups "
+                                 f"(ids: {sorted(index, key=str)[:8]}...)")
+            if not isinstance(entry, Mapping):
+                raise TypeError(f"{name}: state[{key!r}] must be a dict, got {type(entry).__name__}")
+            new_state[id(p)] = {k: _restore(v, p, k in self._scalar_state, f"{name}: state[{key!r}][{k!r}]")
+                                for k, v in entry.items()}
+        hypers = [{k: v for k, v in saved.items() if k != "params"} for saved in groups]
+        return new_state, hypers
+
+    def _apply_state_dict(self, checked) -> None:
+        """Install what _check_state_dict prepared (plain assignments: cannot fail half-way)."""
+        new_state, hypers = checked
+        self.state = new_state
+        for own, hyper in zip(self.param_groups, hypers):
+            own.update(hyper)
 
 
-def _restore(value, p, scalar: bool):
+def _param_id(pid):
+    """Saved parameter ids are ints; a JSON round trip elsewhere may have made them strings."""
+    return int(pid) if isinstance(pid, str) and pid.lstrip("-").isdigit() else pid
+
+
+def _is_number(v) -> bool:
+    if hasattr(v, "_data"):  # a one-element Tensor (torch takes a Tensor lr)
+        return v.numel() == 1
+    return isinstance(v, numbers.Real) and not isinstance(v, bool)
+
+
+def _same_kind(own, saved) -> bool:
+    """Whether a saved hyper-parameter can stand where this group has `own`: a number for a
+    number, a pair for a pair (betas), a bool for a bool; None and other kinds are not checked."""
+    if isinstance(own, bool):  # a flag; torch leaves some unset (None)
+        return saved is None or isinstance(saved, (bool, np.bool_))
+    if _is_number(own):
+        return _is_number(saved)
+    if isinstance(own, (tuple, list)):
+        return isinstance(saved, (tuple, list)) and len(saved) == len(own)
+    return True
+
+
+def _restore(value, p, scalar: bool, where: str = "load_state_dict"):
     """A saved state entry as this optimizer keeps it: a number for scalar entries ('step'),
-    otherwise an array of p's dtype on p's device (also from a loaded Tensor or a 0-dim array)."""
+    otherwise an array of p's shape, in p's dtype, on p's device (also from a loaded Tensor or a
+    0-dim array). Raises naming `where` when the entry cannot be that."""
     array = getattr(value, "_data", value)  # a Tensor (e.g. from fg.load) -> its array
-    if scalar:
-        return array.item() if hasattr(array, "item") else copy.deepcopy(array)
     if hasattr(array, "storage") and hasattr(array, "astype"):  # a GpuArray
         array = array.numpy()
-    if not isinstance(array, np.ndarray):
-        if isinstance(array, (bool, str, type(None))):
-            return copy.deepcopy(array)
+    if scalar:
+        if isinstance(array, np.ndarray) and array.size == 1 and array.dtype.kind in "biuf":
+            return array.item()
+        if _is_number(array):
+            return array.item() if hasattr(array, "item") else array
+        raise ValueError(f"{where} must be a number, got {str(value)[:60]!r}")
+    if isinstance(array, (bool, str, type(None))):
+        return copy.deepcopy(array)
+    try:
         array = np.asarray(array)
+    except (ValueError, TypeError) as e:
+        raise TypeError(f"{where} is not an array: {e}") from None
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{where} has dtype {array.dtype}, expected a numeric array like the parameter's {p.dtype}")
+    if array.shape != tuple(p.shape):
+        raise ValueError(f"{where} has shape {array.shape}, but its parameter has shape {tuple(p.shape)}")
     if str(p.device) == "wgpu":
         from ..wgpu.array import GpuArray
 
         return GpuArray.from_numpy(np.asarray(array, dtype=p.dtype))
     return np.array(array, dtype=p.dtype)
+
+
+def _checked_grad(opt, p, index: int, group: dict):
+    """p's raw gradient array, refused (RuntimeError naming the parameter) when its shape, dtype or
+    device is not p's: numpy would broadcast a (1,) gradient over a (2, 3) parameter silently."""
+    grad = getattr(p.grad, "_data", None)
+    w = p._data
+    if grad is None:
+        raise TypeError(f"{type(opt).__name__}.step: parameter {index} of param group "
+                        f"{_group_index(opt, group)} has a .grad that is not a Tensor "
+                        f"({type(p.grad).__name__})")
+    if grad.shape != w.shape or grad.dtype != w.dtype or (type(grad) is np.ndarray) != (type(w) is np.ndarray):
+        raise RuntimeError(
+            f"{type(opt).__name__}.step: parameter {index} of param group {_group_index(opt, group)} "
+            f"(shape {tuple(w.shape)}, dtype {np.dtype(w.dtype).name}, device {p.device}) has a gradient of "
+            f"shape {tuple(grad.shape)}, dtype {np.dtype(grad.dtype).name}, device {p.grad.device}; "
+            "a gradient must match its parameter's shape, dtype and device")
+    return grad
+
+
+def _group_index(opt, group) -> int:
+    return next(i for i, g in enumerate(opt.param_groups) if g is group)
+
+
+def _check_params(opt: str, params: list, group_index: int) -> None:
+    """Every entry a leaf Tensor, as torch requires (an ndarray or a number would fail at step())."""
+    for i, p in enumerate(params):
+        if not hasattr(p, "_data") or not hasattr(p, "requires_grad"):
+            kind = type(p).__name__ if type(p).__module__ == "builtins" else f"{type(p).__module__}.{type(p).__name__}"
+            raise TypeError(f"{opt}: can only optimize Tensors, but param {i} of param group {group_index} is "
+                            f"{kind}; wrap arrays as fg.nn.Parameter(fg.tensor(...))")
+        if not getattr(p, "is_leaf", True):
+            raise ValueError(f"{opt}: can't optimize a non-leaf Tensor (param {i} of param group {group_index}, "
+                             f"shape {tuple(p.shape)}); optimize the leaf it was computed from, or "
+                             ".detach().requires_grad_() it")
+
+
+_NONNEGATIVE = ("lr", "eps", "weight_decay", "momentum", "lr_decay", "initial_accumulator_value",
+                "momentum_decay", "alpha")
+
+
+def _check_group(opt: str, group: dict, merged: dict) -> None:
+    """The constructor checks, on the hyper-parameters a param group sets itself."""
+    require_nonnegative(opt, **{k: group[k] for k in _NONNEGATIVE if k in group})
+    if "betas" in group:
+        require_betas(opt, group["betas"])
+    if "rho" in group:
+        rho = _real(opt, "rho", group["rho"])
+        if not 0.0 <= rho <= 1.0:
+            raise ValueError(f"{opt}: invalid rho value {rho!r}, expected 0 <= rho <= 1")
+    if ("nesterov" in group or "momentum" in group or "dampening" in group) and merged.get("nesterov"):
+        if not merged.get("momentum", 0) > 0 or merged.get("dampening", 0) != 0:
+            raise ValueError(f"{opt}: nesterov needs momentum > 0 and dampening 0, got "
+                             f"momentum={merged.get('momentum')!r}, dampening={merged.get('dampening')!r}")
 
 
 # ---- constructor checks: ValueError naming the optimizer and the argument, as torch's --------

@@ -683,7 +683,9 @@ pub fn sdpa_forward<T: AttnFloat>(
         }
         for i in 0..br {
             let orow = &mut oc[i * ev..(i + 1) * ev];
-            if l[i] > T::ZERO {
+            // l = 0 only when every key was masked; a NaN score makes l NaN, and NaN must
+            // reach the output (PyTorch) rather than fall into the masked-row rule.
+            if l[i] != T::ZERO {
                 let inv = T::ONE / l[i];
                 orow.iter_mut()
                     .zip(&acc[i * ev..(i + 1) * ev])

@@ -60,15 +60,17 @@ impl Conv2dShape {
         let [n, c_in, h, w] = input;
         let [c_out, _, kh, kw] = weight;
         let out = |i: usize, p: usize, d: usize, k: usize, s: usize| -> Result<usize> {
-            let span = d * (k.max(1) - 1) + 1;
-            if i + 2 * p < span || s == 0 {
+            let big = || format!("conv2d: padding {pad:?} or dilation {dilation:?} is too large for kernel {:?}", (kh, kw));
+            let span = crate::error::add(crate::error::mul(d, k.max(1) - 1, big)?, 1, big)?;
+            let padded = crate::error::add(i, crate::error::mul(2, p, big)?, big)?;
+            if padded < span || s == 0 {
                 return Err(Error::Shape(format!(
                     "conv2d: kernel {:?} (dilation {dilation:?}) is larger than the padded input {input:?} \
                      (padding {pad:?}) or stride {stride:?} is zero",
                     (kh, kw)
                 )));
             }
-            Ok((i + 2 * p - span) / s + 1)
+            Ok((padded - span) / s + 1)
         };
         let shape = Self {
             n,
@@ -110,6 +112,21 @@ impl Conv2dShape {
                 (s.kh, s.kw)
             )));
         }
+        // Every size the kernels derive must fit in isize (they index with signed offsets).
+        use crate::error::{add, checked_numel, mul};
+        let args = || format!("padding {:?}, dilation {:?}, stride {:?}", s.pad, s.dilation, s.stride);
+        for (extent, k, d, p) in [(s.h, s.kh, s.dilation.0, s.pad.0), (s.w, s.kw, s.dilation.1, s.pad.1)] {
+            mul(d, k - 1, || format!("conv2d: dilation {:?} times kernel size {:?} overflows", s.dilation, (s.kh, s.kw)))?;
+            add(extent, mul(2, p, || format!("conv2d: padding {:?} is too large", s.pad))?, || {
+                format!("conv2d: padding {:?} is too large for input size {:?}", s.pad, (s.h, s.w))
+            })?;
+        }
+        let bytes = std::mem::size_of::<f64>();
+        checked_numel("conv2d", "input", &self.input_shape(), bytes)?;
+        checked_numel("conv2d", "weight", &[s.c_out, s.c_in / s.groups, s.kh, s.kw], bytes)?;
+        checked_numel("conv2d", &format!("output (from {})", args()), &self.output_shape(), bytes)?;
+        // The column matrix of one group: (c_in/groups · kh · kw) × (oh · ow).
+        checked_numel("conv2d", &format!("column buffer (from {})", args()), &[s.c_in / s.groups, s.kh, s.kw, s.oh, s.ow], bytes)?;
         Ok(())
     }
 

@@ -35,6 +35,11 @@ impl Pool2dShape {
         pad: (usize, usize),
     ) -> Result<Self> {
         let [n, c, h, w] = input;
+        use crate::error::{add, checked_numel, mul};
+        let big = || format!("pool2d: kernel {kernel:?}, stride {stride:?} or padding {pad:?} is too large for input {input:?}");
+        add(h, mul(2, pad.0, big)?, big)?;
+        add(w, mul(2, pad.1, big)?, big)?;
+        checked_numel("pool2d", "input", &input, 8)?;
         let bad = kernel.0 == 0
             || kernel.1 == 0
             || stride.0 == 0
@@ -424,7 +429,15 @@ fn adaptive_window(i: usize, input: usize, output: usize) -> (usize, usize) {
     (i * input / output, ((i + 1) * input).div_ceil(output))
 }
 
-fn check_adaptive(input: [usize; 4], out: (usize, usize)) -> Result<()> {
+/// Checks an adaptive pooling's input shape against its output size (also called by the
+/// bindings before they allocate the output).
+pub fn check_adaptive(input: [usize; 4], out: (usize, usize)) -> Result<()> {
+    crate::error::checked_numel(
+        "adaptive_avg_pool2d",
+        &format!("output (output_size {out:?})"),
+        &[input[0], input[1], out.0, out.1],
+        8,
+    )?;
     if (out.0 == 0 || out.1 == 0 || input[2] == 0 || input[3] == 0) && input[0] * input[1] > 0 {
         return Err(Error::Shape(format!(
             "adaptive_avg_pool2d: output size {out:?} and input {input:?} must be non-empty"

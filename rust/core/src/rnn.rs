@@ -61,11 +61,12 @@ pub trait Act:
         Self::c(1.0) / (Self::c(1.0) + Self::exp_(-x))
     }
     #[inline(always)]
+    /// max(a, b) that returns `a` when `a` is NaN (relu(NaN) = NaN, as in PyTorch).
     fn max_(a: Self, b: Self) -> Self {
-        if a > b {
-            a
-        } else {
+        if b > a {
             b
+        } else {
+            a
         }
     }
 }
@@ -73,7 +74,10 @@ pub trait Act:
 /// e^x for f32: Cephes' expf (range reduction by ln 2 and a degree-6 polynomial), branch-free.
 #[inline(always)]
 fn exp_f32(x: f32) -> f32 {
-    let x = x.max(-87.0).min(88.0);
+    // `f32::max/min` return the non-NaN operand and would turn NaN into a finite e^x; these
+    // comparisons are false for NaN, so NaN passes through (still one maxps/minps each).
+    let x = if x < -87.0 { -87.0 } else { x };
+    let x = if x > 88.0 { 88.0 } else { x };
     // Round to nearest with the 1.5 * 2^23 trick: j's low mantissa bits hold k as an integer.
     let j = x * core::f32::consts::LOG2_E + 12_582_912.0;
     let k = j - 12_582_912.0;
@@ -106,7 +110,8 @@ fn tanh_f32(x: f32) -> f32 {
 /// erf for f32: the rational minimax approximation used by Eigen/XLA (a few ulp on [-4, 4]).
 #[inline(always)]
 fn erf_f32(x: f32) -> f32 {
-    let x = x.max(-4.0).min(4.0);
+    let x = if x < -4.0 { -4.0 } else { x }; // NaN-keeping clamp, as in exp_f32
+    let x = if x > 4.0 { 4.0 } else { x };
     let x2 = x * x;
     let mut p = x2 * -2.726_142_3e-10 + 2.770_681_4e-8;
     p = x2 * p + -2.101_024e-6;

@@ -27,8 +27,8 @@ fn forward_typed<'py, T: AttnFloat + Element>(
     };
     let g = attention::geometry(vq.shape(), vk.shape(), vv.shape(), vm.as_ref().map(|m| m.shape())).map_err(to_py)?;
     // SAFETY: the kernel writes every element before Python sees the arrays.
-    let out = unsafe { PyArrayDyn::<T>::new(py, g.out_shape(), false) };
-    let lse = unsafe { PyArrayDyn::<T>::new(py, g.lse_shape(), false) };
+    let out = crate::args::alloc::<T>(py, &g.out_shape())?;
+    let lse = crate::args::alloc::<T>(py, &g.lse_shape())?;
     {
         let mut o = out.readwrite();
         let mut s = lse.readwrite();
@@ -58,9 +58,7 @@ fn backward_typed<'py, T: AttnFloat + Element>(
         None => None,
     };
     let (vo, vdo) = (view(&out).map_err(to_py)?, view(&dout).map_err(to_py)?);
-    let lse_slice = lse.as_slice().map_err(|_| {
-        pyo3::exceptions::PyValueError::new_err("scaled_dot_product_attention backward: lse must be C-contiguous")
-    })?;
+    let lse_slice = crate::args::slice("scaled_dot_product_attention backward", "lse", &lse)?;
     let g = attention::geometry(vq.shape(), vk.shape(), vv.shape(), vm.as_ref().map(|m| m.shape())).map_err(to_py)?;
     let mut dq_shape = g.batch.clone();
     dq_shape.extend([g.l, g.e]);
@@ -69,9 +67,9 @@ fn backward_typed<'py, T: AttnFloat + Element>(
     let mut dv_shape = g.batch.clone();
     dv_shape.extend([g.s, g.ev]);
     // SAFETY: the kernel fills every element (it zeroes the buffers first).
-    let dq = unsafe { PyArrayDyn::<T>::new(py, dq_shape, false) };
-    let dk = unsafe { PyArrayDyn::<T>::new(py, dk_shape, false) };
-    let dv = unsafe { PyArrayDyn::<T>::new(py, dv_shape, false) };
+    let dq = crate::args::alloc::<T>(py, &dq_shape)?;
+    let dk = crate::args::alloc::<T>(py, &dk_shape)?;
+    let dv = crate::args::alloc::<T>(py, &dv_shape)?;
     {
         let (mut a, mut b, mut c) = (dq.readwrite(), dk.readwrite(), dv.readwrite());
         let (sa, sb, sc) = (
@@ -116,21 +114,23 @@ pub fn sdpa_forward<'py>(
     is_causal: bool,
     scale: f64,
 ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
-    macro_rules! attempt {
-        ($t:ty) => {
-            if let (Ok(q), Ok(k), Ok(v)) = (q.extract::<Arr<$t>>(), k.extract::<Arr<$t>>(), v.extract::<Arr<$t>>()) {
-                let m = match mask {
-                    Some(m) => Some(m.extract::<Arr<$t>>().map_err(|_| PyTypeError::new_err(DTYPE_ERR))?),
-                    None => None,
-                };
-                let (o, l) = forward_typed::<$t>(py, q, k, v, m, is_causal, scale)?;
-                return Ok((o.into_any(), l.into_any()));
-            }
-        };
-    }
-    attempt!(f32);
-    attempt!(f64);
-    Err(PyTypeError::new_err(DTYPE_ERR))
+    crate::args::guard("sdpa_forward", || {
+        macro_rules! attempt {
+            ($t:ty) => {
+                if let (Ok(q), Ok(k), Ok(v)) = (q.extract::<Arr<$t>>(), k.extract::<Arr<$t>>(), v.extract::<Arr<$t>>()) {
+                    let m = match mask {
+                        Some(m) => Some(m.extract::<Arr<$t>>().map_err(|_| PyTypeError::new_err(DTYPE_ERR))?),
+                        None => None,
+                    };
+                    let (o, l) = forward_typed::<$t>(py, q, k, v, m, is_causal, scale)?;
+                    return Ok((o.into_any(), l.into_any()));
+                }
+            };
+        }
+        attempt!(f32);
+        attempt!(f64);
+        Err(PyTypeError::new_err(DTYPE_ERR))
+    })
 }
 
 /// `(dq, dk, dv)` in the broadcast batch shape, from the forward's `out` and `lse` and `dout`.
@@ -149,23 +149,25 @@ pub fn sdpa_backward<'py>(
     lse: &Bound<'py, PyAny>,
     dout: &Bound<'py, PyAny>,
 ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>, Bound<'py, PyAny>)> {
-    macro_rules! attempt {
-        ($t:ty) => {
-            if let (Ok(q), Ok(k), Ok(v)) = (q.extract::<Arr<$t>>(), k.extract::<Arr<$t>>(), v.extract::<Arr<$t>>()) {
-                let m = match mask {
-                    Some(m) => Some(m.extract::<Arr<$t>>().map_err(|_| PyTypeError::new_err(DTYPE_ERR))?),
-                    None => None,
-                };
-                let ty = |x: &Bound<'py, PyAny>| x.extract::<Arr<$t>>().map_err(|_| PyTypeError::new_err(DTYPE_ERR));
-                let (a, b, c) =
-                    backward_typed::<$t>(py, q, k, v, m, is_causal, scale, ty(out)?, ty(lse)?, ty(dout)?)?;
-                return Ok((a.into_any(), b.into_any(), c.into_any()));
-            }
-        };
-    }
-    attempt!(f32);
-    attempt!(f64);
-    Err(PyTypeError::new_err(DTYPE_ERR))
+    crate::args::guard("sdpa_backward", || {
+        macro_rules! attempt {
+            ($t:ty) => {
+                if let (Ok(q), Ok(k), Ok(v)) = (q.extract::<Arr<$t>>(), k.extract::<Arr<$t>>(), v.extract::<Arr<$t>>()) {
+                    let m = match mask {
+                        Some(m) => Some(m.extract::<Arr<$t>>().map_err(|_| PyTypeError::new_err(DTYPE_ERR))?),
+                        None => None,
+                    };
+                    let ty = |x: &Bound<'py, PyAny>| x.extract::<Arr<$t>>().map_err(|_| PyTypeError::new_err(DTYPE_ERR));
+                    let (a, b, c) =
+                        backward_typed::<$t>(py, q, k, v, m, is_causal, scale, ty(out)?, ty(lse)?, ty(dout)?)?;
+                    return Ok((a.into_any(), b.into_any(), c.into_any()));
+                }
+            };
+        }
+        attempt!(f32);
+        attempt!(f64);
+        Err(PyTypeError::new_err(DTYPE_ERR))
+    })
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

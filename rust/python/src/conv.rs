@@ -4,7 +4,6 @@
 
 use ferrograd_core::conv::{self, Conv2dShape};
 use ferrograd_core::gemm::Float;
-use ferrograd_core::Error;
 use numpy::{Element, PyArrayDyn, PyArrayMethods, PyReadonlyArrayDyn, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -15,9 +14,8 @@ use crate::views::view;
 type Pair = (usize, usize);
 
 /// A new, uninitialised C-contiguous array; the caller's kernel writes every element.
-fn alloc<'py, T: Element>(py: Python<'py>, shape: &[usize]) -> Bound<'py, PyArrayDyn<T>> {
-    // SAFETY: every kernel below overwrites its whole output before Python can see it.
-    unsafe { PyArrayDyn::<T>::new(py, shape.to_vec(), false) }
+fn alloc<'py, T: Element>(py: Python<'py>, shape: &[usize]) -> PyResult<Bound<'py, PyArrayDyn<T>>> {
+    crate::args::alloc(py, shape)
 }
 
 fn dims4(op: &str, what: &str, shape: &[usize]) -> PyResult<[usize; 4]> {
@@ -26,8 +24,7 @@ fn dims4(op: &str, what: &str, shape: &[usize]) -> PyResult<[usize; 4]> {
 }
 
 fn contiguous<'a, T: Element>(op: &str, what: &str, a: &'a PyReadonlyArrayDyn<'_, T>) -> PyResult<&'a [T]> {
-    a.as_slice()
-        .map_err(|_| PyValueError::new_err(format!("{op}: {what} must be C-contiguous")))
+    crate::args::slice(op, what, a)
 }
 
 /// The full shape from an input shape, weight shape (c_out, c_in/groups, kh, kw) and output size.
@@ -64,7 +61,7 @@ fn shape_of(
         dilation,
         groups,
     };
-    s.check().map_err(|e| to_py(Error::Shape(format!("{op}: {e}"))))?;
+    s.check().map_err(|e| crate::errors::in_op(op, e))?;
     Ok(s)
 }
 
@@ -88,7 +85,7 @@ fn forward_typed<'py, T: Float + Element>(
         Some(b) => Some(contiguous(op, "bias", b)?),
         None => None,
     };
-    let y = alloc::<T>(py, &s.output_shape());
+    let y = alloc::<T>(py, &s.output_shape())?;
     {
         let mut rw = y.readwrite();
         let ys = rw.as_slice_mut().expect("a new array is contiguous");
@@ -112,15 +109,17 @@ fn conv2d_forward<'py>(
     groups: usize,
     out_size: Pair,
 ) -> PyResult<Bound<'py, PyAny>> {
-    if let (Ok(x), Ok(w)) = (x.extract::<PyReadonlyArrayDyn<f32>>(), w.extract::<PyReadonlyArrayDyn<f32>>()) {
-        let b = bias.map(|b| b.extract::<PyReadonlyArrayDyn<f32>>()).transpose().map_err(|_| dtype_err())?;
-        return forward_typed(py, x, w, b, stride, padding, dilation, groups, out_size);
-    }
-    if let (Ok(x), Ok(w)) = (x.extract::<PyReadonlyArrayDyn<f64>>(), w.extract::<PyReadonlyArrayDyn<f64>>()) {
-        let b = bias.map(|b| b.extract::<PyReadonlyArrayDyn<f64>>()).transpose().map_err(|_| dtype_err())?;
-        return forward_typed(py, x, w, b, stride, padding, dilation, groups, out_size);
-    }
-    Err(dtype_err())
+    crate::args::guard("conv2d_forward", || {
+        if let (Ok(x), Ok(w)) = (x.extract::<PyReadonlyArrayDyn<f32>>(), w.extract::<PyReadonlyArrayDyn<f32>>()) {
+            let b = bias.map(|b| b.extract::<PyReadonlyArrayDyn<f32>>()).transpose().map_err(|_| dtype_err())?;
+            return forward_typed(py, x, w, b, stride, padding, dilation, groups, out_size);
+        }
+        if let (Ok(x), Ok(w)) = (x.extract::<PyReadonlyArrayDyn<f64>>(), w.extract::<PyReadonlyArrayDyn<f64>>()) {
+            let b = bias.map(|b| b.extract::<PyReadonlyArrayDyn<f64>>()).transpose().map_err(|_| dtype_err())?;
+            return forward_typed(py, x, w, b, stride, padding, dilation, groups, out_size);
+        }
+        Err(dtype_err())
+    })
 }
 
 fn dtype_err() -> PyErr {
@@ -151,7 +150,7 @@ fn backward_data_typed<'py, T: Float + Element>(
     let s = shape_of(op, input, w4, (g4[2], g4[3]), stride, padding, dilation, groups)?;
     let gys = contiguous(op, "grad_output", &gy)?;
     let ws = contiguous(op, "weight", &w)?;
-    let gx = alloc::<T>(py, &s.input_shape());
+    let gx = alloc::<T>(py, &s.input_shape())?;
     {
         let mut rw = gx.readwrite();
         let gxs = rw.as_slice_mut().expect("a new array is contiguous");
@@ -174,13 +173,15 @@ fn conv2d_backward_data<'py>(
     dilation: Pair,
     groups: usize,
 ) -> PyResult<Bound<'py, PyAny>> {
-    if let (Ok(g), Ok(w)) = (gy.extract::<PyReadonlyArrayDyn<f32>>(), w.extract::<PyReadonlyArrayDyn<f32>>()) {
-        return backward_data_typed(py, g, w, in_size, stride, padding, dilation, groups);
-    }
-    if let (Ok(g), Ok(w)) = (gy.extract::<PyReadonlyArrayDyn<f64>>(), w.extract::<PyReadonlyArrayDyn<f64>>()) {
-        return backward_data_typed(py, g, w, in_size, stride, padding, dilation, groups);
-    }
-    Err(dtype_err())
+    crate::args::guard("conv2d_backward_data", || {
+        if let (Ok(g), Ok(w)) = (gy.extract::<PyReadonlyArrayDyn<f32>>(), w.extract::<PyReadonlyArrayDyn<f32>>()) {
+            return backward_data_typed(py, g, w, in_size, stride, padding, dilation, groups);
+        }
+        if let (Ok(g), Ok(w)) = (gy.extract::<PyReadonlyArrayDyn<f64>>(), w.extract::<PyReadonlyArrayDyn<f64>>()) {
+            return backward_data_typed(py, g, w, in_size, stride, padding, dilation, groups);
+        }
+        Err(dtype_err())
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -207,8 +208,8 @@ fn backward_weight_typed<'py, T: Float + Element>(
     let s = shape_of(op, x4, w4, (g4[2], g4[3]), stride, padding, dilation, groups)?;
     let xv = view(&x).map_err(to_py)?;
     let gys = contiguous(op, "grad_output", &gy)?;
-    let gw = alloc::<T>(py, &w4);
-    let gb = if with_bias { Some(alloc::<T>(py, &[g4[1]])) } else { None };
+    let gw = alloc::<T>(py, &w4)?;
+    let gb = if with_bias { Some(alloc::<T>(py, &[g4[1]])?) } else { None };
     {
         let mut rw = gw.readwrite();
         let gws = rw.as_slice_mut().expect("a new array is contiguous");
@@ -234,13 +235,15 @@ fn conv2d_backward_weight<'py>(
     groups: usize,
     with_bias: bool,
 ) -> PyResult<(Bound<'py, PyAny>, Option<Bound<'py, PyAny>>)> {
-    if let (Ok(x), Ok(g)) = (x.extract::<PyReadonlyArrayDyn<f32>>(), gy.extract::<PyReadonlyArrayDyn<f32>>()) {
-        return backward_weight_typed(py, x, g, kernel_size, stride, padding, dilation, groups, with_bias);
-    }
-    if let (Ok(x), Ok(g)) = (x.extract::<PyReadonlyArrayDyn<f64>>(), gy.extract::<PyReadonlyArrayDyn<f64>>()) {
-        return backward_weight_typed(py, x, g, kernel_size, stride, padding, dilation, groups, with_bias);
-    }
-    Err(dtype_err())
+    crate::args::guard("conv2d_backward_weight", || {
+        if let (Ok(x), Ok(g)) = (x.extract::<PyReadonlyArrayDyn<f32>>(), gy.extract::<PyReadonlyArrayDyn<f32>>()) {
+            return backward_weight_typed(py, x, g, kernel_size, stride, padding, dilation, groups, with_bias);
+        }
+        if let (Ok(x), Ok(g)) = (x.extract::<PyReadonlyArrayDyn<f64>>(), gy.extract::<PyReadonlyArrayDyn<f64>>()) {
+            return backward_weight_typed(py, x, g, kernel_size, stride, padding, dilation, groups, with_bias);
+        }
+        Err(dtype_err())
+    })
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -27,7 +27,7 @@ fn fwd_t<'py, T: Real + Element>(
     let (ws, is) = (sl(op, "weight", &w)?, sl(op, "input", &ids)?);
     let mut shape = ids.shape().to_vec();
     shape.push(dim);
-    let out = alloc::<T>(py, &shape);
+    let out = alloc::<T>(py, &shape)?;
     with_mut(&out, |o| py.detach(|| k::embedding_forward(ws, dim, is, o)))?.map_err(to_py)?;
     Ok(out.into_any())
 }
@@ -47,7 +47,7 @@ fn bwd_t<'py, T: Real + Element>(
         .last()
         .ok_or_else(|| PyValueError::new_err("embedding_backward: grad is 0-d"))?;
     let (gs, is) = (sl(op, "grad", &g)?, sl(op, "input", &ids)?);
-    let out = alloc::<T>(py, &[num_embeddings, dim]);
+    let out = alloc::<T>(py, &[num_embeddings, dim])?;
     with_mut(&out, |o| {
         py.detach(|| k::embedding_backward(gs, dim, is, padding_idx, o))
     })?
@@ -62,7 +62,9 @@ fn embedding_forward<'py>(
     weight: &Bound<'py, PyAny>,
     ids: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    by_dtype!("embedding", weight, fwd_t(py, weight, ids))
+    crate::args::guard("embedding_forward", || {
+        by_dtype!("embedding", weight, fwd_t(py, weight, ids))
+    })
 }
 
 /// Gradient of the table: scatter-add of `gy` (ids.shape + (dim,)) rows; `padding_idx` gets 0.
@@ -75,11 +77,13 @@ fn embedding_backward<'py>(
     num_embeddings: usize,
     padding_idx: Option<i64>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    by_dtype!(
-        "embedding_backward",
-        gy,
-        bwd_t(py, gy, ids, num_embeddings, padding_idx)
-    )
+    crate::args::guard("embedding_backward", || {
+        by_dtype!(
+            "embedding_backward",
+            gy,
+            bwd_t(py, gy, ids, num_embeddings, padding_idx)
+        )
+    })
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -16,7 +16,7 @@ fn matmul_typed<'py, T: Float + Element>(
     let (va, vb) = (view(&a).map_err(to_py)?, view(&b).map_err(to_py)?);
     let shape = gemm::matmul_shape(va.shape(), vb.shape()).map_err(to_py)?;
     // SAFETY: every element is written by the kernel before Python can see the array.
-    let out = unsafe { PyArrayDyn::<T>::new(py, shape, false) };
+    let out = crate::args::alloc::<T>(py, &shape)?;
     {
         let mut out_rw = out.readwrite();
         let out_slice = out_rw.as_slice_mut().expect("a new array is contiguous");
@@ -28,13 +28,15 @@ fn matmul_typed<'py, T: Float + Element>(
 /// `a @ b` for arrays of rank >= 2 with the same float dtype; batch dims broadcast.
 #[pyfunction]
 pub fn matmul<'py>(py: Python<'py>, a: &Bound<'py, PyAny>, b: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-    if let (Ok(a), Ok(b)) = (a.extract::<PyReadonlyArrayDyn<f32>>(), b.extract::<PyReadonlyArrayDyn<f32>>()) {
-        return Ok(matmul_typed(py, a, b)?.into_any());
-    }
-    if let (Ok(a), Ok(b)) = (a.extract::<PyReadonlyArrayDyn<f64>>(), b.extract::<PyReadonlyArrayDyn<f64>>()) {
-        return Ok(matmul_typed(py, a, b)?.into_any());
-    }
-    Err(PyTypeError::new_err(
-        "matmul: both operands must be numpy arrays of one dtype, float32 or float64",
-    ))
+    crate::args::guard("matmul", || {
+        if let (Ok(a), Ok(b)) = (a.extract::<PyReadonlyArrayDyn<f32>>(), b.extract::<PyReadonlyArrayDyn<f32>>()) {
+            return Ok(matmul_typed(py, a, b)?.into_any());
+        }
+        if let (Ok(a), Ok(b)) = (a.extract::<PyReadonlyArrayDyn<f64>>(), b.extract::<PyReadonlyArrayDyn<f64>>()) {
+            return Ok(matmul_typed(py, a, b)?.into_any());
+        }
+        Err(PyTypeError::new_err(
+            "matmul: both operands must be numpy arrays of one dtype, float32 or float64",
+        ))
+    })
 }

@@ -38,9 +38,9 @@ fn mix_fwd<'py, T: Act + Element>(
     } else {
         vec![0]
     };
-    let y = new_arr::<T>(py, &xs);
-    let hpre = new_arr::<T>(py, &hshape);
-    let act = new_arr::<T>(py, &hshape);
+    let y = new_arr::<T>(py, &xs)?;
+    let hpre = new_arr::<T>(py, &hshape)?;
+    let act = new_arr::<T>(py, &hshape)?;
     {
         let (mut yw, mut hw, mut aw) = (y.readwrite(), hpre.readwrite(), act.readwrite());
         let (ys, hs, as_) = (yw.as_slice_mut().unwrap(), hw.as_slice_mut().unwrap(), aw.as_slice_mut().unwrap());
@@ -74,11 +74,11 @@ fn mix_bwd<'py, T: Act + Element>(
     let (sh, sa, sg) = (slice(op, "hpre", &hpre)?, slice(op, "act", &act)?, slice(op, "gy", &gy)?);
     let w1s = vw1.shape().to_vec();
     let w2s = vw2.shape().to_vec();
-    let dx = new_arr::<T>(py, vx.shape());
-    let dw1 = new_arr::<T>(py, &w1s);
-    let dw2 = new_arr::<T>(py, &w2s);
-    let db1 = new_arr::<T>(py, &[w1s.first().copied().unwrap_or(0)]);
-    let db2 = new_arr::<T>(py, &[w2s.first().copied().unwrap_or(0)]);
+    let dx = new_arr::<T>(py, vx.shape())?;
+    let dw1 = new_arr::<T>(py, &w1s)?;
+    let dw2 = new_arr::<T>(py, &w2s)?;
+    let db1 = new_arr::<T>(py, &[w1s.first().copied().unwrap_or(0)])?;
+    let db2 = new_arr::<T>(py, &[w2s.first().copied().unwrap_or(0)])?;
     {
         let (mut a, mut b, mut c, mut d, mut e) =
             (dx.readwrite(), dw1.readwrite(), db1.readwrite(), dw2.readwrite(), db2.readwrite());
@@ -107,7 +107,9 @@ pub fn token_mixing_forward<'py>(
     w2: &Bound<'py, PyAny>,
     b2: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Vec<Bound<'py, PyAny>>> {
-    by_dtype!("token_mixing", x, mix_fwd(py, true, x, w1, b1, w2, b2))
+    crate::args::guard("token_mixing_forward", || {
+        by_dtype!("token_mixing", x, mix_fwd(py, true, x, w1, b1, w2, b2))
+    })
 }
 
 /// `channel_mixing_forward(x (N,C), w1 (D,C), b1, w2 (C,D), b2) -> [y, hpre, act]`
@@ -121,7 +123,9 @@ pub fn channel_mixing_forward<'py>(
     w2: &Bound<'py, PyAny>,
     b2: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Vec<Bound<'py, PyAny>>> {
-    by_dtype!("channel_mixing", x, mix_fwd(py, false, x, w1, b1, w2, b2))
+    crate::args::guard("channel_mixing_forward", || {
+        by_dtype!("channel_mixing", x, mix_fwd(py, false, x, w1, b1, w2, b2))
+    })
 }
 
 /// `token_mixing_backward(x, w1, w2, hpre, act, gy) -> [dx, dw1, db1, dw2, db2]`
@@ -135,7 +139,9 @@ pub fn token_mixing_backward<'py>(
     act: &Bound<'py, PyAny>,
     gy: &Bound<'py, PyAny>,
 ) -> PyResult<Vec<Bound<'py, PyAny>>> {
-    by_dtype!("token_mixing backward", x, mix_bwd(py, true, x, w1, w2, hpre, act, gy))
+    crate::args::guard("token_mixing_backward", || {
+        by_dtype!("token_mixing backward", x, mix_bwd(py, true, x, w1, w2, hpre, act, gy))
+    })
 }
 
 /// `channel_mixing_backward(x, w1, w2, hpre, act, gy) -> [dx, dw1, db1, dw2, db2]`
@@ -149,7 +155,9 @@ pub fn channel_mixing_backward<'py>(
     act: &Bound<'py, PyAny>,
     gy: &Bound<'py, PyAny>,
 ) -> PyResult<Vec<Bound<'py, PyAny>>> {
-    by_dtype!("channel_mixing backward", x, mix_bwd(py, false, x, w1, w2, hpre, act, gy))
+    crate::args::guard("channel_mixing_backward", || {
+        by_dtype!("channel_mixing backward", x, mix_bwd(py, false, x, w1, w2, hpre, act, gy))
+    })
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -44,8 +44,8 @@ fn fwd_t<'py, T: Real + Element>(
         )));
     }
     let rows = xs.len() / cols;
-    let out = alloc::<T>(py, x.shape());
-    let (mean, rstd) = (alloc::<T>(py, &[rows]), alloc::<T>(py, &[rows]));
+    let out = alloc::<T>(py, x.shape())?;
+    let (mean, rstd) = (alloc::<T>(py, &[rows])?, alloc::<T>(py, &[rows])?);
     {
         let (mut orw, mut mrw, mut rrw) = (out.readwrite(), mean.readwrite(), rstd.readwrite());
         let os = orw.as_slice_mut().map_err(contiguous_err)?;
@@ -84,14 +84,14 @@ fn bwd_t<'py, T: Real + Element>(
         Some(a) => Some(sl(op, "weight", a)?),
         None => None,
     };
-    let dx = alloc::<T>(py, x.shape());
+    let dx = alloc::<T>(py, x.shape())?;
     let dw = if need_weight_grad {
-        Some(alloc::<T>(py, &[cols]))
+        Some(alloc::<T>(py, &[cols])?)
     } else {
         None
     };
     let db = if need_bias_grad {
-        Some(alloc::<T>(py, &[cols]))
+        Some(alloc::<T>(py, &[cols])?)
     } else {
         None
     };
@@ -127,7 +127,9 @@ fn layer_norm_forward<'py>(
     bias: Option<&Bound<'py, PyAny>>,
     eps: f64,
 ) -> PyResult<Bound<'py, PyAny>> {
-    by_dtype!("layer_norm", x, fwd_t(py, x, cols, weight, bias, eps))
+    crate::args::guard("layer_norm_forward", || {
+        by_dtype!("layer_norm", x, fwd_t(py, x, cols, weight, bias, eps))
+    })
 }
 
 /// (dx, dweight or None, dbias or None) of `layer_norm_forward`.
@@ -145,21 +147,23 @@ fn layer_norm_backward<'py>(
     need_weight_grad: bool,
     need_bias_grad: bool,
 ) -> PyResult<Bound<'py, PyAny>> {
-    by_dtype!(
-        "layer_norm_backward",
-        x,
-        bwd_t(
-            py,
-            gy,
+    crate::args::guard("layer_norm_backward", || {
+        by_dtype!(
+            "layer_norm_backward",
             x,
-            cols,
-            mean,
-            rstd,
-            weight,
-            need_weight_grad,
-            need_bias_grad
+            bwd_t(
+                py,
+                gy,
+                x,
+                cols,
+                mean,
+                rstd,
+                weight,
+                need_weight_grad,
+                need_bias_grad
+            )
         )
-    )
+    })
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

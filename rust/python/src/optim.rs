@@ -88,9 +88,11 @@ fn adam_step(
     weight_decay: f64,
     decoupled: bool,
 ) -> PyResult<()> {
-    let h = k::Adam { lr, beta1, beta2, eps, weight_decay, step, decoupled };
-    let vmax = max_exp_avg_sq.filter(|a| !a.is_none());
-    by_dtype!("adam_step", param, adam_t(py, &h, param, grad, exp_avg, exp_avg_sq, vmax))
+    crate::args::guard("adam_step", || {
+        let h = k::Adam { lr, beta1, beta2, eps, weight_decay, step, decoupled };
+        let vmax = max_exp_avg_sq.filter(|a| !a.is_none());
+        by_dtype!("adam_step", param, adam_t(py, &h, param, grad, exp_avg, exp_avg_sq, vmax))
+    })
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

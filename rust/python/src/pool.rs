@@ -13,9 +13,8 @@ use crate::views::view;
 type Pair = (usize, usize);
 type Quad = (usize, usize, usize, usize);
 
-fn alloc<'py, T: Element>(py: Python<'py>, shape: &[usize]) -> Bound<'py, PyArrayDyn<T>> {
-    // SAFETY: every kernel below overwrites its whole output before Python can see it.
-    unsafe { PyArrayDyn::<T>::new(py, shape.to_vec(), false) }
+fn alloc<'py, T: Element>(py: Python<'py>, shape: &[usize]) -> PyResult<Bound<'py, PyArrayDyn<T>>> {
+    crate::args::alloc(py, shape)
 }
 
 fn dims4(op: &str, shape: &[usize]) -> PyResult<[usize; 4]> {
@@ -23,7 +22,7 @@ fn dims4(op: &str, shape: &[usize]) -> PyResult<[usize; 4]> {
 }
 
 fn contiguous<'a, T: Element>(op: &str, a: &'a PyReadonlyArrayDyn<'_, T>) -> PyResult<&'a [T]> {
-    a.as_slice().map_err(|_| PyValueError::new_err(format!("{op}: gradient arrays must be C-contiguous")))
+    crate::args::slice(op, "gradient array", a)
 }
 
 fn dtype_err(op: &str) -> PyErr {
@@ -47,8 +46,8 @@ macro_rules! dispatch {
 
 fn max_fwd<'py, T: PoolFloat + Element>(py: Python<'py>, x: PyReadonlyArrayDyn<'py, T>, s: Pool2dShape) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
     let xv = view(&x).map_err(to_py)?;
-    let y = alloc::<T>(py, &s.output_shape());
-    let idx = alloc::<i64>(py, &s.output_shape());
+    let y = alloc::<T>(py, &s.output_shape())?;
+    let idx = alloc::<i64>(py, &s.output_shape())?;
     {
         let (mut ry, mut ri) = (y.readwrite(), idx.readwrite());
         let (ys, is) = (ry.as_slice_mut().expect("contiguous"), ri.as_slice_mut().expect("contiguous"));
@@ -60,17 +59,19 @@ fn max_fwd<'py, T: PoolFloat + Element>(py: Python<'py>, x: PyReadonlyArrayDyn<'
 /// `max_pool2d_forward(x, kernel, stride, padding)`: `(y, indices)`, indices flat within each plane.
 #[pyfunction]
 fn max_pool2d_forward<'py>(py: Python<'py>, x: &Bound<'py, PyAny>, kernel: Pair, stride: Pair, padding: Pair) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
-    let op = "max_pool2d";
-    dispatch!(op, x, |a: F| {
-        let s = Pool2dShape::new(dims4(op, a.shape())?, kernel, stride, padding).map_err(to_py)?;
-        max_fwd::<F>(py, a, s)
+    crate::args::guard("max_pool2d_forward", || {
+        let op = "max_pool2d";
+        dispatch!(op, x, |a: F| {
+            let s = Pool2dShape::new(dims4(op, a.shape())?, kernel, stride, padding).map_err(to_py)?;
+            max_fwd::<F>(py, a, s)
+        })
     })
 }
 
 fn max_bwd<'py, T: Float + Element>(py: Python<'py>, gy: PyReadonlyArrayDyn<'py, T>, idx: PyReadonlyArrayDyn<'py, i64>, s: Pool2dShape) -> PyResult<Bound<'py, PyAny>> {
     let op = "max_pool2d_backward";
     let (gys, is) = (contiguous(op, &gy)?, contiguous(op, &idx)?);
-    let gx = alloc::<T>(py, &s.input_shape());
+    let gx = alloc::<T>(py, &s.input_shape())?;
     {
         let mut r = gx.readwrite();
         let gxs = r.as_slice_mut().expect("contiguous");
@@ -82,15 +83,17 @@ fn max_bwd<'py, T: Float + Element>(py: Python<'py>, gy: PyReadonlyArrayDyn<'py,
 /// `max_pool2d_backward(gy, indices, input_shape, kernel, stride, padding)`: the input gradient.
 #[pyfunction]
 fn max_pool2d_backward<'py>(py: Python<'py>, gy: &Bound<'py, PyAny>, indices: &Bound<'py, PyAny>, input_shape: Quad, kernel: Pair, stride: Pair, padding: Pair) -> PyResult<Bound<'py, PyAny>> {
-    let op = "max_pool2d_backward";
-    let s = Pool2dShape::new(input_shape.into(), kernel, stride, padding).map_err(to_py)?;
-    let idx = indices.extract::<PyReadonlyArrayDyn<i64>>().map_err(|_| PyTypeError::new_err(format!("{op}: indices must be int64")))?;
-    dispatch!(op, gy, |a: F| max_bwd::<F>(py, a, idx, s))
+    crate::args::guard("max_pool2d_backward", || {
+        let op = "max_pool2d_backward";
+        let s = Pool2dShape::new(input_shape.into(), kernel, stride, padding).map_err(to_py)?;
+        let idx = indices.extract::<PyReadonlyArrayDyn<i64>>().map_err(|_| PyTypeError::new_err(format!("{op}: indices must be int64")))?;
+        dispatch!(op, gy, |a: F| max_bwd::<F>(py, a, idx, s))
+    })
 }
 
 fn avg_fwd<'py, T: Float + Element>(py: Python<'py>, x: PyReadonlyArrayDyn<'py, T>, s: Pool2dShape, include_pad: bool) -> PyResult<Bound<'py, PyAny>> {
     let xv = view(&x).map_err(to_py)?;
-    let y = alloc::<T>(py, &s.output_shape());
+    let y = alloc::<T>(py, &s.output_shape())?;
     {
         let mut r = y.readwrite();
         let ys = r.as_slice_mut().expect("contiguous");
@@ -102,16 +105,18 @@ fn avg_fwd<'py, T: Float + Element>(py: Python<'py>, x: PyReadonlyArrayDyn<'py, 
 /// `avg_pool2d_forward(x, kernel, stride, padding, count_include_pad)`.
 #[pyfunction]
 fn avg_pool2d_forward<'py>(py: Python<'py>, x: &Bound<'py, PyAny>, kernel: Pair, stride: Pair, padding: Pair, count_include_pad: bool) -> PyResult<Bound<'py, PyAny>> {
-    let op = "avg_pool2d";
-    dispatch!(op, x, |a: F| {
-        let s = Pool2dShape::new(dims4(op, a.shape())?, kernel, stride, padding).map_err(to_py)?;
-        avg_fwd::<F>(py, a, s, count_include_pad)
+    crate::args::guard("avg_pool2d_forward", || {
+        let op = "avg_pool2d";
+        dispatch!(op, x, |a: F| {
+            let s = Pool2dShape::new(dims4(op, a.shape())?, kernel, stride, padding).map_err(to_py)?;
+            avg_fwd::<F>(py, a, s, count_include_pad)
+        })
     })
 }
 
 fn avg_bwd<'py, T: Float + Element>(py: Python<'py>, gy: PyReadonlyArrayDyn<'py, T>, s: Pool2dShape, include_pad: bool) -> PyResult<Bound<'py, PyAny>> {
     let gys = contiguous("avg_pool2d_backward", &gy)?;
-    let gx = alloc::<T>(py, &s.input_shape());
+    let gx = alloc::<T>(py, &s.input_shape())?;
     {
         let mut r = gx.readwrite();
         let gxs = r.as_slice_mut().expect("contiguous");
@@ -123,16 +128,19 @@ fn avg_bwd<'py, T: Float + Element>(py: Python<'py>, gy: PyReadonlyArrayDyn<'py,
 /// `avg_pool2d_backward(gy, input_shape, kernel, stride, padding, count_include_pad)`.
 #[pyfunction]
 fn avg_pool2d_backward<'py>(py: Python<'py>, gy: &Bound<'py, PyAny>, input_shape: Quad, kernel: Pair, stride: Pair, padding: Pair, count_include_pad: bool) -> PyResult<Bound<'py, PyAny>> {
-    let op = "avg_pool2d_backward";
-    let s = Pool2dShape::new(input_shape.into(), kernel, stride, padding).map_err(to_py)?;
-    dispatch!(op, gy, |a: F| avg_bwd::<F>(py, a, s, count_include_pad))
+    crate::args::guard("avg_pool2d_backward", || {
+        let op = "avg_pool2d_backward";
+        let s = Pool2dShape::new(input_shape.into(), kernel, stride, padding).map_err(to_py)?;
+        dispatch!(op, gy, |a: F| avg_bwd::<F>(py, a, s, count_include_pad))
+    })
 }
 
 fn adaptive_fwd<'py, T: Float + Element>(py: Python<'py>, x: PyReadonlyArrayDyn<'py, T>, out: Pair) -> PyResult<Bound<'py, PyAny>> {
     let op = "adaptive_avg_pool2d";
     let x4 = dims4(op, x.shape())?;
+    pool::check_adaptive(x4, out).map_err(to_py)?;
     let xv = view(&x).map_err(to_py)?;
-    let y = alloc::<T>(py, &[x4[0], x4[1], out.0, out.1]);
+    let y = alloc::<T>(py, &[x4[0], x4[1], out.0, out.1])?;
     {
         let mut r = y.readwrite();
         let ys = r.as_slice_mut().expect("contiguous");
@@ -144,12 +152,15 @@ fn adaptive_fwd<'py, T: Float + Element>(py: Python<'py>, x: PyReadonlyArrayDyn<
 /// `adaptive_avg_pool2d_forward(x, output_size)`.
 #[pyfunction]
 fn adaptive_avg_pool2d_forward<'py>(py: Python<'py>, x: &Bound<'py, PyAny>, output_size: Pair) -> PyResult<Bound<'py, PyAny>> {
-    dispatch!("adaptive_avg_pool2d", x, |a: F| adaptive_fwd::<F>(py, a, output_size))
+    crate::args::guard("adaptive_avg_pool2d_forward", || {
+        dispatch!("adaptive_avg_pool2d", x, |a: F| adaptive_fwd::<F>(py, a, output_size))
+    })
 }
 
 fn adaptive_bwd<'py, T: Float + Element>(py: Python<'py>, gy: PyReadonlyArrayDyn<'py, T>, input: [usize; 4], out: Pair) -> PyResult<Bound<'py, PyAny>> {
+    pool::check_adaptive(input, out).map_err(to_py)?;
     let gys = contiguous("adaptive_avg_pool2d_backward", &gy)?;
-    let gx = alloc::<T>(py, &input);
+    let gx = alloc::<T>(py, &input)?;
     {
         let mut r = gx.readwrite();
         let gxs = r.as_slice_mut().expect("contiguous");
@@ -161,7 +172,9 @@ fn adaptive_bwd<'py, T: Float + Element>(py: Python<'py>, gy: PyReadonlyArrayDyn
 /// `adaptive_avg_pool2d_backward(gy, input_shape, output_size)`.
 #[pyfunction]
 fn adaptive_avg_pool2d_backward<'py>(py: Python<'py>, gy: &Bound<'py, PyAny>, input_shape: Quad, output_size: Pair) -> PyResult<Bound<'py, PyAny>> {
-    dispatch!("adaptive_avg_pool2d_backward", gy, |a: F| adaptive_bwd::<F>(py, a, input_shape.into(), output_size))
+    crate::args::guard("adaptive_avg_pool2d_backward", || {
+        dispatch!("adaptive_avg_pool2d_backward", gy, |a: F| adaptive_bwd::<F>(py, a, input_shape.into(), output_size))
+    })
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

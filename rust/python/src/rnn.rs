@@ -6,7 +6,7 @@
 use ferrograd_core::rnn::{self, Act};
 use ferrograd_core::StridedView;
 use numpy::{Element, PyArrayDyn, PyArrayMethods, PyReadonlyArrayDyn};
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 
 use crate::errors::to_py;
@@ -30,13 +30,12 @@ pub(crate) fn opt_arr<'py, T: Element>(op: &str, what: &str, obj: Option<&Bound<
 }
 
 /// An uninitialised C-contiguous array; the kernels write every element.
-pub(crate) fn new_arr<'py, T: Element>(py: Python<'py>, shape: &[usize]) -> Bound<'py, PyArrayDyn<T>> {
-    // SAFETY: each kernel writes all elements of its outputs before Python sees them.
-    unsafe { PyArrayDyn::<T>::new(py, shape.to_vec(), false) }
+pub(crate) fn new_arr<'py, T: Element>(py: Python<'py>, shape: &[usize]) -> PyResult<Bound<'py, PyArrayDyn<T>>> {
+    crate::args::alloc(py, shape)
 }
 
 pub(crate) fn slice<'a, T: Element>(op: &str, what: &str, a: &'a Arr<'_, T>) -> PyResult<&'a [T]> {
-    a.as_slice().map_err(|_| PyValueError::new_err(format!("{op}: {what} must be C-contiguous")))
+    crate::args::slice(op, what, a)
 }
 
 pub(crate) fn is_f32(x: &Bound<'_, PyAny>) -> bool {
@@ -90,10 +89,10 @@ fn lstm_fwd<'py, T: Act + Element>(
     let (vbi, vbh) = (opt_view(&b_ih)?, opt_view(&b_hh)?);
     let d = rnn::check("lstm_sequence", 4, &vx, &vh0, &vwi, &vwh, vbi.as_ref(), vbh.as_ref()).map_err(to_py)?;
     let (b, l, h) = (d.b, d.l, d.h);
-    let packed = new_arr::<T>(py, &[b * l * h + b * h]);
-    let gates = new_arr::<T>(py, &[l, b, 4 * h]);
-    let cells = new_arr::<T>(py, &[l, b, h]);
-    let hs = new_arr::<T>(py, &[l + 1, b, h]);
+    let packed = new_arr::<T>(py, &[b * l * h + b * h])?;
+    let gates = new_arr::<T>(py, &[l, b, 4 * h])?;
+    let cells = new_arr::<T>(py, &[l, b, h])?;
+    let hs = new_arr::<T>(py, &[l + 1, b, h])?;
     {
         let (mut p, mut g, mut c, mut s) = (packed.readwrite(), gates.readwrite(), cells.readwrite(), hs.readwrite());
         let p = p.as_slice_mut().expect("new arrays are contiguous");
@@ -119,7 +118,9 @@ pub fn lstm_forward<'py>(
     b_ih: Option<&Bound<'py, PyAny>>,
     b_hh: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Vec<Bound<'py, PyAny>>> {
-    by_dtype!("lstm_forward", x, lstm_fwd(py, x, h0, c0, w_ih, w_hh, b_ih, b_hh))
+    crate::args::guard("lstm_forward", || {
+        by_dtype!("lstm_forward", x, lstm_fwd(py, x, h0, c0, w_ih, w_hh, b_ih, b_hh))
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -146,12 +147,12 @@ fn lstm_bwd<'py, T: Act + Element>(
     let (sgy, sgc) = (slice(op, "gy", &gy)?, slice(op, "gc_n", &gc_n)?);
     let d = rnn::check("lstm_sequence", 4, &vx, &vc0, &vwi, &vwh, None, None).map_err(to_py)?;
     let (b, l, i, h) = (d.b, d.l, d.i, d.h);
-    let dx = new_arr::<T>(py, &[b, l, i]);
-    let dh0 = new_arr::<T>(py, &[b, h]);
-    let dc0 = new_arr::<T>(py, &[b, h]);
-    let dwi = new_arr::<T>(py, &[4 * h, i]);
-    let dwh = new_arr::<T>(py, &[4 * h, h]);
-    let db = new_arr::<T>(py, &[4 * h]);
+    let dx = new_arr::<T>(py, &[b, l, i])?;
+    let dh0 = new_arr::<T>(py, &[b, h])?;
+    let dc0 = new_arr::<T>(py, &[b, h])?;
+    let dwi = new_arr::<T>(py, &[4 * h, i])?;
+    let dwh = new_arr::<T>(py, &[4 * h, h])?;
+    let db = new_arr::<T>(py, &[4 * h])?;
     {
         let (mut a, mut bb, mut c, mut e, mut f, mut g) =
             (dx.readwrite(), dh0.readwrite(), dc0.readwrite(), dwi.readwrite(), dwh.readwrite(), db.readwrite());
@@ -177,7 +178,9 @@ pub fn lstm_backward<'py>(
     gy: &Bound<'py, PyAny>,
     gc_n: &Bound<'py, PyAny>,
 ) -> PyResult<Vec<Bound<'py, PyAny>>> {
-    by_dtype!("lstm_backward", x, lstm_bwd(py, x, c0, w_ih, w_hh, gates, cells, hs, gy, gc_n))
+    crate::args::guard("lstm_backward", || {
+        by_dtype!("lstm_backward", x, lstm_bwd(py, x, c0, w_ih, w_hh, gates, cells, hs, gy, gc_n))
+    })
 }
 
 // ---- GRU --------------------------------------------------------------------------------------
@@ -201,10 +204,10 @@ fn gru_fwd<'py, T: Act + Element>(
     let (vbi, vbh) = (opt_view(&b_ih)?, opt_view(&b_hh)?);
     let d = rnn::check("gru_sequence", 3, &vx, &vh0, &vwi, &vwh, vbi.as_ref(), vbh.as_ref()).map_err(to_py)?;
     let (b, l, h) = (d.b, d.l, d.h);
-    let out = new_arr::<T>(py, &[b, l, h]);
-    let gates = new_arr::<T>(py, &[l, b, 3 * h]);
-    let hn = new_arr::<T>(py, &[l, b, h]);
-    let hs = new_arr::<T>(py, &[l + 1, b, h]);
+    let out = new_arr::<T>(py, &[b, l, h])?;
+    let gates = new_arr::<T>(py, &[l, b, 3 * h])?;
+    let hn = new_arr::<T>(py, &[l, b, h])?;
+    let hs = new_arr::<T>(py, &[l + 1, b, h])?;
     {
         let (mut o, mut g, mut n, mut s) = (out.readwrite(), gates.readwrite(), hn.readwrite(), hs.readwrite());
         let (o, g) = (o.as_slice_mut().unwrap(), g.as_slice_mut().unwrap());
@@ -226,7 +229,9 @@ pub fn gru_forward<'py>(
     b_ih: Option<&Bound<'py, PyAny>>,
     b_hh: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Vec<Bound<'py, PyAny>>> {
-    by_dtype!("gru_forward", x, gru_fwd(py, x, h0, w_ih, w_hh, b_ih, b_hh))
+    crate::args::guard("gru_forward", || {
+        by_dtype!("gru_forward", x, gru_fwd(py, x, h0, w_ih, w_hh, b_ih, b_hh))
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -252,12 +257,12 @@ fn gru_bwd<'py, T: Act + Element>(
         (slice(op, "gates", &gates)?, slice(op, "hn", &hn)?, slice(op, "hs", &hs)?, slice(op, "gy", &gy)?);
     let d = rnn::check("gru_sequence", 3, &vx, &vh0, &vwi, &vwh, None, None).map_err(to_py)?;
     let (b, l, i, h) = (d.b, d.l, d.i, d.h);
-    let dx = new_arr::<T>(py, &[b, l, i]);
-    let dh0 = new_arr::<T>(py, &[b, h]);
-    let dwi = new_arr::<T>(py, &[3 * h, i]);
-    let dwh = new_arr::<T>(py, &[3 * h, h]);
-    let dbi = new_arr::<T>(py, &[3 * h]);
-    let dbh = new_arr::<T>(py, &[3 * h]);
+    let dx = new_arr::<T>(py, &[b, l, i])?;
+    let dh0 = new_arr::<T>(py, &[b, h])?;
+    let dwi = new_arr::<T>(py, &[3 * h, i])?;
+    let dwh = new_arr::<T>(py, &[3 * h, h])?;
+    let dbi = new_arr::<T>(py, &[3 * h])?;
+    let dbh = new_arr::<T>(py, &[3 * h])?;
     {
         let (mut a, mut bb, mut e, mut f, mut g, mut k) =
             (dx.readwrite(), dh0.readwrite(), dwi.readwrite(), dwh.readwrite(), dbi.readwrite(), dbh.readwrite());
@@ -282,7 +287,9 @@ pub fn gru_backward<'py>(
     hs: &Bound<'py, PyAny>,
     gy: &Bound<'py, PyAny>,
 ) -> PyResult<Vec<Bound<'py, PyAny>>> {
-    by_dtype!("gru_backward", x, gru_bwd(py, x, h0, w_ih, w_hh, gates, hn, hs, gy))
+    crate::args::guard("gru_backward", || {
+        by_dtype!("gru_backward", x, gru_bwd(py, x, h0, w_ih, w_hh, gates, hn, hs, gy))
+    })
 }
 
 // ---- RNN --------------------------------------------------------------------------------------
@@ -307,8 +314,8 @@ fn rnn_fwd<'py, T: Act + Element>(
     let (vbi, vbh) = (opt_view(&b_ih)?, opt_view(&b_hh)?);
     let d = rnn::check("rnn_sequence", 1, &vx, &vh0, &vwi, &vwh, vbi.as_ref(), vbh.as_ref()).map_err(to_py)?;
     let (b, l, h) = (d.b, d.l, d.h);
-    let out = new_arr::<T>(py, &[b, l, h]);
-    let hs = new_arr::<T>(py, &[l + 1, b, h]);
+    let out = new_arr::<T>(py, &[b, l, h])?;
+    let hs = new_arr::<T>(py, &[l + 1, b, h])?;
     {
         let (mut o, mut s) = (out.readwrite(), hs.readwrite());
         let (o, s) = (o.as_slice_mut().unwrap(), s.as_slice_mut().unwrap());
@@ -331,7 +338,9 @@ pub fn rnn_forward<'py>(
     b_hh: Option<&Bound<'py, PyAny>>,
     relu: bool,
 ) -> PyResult<Vec<Bound<'py, PyAny>>> {
-    by_dtype!("rnn_forward", x, rnn_fwd(py, x, h0, w_ih, w_hh, b_ih, b_hh, relu))
+    crate::args::guard("rnn_forward", || {
+        by_dtype!("rnn_forward", x, rnn_fwd(py, x, h0, w_ih, w_hh, b_ih, b_hh, relu))
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -354,11 +363,11 @@ fn rnn_bwd<'py, T: Act + Element>(
     let (ss, sgy) = (slice(op, "hs", &hs)?, slice(op, "gy", &gy)?);
     let d = rnn::check("rnn_sequence", 1, &vx, &vh0, &vwi, &vwh, None, None).map_err(to_py)?;
     let (b, l, i, h) = (d.b, d.l, d.i, d.h);
-    let dx = new_arr::<T>(py, &[b, l, i]);
-    let dh0 = new_arr::<T>(py, &[b, h]);
-    let dwi = new_arr::<T>(py, &[h, i]);
-    let dwh = new_arr::<T>(py, &[h, h]);
-    let db = new_arr::<T>(py, &[h]);
+    let dx = new_arr::<T>(py, &[b, l, i])?;
+    let dh0 = new_arr::<T>(py, &[b, h])?;
+    let dwi = new_arr::<T>(py, &[h, i])?;
+    let dwh = new_arr::<T>(py, &[h, h])?;
+    let db = new_arr::<T>(py, &[h])?;
     {
         let (mut a, mut bb, mut e, mut f, mut g) =
             (dx.readwrite(), dh0.readwrite(), dwi.readwrite(), dwh.readwrite(), db.readwrite());
@@ -382,7 +391,9 @@ pub fn rnn_backward<'py>(
     hs: &Bound<'py, PyAny>,
     gy: &Bound<'py, PyAny>,
 ) -> PyResult<Vec<Bound<'py, PyAny>>> {
-    by_dtype!("rnn_backward", x, rnn_bwd(py, x, h0, w_ih, w_hh, relu, hs, gy))
+    crate::args::guard("rnn_backward", || {
+        by_dtype!("rnn_backward", x, rnn_bwd(py, x, h0, w_ih, w_hh, relu, hs, gy))
+    })
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

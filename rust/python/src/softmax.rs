@@ -41,21 +41,15 @@ pub(crate) fn sl<'a, T: Element>(
     name: &str,
     a: &'a PyReadonlyArrayDyn<'_, T>,
 ) -> PyResult<&'a [T]> {
-    // `as_slice` also accepts Fortran order, which would be read in the wrong element order.
-    let err = || PyValueError::new_err(format!("{op}: {name} must be C-contiguous"));
-    if !a.is_c_contiguous() {
-        return Err(err());
-    }
-    a.as_slice().map_err(|_| err())
+    crate::args::slice(op, name, a)
 }
 
 /// A new C-contiguous array whose every element the kernel writes before Python sees it.
 pub(crate) fn alloc<'py, T: Element>(
     py: Python<'py>,
     shape: &[usize],
-) -> Bound<'py, PyArrayDyn<T>> {
-    // SAFETY: callers hand the whole buffer to a kernel that writes every element.
-    unsafe { PyArrayDyn::<T>::new(py, shape.to_vec(), false) }
+) -> PyResult<Bound<'py, PyArrayDyn<T>>> {
+    crate::args::alloc(py, shape)
 }
 
 /// Runs `f` on the mutable elements of a freshly allocated array.
@@ -119,7 +113,7 @@ fn softmax_fwd_t<'py, T: Real + Element>(
     let x = arr::<T>(op, "input", x)?;
     let cols = last_dim(op, x.shape())?;
     let xs = sl(op, "input", &x)?;
-    let out = alloc::<T>(py, x.shape());
+    let out = alloc::<T>(py, x.shape())?;
     with_mut(&out, |o| py.detach(|| k::softmax_forward(xs, cols, log, o)))?.map_err(to_py)?;
     Ok(out.into_any())
 }
@@ -145,7 +139,7 @@ fn softmax_bwd_t<'py, T: Real + Element>(
     }
     let cols = last_dim(op, y.shape())?;
     let (ys, gs) = (sl(op, "output", &y)?, sl(op, "grad", &gy)?);
-    let out = alloc::<T>(py, y.shape());
+    let out = alloc::<T>(py, y.shape())?;
     with_mut(&out, |o| {
         py.detach(|| k::softmax_backward(ys, gs, cols, log, o))
     })?
@@ -160,7 +154,9 @@ fn softmax_forward<'py>(
     x: &Bound<'py, PyAny>,
     log: bool,
 ) -> PyResult<Bound<'py, PyAny>> {
-    by_dtype!("softmax", x, softmax_fwd_t(py, x, log))
+    crate::args::guard("softmax_forward", || {
+        by_dtype!("softmax", x, softmax_fwd_t(py, x, log))
+    })
 }
 
 /// Gradient of softmax (log_softmax when `log`) from its output `y` and upstream `gy`.
@@ -171,7 +167,9 @@ fn softmax_backward<'py>(
     gy: &Bound<'py, PyAny>,
     log: bool,
 ) -> PyResult<Bound<'py, PyAny>> {
-    by_dtype!("softmax_backward", y, softmax_bwd_t(py, y, gy, log))
+    crate::args::guard("softmax_backward", || {
+        by_dtype!("softmax_backward", y, softmax_bwd_t(py, y, gy, log))
+    })
 }
 
 fn rows_cols(op: &str, shape: &[usize]) -> PyResult<(usize, usize)> {
@@ -202,7 +200,7 @@ fn ce_fwd_t<'py, T: Real + Element>(
         ignore_index,
         label_smoothing: T::from_f64(label_smoothing),
     };
-    let (loss, lse) = (alloc::<T>(py, &[rows]), alloc::<T>(py, &[rows]));
+    let (loss, lse) = (alloc::<T>(py, &[rows])?, alloc::<T>(py, &[rows])?);
     {
         let mut lrw = loss.readwrite();
         let mut srw = lse.readwrite();
@@ -250,7 +248,7 @@ fn ce_bwd_t<'py, T: Real + Element>(
         ignore_index,
         label_smoothing: T::from_f64(label_smoothing),
     };
-    let out = alloc::<T>(py, x.shape());
+    let out = alloc::<T>(py, x.shape())?;
     with_mut(&out, |o| {
         py.detach(|| k::cross_entropy_backward(xs, ts, classes, opts, ls, gs, o))
     })?
@@ -269,11 +267,13 @@ fn cross_entropy_forward<'py>(
     ignore_index: i64,
     label_smoothing: f64,
 ) -> PyResult<Bound<'py, PyAny>> {
-    by_dtype!(
-        "cross_entropy",
-        x,
-        ce_fwd_t(py, x, target, weight, ignore_index, label_smoothing)
-    )
+    crate::args::guard("cross_entropy_forward", || {
+        by_dtype!(
+            "cross_entropy",
+            x,
+            ce_fwd_t(py, x, target, weight, ignore_index, label_smoothing)
+        )
+    })
 }
 
 /// Gradient w.r.t. the logits of `cross_entropy_forward`'s per-sample losses, given their
@@ -291,11 +291,13 @@ fn cross_entropy_backward<'py>(
     lse: &Bound<'py, PyAny>,
     g: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    by_dtype!(
-        "cross_entropy_backward",
-        x,
-        ce_bwd_t(py, x, target, weight, ignore_index, label_smoothing, lse, g)
-    )
+    crate::args::guard("cross_entropy_backward", || {
+        by_dtype!(
+            "cross_entropy_backward",
+            x,
+            ce_bwd_t(py, x, target, weight, ignore_index, label_smoothing, lse, g)
+        )
+    })
 }
 
 fn cep_fwd_t<'py, T: Real + Element>(
@@ -316,7 +318,7 @@ fn cep_fwd_t<'py, T: Real + Element>(
         None => None,
     };
     let ls_ = T::from_f64(label_smoothing);
-    let (loss, lse) = (alloc::<T>(py, &[rows]), alloc::<T>(py, &[rows]));
+    let (loss, lse) = (alloc::<T>(py, &[rows])?, alloc::<T>(py, &[rows])?);
     {
         let mut lrw = loss.readwrite();
         let mut srw = lse.readwrite();
@@ -360,9 +362,9 @@ fn cep_bwd_t<'py, T: Real + Element>(
         None => None,
     };
     let eps = T::from_f64(label_smoothing);
-    let dx = alloc::<T>(py, x.shape());
+    let dx = alloc::<T>(py, x.shape())?;
     let dt = if need_target_grad {
-        Some(alloc::<T>(py, x.shape()))
+        Some(alloc::<T>(py, x.shape())?)
     } else {
         None
     };
@@ -399,11 +401,13 @@ fn cross_entropy_prob_forward<'py>(
     weight: Option<&Bound<'py, PyAny>>,
     label_smoothing: f64,
 ) -> PyResult<Bound<'py, PyAny>> {
-    by_dtype!(
-        "cross_entropy",
-        x,
-        cep_fwd_t(py, x, target, weight, label_smoothing)
-    )
+    crate::args::guard("cross_entropy_prob_forward", || {
+        by_dtype!(
+            "cross_entropy",
+            x,
+            cep_fwd_t(py, x, target, weight, label_smoothing)
+        )
+    })
 }
 
 /// (dx, dtarget or None) of `cross_entropy_prob_forward`'s per-sample losses.
@@ -420,20 +424,22 @@ fn cross_entropy_prob_backward<'py>(
     g: &Bound<'py, PyAny>,
     need_target_grad: bool,
 ) -> PyResult<Bound<'py, PyAny>> {
-    by_dtype!(
-        "cross_entropy_backward",
-        x,
-        cep_bwd_t(
-            py,
+    crate::args::guard("cross_entropy_prob_backward", || {
+        by_dtype!(
+            "cross_entropy_backward",
             x,
-            target,
-            weight,
-            label_smoothing,
-            lse,
-            g,
-            need_target_grad
+            cep_bwd_t(
+                py,
+                x,
+                target,
+                weight,
+                label_smoothing,
+                lse,
+                g,
+                need_target_grad
+            )
         )
-    )
+    })
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -91,7 +91,9 @@ def _softmax(input, dim, dtype, log, fn):
     if dim is None:
         dim = _softmax_dim(input.ndim, fn)
     n = max(input.ndim, 1)
-    if not isinstance(dim, (int, np.integer)) or not -n <= dim < n:
+    if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
+        raise TypeError(f"{fn}: dim must be an int or None, got {type(dim).__name__} {dim!r}")
+    if not -n <= dim < n:
         raise IndexError(f"{fn}: dim {dim} is out of range for input of shape {tuple(input.shape)}")
     return Softmax.apply(input, int(dim) % n if input.ndim else 0, log)
 

@@ -10,6 +10,12 @@ __all__ = ["linear", "bilinear"]
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """input @ weight.T + bias, weight (out_features, in_features)."""
+    for name, t in (("input", input), ("weight", weight)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"linear: {name} must be a Tensor, got {type(t).__name__} "
+                            "(convert it with fg.tensor(...))")
+    if bias is not None and not isinstance(bias, Tensor):
+        raise TypeError(f"linear: bias must be a Tensor or None, got {type(bias).__name__}")
     if weight.ndim not in (1, 2) or input.ndim == 0 or input.shape[-1:] != weight.shape[-1:]:
         raise ValueError(f"linear: input shape {tuple(input.shape)} does not end in in_features of weight {tuple(weight.shape)}")
     if bias is not None and tuple(bias.shape) not in ((weight.shape[0],) if weight.ndim == 2 else (), (1,)):

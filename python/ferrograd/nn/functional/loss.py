@@ -13,6 +13,7 @@ import numpy as np
 from ... import dtypes
 from ...errors import IndexRuntimeError, ShapeRuntimeError
 from ...ops import activation as act_ops
+from ...ops._range import OutOfRangeError, first_out_of_range
 from ...ops._util import ascontiguous, is_device
 from ...ops.norm import PNorm
 from ...ops.softmax import CrossEntropyIndex, CrossEntropyProb, NllLoss
@@ -112,12 +113,11 @@ def _class_targets(fn, input: Tensor, target: Tensor, ignore_index: int):
         )
     t = ascontiguous(target._data, dtype=np.int64).reshape(-1)
     c = input.shape[0] if input.ndim == 1 else input.shape[1]
-    if is_device(t):
-        return t, c  # a range check would need a readback; the device kernels own out-of-range ids
-    bad = (t != ignore_index) & ((t < 0) | (t >= c))
-    if bad.any():
-        v = int(t[np.argmax(bad)])
-        raise ValueError(f"{fn}: target holds class index {v}, out of range for {c} classes (input shape {tuple(input.shape)})")
+    # On wgpu the check reads back one bool (a device-side any()): the kernels would give nan.
+    v = first_out_of_range(t, 0, c, ignore=ignore_index)
+    if v is not None:
+        raise OutOfRangeError(f"{fn}: target holds class index {v}, out of range for {c} classes "
+                              f"(input shape {tuple(input.shape)})")
     return t, c
 
 
@@ -609,8 +609,9 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
             raise ShapeRuntimeError(f"{fn}: inconsistent weight size, expected {c} but got {tuple(weight.shape)}")
         _same_dtype(fn, input, ("weight", weight))
     t = target.reshape(n).to(dtypes.int64)
-    if not is_device(t._data) and ((t._data < 0) | (t._data >= c)).any():
-        raise IndexRuntimeError(f"{fn}: target out of range: got {t._data.tolist()} for {c} classes")
+    v = first_out_of_range(t._data, 0, c)  # on wgpu: one small readback
+    if v is not None:
+        raise IndexRuntimeError(f"{fn}: target out of range: got {v} for {c} classes")
     x = input.reshape(n, c)
     xy = x.gather(1, t.unsqueeze(1))  # (N, 1)
     z = (x - xy + margin).clamp(min=0)

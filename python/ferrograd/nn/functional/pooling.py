@@ -339,6 +339,9 @@ def _lp_pool(fn, nd, input, norm_type, kernel_size, stride, ceil_mode):
     if norm_type == 0:
         raise ValueError(f"{fn}: norm_type must be a non-zero value, but got {norm_type}")
     pool_max, pool_avg = (max_pool1d, avg_pool1d) if nd == 1 else (max_pool2d, avg_pool2d)
+    if isinstance(input, Tensor) and input.ndim >= nd + 1 and 0 in tuple(input.shape)[-nd - 1:]:
+        # an empty channel or spatial dim, as torch (an empty batch passes); named here, not by avg_pool
+        raise ValueError(f"{fn}: expected non-empty channel and spatial dims, got input {tuple(input.shape)}")
     if norm_type == math.inf:
         return pool_max(input.abs(), kernel_size, stride, 0, 1, ceil_mode)
     if norm_type == -math.inf:

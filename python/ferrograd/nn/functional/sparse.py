@@ -10,6 +10,7 @@ from ... import dtypes
 from ...autograd import no_grad
 from ...ops._util import is_device, zeros
 from ...ops.embedding import Embedding
+from ...ops._range import OutOfRangeError, first_out_of_range
 from ...errors import ShapeRuntimeError
 from ...tensor import Tensor, where
 
@@ -18,7 +19,9 @@ __all__ = ["embedding", "embedding_bag", "one_hot"]
 
 def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max_norm: float | None = None,
               norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
-    """Rows of `weight` (num_embeddings, dim) picked by the int ids `input` (any shape).
+    """Rows of `weight` (num_embeddings, dim) picked by the int ids `input` (any shape; a 0-d id gives (dim,)).
+    An id outside [0, num_embeddings) raises IndexError on every device (on wgpu after one small
+    readback of a device-side any(), the price of not reading zeros).
     The gradient scatter-adds into `weight` (repeated ids accumulate; the padding_idx row gets
     none). max_norm renormalises the looked-up rows in place, as torch. `sparse` is accepted
     but the gradient is always dense."""
@@ -39,11 +42,12 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max
     ids = input._data
     if type(ids) is not type(weight._data):
         raise ValueError(f"{fn}: input is on {input.device}, weight on {weight.device}")
-    # Device ids are not range-checked here: that would read them back every step.
-    if ids.size and not is_device(ids) and (ids.min() < 0 or ids.max() >= num):
-        bad = ids.reshape(-1)[np.argmax((ids.reshape(-1) < 0) | (ids.reshape(-1) >= num))]
-        raise ValueError(
-            f"{fn}: index {int(bad)} is out of range for weight of shape {tuple(weight.shape)} (input shape {tuple(input.shape)})"
+    # On wgpu this range check reads back one bool (a device-side any()) per call: the kernels
+    # would otherwise read zeros for an out-of-range id.
+    bad = first_out_of_range(ids, 0, num)
+    if bad is not None:
+        raise OutOfRangeError(
+            f"{fn}: index {bad} is out of range for weight of shape {tuple(weight.shape)} (input shape {tuple(input.shape)})"
         )
     if max_norm is not None:
         with no_grad():
@@ -52,6 +56,8 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max
             norms = np.linalg.norm(w[rows], ord=norm_type, axis=1)
             scale = np.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0).astype(w.dtype)
             w[rows] *= scale[:, None]
+    if input.ndim == 0:  # a 0-d id picks one row: (dim,), as torch
+        return Embedding.apply(weight, ids.reshape(1), padding_idx, bool(scale_grad_by_freq)).reshape(weight.shape[1])
     return Embedding.apply(weight, ids, padding_idx, bool(scale_grad_by_freq))
 
 
@@ -67,10 +73,11 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
         if t.size == 0:
             raise ValueError(f"{fn}: can not infer total number of classes from empty tensor")
         num_classes = int(t.max().item()) + 1  # on the device: an explicit readback
-    if t.size and not is_device(t) and t.min() < 0:
-        raise ValueError(f"{fn}: class values must be non-negative, got {int(t.min())}")
-    if t.size and not is_device(t) and t.max() >= num_classes:
-        raise ValueError(f"{fn}: class values must be smaller than num_classes {num_classes}, got {int(t.max())}")
+    bad = first_out_of_range(t, 0, num_classes)  # on wgpu: one small readback
+    if bad is not None and bad < 0:
+        raise ValueError(f"{fn}: class values must be non-negative, got {bad}")
+    if bad is not None:
+        raise ValueError(f"{fn}: class values must be smaller than num_classes {num_classes}, got {bad}")
     out = zeros(t.shape + (num_classes,), np.int64, like=t)
     np.put_along_axis(out, t[..., None], 1, axis=-1)
     return Tensor._wrap(out)
@@ -181,7 +188,10 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None, 
     # A 1-d input is looked up once, flat, then gathered into bags: scale_grad_by_freq then
     # counts each id as often as the input holds it.
     flat = input if pos_t is not None else ids
-    rows = embedding(flat, weight, padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse)
+    try:  # embedding range-checks the ids (on wgpu: one small readback); the error names this op
+        rows = embedding(flat, weight, padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse)
+    except OutOfRangeError as e:
+        raise OutOfRangeError(f"{fn}: {str(e).split(': ', 1)[1]}") from None
     if pos_t is not None:
         rows = rows[pos_t]  # (B, L, D)
     keep = None if valid is None else Tensor(valid).to(device=weight.device)

@@ -24,7 +24,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) ng: vec3
     var a = pre[p.t * n_bh + idx];
     if (p.has_bi != 0u) { a += b_ih[p.bi_off + j * p.bi_st]; }
     if (p.has_bh != 0u) { a += b_hh[p.bh_off + j * p.bh_st]; }
-    let hv = select(tanh_(a), max(a, 0.0), p.relu != 0u);
+    // relu(NaN) must be NaN: max(a, 0) may drop it, and compilers may fold float compares,
+    // so NaN is recognised by its bits.
+    let a_nan = (bitcast<u32>(a) & 0x7fffffffu) > 0x7f800000u;
+    let hv = select(tanh_(a), select(max(a, 0.0), a, a_nan), p.relu != 0u);
     hs[(p.t + 1u) * n_bh + idx] = hv;
     out[(bb * p.l + p.t) * p.h + j] = hv;
 }

@@ -54,11 +54,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
         workgroupBarrier();
     }
     if (i < p.l) {
-        let inv = select(0.0, 1.0 / l, l > 0.0);
+        // l = 0 only for a fully masked row; a NaN logit makes l NaN and must reach the output.
+        let inv = select(0.0, 1.0 / l, l != 0.0);
         for (var kc = 0u; kc < 16u; kc++) {
             let col = col0 + kc * T + tx;
             if (col < p.ev) { out[(b * p.l + i) * p.ev + col] = acc[kc] * inv; }
         }
-        if (wid.z == 0u && tx == 0u) { lse[b * p.l + i] = select(neg_inf(), m + log(l), l > 0.0); }
+        if (wid.z == 0u && tx == 0u) { lse[b * p.l + i] = select(neg_inf(), m + log(l), l != 0.0); }
     }
 }
