@@ -168,6 +168,12 @@ def positive(input):
     return _check(input, "positive")
 
 
+def _nan(x):
+    """Where x is NaN. Not `x != x`: llvmpipe's shader compiler may fold that to false; isnan reads
+    the bits."""
+    return x.isnan() if isinstance(x, _tensor_cls()) else (x != x)
+
+
 # ---- binary ----------------------------------------------------------------------------------
 def _int_or_float_pair(input, other, op):
     from ..tensor import _operands
@@ -347,14 +353,14 @@ def fmax(input, other):
     """Elementwise maximum that ignores NaN (as torch.fmax)."""
     from ..tensor import where
 
-    return where(other != other, input, where(input != input, other, input.maximum(other)))
+    return where(_nan(other), input, where(_nan(input), other, input.maximum(other)))
 
 
 @register("fmin")
 def fmin(input, other):
     from ..tensor import where
 
-    return where(other != other, input, where(input != input, other, input.minimum(other)))
+    return where(_nan(other), input, where(_nan(input), other, input.minimum(other)))
 
 
 # ---- logical and bitwise (no gradient) --------------------------------------------------------
@@ -461,7 +467,7 @@ def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
     info = np.finfo(input.dtype)
     posinf = float(info.max) if posinf is None else posinf
     neginf = float(info.min) if neginf is None else neginf
-    out = where(input != input, nan, input)
+    out = where(_nan(input), nan, input)
     out = where(out == math.inf, posinf, out)
     return where(out == -math.inf, neginf, out)
 
@@ -483,7 +489,7 @@ def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     diff = (a - b).abs()
     close = (a == b) | (diff <= atol + rtol * (b.abs() if isinstance(b, _tensor_cls()) else abs(b)))
     if equal_nan:
-        close = close | ((a != a) & (b != b))
+        close = close | (_nan(a) & _nan(b))
     return close
 
 

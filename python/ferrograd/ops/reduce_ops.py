@@ -163,7 +163,7 @@ def nansum(input, dim=None, keepdim=False, *, dtype=None):
     if dtypes.is_float(input.dtype):
         from ..tensor import where
 
-        input = where(input != input, 0.0, input)
+        input = where(input.isnan(), 0.0, input)  # isnan, not x != x: see math_ops._nan
     return _sum(input, _dims(dim, input.ndim, "nansum"), bool(keepdim))
 
 
@@ -174,7 +174,7 @@ def nanmean(input, dim=None, keepdim=False, *, dtype=None):
 
     input = _need_float(_cast(_check(input, "nanmean"), dtype, "nanmean"), "nanmean")
     dims = _dims(dim, input.ndim, "nanmean")
-    keep = input == input
+    keep = ~input.isnan()
     total = Sum.apply(where(keep, input, 0.0), dims, bool(keepdim))
     count = asarray(keep._data.sum(axis=dims, keepdims=bool(keepdim)), like=input._data).astype(input.dtype)
     with np.errstate(all="ignore"):

@@ -146,8 +146,15 @@ def unique(ar, return_index=False, return_inverse=False, return_counts=False, ax
         if n > 1:
             hi, lo = values[1:], values[:-1]
             change = np.not_equal(hi, lo)
-            if ar.dtype.kind == "f" and equal_nan:
-                change = np.logical_and(change, np.logical_not(np.logical_and(np.isnan(hi), np.isnan(lo))))
+            if ar.dtype.kind == "f":
+                # Comparisons with NaN are not reliable in llvmpipe's shaders (it may fold them), so
+                # NaN-ness comes from isnan (which reads the bits): a NaN beside a number is a change.
+                nan_hi, nan_lo = np.isnan(hi), np.isnan(lo)
+                if equal_nan:
+                    change = np.logical_or(np.logical_and(change, np.logical_not(np.logical_or(nan_hi, nan_lo))),
+                                           np.logical_xor(nan_hi, nan_lo))
+                else:
+                    change = np.logical_or(change, np.logical_or(nan_hi, nan_lo))
             elementwise.assign(flags[1:], change)
         pos = _scan.scan("sum", flags, 0)
         count = _count(pos)
