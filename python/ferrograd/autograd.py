@@ -107,8 +107,7 @@ class set_grad_enabled_ctx(no_grad):
         return super().__call__(fn)
 
     def _recreate_cm(self):
-        cm = type(self)(self.mode)
-        return cm
+        return type(self)(self.mode)
 
 
 class Context:
@@ -171,12 +170,6 @@ class Node:
             else:
                 out.append((_AccumulateGrad(e), 0))
         return tuple(out)
-
-
-def _edge(t):
-    if not (_is_tensor(t) and t.requires_grad):
-        return None
-    return t if t._node is None else (t._node, t._out)
 
 
 def nodes_since(node, serial):

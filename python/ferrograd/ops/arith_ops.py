@@ -7,30 +7,22 @@ from __future__ import annotations
 import numbers
 
 from .. import dtypes
-from ..autograd import _TENSOR
 from . import arith, unary
+from ._args import check_tensor, floated, tensor_cls as _tensor_cls
 from .registry import register
 
 
-def _tensor_cls():
-    from ..tensor import Tensor
-
-    return Tensor
-
-
 def _check(input, op):
-    if not isinstance(input, _TENSOR[0] or _tensor_cls()):
-        if isinstance(input, numbers.Number):
-            from ..tensor import tensor
+    """The input tensor; a Python number becomes one (fg.add(2, t), fg.exp(1.0))."""
+    if isinstance(input, numbers.Number):
+        from ..tensor import tensor
 
-            return tensor(input)
-        raise TypeError(f"{op}: input must be a Tensor, got {type(input).__name__}")
-    return input
+        return tensor(input)
+    return check_tensor(input, op)
 
 
 def _floated(input, op):
-    input = _check(input, op)
-    return input if dtypes.is_float(input.dtype) else input.to(dtypes.float32)
+    return floated(_check(input, op), op)  # integers go to the default float dtype
 
 
 def _scaled(other, alpha):
@@ -134,5 +126,5 @@ def clamp(input, min=None, max=None):  # noqa: A002
         return out
     if isinstance(min, float) or isinstance(max, float):
         if not dtypes.is_float(input.dtype):
-            input = input.to(dtypes.float32)
+            input = input.to(dtypes.default_float())
     return unary.Clamp.apply(input, min, max)

@@ -194,78 +194,66 @@ class FloorDivide(Function):
         return g * 0, None
 
 
-class Remainder(Function):
-    """a - floor(a / b) * b (Python's sign rule, as torch.remainder); d/da = 1, d/db = -floor(a/b)."""
+class _Modulus(Function):
+    """a - q(a / b) * b with q the rounding of the quotient: d/da = 1, d/db = -q(a / b)."""
 
     generic_backward = True
+    ufunc = quotient = None
 
-    @staticmethod
-    def forward(ctx, a, b):
+    @classmethod
+    def forward(cls, ctx, a, b):
         ctx.save_for_backward(a, b)
         with np.errstate(all="ignore"):
-            return np.remainder(a, b)
+            return cls.ufunc(a, b)
 
-    @staticmethod
-    def backward(ctx, g):
+    @classmethod
+    def backward(cls, ctx, g):
         a, b = ctx.saved
         gb = None
         if ctx.needs_input_grad[1]:
             with np.errstate(all="ignore"):
-                q = G.floor_div(a, b)
-            gb = G.sum_to(-g * q, G.shape(b))
+                gb = G.sum_to(-g * cls.quotient(a, b), G.shape(b))
         return G.sum_to(g, G.shape(a)), gb
 
 
-class Fmod(Function):
-    """a - trunc(a / b) * b (C's sign rule, as torch.fmod)."""
+class Remainder(_Modulus):
+    """Python's sign rule (the divisor's), as torch.remainder: the quotient is floored."""
 
-    generic_backward = True
-
-    @staticmethod
-    def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
-        with np.errstate(all="ignore"):
-            return np.fmod(a, b)
-
-    @staticmethod
-    def backward(ctx, g):
-        a, b = ctx.saved
-        gb = None
-        if ctx.needs_input_grad[1]:
-            gb = G.sum_to(-g * G.trunc(a / b), G.shape(b))
-        return G.sum_to(g, G.shape(a)), gb
+    ufunc = staticmethod(np.remainder)
+    quotient = staticmethod(G.floor_div)
 
 
-def _binary_pair(input, other, op):
+class Fmod(_Modulus):
+    """C's sign rule (the dividend's), as torch.fmod: the quotient is truncated."""
+
+    ufunc = staticmethod(np.fmod)
+    quotient = staticmethod(lambda a, b: G.trunc(a / b))
+
+
+def _division(input, other, op):
+    """The operands of a division-like op; an integer division by zero raises as in Python."""
     a, b = _int_or_float_pair(input, other, op)
+    if not dtypes.is_float(a.dtype) and _is_zero_divisor(b):
+        raise ZeroDivisionError(f"{op}: integer division by zero")
     return a, b
 
 
 @register("floor_divide", inplace=True)
 def floor_divide(input, other):
     """Division rounded down, as torch.floor_divide and `//`."""
-    a, b = _binary_pair(input, other, "floor_divide")
-    if not dtypes.is_float(a.dtype) and _is_zero_divisor(b):
-        raise ZeroDivisionError("floor_divide: integer division by zero")
-    return FloorDivide.apply(a, b)
+    return FloorDivide.apply(*_division(input, other, "floor_divide"))
 
 
 @register("remainder", inplace=True)
 def remainder(input, other):
     """Python-style modulus (sign of the divisor), as torch.remainder and `%`."""
-    a, b = _binary_pair(input, other, "remainder")
-    if not dtypes.is_float(a.dtype) and _is_zero_divisor(b):
-        raise ZeroDivisionError("remainder: integer division by zero")
-    return Remainder.apply(a, b)
+    return Remainder.apply(*_division(input, other, "remainder"))
 
 
 @register("fmod", inplace=True)
 def fmod(input, other):
     """C-style modulus (sign of the dividend), as torch.fmod."""
-    a, b = _binary_pair(input, other, "fmod")
-    if not dtypes.is_float(a.dtype) and _is_zero_divisor(b):
-        raise ZeroDivisionError("fmod: integer division by zero")
-    return Fmod.apply(a, b)
+    return Fmod.apply(*_division(input, other, "fmod"))
 
 
 def _is_zero_divisor(b) -> bool:

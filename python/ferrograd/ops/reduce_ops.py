@@ -454,7 +454,7 @@ def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
 def logsumexp(input, dim, keepdim=False):
     """log(sum(exp(x))) over `dim`, computed stably (the max is taken out first), as torch."""
     _check(input, "logsumexp")
-    x = input if dtypes.is_float(input.dtype) else input.to(dtypes.float32)
+    x = input if dtypes.is_float(input.dtype) else input.to(dtypes.default_float())
     dims = _dims(dim, x.ndim, "logsumexp")
     a = x._data
     with np.errstate(all="ignore"):
