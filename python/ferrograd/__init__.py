@@ -2,6 +2,13 @@
 
 from . import _native  # noqa: F401  (fails early and clearly if the extension is missing)
 from . import _malloc
+import warnings as _warnings
+
+# NaN and inf are results, as in PyTorch: numpy's floating-point warnings from inside ferrograd
+# (log(-1), 0/0, overflow) are not shown. The filter matches only warnings raised in ferrograd's
+# own modules, so the user's numpy code still warns.
+_warnings.filterwarnings("ignore", message=r".*(invalid value|divide by zero|overflow|underflow) encountered",
+                         category=RuntimeWarning, module=r"ferrograd(\.|$)")
 
 _malloc.tune()
 from . import data, nn, optim, utils  # noqa: E402

@@ -632,6 +632,15 @@ class Tensor:
         if isinstance(value, Tensor) and type(value._data) is not type(self._data):
             raise ValueError(f"setitem: the value is on {value.device}, the tensor on {self.device}")
         raw_key = _index_key(key, type(self._data) is not np.ndarray)
+        if isinstance(self._data, GpuArray):
+            from .ops._range import check_key_ranges
+
+            check_key_ranges("setitem", raw_key, tuple(self.shape))  # a device write would drop or wrap it
+        else:
+            try:
+                self._data[raw_key]  # validates the key with numpy's own message, before anything is written
+            except IndexError as e:
+                raise IndexError(f"setitem: {e} (tensor shape {self.shape})") from None
         tracked = isinstance(value, Tensor) and value.requires_grad
         if autograd.is_grad_enabled() and (self.requires_grad or tracked):
             if self.requires_grad and self._node is None:

@@ -55,7 +55,14 @@ BAD_INDEX = [
     ("index", lambda d: fg.randn(3, 4).to(d)[t([0, 3], d)]),
     ("index", lambda d: fg.randn(3, 4).to(d)[:, t([-5], d)]),
     ("index_put", lambda d: fg.randn(3, 4).to(d).index_put((t([5], d),), fg.tensor(1.0).to(d))),
+    ("setitem", lambda d: _setitem(fg.zeros(3, 4).to(d), t([0, 3], d), 1.0)),
+    ("setitem", lambda d: _setitem(fg.zeros(3, 4).to(d), (slice(None), t([-5], d)), 1.0)),
+    ("setitem", lambda d: _setitem((fg.zeros(3, 4, requires_grad=True) * 1).to(d), t([9], d), fg.ones(4).to(d))),
 ]
+
+
+def _setitem(target, key, value):
+    target[key] = value
 
 
 @pytest.mark.parametrize("op, call", BAD_INDEX, ids=[f"{op}-{i}" for i, (op, _) in enumerate(BAD_INDEX)])

@@ -92,3 +92,20 @@ def test_sdpa_nan_query_row_on_wgpu():
     out = F.scaled_dot_product_attention(*(fg.tensor(a, device="wgpu") for a in (q, k, v))).to("cpu")._data
     assert np.isnan(out[0, 1, 2]).all(), out[0, 1]
     assert np.isfinite(np.delete(out.reshape(10, 4), 7, axis=0)).all()
+
+
+def test_nan_and_inf_results_print_no_numpy_warnings_but_user_numpy_still_warns():
+    """As torch: log(-1), 0/0 and overflow give NaN/inf silently. A subprocess, because pytest's
+    own warning capture replaces the filters a program starts with."""
+    import subprocess
+    import sys
+
+    code = ("import ferrograd as fg, numpy as np\n"
+            "fg.log(fg.tensor(-1.)); fg.tensor(0.) / fg.tensor(0.); fg.tensor(1.) / 0\n"
+            "fg.tensor([1e308], dtype=fg.float64) * 10; fg.tensor([0.]).pow(-1); fg.sqrt(fg.tensor([-1.]))\n"
+            "fg.tensor([1., float('nan')], requires_grad=True).amax().backward()\n"
+            "np.log(-1.0)\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    warnings = [line for line in run.stderr.splitlines() if "Warning" in line]
+    assert len(warnings) == 1 and "<string>:5" in warnings[0], run.stderr  # only the user's np.log

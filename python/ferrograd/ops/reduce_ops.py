@@ -232,35 +232,38 @@ def prod(input, dim=None, keepdim=False, *, dtype=None):
 class Select(Function):
     """A reduction whose result is one of the elements (amax, amin, max(), min(), median()): the
     forward is handed the value (keepdim-shaped); the gradient is shared evenly among the
-    elements equal to it (NaN matching NaN), as torch's evenly_distribute_backward."""
+    elements equal to it. As in torch, the whole-tensor max()/min()/median() let a NaN result
+    match the NaN elements (evenly_distribute_backward), while amax/amin/norm(inf) do not: no
+    element equals a NaN result, so 0/0 makes that slice's gradient NaN (scale_grad_by_count)."""
 
     generic_backward = True
 
     @staticmethod
-    def forward(ctx, a, value, dims, keepdim):
+    def forward(ctx, a, value, dims, keepdim, nan_matches=False):
         ctx.save_for_backward(a, value)
-        ctx.dims, ctx.keepdim = dims, keepdim
+        ctx.dims, ctx.keepdim, ctx.nan_matches = dims, keepdim, nan_matches
         return value if keepdim else value.reshape(_reduced_shape(a.shape, dims, False))
 
     @staticmethod
     def backward(ctx, g):
         a, value = (_raw(s) for s in ctx.saved)
         hit = a == value
-        if a.dtype.kind == "f":
+        if ctx.nan_matches and a.dtype.kind == "f":
             hit = hit | (np.isnan(a) & np.isnan(value))
         w = G.astype(hit, a.dtype)
-        w = w / w.sum(axis=ctx.dims, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):  # 0/0 is the NaN gradient torch gives
+            w = w / w.sum(axis=ctx.dims, keepdims=True)
         g = g if ctx.keepdim else G.expand_dims(g, ctx.dims)
         return g * w
 
 
-def _extreme(op, input, dim, keepdim, largest):
+def _extreme(op, input, dim, keepdim, largest, nan_matches=False):
     dims = _dims(dim, input.ndim, op)
     whole = dim is None or (not isinstance(dim, (int, np.integer)) and len(dim) == 0)
     _nonempty(input, dims, op, whole)
     a = input._data
     value = a.max(axis=dims, keepdims=True) if largest else a.min(axis=dims, keepdims=True)
-    return Select.apply(input, asarray(value, like=a), dims, bool(keepdim))
+    return Select.apply(input, asarray(value, like=a), dims, bool(keepdim), nan_matches)
 
 
 @register("amax")
@@ -322,7 +325,7 @@ def _max_min(op, input, dim, keepdim, other, largest):
     if dim is None:
         if keepdim:
             raise TypeError(f"{op}(): keepdim needs a dim (use amax/amin to keep dims of a full reduction)")
-        return _extreme(op, input, None, False, largest)
+        return _extreme(op, input, None, False, largest, nan_matches=True)
     return _along(op, input, dim, keepdim, np.argmax if largest else np.argmin)
 
 

@@ -166,7 +166,7 @@ def _median_all(input):
         last = ordered[n - 1 : n]
         value = np.where(np.isnan(last), last, value)
     dims = tuple(range(input.ndim))
-    return Select.apply(input, value.reshape((1,) * input.ndim), dims, False)
+    return Select.apply(input, value.reshape((1,) * input.ndim), dims, False, True)
 
 
 @register("mode")
