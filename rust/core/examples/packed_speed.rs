@@ -1,8 +1,8 @@
 //! Times the packed recurrent-step GEMM against faer on the LSTM step shapes: one thread, then
 //! two threads sharing the packed matrix (each with its own rows, as in the LSTM kernels).
 //! Run: cargo run --release -p ferrograd-core --example packed_speed
+use ferrograd_core::gemm::{gemm_par, Mat};
 use ferrograd_core::packed::PackedRhs;
-use ferrograd_core::rnn::{gemm_par, Mat};
 use std::time::Instant;
 
 fn best(mut f: impl FnMut()) -> f64 {

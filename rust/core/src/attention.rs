@@ -21,13 +21,13 @@
 //! overrides them, for tuning). A row whose every key is masked (all logits −inf) gives output 0 and gradient 0,
 //! as PyTorch 2.15 does.
 
-use std::ops::{Add, AddAssign, Div, Mul, MulAssign, Sub};
-
 use faer::{Accum, MatMut, MatRef, Par};
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::gemm::Float;
+use crate::num::Float;
+use crate::par::{self, MACS_THRESHOLD};
+use crate::simd::simd_dispatch;
 use crate::strided::{broadcast_offsets, broadcast_shapes, StridedView};
 
 /// Query rows per forward tile.
@@ -39,36 +39,15 @@ pub const BWD_BR: usize = 64;
 /// Key columns per backward tile.
 pub const BWD_BC: usize = 128;
 
-/// Float types the attention kernels run on: f32 and f64.
-pub trait AttnFloat:
-    Float
-    + PartialOrd
-    + Add<Output = Self>
-    + Sub<Output = Self>
-    + Mul<Output = Self>
-    + Div<Output = Self>
-    + AddAssign
-    + MulAssign
-{
-    const ZERO: Self;
-    const ONE: Self;
-    const NEG_INF: Self;
-    fn from_f64(x: f64) -> Self;
+/// Float types the attention kernels run on: [`Float`] plus attention's exp. An extension
+/// because this exp is attention's own (FMA-based, exactly 0 below -87 so that masked logits
+/// vanish): the tiles' outputs and their tests were built on it.
+pub trait AttnFloat: Float {
     /// `e^x`; exactly 0 for x = −inf (and for f32 anything below −87), NaN for NaN.
     fn exp_fast(self) -> Self;
-    fn ln(self) -> Self;
-    /// `self · b + c` in one rounding (one instruction where the tile code is compiled for FMA).
-    fn fma(self, b: Self, c: Self) -> Self;
 }
 
 impl AttnFloat for f32 {
-    const ZERO: Self = 0.0;
-    const ONE: Self = 1.0;
-    const NEG_INF: Self = f32::NEG_INFINITY;
-    #[inline(always)]
-    fn from_f64(x: f64) -> Self {
-        x as f32
-    }
     /// Cephes' expf: range reduction by ln 2 and a degree-7 polynomial, branch-free so that
     /// it vectorises; relative error about 2 ulp.
     #[inline(always)]
@@ -93,35 +72,12 @@ impl AttnFloat for f32 {
             y
         }
     }
-    #[inline(always)]
-    fn ln(self) -> Self {
-        f32::ln(self)
-    }
-    #[inline(always)]
-    fn fma(self, b: Self, c: Self) -> Self {
-        self.mul_add(b, c)
-    }
 }
 
 impl AttnFloat for f64 {
-    const ZERO: Self = 0.0;
-    const ONE: Self = 1.0;
-    const NEG_INF: Self = f64::NEG_INFINITY;
-    #[inline(always)]
-    fn from_f64(x: f64) -> Self {
-        x
-    }
     #[inline(always)]
     fn exp_fast(self) -> Self {
         f64::exp(self)
-    }
-    #[inline(always)]
-    fn ln(self) -> Self {
-        f64::ln(self)
-    }
-    #[inline(always)]
-    fn fma(self, b: Self, c: Self) -> Self {
-        self.mul_add(b, c)
     }
 }
 
@@ -474,57 +430,26 @@ fn bwd_ds_rows<T: AttnFloat>(p: &mut [T], dp: &[T], br: usize, bc: usize, d: &[T
 
 // ---- run-time SIMD dispatch of the elementwise tile work -------------------------------------
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Simd {
-    Avx512,
-    Avx2,
-    Plain,
-}
-
-fn simd() -> Simd {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            return Simd::Avx512;
-        }
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
-            return Simd::Avx2;
-        }
+simd_dispatch! {
+    fn fwd_tile_rows_d<T: AttnFloat>(tile: &mut [T], br: usize, bc: usize, r0: usize, c0: usize,
+        causal: bool, scale: T, mask: Option<MaskRow<T>>, mask_rs: isize, m: &mut [T], l: &mut [T],
+        acc: &mut [T], ev: usize) {
+        fwd_tile_rows(tile, br, bc, r0, c0, causal, scale, mask, mask_rs, m, l, acc, ev)
     }
-    Simd::Plain
 }
 
-macro_rules! dispatched {
-    ($name:ident, $generic:ident, ($($arg:ident : $ty:ty),*)) => {
-        #[allow(clippy::too_many_arguments)]
-        fn $name<T: AttnFloat>(level: Simd, $($arg: $ty),*) {
-            #[cfg(target_arch = "x86_64")]
-            {
-                #[target_feature(enable = "avx512f,avx2,fma")]
-                #[allow(clippy::too_many_arguments)]
-                unsafe fn avx512<T: AttnFloat>($($arg: $ty),*) { $generic($($arg),*) }
-                #[target_feature(enable = "avx2,fma")]
-                #[allow(clippy::too_many_arguments)]
-                unsafe fn avx2<T: AttnFloat>($($arg: $ty),*) { $generic($($arg),*) }
-                // SAFETY: the level was detected on this CPU.
-                match level {
-                    Simd::Avx512 => return unsafe { avx512::<T>($($arg),*) },
-                    Simd::Avx2 => return unsafe { avx2::<T>($($arg),*) },
-                    Simd::Plain => {}
-                }
-            }
-            let _ = level;
-            $generic($($arg),*)
-        }
-    };
+simd_dispatch! {
+    fn bwd_p_rows_d<T: AttnFloat>(tile: &mut [T], br: usize, bc: usize, r0: usize, c0: usize,
+        causal: bool, scale: T, mask: Option<MaskRow<T>>, mask_rs: isize, lse: &[T]) {
+        bwd_p_rows(tile, br, bc, r0, c0, causal, scale, mask, mask_rs, lse)
+    }
 }
 
-dispatched!(fwd_tile_rows_d, fwd_tile_rows, (tile: &mut [T], br: usize, bc: usize, r0: usize, c0: usize,
-    causal: bool, scale: T, mask: Option<MaskRow<T>>, mask_rs: isize, m: &mut [T], l: &mut [T], acc: &mut [T], ev: usize));
-dispatched!(bwd_p_rows_d, bwd_p_rows, (tile: &mut [T], br: usize, bc: usize, r0: usize, c0: usize,
-    causal: bool, scale: T, mask: Option<MaskRow<T>>, mask_rs: isize, lse: &[T]));
-dispatched!(bwd_ds_rows_d, bwd_ds_rows, (p: &mut [T], dp: &[T], br: usize, bc: usize, d: &[T]));
+simd_dispatch! {
+    fn bwd_ds_rows_d<T: AttnFloat>(p: &mut [T], dp: &[T], br: usize, bc: usize, d: &[T]) {
+        bwd_ds_rows(p, dp, br, bc, d)
+    }
+}
 
 // ---- forward -------------------------------------------------------------------------------
 
@@ -608,7 +533,6 @@ pub fn sdpa_forward<T: AttnFloat>(
     }
     let inp = inputs(&g, q, k, v, mask);
     let (l_len, s_len, e, ev) = (g.l, g.s, g.e, g.ev);
-    let level = simd();
     let (fwd_br, fwd_bc, _, _) = blocks();
 
     // One task per (batch, query block); each owns its rows of out and lse.
@@ -654,7 +578,6 @@ pub fn sdpa_forward<T: AttnFloat>(
             }
             let (mrow, mrs) = mask_row(&inp, b, r0, c0);
             fwd_tile_rows_d(
-                level,
                 &mut tile[..br * bc],
                 br,
                 bc,
@@ -706,7 +629,7 @@ pub fn sdpa_forward<T: AttnFloat>(
             vec![T::ZERO; fwd_br],
         )
     };
-    if work < crate::gemm::PARALLEL_THRESHOLD || rayon::current_num_threads() == 1 {
+    if work < MACS_THRESHOLD || par::threads() == 1 {
         let mut s = init();
         tasks.into_iter().for_each(|t| run(&mut s, t));
     } else {
@@ -785,11 +708,10 @@ pub fn sdpa_backward<T: AttnFloat>(
     let inp = inputs(&g, q, k, v, mask);
     let o = operand(out, &g.batch);
     let d_o = operand(dout, &g.batch);
-    let level = simd();
     let (_, _, bwd_br, bwd_bc) = blocks();
-    let threads = rayon::current_num_threads();
+    let threads = par::threads();
     let work = nb * l_len * s_len * (e + ev);
-    let serial = work < crate::gemm::PARALLEL_THRESHOLD || threads == 1;
+    let serial = work < MACS_THRESHOLD || threads == 1;
 
     // Tasks own (batch, range of key blocks): their rows of dk and dv, and a dq target that is the
     // batch's dq when one task covers the batch, else a private buffer summed afterwards.
@@ -922,7 +844,6 @@ pub fn sdpa_backward<T: AttnFloat>(
                 }
                 let (mrow, mrs) = mask_row(&inp, b, r0, c0);
                 bwd_p_rows_d(
-                    level,
                     p,
                     br,
                     bc,
@@ -954,7 +875,7 @@ pub fn sdpa_backward<T: AttnFloat>(
                         Par::Seq,
                     );
                 }
-                bwd_ds_rows_d(level, p, dp, br, bc, &dvec[r0..r0 + br]);
+                bwd_ds_rows_d(p, dp, br, bc, &dvec[r0..r0 + br]);
                 unsafe {
                     // dQ_i += scale dS K_j
                     faer::linalg::matmul::matmul(

@@ -20,7 +20,8 @@ use faer::{Accum, MatMut, MatRef, Par};
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::gemm::{Float, PARALLEL_THRESHOLD};
+use crate::num::Float;
+use crate::par::{self, MACS_THRESHOLD};
 use crate::strided::StridedView;
 
 /// Elements of one im2col tile (K rows × P columns): about 1 MiB of f32, so it stays in L2.
@@ -200,8 +201,8 @@ struct Addr(usize);
 
 /// How images are spread over threads.
 fn schedule(s: &Conv2dShape) -> (bool, Par) {
-    let threads = rayon::current_num_threads();
-    if threads == 1 || s.work() < PARALLEL_THRESHOLD {
+    let threads = par::threads();
+    if threads == 1 || s.work() < MACS_THRESHOLD {
         (false, Par::Seq)
     } else if s.n >= threads {
         (true, Par::Seq)
@@ -390,7 +391,7 @@ pub fn conv2d_forward<T: Float>(
     let w_addr = Addr(w.as_ptr() as usize);
     let mut rows = s.tile_rows();
     let (across, par) = schedule(s);
-    let threads = rayon::current_num_threads();
+    let threads = par::threads();
     // Fewer images than threads: split the output rows into tiles and run the tiles in parallel
     // (single-threaded GEMMs), at least two tiles per thread, instead of parallel small GEMMs.
     let tiles_in_parallel = !across && !matches!(par, Par::Seq) && !s.is_pointwise();
@@ -629,7 +630,7 @@ pub fn conv2d_backward_weight<T: Float>(
                 acc + lane_sum(&gy[(i * s.c_out + c) * p..(i * s.c_out + c + 1) * p])
             })
         };
-        if gy.len() >= PARALLEL_THRESHOLD && rayon::current_num_threads() > 1 {
+        if par::worth(gy.len(), MACS_THRESHOLD) {
             gb.par_iter_mut()
                 .enumerate()
                 .for_each(|(c, v)| *v = channel(c));
@@ -693,7 +694,7 @@ pub fn conv2d_backward_weight<T: Float>(
     if across {
         let len = gw.len();
         // One accumulator per thread, not per rayon split: each is a whole weight-sized buffer.
-        let per_thread = s.n.div_ceil(rayon::current_num_threads());
+        let per_thread = s.n.div_ceil(par::threads());
         let total = (0..s.n)
             .into_par_iter()
             .with_min_len(per_thread)

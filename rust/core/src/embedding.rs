@@ -4,7 +4,8 @@
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::softmax::{Real, PARALLEL_THRESHOLD};
+use crate::num::Float;
+use crate::par::{self, ELEMS_THRESHOLD};
 
 fn check_ids(ids: &[i64], rows: usize) -> Result<()> {
     for (i, &id) in ids.iter().enumerate() {
@@ -31,7 +32,7 @@ pub fn embedding_forward<T: Copy + Send + Sync>(
             Err(Error::Shape("embedding: dim is 0".into()))
         };
     }
-    if weight.len() % dim != 0 {
+    if !weight.len().is_multiple_of(dim) {
         return Err(Error::Shape(format!(
             "embedding: weight of {} elements is not rows of {dim}",
             weight.len()
@@ -50,7 +51,7 @@ pub fn embedding_forward<T: Copy + Send + Sync>(
         let s = id as usize * dim;
         o.copy_from_slice(&weight[s..s + dim]);
     };
-    if out.len() >= PARALLEL_THRESHOLD * 4 && rayon::current_num_threads() > 1 {
+    if par::worth(out.len(), ELEMS_THRESHOLD * 4) {
         out.par_chunks_mut(dim).zip(ids.par_iter()).for_each(copy);
     } else {
         out.chunks_mut(dim).zip(ids.iter()).for_each(copy);
@@ -60,7 +61,7 @@ pub fn embedding_forward<T: Copy + Send + Sync>(
 
 /// Gradient of the table: `dweight[r, :] = sum over i with ids[i] == r of gy[i, :]`, zero for
 /// rows never looked up and for `padding_idx`. Writes every element of `dweight`.
-pub fn embedding_backward<T: Real>(
+pub fn embedding_backward<T: Float>(
     gy: &[T],
     dim: usize,
     ids: &[i64],
@@ -71,7 +72,7 @@ pub fn embedding_backward<T: Real>(
     if dim == 0 {
         return Ok(());
     }
-    if dweight.len() % dim != 0 {
+    if !dweight.len().is_multiple_of(dim) {
         return Err(Error::Shape(format!(
             "embedding_backward: table of {} elements is not rows of {dim}",
             dweight.len()
@@ -87,8 +88,8 @@ pub fn embedding_backward<T: Real>(
         )));
     }
     let pad = padding_idx.unwrap_or(-1);
-    let threads = rayon::current_num_threads();
-    if gy.len() >= PARALLEL_THRESHOLD * 4 && threads > 1 && dim >= 2 * 16 {
+    let threads = par::threads();
+    if gy.len() >= ELEMS_THRESHOLD * 4 && threads > 1 && dim >= 2 * 16 {
         // Each task owns a band of columns of the whole table: no two tasks touch one element,
         // and the ids are visited in order, so sums are deterministic.
         let band = dim.div_ceil(threads).div_ceil(16) * 16;

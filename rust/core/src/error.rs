@@ -30,6 +30,16 @@ pub fn mul(a: usize, b: usize, msg: impl FnOnce() -> String) -> Result<usize> {
     a.checked_mul(b).filter(|&v| v <= isize::MAX as usize).ok_or_else(|| Error::Overflow(msg()))
 }
 
+/// `Error::Shape` naming `op` when the buffer `what` holds `got` elements instead of `want`.
+pub(crate) fn check_len(op: &str, what: &str, got: usize, want: usize) -> Result<()> {
+    if got != want {
+        return Err(Error::Shape(format!(
+            "{op}: {what} holds {got} elements, expected {want}"
+        )));
+    }
+    Ok(())
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

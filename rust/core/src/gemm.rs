@@ -1,21 +1,22 @@
-//! Matrix product on strided, batched, broadcast operands: `out[..., m, n] = a[..., m, k] @ b[..., k, n]`.
+//! Dense matrix products, all on faer's matmul, which picks its AVX-512 (or AVX2) micro-kernels
+//! at run time on stable Rust and accepts any row/column strides, so transposed operands are
+//! never copied:
 //!
-//! The inner product is faer's matmul, which picks its AVX-512 (or AVX2) micro-kernels at run time
-//! on stable Rust and accepts any row/column strides, so transposed operands are never copied.
+//! - [`matmul`]: strided, batched, broadcast operands, `out[..., m, n] = a[..., m, k] @ b[..., k, n]`
+//!   (the `_native.matmul` op).
+//! - [`Mat`] with [`gemm`], [`gemm_par`], [`gemm_ld`]: one product of raw strided matrices into
+//!   a C-contiguous destination, for kernels built from GEMMs (rnn, mixing, packed), and
+//!   [`add_col_sums`] for their bias gradients.
+
+use core::marker::PhantomData;
 
 use faer::{Accum, MatMut, MatRef, Par};
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
+use crate::num::Float;
+use crate::par;
 use crate::strided::{broadcast_offsets, broadcast_shapes, StridedView};
-
-/// Below this many multiply-adds a product runs on one thread: spawning costs more than it saves.
-pub const PARALLEL_THRESHOLD: usize = 1 << 19;
-
-/// The float types the kernels are built for.
-pub trait Float: faer::traits::RealField + Copy + Send + Sync + 'static {}
-impl Float for f32 {}
-impl Float for f64 {}
 
 /// Shape of `a @ b` for operands of rank >= 2 (batch dims broadcast as in numpy).
 pub fn matmul_shape(a: &[usize], b: &[usize]) -> Result<Vec<usize>> {
@@ -87,12 +88,12 @@ pub fn matmul<T: Float>(a: &StridedView<T>, b: &StridedView<T>, out: &mut [T]) -
 
     let batches = a_ptrs.len();
     let work = m * n * k;
-    let threads = rayon::current_num_threads();
-    if work * batches < PARALLEL_THRESHOLD || threads == 1 {
+    let threads = par::threads();
+    if work * batches < par::MACS_THRESHOLD || threads == 1 {
         out.chunks_mut(m * n)
             .enumerate()
             .for_each(|(i, c)| one_product(c, i, Par::Seq));
-    } else if batches >= threads && work < 8 * PARALLEL_THRESHOLD {
+    } else if batches >= threads && work < 8 * par::MACS_THRESHOLD {
         // Many small products: one thread each beats splitting every product.
         out.par_chunks_mut(m * n)
             .enumerate()
@@ -141,4 +142,191 @@ fn b_as_2d<'a, T>(b: &StridedView<'a, T>) -> Result<Option<StridedView<'a, T>>> 
     b.restrided(&b.shape()[r - 2..], &b.strides()[r - 2..])
         .map(Some)
         .ok_or_else(|| Error::Shape(format!("matmul: cannot view {:?} as a matrix", b.shape())))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Single products on raw strided matrices, for kernels that chain GEMMs with their own passes
+// (recurrent sequences, mixing, the packed recurrent step's fallback).
+
+/// A read-only strided matrix borrowed for `'a`. Made only from checked slices/views, so every
+/// element is in bounds.
+#[derive(Clone, Copy)]
+pub struct Mat<'a, F> {
+    pub(crate) ptr: *const F,
+    pub(crate) rows: usize,
+    pub(crate) cols: usize,
+    pub(crate) rs: isize,
+    pub(crate) cs: isize,
+    _data: PhantomData<&'a [F]>,
+}
+
+impl<'a, F> Mat<'a, F> {
+    /// A C-contiguous (rows, cols) matrix at the start of `data`.
+    pub fn c(data: &'a [F], rows: usize, cols: usize) -> Self {
+        assert!(data.len() >= rows * cols, "Mat::c: buffer too small");
+        Mat {
+            ptr: data.as_ptr(),
+            rows,
+            cols,
+            rs: cols as isize,
+            cs: 1,
+            _data: PhantomData,
+        }
+    }
+
+    /// A 2-d strided view as a matrix.
+    pub fn view(v: &'a StridedView<'_, F>) -> Self {
+        assert_eq!(v.ndim(), 2, "Mat::view: needs a 2-d view");
+        let (s, st) = (v.shape(), v.strides());
+        let ptr = if s[0] == 0 || s[1] == 0 {
+            core::ptr::null()
+        } else {
+            v.ptr_at(0)
+        };
+        Mat {
+            ptr,
+            rows: s[0],
+            cols: s[1],
+            rs: st[0],
+            cs: st[1],
+            _data: PhantomData,
+        }
+    }
+
+    /// Matrix `bi` of a 3-d strided view (batch, rows, cols).
+    pub fn batch(v: &'a StridedView<'_, F>, bi: usize) -> Self {
+        Self::fixing(v, 0, bi)
+    }
+
+    /// Time step `t` of a 3-d (batch, time, features) view: the (batch, features) matrix.
+    pub fn step(v: &'a StridedView<'_, F>, t: usize) -> Self {
+        Self::fixing(v, 1, t)
+    }
+
+    /// The matrix of a 3-d view's other two axes at `index` along `axis`.
+    fn fixing(v: &'a StridedView<'_, F>, axis: usize, index: usize) -> Self {
+        assert!(
+            v.ndim() == 3 && index < v.shape()[axis],
+            "Mat: needs a 3-d view and an in-range index"
+        );
+        let (s, st) = (v.shape(), v.strides());
+        let (r, c) = if axis == 0 { (1, 2) } else { (0, 2) };
+        let ptr = if s[r] == 0 || s[c] == 0 {
+            core::ptr::null()
+        } else {
+            v.ptr_at(index as isize * st[axis])
+        };
+        Mat {
+            ptr,
+            rows: s[r],
+            cols: s[c],
+            rs: st[r],
+            cs: st[c],
+            _data: PhantomData,
+        }
+    }
+
+    pub fn t(self) -> Self {
+        Mat {
+            ptr: self.ptr,
+            rows: self.cols,
+            cols: self.rows,
+            rs: self.cs,
+            cs: self.rs,
+            _data: PhantomData,
+        }
+    }
+
+    /// Rows r0..r0+n.
+    pub fn rows(self, r0: usize, n: usize) -> Self {
+        assert!(r0 + n <= self.rows, "Mat::rows out of range");
+        let ptr = if n == 0 || self.cols == 0 {
+            self.ptr
+        } else {
+            self.ptr.wrapping_offset(r0 as isize * self.rs)
+        };
+        Mat {
+            ptr,
+            rows: n,
+            ..self
+        }
+    }
+
+    /// Columns c0..c0+n.
+    pub fn cols(self, c0: usize, n: usize) -> Self {
+        self.t().rows(c0, n).t()
+    }
+}
+
+// SAFETY: a Mat is a shared, read-only borrow (its lifetime says for how long), like &[F].
+unsafe impl<F: Sync> Send for Mat<'_, F> {}
+unsafe impl<F: Sync> Sync for Mat<'_, F> {}
+
+/// `dst (m, n) = a @ b` (or `+=` with `add`), dst C-contiguous; threaded when large.
+pub fn gemm<F: Float>(dst: &mut [F], a: Mat<'_, F>, b: Mat<'_, F>, add: bool) {
+    gemm_par(dst, a, b, add, true)
+}
+
+/// `dst (m, n) = a @ b` (or `+=`); `threaded` allows splitting large products across threads.
+pub fn gemm_par<F: Float>(dst: &mut [F], a: Mat<'_, F>, b: Mat<'_, F>, add: bool, threaded: bool) {
+    gemm_ld(dst, b.cols, a, b, add, threaded)
+}
+
+/// As `gemm_par`, with dst rows `ld` elements apart.
+pub fn gemm_ld<F: Float>(
+    dst: &mut [F],
+    ld: usize,
+    a: Mat<'_, F>,
+    b: Mat<'_, F>,
+    add: bool,
+    threaded: bool,
+) {
+    let (m, k, n) = (a.rows, a.cols, b.cols);
+    assert!(
+        b.rows == k && ld >= n && (m == 0 || dst.len() >= (m - 1) * ld + n),
+        "gemm: shapes do not match"
+    );
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        if !add {
+            for r in 0..m {
+                dst[r * ld..r * ld + n].fill(F::zero_impl());
+            }
+        }
+        return;
+    }
+    let par = if threaded && par::worth(m * n * k, par::MACS_THRESHOLD) {
+        Par::rayon(0)
+    } else {
+        Par::Seq
+    };
+    // SAFETY: `a` and `b` were made from bounds-checked buffers and sliced with checked ranges;
+    // `dst` holds m rows of n at stride ld (asserted).
+    unsafe {
+        let lhs = MatRef::<F>::from_raw_parts(a.ptr, m, k, a.rs, a.cs);
+        let rhs = MatRef::<F>::from_raw_parts(b.ptr, k, n, b.rs, b.cs);
+        let out = MatMut::<F>::from_raw_parts_mut(dst.as_mut_ptr(), m, n, ld as isize, 1);
+        faer::linalg::matmul::matmul(
+            out,
+            if add { Accum::Add } else { Accum::Replace },
+            lhs,
+            rhs,
+            F::one_impl(),
+            par,
+        );
+    }
+}
+
+/// Column sums of a C-contiguous (rows, cols) matrix, added into `out`.
+pub fn add_col_sums<F: Float>(m: &[F], cols: usize, out: &mut [F]) {
+    if cols == 0 {
+        return;
+    }
+    for row in m.chunks_exact(cols) {
+        for (o, &v) in out.iter_mut().zip(row) {
+            *o += v;
+        }
+    }
 }

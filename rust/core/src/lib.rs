@@ -3,9 +3,17 @@
 //! Kernels take borrowed, strided views and write into caller-owned outputs, so the
 //! Python bindings can pass numpy memory straight through without copies.
 
+// Shared numerics: the float traits, CPU-feature dispatch, the threading policy, dense GEMM
+// helpers, per-thread scratch buffers and strided views.
 pub mod error;
 pub mod gemm;
+pub mod num;
+pub mod par;
+pub(crate) mod scratch;
+pub mod simd;
 pub mod strided;
+
+// The kernels, one module per family.
 
 pub mod attention;
 pub mod conv;

@@ -6,13 +6,14 @@
 //! (out, in). Each GEMM is followed by one fused pass (bias + GELU, or GELU' in backward).
 //! Saved for backward: the pre-activation `hpre` and the activation `act`.
 
-#![allow(clippy::assign_op_pattern)] // `Act` has no MulAssign bound
-
 use rayon::prelude::*;
 
-use crate::error::{Error, Result};
-use crate::rnn::{add_col_sums, check_len, dense, gemm, gemm_par, simd, Act, Mat};
-use crate::strided::StridedView;
+use crate::error::{check_len, Error, Result};
+use crate::gemm::{add_col_sums, gemm, gemm_par, Mat};
+use crate::num::Act;
+use crate::par::{self, TASK_ELEMS};
+use crate::simd;
+use crate::strided::{dense, StridedView};
 
 const FRAC_1_SQRT_2PI: f64 = 0.398_942_280_401_432_7;
 
@@ -27,7 +28,7 @@ fn per_batch<F: Act>(
     if per == 0 {
         return;
     }
-    if rayon::current_num_threads() > 1 && bn > 1 {
+    if par::threads() > 1 && bn > 1 {
         out.par_chunks_mut(per)
             .enumerate()
             .for_each(|(bi, o)| f(bi, o));
@@ -43,7 +44,7 @@ fn sum_over_batches<F: Act>(
     dst: &mut [F],
     term: impl Fn(usize, &mut [F], bool) + Sync + Send,
 ) {
-    let groups = rayon::current_num_threads().min(bn).max(1);
+    let groups = par::threads().min(bn).max(1);
     if groups == 1 {
         for bi in 0..bn {
             term(bi, dst, bi == 0);
@@ -54,7 +55,7 @@ fn sum_over_batches<F: Act>(
     let partials: Vec<Vec<F>> = (0..groups)
         .into_par_iter()
         .map(|g| {
-            let mut acc = vec![F::c(0.0); dst.len()];
+            let mut acc = vec![F::ZERO; dst.len()];
             for bi in g * per..((g + 1) * per).min(bn) {
                 term(bi, &mut acc, bi == g * per);
             }
@@ -69,9 +70,6 @@ fn sum_over_batches<F: Act>(
     }
 }
 
-/// Elements per parallel chunk of the fused passes.
-const CHUNK: usize = 1 << 15;
-
 #[inline(always)]
 fn gelu<F: Act>(x: F) -> F {
     x * F::ncdf(x)
@@ -79,7 +77,7 @@ fn gelu<F: Act>(x: F) -> F {
 
 #[inline(always)]
 fn gelu_grad<F: Act>(x: F) -> F {
-    F::ncdf(x) + x * F::c(FRAC_1_SQRT_2PI) * F::exp_(F::c(-0.5) * x * x)
+    F::ncdf(x) + x * F::from_f64(FRAC_1_SQRT_2PI) * F::exp_(F::from_f64(-0.5) * x * x)
 }
 
 /// In place `h[r, c] += bias[r or c]`, then `act = gelu(h)`; rows of `cols` elements.
@@ -88,7 +86,7 @@ fn bias_gelu<F: Act>(h: &mut [F], act: &mut [F], bias: &[F], cols: usize, per_ro
     if cols == 0 {
         return;
     }
-    let rows_per = (CHUNK / cols).max(1);
+    let rows_per = (TASK_ELEMS / cols).max(1);
     let nb = bias.len();
     let body = |(ci, (hc, ac)): (usize, (&mut [F], &mut [F]))| {
         simd::dispatch(
@@ -115,7 +113,7 @@ fn bias_gelu<F: Act>(h: &mut [F], act: &mut [F], bias: &[F], cols: usize, per_ro
             },
         )
     };
-    if h.len() >= 2 * CHUNK {
+    if h.len() >= 2 * TASK_ELEMS {
         h.par_chunks_mut(rows_per * cols)
             .zip(act.par_chunks_mut(rows_per * cols))
             .enumerate()
@@ -135,17 +133,19 @@ fn gelu_backward<F: Act>(da: &mut [F], hpre: &[F]) {
             #[inline(always)]
             || {
                 for (dv, &hv) in d.iter_mut().zip(h) {
-                    *dv = *dv * gelu_grad(hv);
+                    *dv *= gelu_grad(hv);
                 }
             },
         )
     };
-    if da.len() >= 2 * CHUNK {
-        da.par_chunks_mut(CHUNK)
-            .zip(hpre.par_chunks(CHUNK))
+    if da.len() >= 2 * TASK_ELEMS {
+        da.par_chunks_mut(TASK_ELEMS)
+            .zip(hpre.par_chunks(TASK_ELEMS))
             .for_each(body);
     } else {
-        da.chunks_mut(CHUNK).zip(hpre.chunks(CHUNK)).for_each(body);
+        da.chunks_mut(TASK_ELEMS)
+            .zip(hpre.chunks(TASK_ELEMS))
+            .for_each(body);
     }
 }
 
@@ -254,13 +254,13 @@ pub fn channel_mixing_backward<F: Act>(
         check_len(name, what, got, want)?;
     }
     let gym = Mat::c(gy, n, c);
-    db2.fill(F::c(0.0));
+    db2.fill(F::ZERO);
     add_col_sums(gy, c, db2);
     gemm(dw2, gym.t(), Mat::c(act, n, d), false);
-    let mut dh = vec![F::c(0.0); n * d];
+    let mut dh = vec![F::ZERO; n * d];
     gemm(&mut dh, gym, Mat::view(w2), false);
     gelu_backward(&mut dh, hpre);
-    db1.fill(F::c(0.0));
+    db1.fill(F::ZERO);
     add_col_sums(&dh, d, db1);
     let dhm = Mat::c(&dh, n, d);
     gemm(dw1, dhm.t(), Mat::view(x), false);
@@ -348,14 +348,14 @@ pub fn token_mixing_backward<F: Act>(
         check_len(name, what, got, want)?;
     }
     let (w1m, w2m) = (Mat::view(w1), Mat::view(w2));
-    db1.fill(F::c(0.0));
-    db2.fill(F::c(0.0));
+    db1.fill(F::ZERO);
+    db2.fill(F::ZERO);
     if c == 0 {
-        dw1.fill(F::c(0.0));
-        dw2.fill(F::c(0.0));
+        dw1.fill(F::ZERO);
+        dw2.fill(F::ZERO);
         return Ok(());
     }
-    let mut dh = vec![F::c(0.0); bn * d * c];
+    let mut dh = vec![F::ZERO; bn * d * c];
     sum_over_batches(bn, dw2, |bi, acc, first| {
         gemm_par(
             acc,
@@ -369,20 +369,20 @@ pub fn token_mixing_backward<F: Act>(
         gemm_par(dhb, w2m.t(), Mat::c(&gy[bi * s * c..], s, c), false, false)
     });
     if bn == 0 {
-        dw2.fill(F::c(0.0));
-        dw1.fill(F::c(0.0));
+        dw2.fill(F::ZERO);
+        dw1.fill(F::ZERO);
         return Ok(());
     }
     gelu_backward(&mut dh, hpre);
     for (k, row) in gy.chunks_exact(c).enumerate() {
-        let mut acc = F::c(0.0);
+        let mut acc = F::ZERO;
         for &v in row {
             acc += v;
         }
         db2[k % s] += acc;
     }
     for (k, row) in dh.chunks_exact(c).enumerate() {
-        let mut acc = F::c(0.0);
+        let mut acc = F::ZERO;
         for &v in row {
             acc += v;
         }

@@ -6,20 +6,13 @@
 
 use rayon::prelude::*;
 
-use crate::error::{Error, Result};
-use crate::softmax::{hsum, parallel, row_sum, rows_per_block, simd_dispatch, Real, LANES};
-
-fn check(op: &str, what: &str, got: usize, want: usize) -> Result<()> {
-    if got != want {
-        return Err(Error::Shape(format!(
-            "{op}: {what} holds {got} elements, expected {want}"
-        )));
-    }
-    Ok(())
-}
+use crate::error::{check_len as check, Error, Result};
+use crate::num::Float;
+use crate::par::{parallel, rows_per_block};
+use crate::simd::{hsum, row_sum, simd_dispatch, LANES};
 
 simd_dispatch! {
-    fn ln_forward_rows<T: Real>(x: &[T], cols: usize, weight: Option<&[T]>, bias: Option<&[T]>, eps: T,
+    fn ln_forward_rows<T: Float>(x: &[T], cols: usize, weight: Option<&[T]>, bias: Option<&[T]>, eps: T,
                                 out: &mut [T], mean: &mut [T], rstd: &mut [T]) {
         let n = T::from_f64(cols as f64);
         for (((xr, yr), mu), rs) in x.chunks_exact(cols).zip(out.chunks_exact_mut(cols)).zip(mean.iter_mut()).zip(rstd.iter_mut()) {
@@ -71,7 +64,7 @@ simd_dispatch! {
     /// dx for a block of rows; accumulates sum(gy * xhat) into `dw` and sum(gy) into `db`.
     /// Every loop runs over slices re-cut to exactly `cols` (or `LANES`) elements so that LLVM
     /// drops the bounds checks and vectorises them under every build profile.
-    fn ln_backward_rows<T: Real>(gy: &[T], x: &[T], cols: usize, mean: &[T], rstd: &[T], weight: Option<&[T]>,
+    fn ln_backward_rows<T: Float>(gy: &[T], x: &[T], cols: usize, mean: &[T], rstd: &[T], weight: Option<&[T]>,
                                  dx: &mut [T], dw: &mut [T], db: &mut [T], want_wb: bool) {
         let inv_n = T::ONE / T::from_f64(cols as f64);
         let chunks = cols / LANES;
@@ -149,7 +142,7 @@ simd_dispatch! {
 /// `out = (x - mean) / sqrt(var + eps) * weight + bias` (biased variance, like torch).
 /// Saves each row's mean and 1/sqrt(var + eps) in `mean` and `rstd`.
 #[allow(clippy::too_many_arguments)]
-pub fn layer_norm_forward<T: Real>(
+pub fn layer_norm_forward<T: Float>(
     x: &[T],
     cols: usize,
     weight: Option<&[T]>,
@@ -163,7 +156,7 @@ pub fn layer_norm_forward<T: Real>(
     if cols == 0 {
         return Err(Error::Shape(format!("{op}: normalized size is 0")));
     }
-    if x.len() % cols != 0 {
+    if !x.len().is_multiple_of(cols) {
         return Err(Error::Shape(format!(
             "{op}: {} elements are not rows of {cols}",
             x.len()
@@ -197,7 +190,7 @@ pub fn layer_norm_forward<T: Real>(
 /// Backward of `layer_norm_forward`: writes dx and, when given, dweight (sum over rows of
 /// gy * xhat) and dbias (sum over rows of gy).
 #[allow(clippy::too_many_arguments)]
-pub fn layer_norm_backward<T: Real>(
+pub fn layer_norm_backward<T: Float>(
     gy: &[T],
     x: &[T],
     cols: usize,
@@ -212,7 +205,7 @@ pub fn layer_norm_backward<T: Real>(
     if cols == 0 {
         return Err(Error::Shape(format!("{op}: normalized size is 0")));
     }
-    if x.len() % cols != 0 {
+    if !x.len().is_multiple_of(cols) {
         return Err(Error::Shape(format!(
             "{op}: {} elements are not rows of {cols}",
             x.len()

@@ -4,7 +4,8 @@
 
 use rayon::prelude::*;
 
-use crate::softmax::Real;
+use crate::num::Float;
+use crate::par::TASK_ELEMS;
 use crate::{Error, Result};
 
 /// Hyper-parameters of one Adam step; `step` counts from 1 (the bias corrections use it).
@@ -20,11 +21,8 @@ pub struct Adam {
     pub decoupled: bool,
 }
 
-/// Elements per rayon task: small parameters (biases) stay on the calling thread.
-const CHUNK: usize = 1 << 15;
-
 /// p, exp_avg, exp_avg_sq (and max_exp_avg_sq with AMSGrad) updated in place from the gradient g.
-pub fn adam_step<T: Real>(
+pub fn adam_step<T: Float>(
     h: &Adam,
     p: &mut [T],
     g: &[T],
@@ -54,23 +52,23 @@ pub fn adam_step<T: Real>(
         l2: T::from_f64(if h.decoupled { 0.0 } else { h.weight_decay }),
         shrink: T::from_f64(if h.decoupled { 1.0 - h.lr * h.weight_decay } else { 1.0 }),
     };
-    if n <= CHUNK {
+    if n <= TASK_ELEMS {
         c.run(p, g, m, v, vmax); // a rayon task costs more than a small parameter's whole step
         return Ok(());
     }
     match vmax {
         None => p
-            .par_chunks_mut(CHUNK)
-            .zip(g.par_chunks(CHUNK))
-            .zip(m.par_chunks_mut(CHUNK))
-            .zip(v.par_chunks_mut(CHUNK))
+            .par_chunks_mut(TASK_ELEMS)
+            .zip(g.par_chunks(TASK_ELEMS))
+            .zip(m.par_chunks_mut(TASK_ELEMS))
+            .zip(v.par_chunks_mut(TASK_ELEMS))
             .for_each(|(((p, g), m), v)| c.run(p, g, m, v, None)),
         Some(vmax) => p
-            .par_chunks_mut(CHUNK)
-            .zip(g.par_chunks(CHUNK))
-            .zip(m.par_chunks_mut(CHUNK))
-            .zip(v.par_chunks_mut(CHUNK))
-            .zip(vmax.par_chunks_mut(CHUNK))
+            .par_chunks_mut(TASK_ELEMS)
+            .zip(g.par_chunks(TASK_ELEMS))
+            .zip(m.par_chunks_mut(TASK_ELEMS))
+            .zip(v.par_chunks_mut(TASK_ELEMS))
+            .zip(vmax.par_chunks_mut(TASK_ELEMS))
             .for_each(|((((p, g), m), v), vmax)| c.run(p, g, m, v, Some(vmax))),
     }
     Ok(())
@@ -90,7 +88,7 @@ struct Consts<T> {
     shrink: T,
 }
 
-impl<T: Real> Consts<T> {
+impl<T: Float> Consts<T> {
     fn run(&self, p: &mut [T], g: &[T], m: &mut [T], v: &mut [T], mut vmax: Option<&mut [T]>) {
         let n = p.len();
         let (g, m, v) = (&g[..n], &mut m[..n], &mut v[..n]);
@@ -140,7 +138,7 @@ mod tests {
 
     #[test]
     fn matches_the_written_out_rule_over_steps_and_chunks() {
-        let n = CHUNK * 2 + 37; // several rayon tasks and a ragged tail
+        let n = TASK_ELEMS * 2 + 37; // several rayon tasks and a ragged tail
         for (decoupled, amsgrad) in [(false, false), (true, false), (false, true), (true, true)] {
             let mut p: Vec<f64> = (0..n).map(|i| ((i * 7919) % 1000) as f64 / 500.0 - 1.0).collect();
             let (mut m, mut v) = (vec![0.0; n], vec![0.0; n]);

@@ -11,8 +11,10 @@ use core::any::TypeId;
 
 use rayon::prelude::*;
 
-use crate::gemm::Float;
-use crate::rnn::{gemm_ld, scratch, Mat};
+use crate::gemm::{gemm_ld, Mat};
+use crate::num::Float;
+use crate::scratch;
+use crate::simd::{self, Level};
 
 const NR: usize = 32; // columns per panel: two 16-lane registers
 const MR: usize = 8; // rows per register tile
@@ -64,15 +66,9 @@ impl<F> Drop for PackedRhs<'_, F> {
     }
 }
 
+/// The tile needs AVX-512F only; the shared level (F, VL, DQ, AVX2, FMA) implies it.
 fn has_avx512() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx512f")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
+    simd::level() == Level::Avx512
 }
 
 /// Panels of NR columns, each k rows of NR values (zero beyond column n), in a per-thread scratch

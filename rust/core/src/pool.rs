@@ -5,11 +5,9 @@
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::gemm::Float;
+use crate::num::Float;
+use crate::par::{self, POOL_THRESHOLD};
 use crate::strided::StridedView;
-
-/// Below this many input elements the planes run on one thread.
-const PARALLEL_ELEMS: usize = 1 << 16;
 
 /// Sizes of one (max or average) pooling window sweep. `pad` is the top/left padding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,7 +135,7 @@ fn over_planes<U: Send>(
     if chunk == 0 {
         return;
     }
-    if work >= PARALLEL_ELEMS && rayon::current_num_threads() > 1 {
+    if par::worth(work, POOL_THRESHOLD) {
         out.par_chunks_mut(chunk)
             .enumerate()
             .for_each(|(i, c)| f(i, c));
@@ -157,7 +155,7 @@ fn over_planes2<A: Send, B: Send>(
     if chunk == 0 {
         return;
     }
-    if work >= PARALLEL_ELEMS && rayon::current_num_threads() > 1 {
+    if par::worth(work, POOL_THRESHOLD) {
         a.par_chunks_mut(chunk)
             .zip(b.par_chunks_mut(chunk))
             .enumerate()
@@ -262,11 +260,6 @@ pub fn max_pool2d_forward<T: PoolFloat>(
 pub trait PoolFloat: Float {
     /// `if take { a } else { b }` on the bits.
     fn select(take: bool, a: Self, b: Self) -> Self;
-    #[inline(always)]
-    #[allow(clippy::eq_op)]
-    fn is_nan(self) -> bool {
-        self != self
-    }
 }
 
 impl PoolFloat for f32 {

@@ -13,444 +13,18 @@
 //! Saved buffers (time-major): `gates` (L, B, G*H) activations, `hs` (L+1, B, H) hidden states
 //! with `hs[0] = h0`, and per cell kind `cells` (LSTM: c_t) or `hn` (GRU: W_hn h + b_hn).
 
-// max/min instead of clamp and the long literals are deliberate: they vectorise, and the
-// coefficients are quoted as published.
-#![allow(
-    clippy::manual_clamp,
-    clippy::excessive_precision,
-    clippy::type_complexity,
-    clippy::manual_is_multiple_of
-)]
+#![allow(clippy::type_complexity, clippy::manual_is_multiple_of)]
 
-use core::marker::PhantomData;
-
-use faer::{Accum, MatMut, MatRef, Par};
 use rayon::prelude::*;
 
-use crate::error::{Error, Result};
-use crate::gemm::{Float, PARALLEL_THRESHOLD};
+use crate::error::{check_len, Error, Result};
+use crate::gemm::{add_col_sums, gemm, Mat};
+use crate::num::Act;
 use crate::packed::PackedRhs;
-use crate::strided::StridedView;
-
-// ---------------------------------------------------------------------------------------------
-// Elementwise math: fast branch-free f32 approximations (vectorised under `simd::dispatch`),
-// libm-exact f64 (gradcheck).
-
-/// Float types with the transcendental functions the fused kernels need.
-pub trait Act:
-    Float
-    + core::ops::Add<Output = Self>
-    + core::ops::Sub<Output = Self>
-    + core::ops::Mul<Output = Self>
-    + core::ops::Div<Output = Self>
-    + core::ops::Neg<Output = Self>
-    + core::ops::AddAssign
-    + PartialOrd
-{
-    fn c(v: f64) -> Self;
-    fn exp_(x: Self) -> Self;
-    fn erf_(x: Self) -> Self;
-    fn tanh_(x: Self) -> Self;
-    /// The standard normal CDF Φ(x) = (1 + erf(x / √2)) / 2.
-    #[inline(always)]
-    fn ncdf(x: Self) -> Self {
-        Self::c(0.5) * (Self::c(1.0) + Self::erf_(x * Self::c(core::f64::consts::FRAC_1_SQRT_2)))
-    }
-    #[inline(always)]
-    fn sigmoid(x: Self) -> Self {
-        Self::c(1.0) / (Self::c(1.0) + Self::exp_(-x))
-    }
-    #[inline(always)]
-    /// max(a, b) that returns `a` when `a` is NaN (relu(NaN) = NaN, as in PyTorch).
-    fn max_(a: Self, b: Self) -> Self {
-        if b > a {
-            b
-        } else {
-            a
-        }
-    }
-}
-
-/// e^x for f32: Cephes' expf (range reduction by ln 2 and a degree-6 polynomial), branch-free.
-#[inline(always)]
-fn exp_f32(x: f32) -> f32 {
-    // `f32::max/min` return the non-NaN operand and would turn NaN into a finite e^x; these
-    // comparisons are false for NaN, so NaN passes through (still one maxps/minps each).
-    let x = if x < -87.0 { -87.0 } else { x };
-    let x = if x > 88.0 { 88.0 } else { x };
-    // Round to nearest with the 1.5 * 2^23 trick: j's low mantissa bits hold k as an integer.
-    let j = x * core::f32::consts::LOG2_E + 12_582_912.0;
-    let k = j - 12_582_912.0;
-    let r = x - k * 0.693_359_375 - k * -2.121_944_4e-4;
-    let r2 = r * r;
-    let p = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r
-        + 1.666_666_5e-1)
-        * r
-        + 5.000_000_1e-1;
-    let y = p * r2 + r + 1.0;
-    // 2^k from j's bits: (k + 127) mod 512 shifted into the exponent; k is in [-126, 127].
-    y * f32::from_bits(j.to_bits().wrapping_add(127) << 23)
-}
-
-/// tanh for f32: odd Taylor polynomial near 0, (1 - e^{-2|x|}) / (1 + e^{-2|x|}) elsewhere.
-#[inline(always)]
-fn tanh_f32(x: f32) -> f32 {
-    let a = x.abs();
-    let e = exp_f32(-2.0 * a);
-    let big = (1.0 - e) / (1.0 + e);
-    let x2 = x * x;
-    let small = x * (1.0 + x2 * (-1.0 / 3.0 + x2 * (2.0 / 15.0 + x2 * (-17.0 / 315.0))));
-    if a < 0.125 {
-        small
-    } else {
-        big.copysign(x)
-    }
-}
-
-/// erf for f32: the rational minimax approximation used by Eigen/XLA (a few ulp on [-4, 4]).
-#[inline(always)]
-fn erf_f32(x: f32) -> f32 {
-    let x = if x < -4.0 { -4.0 } else { x }; // NaN-keeping clamp, as in exp_f32
-    let x = if x > 4.0 { 4.0 } else { x };
-    let x2 = x * x;
-    let mut p = x2 * -2.726_142_3e-10 + 2.770_681_4e-8;
-    p = x2 * p + -2.101_024e-6;
-    p = x2 * p + -5.692_506_4e-5;
-    p = x2 * p + -7.349_906_3e-4;
-    p = x2 * p + -2.954_600_0e-3;
-    p = x2 * p + -1.609_603_3e-2;
-    let mut q = x2 * -1.456_607_2e-5 + -2.133_740_6e-4;
-    q = x2 * q + -1.682_827e-3;
-    q = x2 * q + -7.373_329_3e-3;
-    q = x2 * q + -1.426_473_9e-2;
-    x * p / q
-}
-
-/// erf for f64 to ~1 ulp: erf(x) = 2/√π e^{-x²} Σ 2ⁿ x^{2n+1} / (1·3·…·(2n+1)) (no cancellation),
-/// and ±1 beyond |x| = 6.
-fn erf_f64(x: f64) -> f64 {
-    let a = x.abs();
-    if a >= 6.0 {
-        return 1.0f64.copysign(x);
-    }
-    let x2 = a * a;
-    let (mut term, mut sum, mut n) = (a, a, 0.0f64);
-    while term > sum * 1e-17 {
-        n += 1.0;
-        term *= 2.0 * x2 / (2.0 * n + 1.0);
-        sum += term;
-    }
-    (sum * (-x2).exp() * core::f64::consts::FRAC_2_SQRT_PI).copysign(x)
-}
-
-/// Φ(x) for f32 from erfc (Numerical Recipes' Chebyshev fit, relative error < 1.2e-7), so the
-/// lower tail keeps its relative accuracy instead of cancelling in 1 + erf.
-#[inline(always)]
-fn ncdf_f32(x: f32) -> f32 {
-    let z = x.abs() * core::f32::consts::FRAC_1_SQRT_2;
-    let t = 1.0 / (1.0 + 0.5 * z);
-    let poly = -1.265_512_2
-        + t * (1.000_023_7
-            + t * (0.374_091_96
-                + t * (0.096_784_18
-                    + t * (-0.186_288_06
-                        + t * (0.278_868_07
-                            + t * (-1.135_203_98
-                                + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
-    let half = 0.5 * t * exp_f32(-z * z + poly);
-    if x >= 0.0 {
-        1.0 - half
-    } else {
-        half
-    }
-}
-
-impl Act for f32 {
-    #[inline(always)]
-    fn c(v: f64) -> Self {
-        v as f32
-    }
-    #[inline(always)]
-    fn ncdf(x: Self) -> Self {
-        ncdf_f32(x)
-    }
-    #[inline(always)]
-    fn exp_(x: Self) -> Self {
-        exp_f32(x)
-    }
-    #[inline(always)]
-    fn erf_(x: Self) -> Self {
-        erf_f32(x)
-    }
-    #[inline(always)]
-    fn tanh_(x: Self) -> Self {
-        tanh_f32(x)
-    }
-}
-
-impl Act for f64 {
-    #[inline(always)]
-    fn c(v: f64) -> Self {
-        v
-    }
-    #[inline(always)]
-    fn exp_(x: Self) -> Self {
-        x.exp()
-    }
-    #[inline(always)]
-    fn erf_(x: Self) -> Self {
-        erf_f64(x)
-    }
-    #[inline(always)]
-    fn tanh_(x: Self) -> Self {
-        x.tanh()
-    }
-    #[inline(always)]
-    fn sigmoid(x: Self) -> Self {
-        if x >= 0.0 {
-            1.0 / (1.0 + (-x).exp())
-        } else {
-            let e = x.exp();
-            e / (1.0 + e)
-        }
-    }
-}
-
-/// Runs a closure of elementwise loops compiled for the widest vector unit the CPU has.
-pub mod simd {
-    #[inline(always)]
-    pub fn dispatch<R>(f: impl FnOnce() -> R) -> R {
-        #[cfg(target_arch = "x86_64")]
-        {
-            if std::arch::is_x86_feature_detected!("avx512f")
-                && std::arch::is_x86_feature_detected!("avx512dq")
-                && std::arch::is_x86_feature_detected!("avx512vl")
-                && std::arch::is_x86_feature_detected!("fma")
-            {
-                // SAFETY: the features were just detected on this CPU.
-                return unsafe { with_avx512(f) };
-            }
-            if std::arch::is_x86_feature_detected!("avx2")
-                && std::arch::is_x86_feature_detected!("fma")
-            {
-                // SAFETY: as above.
-                return unsafe { with_avx2(f) };
-            }
-        }
-        f()
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
-    unsafe fn with_avx512<R>(f: impl FnOnce() -> R) -> R {
-        f()
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn with_avx2<R>(f: impl FnOnce() -> R) -> R {
-        f()
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// GEMM on raw strided matrices.
-
-/// A read-only strided matrix borrowed for `'a`. Made only from checked slices/views, so every
-/// element is in bounds.
-#[derive(Clone, Copy)]
-pub struct Mat<'a, F> {
-    pub(crate) ptr: *const F,
-    pub(crate) rows: usize,
-    pub(crate) cols: usize,
-    pub(crate) rs: isize,
-    pub(crate) cs: isize,
-    _data: PhantomData<&'a [F]>,
-}
-
-impl<'a, F> Mat<'a, F> {
-    /// A C-contiguous (rows, cols) matrix at the start of `data`.
-    pub fn c(data: &'a [F], rows: usize, cols: usize) -> Self {
-        assert!(data.len() >= rows * cols, "Mat::c: buffer too small");
-        Mat {
-            ptr: data.as_ptr(),
-            rows,
-            cols,
-            rs: cols as isize,
-            cs: 1,
-            _data: PhantomData,
-        }
-    }
-
-    /// A 2-d strided view as a matrix.
-    pub fn view(v: &'a StridedView<'_, F>) -> Self {
-        assert_eq!(v.ndim(), 2, "Mat::view: needs a 2-d view");
-        let (s, st) = (v.shape(), v.strides());
-        let ptr = if s[0] == 0 || s[1] == 0 {
-            core::ptr::null()
-        } else {
-            v.ptr_at(0)
-        };
-        Mat {
-            ptr,
-            rows: s[0],
-            cols: s[1],
-            rs: st[0],
-            cs: st[1],
-            _data: PhantomData,
-        }
-    }
-
-    /// Matrix `bi` of a 3-d strided view (batch, rows, cols).
-    pub fn batch(v: &'a StridedView<'_, F>, bi: usize) -> Self {
-        Self::fixing(v, 0, bi)
-    }
-
-    /// Time step `t` of a 3-d (batch, time, features) view: the (batch, features) matrix.
-    pub fn step(v: &'a StridedView<'_, F>, t: usize) -> Self {
-        Self::fixing(v, 1, t)
-    }
-
-    /// The matrix of a 3-d view's other two axes at `index` along `axis`.
-    fn fixing(v: &'a StridedView<'_, F>, axis: usize, index: usize) -> Self {
-        assert!(
-            v.ndim() == 3 && index < v.shape()[axis],
-            "Mat: needs a 3-d view and an in-range index"
-        );
-        let (s, st) = (v.shape(), v.strides());
-        let (r, c) = if axis == 0 { (1, 2) } else { (0, 2) };
-        let ptr = if s[r] == 0 || s[c] == 0 {
-            core::ptr::null()
-        } else {
-            v.ptr_at(index as isize * st[axis])
-        };
-        Mat {
-            ptr,
-            rows: s[r],
-            cols: s[c],
-            rs: st[r],
-            cs: st[c],
-            _data: PhantomData,
-        }
-    }
-
-    pub fn t(self) -> Self {
-        Mat {
-            ptr: self.ptr,
-            rows: self.cols,
-            cols: self.rows,
-            rs: self.cs,
-            cs: self.rs,
-            _data: PhantomData,
-        }
-    }
-
-    /// Rows r0..r0+n.
-    pub fn rows(self, r0: usize, n: usize) -> Self {
-        assert!(r0 + n <= self.rows, "Mat::rows out of range");
-        let ptr = if n == 0 || self.cols == 0 {
-            self.ptr
-        } else {
-            self.ptr.wrapping_offset(r0 as isize * self.rs)
-        };
-        Mat {
-            ptr,
-            rows: n,
-            ..self
-        }
-    }
-
-    /// Columns c0..c0+n.
-    pub fn cols(self, c0: usize, n: usize) -> Self {
-        self.t().rows(c0, n).t()
-    }
-}
-
-// SAFETY: a Mat is a shared, read-only borrow (its lifetime says for how long), like &[F].
-unsafe impl<F: Sync> Send for Mat<'_, F> {}
-unsafe impl<F: Sync> Sync for Mat<'_, F> {}
-
-/// `dst (m, n) = a @ b` (or `+=` with `add`), dst C-contiguous; threaded when large.
-pub fn gemm<F: Float>(dst: &mut [F], a: Mat<'_, F>, b: Mat<'_, F>, add: bool) {
-    gemm_par(dst, a, b, add, true)
-}
-
-/// Batch rows per task for one recurrent step: the step's batch rows are split across the
-/// threads, each running a single-threaded GEMM and its part of the gate pass, so a step costs
-/// one fork-join instead of the GEMM's internal barriers.
-fn step_rows(b: usize, step_macs: usize) -> usize {
-    let threads = rayon::current_num_threads();
-    if threads > 1 && b > 1 && step_macs >= PARALLEL_THRESHOLD / 4 {
-        // At least 8 rows per task: thinner GEMMs lose more to packing than threads win.
-        b.div_ceil(threads.min(b)).max(8.min(b))
-    } else {
-        b.max(1)
-    }
-}
-
-/// `dst (m, n) = a @ b` (or `+=`); `threaded` allows splitting large products across threads.
-pub fn gemm_par<F: Float>(dst: &mut [F], a: Mat<'_, F>, b: Mat<'_, F>, add: bool, threaded: bool) {
-    gemm_ld(dst, b.cols, a, b, add, threaded)
-}
-
-/// As `gemm_par`, with dst rows `ld` elements apart.
-pub fn gemm_ld<F: Float>(
-    dst: &mut [F],
-    ld: usize,
-    a: Mat<'_, F>,
-    b: Mat<'_, F>,
-    add: bool,
-    threaded: bool,
-) {
-    let (m, k, n) = (a.rows, a.cols, b.cols);
-    assert!(
-        b.rows == k && ld >= n && (m == 0 || dst.len() >= (m - 1) * ld + n),
-        "gemm: shapes do not match"
-    );
-    if m == 0 || n == 0 {
-        return;
-    }
-    if k == 0 {
-        if !add {
-            for r in 0..m {
-                dst[r * ld..r * ld + n].fill(F::zero_impl());
-            }
-        }
-        return;
-    }
-    let par = if threaded && m * n * k >= PARALLEL_THRESHOLD && rayon::current_num_threads() > 1 {
-        Par::rayon(0)
-    } else {
-        Par::Seq
-    };
-    // SAFETY: `a` and `b` were made from bounds-checked buffers and sliced with checked ranges;
-    // `dst` holds m rows of n at stride ld (asserted).
-    unsafe {
-        let lhs = MatRef::<F>::from_raw_parts(a.ptr, m, k, a.rs, a.cs);
-        let rhs = MatRef::<F>::from_raw_parts(b.ptr, k, n, b.rs, b.cs);
-        let out = MatMut::<F>::from_raw_parts_mut(dst.as_mut_ptr(), m, n, ld as isize, 1);
-        faer::linalg::matmul::matmul(
-            out,
-            if add { Accum::Add } else { Accum::Replace },
-            lhs,
-            rhs,
-            F::one_impl(),
-            par,
-        );
-    }
-}
-
-/// Column sums of a C-contiguous (rows, cols) matrix, added into `out`.
-pub fn add_col_sums<F: Act>(m: &[F], cols: usize, out: &mut [F]) {
-    if cols == 0 {
-        return;
-    }
-    for row in m.chunks_exact(cols) {
-        for (o, &v) in out.iter_mut().zip(row) {
-            *o += v;
-        }
-    }
-}
+use crate::par;
+use crate::scratch;
+use crate::simd;
+use crate::strided::{dense, StridedView};
 
 // ---------------------------------------------------------------------------------------------
 // Shapes and copies.
@@ -514,69 +88,6 @@ pub fn check<F>(
     Ok(Dims { b, l, i, h })
 }
 
-pub(crate) fn check_len(name: &str, what: &str, got: usize, want: usize) -> Result<()> {
-    if got != want {
-        return Err(Error::Shape(format!(
-            "{name}: {what} holds {got} elements, expected {want}"
-        )));
-    }
-    Ok(())
-}
-
-/// Scratch vectors kept per thread between calls: the big temporaries of a sequence step (the
-/// time-major copy of x, dG, dx) would otherwise be fresh pages that the OS zeroes on every
-/// call, a measurable part of an LSTM step.
-pub(crate) mod scratch {
-    use std::any::Any;
-    use std::cell::RefCell;
-
-    const KEEP: usize = 8;
-
-    thread_local! {
-        static POOL: RefCell<Vec<Box<dyn Any>>> = const { RefCell::new(Vec::new()) };
-    }
-
-    /// A kept vector of this type with capacity for `cap` (the smallest that fits), or a new one.
-    fn reuse<F: 'static>(cap: usize) -> Vec<F> {
-        let reused = POOL.with(|p| {
-            let mut p = p.borrow_mut();
-            let fits = |v: &Box<dyn Any>| {
-                v.downcast_ref::<Vec<F>>()
-                    .filter(|v| v.capacity() >= cap)
-                    .map(|v| v.capacity())
-            };
-            let i = (0..p.len())
-                .filter(|&i| fits(&p[i]).is_some())
-                .min_by_key(|&i| fits(&p[i]))?;
-            Some(p.swap_remove(i))
-        });
-        reused
-            .and_then(|v| v.downcast::<Vec<F>>().ok())
-            .map(|v| *v)
-            .unwrap_or_default()
-    }
-
-    /// `len` elements for a buffer the caller overwrites completely: their values are whatever
-    /// an earlier call left there (`fill` only where the vector had to grow), which saves a
-    /// pass over memory that filling a multi-megabyte buffer would cost.
-    pub fn take_overwritten<F: Copy + 'static>(len: usize, fill: F) -> Vec<F> {
-        let mut v = reuse::<F>(len);
-        v.truncate(len);
-        v.resize(len, fill);
-        v
-    }
-
-    /// Hand a vector back for later calls on this thread.
-    pub fn give<F: 'static>(v: Vec<F>) {
-        POOL.with(|p| {
-            let mut p = p.borrow_mut();
-            if p.len() < KEEP {
-                p.push(Box::new(v));
-            }
-        });
-    }
-}
-
 /// Copies x[bb, t, :] of a (B, L, I) view into `dst` (I elements; a slice copy when unit-strided).
 fn copy_row<F: Copy>(dst: &mut [F], x: &StridedView<F>, bb: usize, t: usize) {
     let (i, si) = (x.shape()[2], x.strides()[2]);
@@ -596,32 +107,10 @@ fn copy_row<F: Copy>(dst: &mut [F], x: &StridedView<F>, bb: usize, t: usize) {
 /// it back).
 fn time_major<F: Act>(x: &StridedView<F>) -> Vec<F> {
     let (b, l, i) = (x.shape()[0], x.shape()[1], x.shape()[2]);
-    let mut out = scratch::take_overwritten(b * l * i, F::c(0.0));
+    let mut out = scratch::take_overwritten(b * l * i, F::ZERO);
     if i > 0 {
         for (r, row) in out.chunks_exact_mut(i).enumerate() {
             copy_row(row, x, r % b.max(1), r / b.max(1));
-        }
-    }
-    out
-}
-
-/// A 1-d or 2-d view copied C-contiguously (a zero vector of `len` for None).
-pub(crate) fn dense<F: Act>(v: Option<&StridedView<F>>, len: usize) -> Vec<F> {
-    let Some(v) = v else {
-        return vec![F::c(0.0); len];
-    };
-    let mut out = Vec::with_capacity(len);
-    match v.ndim() {
-        1 => {
-            out.extend((0..v.shape()[0]).map(|k| unsafe { *v.ptr_at(k as isize * v.strides()[0]) }))
-        }
-        _ => {
-            let (r, c) = (v.shape()[0], v.shape()[1]);
-            let (sr, sc) = (v.strides()[0], v.strides()[1]);
-            for a in 0..r {
-                // SAFETY: in-range indices of a checked view.
-                out.extend((0..c).map(|k| unsafe { *v.ptr_at(a as isize * sr + k as isize * sc) }));
-            }
         }
     }
     out
@@ -639,6 +128,19 @@ fn to_batch_first<F: Copy>(src: &[F], b: usize, l: usize, n: usize, dst: &mut [F
             let d = (bb * l + t) * n;
             dst[d..d + n].copy_from_slice(&src[s..s + n]);
         }
+    }
+}
+
+/// Batch rows per task for one recurrent step: the step's batch rows are split across the
+/// threads, each running a single-threaded GEMM and its part of the gate pass, so a step costs
+/// one fork-join instead of the GEMM's internal barriers.
+fn step_rows(b: usize, step_macs: usize) -> usize {
+    let threads = par::threads();
+    if threads > 1 && b > 1 && step_macs >= par::MACS_THRESHOLD / 4 {
+        // At least 8 rows per task: thinner GEMMs lose more to packing than threads win.
+        b.div_ceil(threads.min(b)).max(8.min(b))
+    } else {
+        b.max(1)
     }
 }
 
@@ -844,8 +346,8 @@ pub fn lstm_backward<F: Act>(
     }
     let c0v = dense(Some(c0), bh);
     let (wih, whh) = (Mat::view(w_ih), Mat::view(w_hh));
-    let mut dg = scratch::take_overwritten(l * b * g4, F::c(0.0));
-    let mut dh = vec![F::c(0.0); bh];
+    let mut dg = scratch::take_overwritten(l * b * g4, F::ZERO);
+    let mut dh = vec![F::ZERO; bh];
     let mut dc = gc_n.to_vec();
     let crows = step_rows(b, b * g4 * (h + i));
     let c0v = &c0v;
@@ -855,7 +357,7 @@ pub fn lstm_backward<F: Act>(
     let (dgp, dxp, dh0p) = (RowPtr::new(&mut dg), RowPtr::new(dx), RowPtr::new(dh0));
     // As in the forward: each task takes its batch rows back through the whole sequence.
     // Each task also sums its rows of dG into its own bias gradient (while they are in cache).
-    let mut dbs = vec![F::c(0.0); b.div_ceil(crows.max(1)) * g4];
+    let mut dbs = vec![F::ZERO; b.div_ceil(crows.max(1)) * g4];
     let task = |(ci, ((dh, dc), dbt)): (usize, ((&mut [F], &mut [F]), &mut [F]))| {
         let (r0, nr) = (ci * crows, dh.len() / h);
         for t in (0..l).rev() {
@@ -875,7 +377,7 @@ pub fn lstm_backward<F: Act>(
             simd::dispatch(
                 #[inline(always)]
                 || {
-                    let one = F::c(1.0);
+                    let one = F::ONE;
                     for rr in 0..nr {
                         let bb = r0 + rr;
                         let gr = &g[bb * g4..(bb + 1) * g4];
@@ -929,11 +431,11 @@ pub fn lstm_backward<F: Act>(
             .for_each(task);
     }
     if l == 0 {
-        dh0.fill(F::c(0.0));
+        dh0.fill(F::ZERO);
     }
     dc0.copy_from_slice(&dc);
     weight_grads(x, &dg, hs, b, l, i, h, 4, dw_ih, dw_hh);
-    db.fill(F::c(0.0));
+    db.fill(F::ZERO);
     add_col_sums(&dbs, g4, db);
     scratch::give(dg);
     Ok(())
@@ -959,7 +461,7 @@ fn weight_grads<F: Act>(
 ) {
     let (gh, hi) = (ngates * h, h + i);
     let rows = l * b;
-    let mut hx = scratch::take_overwritten(rows * hi, F::c(0.0));
+    let mut hx = scratch::take_overwritten(rows * hi, F::ZERO);
     if hi > 0 && b > 0 {
         hx.par_chunks_mut(b * hi).enumerate().for_each(|(t, slab)| {
             for (bb, row) in slab.chunks_exact_mut(hi).enumerate() {
@@ -969,7 +471,7 @@ fn weight_grads<F: Act>(
             }
         });
     }
-    let mut dw = scratch::take_overwritten(gh * hi, F::c(0.0));
+    let mut dw = scratch::take_overwritten(gh * hi, F::ZERO);
     gemm(
         &mut dw,
         Mat::c(dg, rows, gh).t(),
@@ -987,7 +489,7 @@ fn weight_grads<F: Act>(
 /// dx (B, L, I) = dG @ W_ih for a time-major gate-gradient buffer dG (L*B, G*H).
 fn input_grad<F: Act>(wih: Mat<'_, F>, dg: &[F], b: usize, l: usize, i: usize, dx: &mut [F]) {
     let rows = l * b;
-    let mut dxt = scratch::take_overwritten(rows * i, F::c(0.0));
+    let mut dxt = scratch::take_overwritten(rows * i, F::ZERO);
     gemm(&mut dxt, Mat::c(dg, rows, wih.rows), wih, false);
     to_batch_first(&dxt, b, l, i, dx);
     scratch::give(dxt);
@@ -1026,7 +528,7 @@ pub fn gru_forward<F: Act>(
     let xt = time_major(x);
     gemm(gates, Mat::c(&xt, l * b, i), wih.t(), false);
     scratch::give(xt);
-    let mut hp = vec![F::c(0.0); b * g3];
+    let mut hp = vec![F::ZERO; b * g3];
     let crows = step_rows(b, b * g3 * h);
     let whh_t = PackedRhs::new(Mat::view(w_hh).t());
     for t in 0..l {
@@ -1048,7 +550,7 @@ pub fn gru_forward<F: Act>(
             simd::dispatch(
                 #[inline(always)]
                 || {
-                    let one = F::c(1.0);
+                    let one = F::ONE;
                     for rr in 0..nr {
                         let bb = r0 + rr;
                         let gr = &mut g[rr * g3..(rr + 1) * g3];
@@ -1127,9 +629,9 @@ pub fn gru_backward<F: Act>(
     let (wih, whh) = (Mat::view(w_ih), Mat::view(w_hh));
     let rows = l * b;
     // da: recurrent pre-activation gradients [r, z, hn]; dan: the input-side n pre-activation.
-    let mut da = vec![F::c(0.0); rows * g3];
-    let mut dan = vec![F::c(0.0); rows * h];
-    let mut dh = vec![F::c(0.0); bh]; // the direct z * dh' part, then + dA @ W_hh
+    let mut da = vec![F::ZERO; rows * g3];
+    let mut dan = vec![F::ZERO; rows * h];
+    let mut dh = vec![F::ZERO; bh]; // the direct z * dh' part, then + dA @ W_hh
     let crows = step_rows(b, b * g3 * h);
     let whh_packed = PackedRhs::new(whh);
     for t in (0..l).rev() {
@@ -1151,7 +653,7 @@ pub fn gru_backward<F: Act>(
             simd::dispatch(
                 #[inline(always)]
                 || {
-                    let one = F::c(1.0);
+                    let one = F::ONE;
                     for rr in 0..nr {
                         let bb = r0 + rr;
                         let gr = &g[bb * g3..(bb + 1) * g3];
@@ -1196,15 +698,15 @@ pub fn gru_backward<F: Act>(
     gemm(&mut dw_ih[..2 * h * i], dam.cols(0, 2 * h).t(), xm, false);
     gemm(&mut dw_ih[2 * h * i..], danm.t(), xm, false);
     scratch::give(xt);
-    let mut dxt = scratch::take_overwritten(rows * i, F::c(0.0));
+    let mut dxt = scratch::take_overwritten(rows * i, F::ZERO);
     gemm(&mut dxt, dam.cols(0, 2 * h), wih.rows(0, 2 * h), false);
     gemm(&mut dxt, danm, wih.rows(2 * h, h), true);
     to_batch_first(&dxt, b, l, i, dx);
     scratch::give(dxt);
-    db_hh.fill(F::c(0.0));
+    db_hh.fill(F::ZERO);
     add_col_sums(&da, g3, db_hh);
-    db_ih.fill(F::c(0.0));
-    let mut dbn = vec![F::c(0.0); h];
+    db_ih.fill(F::ZERO);
+    let mut dbn = vec![F::ZERO; h];
     add_col_sums(&dan, h, &mut dbn);
     db_ih[..2 * h].copy_from_slice(&db_hh[..2 * h]);
     db_ih[2 * h..].copy_from_slice(&dbn);
@@ -1237,7 +739,7 @@ pub fn rnn_forward<F: Act>(
     hs[..bh].copy_from_slice(&dense(Some(h0), bh));
     let wih = Mat::view(w_ih);
     let xt = time_major(x);
-    let mut pre = vec![F::c(0.0); l * bh];
+    let mut pre = vec![F::ZERO; l * bh];
     gemm(&mut pre, Mat::c(&xt, l * b, i), wih.t(), false);
     scratch::give(xt);
     let crows = step_rows(b, b * h * h);
@@ -1260,7 +762,7 @@ pub fn rnn_forward<F: Act>(
                     for (k, (o, &v)) in hnext.iter_mut().zip(p.iter()).enumerate() {
                         let a = v + bias[k % h];
                         *o = if relu {
-                            F::max_(a, F::c(0.0))
+                            F::max_(a, F::ZERO)
                         } else {
                             F::tanh_(a)
                         };
@@ -1312,8 +814,8 @@ pub fn rnn_backward<F: Act>(
         check_len(name, what, got, want)?;
     }
     let (wih, whh) = (Mat::view(w_ih), Mat::view(w_hh));
-    let mut da = vec![F::c(0.0); l * bh];
-    let mut dh = vec![F::c(0.0); bh];
+    let mut da = vec![F::ZERO; l * bh];
+    let mut dh = vec![F::ZERO; bh];
     let crows = step_rows(b, b * h * h);
     let whh_packed = PackedRhs::new(whh);
     for t in (0..l).rev() {
@@ -1332,7 +834,7 @@ pub fn rnn_backward<F: Act>(
             simd::dispatch(
                 #[inline(always)]
                 || {
-                    let one = F::c(1.0);
+                    let one = F::ONE;
                     for rr in 0..nr {
                         let bb = r0 + rr;
                         let gyr = &gy[(bb * l + t) * h..(bb * l + t + 1) * h];
@@ -1341,10 +843,10 @@ pub fn rnn_backward<F: Act>(
                             let y = hcur[bb * h + j];
                             let dy = dh[k] + gyr[j];
                             dat[k] = if relu {
-                                if y > F::c(0.0) {
+                                if y > F::ZERO {
                                     dy
                                 } else {
-                                    F::c(0.0)
+                                    F::ZERO
                                 }
                             } else {
                                 dy * (one - y * y)
@@ -1362,46 +864,11 @@ pub fn rnn_backward<F: Act>(
     if l > 0 {
         gemm(dh0, Mat::c(&da, b, h), whh, false);
     } else {
-        dh0.fill(F::c(0.0));
+        dh0.fill(F::ZERO);
     }
     weight_grads(x, &da, hs, b, l, i, h, 1, dw_ih, dw_hh);
     input_grad(wih, &da, b, l, i, dx);
-    db.fill(F::c(0.0));
+    db.fill(F::ZERO);
     add_col_sums(&da, h, db);
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fast_math_is_accurate() {
-        let mut x = -10.0f64;
-        while x <= 10.0 {
-            let xf = x as f32;
-            let e = (xf as f64).exp();
-            assert!(((exp_f32(xf) as f64) - e).abs() <= 3e-7 * e, "exp {x}");
-            let t = (xf as f64).tanh();
-            assert!(
-                ((tanh_f32(xf) as f64) - t).abs() <= 1e-6 * t.abs() + 1e-30,
-                "tanh {x}: {} vs {t}",
-                tanh_f32(xf)
-            );
-            x += 0.00137;
-        }
-        for &(x, want) in &[
-            (0.5f64, 0.520_499_877_813_046_5),
-            (1.0, 0.842_700_792_949_714_9),
-            (2.0, 0.995_322_265_018_952_7),
-            (-0.1, -0.112_462_916_018_284_9),
-        ] {
-            assert!((erf_f64(x) - want).abs() < 1e-15, "erf_f64 {x}");
-            assert!(
-                (erf_f32(x as f32) as f64 - want).abs() < 3e-7,
-                "erf_f32 {x}: {}",
-                erf_f32(x as f32)
-            );
-        }
-    }
 }

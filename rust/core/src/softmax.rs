@@ -6,110 +6,39 @@
 //! for AVX-512 and AVX2+FMA besides the baseline and picked at run time (`simd_dispatch!`).
 //! Large inputs run rayon over blocks of rows, small ones stay on the calling thread.
 
-use std::ops::{Add, AddAssign, Div, Mul, MulAssign, Neg, Sub, SubAssign};
-
 use rayon::prelude::*;
 
-use crate::error::{Error, Result};
+use crate::error::{check_len, Error, Result};
+use crate::num::Float;
+use crate::par::{parallel, rows_per_block};
+use crate::simd::{hsum, row_dot, row_max, row_sum, simd_dispatch, LANES};
 
-/// Below this many elements a kernel runs on one thread.
-pub const PARALLEL_THRESHOLD: usize = 1 << 15;
-
-/// Lane width of the reduction loops (16 f32 = one zmm register).
-pub(crate) const LANES: usize = 16;
-
-/// The float types the row kernels are built for (f32 and f64).
-pub trait Real:
-    Copy
-    + Send
-    + Sync
-    + 'static
-    + PartialOrd
-    + Add<Output = Self>
-    + Sub<Output = Self>
-    + Mul<Output = Self>
-    + Div<Output = Self>
-    + Neg<Output = Self>
-    + AddAssign
-    + SubAssign
-    + MulAssign
-    + std::fmt::Debug
-{
-    const ZERO: Self;
-    const ONE: Self;
-    const NEG_INF: Self;
-    fn from_f64(v: f64) -> Self;
-    fn to_f64(self) -> f64;
+/// The float types of the softmax and cross-entropy kernels: [`Float`] plus softmax's exp. An
+/// extension because this exp is softmax's own (see [`exp_f32`]): its outputs and its exact 0
+/// for -inf logits are what the kernels and their tests were built on.
+pub trait SoftmaxFloat: Float {
     /// e^x, branch-free so that loops over it vectorise (f32: Cody-Waite + degree-7 polynomial).
     fn fexp(self) -> Self;
-    fn ln(self) -> Self;
-    fn sqrt(self) -> Self;
-    fn is_nan(self) -> bool;
 }
 
-impl Real for f32 {
-    const ZERO: Self = 0.0;
-    const ONE: Self = 1.0;
-    const NEG_INF: Self = f32::NEG_INFINITY;
-    #[inline(always)]
-    fn from_f64(v: f64) -> Self {
-        v as f32
-    }
-    #[inline(always)]
-    fn to_f64(self) -> f64 {
-        self as f64
-    }
+impl SoftmaxFloat for f32 {
     #[inline(always)]
     fn fexp(self) -> Self {
         exp_f32(self)
     }
-    #[inline(always)]
-    fn ln(self) -> Self {
-        f32::ln(self)
-    }
-    #[inline(always)]
-    fn sqrt(self) -> Self {
-        f32::sqrt(self)
-    }
-    #[inline(always)]
-    fn is_nan(self) -> bool {
-        f32::is_nan(self)
-    }
 }
 
-impl Real for f64 {
-    const ZERO: Self = 0.0;
-    const ONE: Self = 1.0;
-    const NEG_INF: Self = f64::NEG_INFINITY;
-    #[inline(always)]
-    fn from_f64(v: f64) -> Self {
-        v
-    }
-    #[inline(always)]
-    fn to_f64(self) -> f64 {
-        self
-    }
+impl SoftmaxFloat for f64 {
     #[inline(always)]
     fn fexp(self) -> Self {
         f64::exp(self)
-    }
-    #[inline(always)]
-    fn ln(self) -> Self {
-        f64::ln(self)
-    }
-    #[inline(always)]
-    fn sqrt(self) -> Self {
-        f64::sqrt(self)
-    }
-    #[inline(always)]
-    fn is_nan(self) -> bool {
-        f64::is_nan(self)
     }
 }
 
 /// e^x in f32 with ~2 ulp error, written with selects and integer bit tricks only.
 /// exp(-inf) = 0, exp(+inf) = inf, exp(NaN) = NaN, underflow below -87.3 flushes to 0.
 #[inline(always)]
+#[allow(clippy::manual_clamp)] // selects, as written, vectorise under every profile
 pub fn exp_f32(x: f32) -> f32 {
     const HI: f32 = 88.722_83;
     const LO: f32 = -87.336_55;
@@ -147,109 +76,9 @@ pub fn exp_f32(x: f32) -> f32 {
     }
 }
 
-/// Defines `pub fn name<T: Real>(args) -> ret` whose body is compiled three times (AVX-512,
-/// AVX2+FMA, baseline) and chosen at run time from the CPU's features.
-macro_rules! simd_dispatch {
-    ($(#[$m:meta])* $vis:vis fn $name:ident<$T:ident: Real>($($arg:ident : $ty:ty),* $(,)?) $(-> $ret:ty)? $body:block) => {
-        $(#[$m])*
-        #[allow(clippy::too_many_arguments)]
-        $vis fn $name<$T: Real>($($arg: $ty),*) $(-> $ret)? {
-            #[inline(always)]
-            #[allow(clippy::too_many_arguments)]
-            fn inner<$T: Real>($($arg: $ty),*) $(-> $ret)? $body
-            #[cfg(target_arch = "x86_64")]
-            {
-                #[target_feature(enable = "avx512f,avx512vl,avx512dq,avx2,fma")]
-                #[allow(clippy::too_many_arguments)]
-                unsafe fn v4<$T: Real>($($arg: $ty),*) $(-> $ret)? { inner($($arg),*) }
-                #[target_feature(enable = "avx2,fma")]
-                #[allow(clippy::too_many_arguments)]
-                unsafe fn v3<$T: Real>($($arg: $ty),*) $(-> $ret)? { inner($($arg),*) }
-                if std::arch::is_x86_feature_detected!("avx512f")
-                    && std::arch::is_x86_feature_detected!("avx512vl")
-                    && std::arch::is_x86_feature_detected!("avx512dq")
-                {
-                    // SAFETY: the CPU has the features the function was compiled for.
-                    return unsafe { v4($($arg),*) };
-                }
-                if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-                    // SAFETY: as above.
-                    return unsafe { v3($($arg),*) };
-                }
-            }
-            inner($($arg),*)
-        }
-    };
-}
-pub(crate) use simd_dispatch;
-
-// ---- lane helpers (inlined into the dispatched bodies) --------------------------------------
-
-#[inline(always)]
-pub(crate) fn hsum<T: Real>(acc: [T; LANES]) -> T {
-    let mut s = T::ZERO;
-    for v in acc {
-        s += v;
-    }
-    s
-}
-
-#[inline(always)]
-pub(crate) fn row_max<T: Real>(x: &[T]) -> T {
-    let mut acc = [T::NEG_INF; LANES];
-    let chunks = x.chunks_exact(LANES);
-    let rest = chunks.remainder();
-    for c in chunks {
-        for l in 0..LANES {
-            acc[l] = if c[l] > acc[l] { c[l] } else { acc[l] };
-        }
-    }
-    let mut m = T::NEG_INF;
-    for v in acc.into_iter().chain(rest.iter().copied()) {
-        m = if v > m { v } else { m };
-    }
-    // A NaN never wins a `>` comparison, but it still reaches the outputs through exp(x - m).
-    m
-}
-
-#[inline(always)]
-pub(crate) fn row_sum<T: Real>(x: &[T]) -> T {
-    let mut acc = [T::ZERO; LANES];
-    let chunks = x.chunks_exact(LANES);
-    let rest = chunks.remainder();
-    for c in chunks {
-        for l in 0..LANES {
-            acc[l] += c[l];
-        }
-    }
-    let mut s = hsum(acc);
-    for &v in rest {
-        s += v;
-    }
-    s
-}
-
-#[inline(always)]
-pub(crate) fn row_dot<T: Real>(a: &[T], b: &[T]) -> T {
-    let mut acc = [T::ZERO; LANES];
-    let ca = a.chunks_exact(LANES);
-    let cb = b.chunks_exact(LANES);
-    let (ra, rb) = (ca.remainder(), cb.remainder());
-    for (x, y) in ca.zip(cb) {
-        for l in 0..LANES {
-            acc[l] += x[l] * y[l];
-        }
-    }
-    let mut s = hsum(acc);
-    for (&x, &y) in ra.iter().zip(rb) {
-        s += x * y;
-    }
-    s
-}
-
 /// sum_j exp(x_j - m)
 #[inline(always)]
-fn row_sum_exp<T: Real>(x: &[T], m: T) -> T {
+fn row_sum_exp<T: SoftmaxFloat>(x: &[T], m: T) -> T {
     let mut acc = [T::ZERO; LANES];
     let chunks = x.chunks_exact(LANES);
     let rest = chunks.remainder();
@@ -265,32 +94,10 @@ fn row_sum_exp<T: Real>(x: &[T], m: T) -> T {
     s
 }
 
-/// Splits `rows` rows of `cols` into blocks for rayon: a few blocks per thread.
-pub(crate) fn rows_per_block(rows: usize, cols: usize) -> usize {
-    let threads = rayon::current_num_threads().max(1);
-    let blocks = (threads * 4).min(rows.max(1));
-    let per = rows.div_ceil(blocks).max(1);
-    // Keep blocks at least ~4K elements so tiny rows do not make tiny tasks.
-    per.max(4096 / cols.max(1)).max(1)
-}
-
-pub(crate) fn parallel(rows: usize, cols: usize) -> bool {
-    rows * cols >= PARALLEL_THRESHOLD && rayon::current_num_threads() > 1 && rows > 1
-}
-
-fn check_len(op: &str, what: &str, got: usize, want: usize) -> Result<()> {
-    if got != want {
-        return Err(Error::Shape(format!(
-            "{op}: {what} holds {got} elements, expected {want}"
-        )));
-    }
-    Ok(())
-}
-
 // ---- softmax / log_softmax --------------------------------------------------------------------
 
 simd_dispatch! {
-    fn softmax_rows<T: Real>(x: &[T], out: &mut [T], cols: usize, log: bool) {
+    fn softmax_rows<T: SoftmaxFloat>(x: &[T], out: &mut [T], cols: usize, log: bool) {
         for (xr, yr) in x.chunks_exact(cols).zip(out.chunks_exact_mut(cols)) {
             let m = row_max(xr);
             let m = if m == T::NEG_INF { T::ZERO } else { m }; // an all -inf row gives NaN like torch
@@ -316,7 +123,7 @@ simd_dispatch! {
 }
 
 simd_dispatch! {
-    fn softmax_backward_rows<T: Real>(y: &[T], gy: &[T], dx: &mut [T], cols: usize, log: bool) {
+    fn softmax_backward_rows<T: SoftmaxFloat>(y: &[T], gy: &[T], dx: &mut [T], cols: usize, log: bool) {
         for ((yr, gr), dr) in y.chunks_exact(cols).zip(gy.chunks_exact(cols)).zip(dx.chunks_exact_mut(cols)) {
             if log {
                 let s = row_sum(gr);
@@ -335,13 +142,18 @@ simd_dispatch! {
 
 /// Softmax (or log-softmax when `log`) over the last axis of the C-contiguous `x` of
 /// `x.len() / cols` rows; writes `out` (same length).
-pub fn softmax_forward<T: Real>(x: &[T], cols: usize, log: bool, out: &mut [T]) -> Result<()> {
+pub fn softmax_forward<T: SoftmaxFloat>(
+    x: &[T],
+    cols: usize,
+    log: bool,
+    out: &mut [T],
+) -> Result<()> {
     let op = if log { "log_softmax" } else { "softmax" };
     check_len(op, "output", out.len(), x.len())?;
     if cols == 0 || x.is_empty() {
         return Ok(());
     }
-    if x.len() % cols != 0 {
+    if !x.len().is_multiple_of(cols) {
         return Err(Error::Shape(format!(
             "{op}: {} elements are not rows of {cols}",
             x.len()
@@ -360,7 +172,7 @@ pub fn softmax_forward<T: Real>(x: &[T], cols: usize, log: bool, out: &mut [T]) 
 }
 
 /// Gradient of softmax (log-softmax when `log`) given its output `y` and upstream `gy`.
-pub fn softmax_backward<T: Real>(
+pub fn softmax_backward<T: SoftmaxFloat>(
     y: &[T],
     gy: &[T],
     cols: usize,
@@ -377,7 +189,7 @@ pub fn softmax_backward<T: Real>(
     if cols == 0 || y.is_empty() {
         return Ok(());
     }
-    if y.len() % cols != 0 {
+    if !y.len().is_multiple_of(cols) {
         return Err(Error::Shape(format!(
             "{op}: {} elements are not rows of {cols}",
             y.len()
@@ -435,7 +247,7 @@ fn check_targets(target: &[i64], classes: usize, ignore_index: i64) -> Result<()
 }
 
 simd_dispatch! {
-    fn ce_index_rows<T: Real>(x: &[T], target: &[i64], classes: usize, weight: Option<&[T]>, ignore_index: i64,
+    fn ce_index_rows<T: SoftmaxFloat>(x: &[T], target: &[i64], classes: usize, weight: Option<&[T]>, ignore_index: i64,
                               eps: T, wsum: T, loss: &mut [T], lse_out: &mut [T]) {
         let c = T::from_f64(classes as f64);
         for (((xr, &t), l), lo) in x.chunks_exact(classes).zip(target).zip(loss.iter_mut()).zip(lse_out.iter_mut()) {
@@ -463,7 +275,7 @@ simd_dispatch! {
 }
 
 simd_dispatch! {
-    fn ce_index_backward_rows<T: Real>(x: &[T], target: &[i64], classes: usize, weight: Option<&[T]>,
+    fn ce_index_backward_rows<T: SoftmaxFloat>(x: &[T], target: &[i64], classes: usize, weight: Option<&[T]>,
                                        ignore_index: i64, eps: T, wsum: T, lse: &[T], g: &[T], dx: &mut [T]) {
         let c = T::from_f64(classes as f64);
         for ((((xr, &t), &lse), &g), dr) in
@@ -498,7 +310,7 @@ simd_dispatch! {
 /// Per-sample cross-entropy of (rows, classes) logits against class indices (torch semantics
 /// before reduction: weight[t] * nll, label smoothing mixed in, 0 where `t == ignore_index`).
 /// Writes the losses and each row's log-sum-exp (saved for the backward).
-pub fn cross_entropy_forward<T: Real>(
+pub fn cross_entropy_forward<T: SoftmaxFloat>(
     x: &[T],
     target: &[i64],
     classes: usize,
@@ -533,7 +345,7 @@ pub fn cross_entropy_forward<T: Real>(
 /// Gradient of the per-sample losses of `cross_entropy_forward` w.r.t. the logits, given the
 /// upstream gradient `g` of each sample's loss (reduction already folded into `g`).
 #[allow(clippy::too_many_arguments)]
-pub fn cross_entropy_backward<T: Real>(
+pub fn cross_entropy_backward<T: SoftmaxFloat>(
     x: &[T],
     target: &[i64],
     classes: usize,
@@ -569,7 +381,7 @@ pub fn cross_entropy_backward<T: Real>(
 }
 
 simd_dispatch! {
-    fn ce_prob_rows<T: Real>(x: &[T], t: &[T], classes: usize, weight: Option<&[T]>, eps: T,
+    fn ce_prob_rows<T: SoftmaxFloat>(x: &[T], t: &[T], classes: usize, weight: Option<&[T]>, eps: T,
                              loss: &mut [T], lse_out: &mut [T]) {
         let u = eps / T::from_f64(classes as f64);
         let keep = T::ONE - eps;
@@ -598,7 +410,7 @@ simd_dispatch! {
 }
 
 simd_dispatch! {
-    fn ce_prob_backward_rows<T: Real>(x: &[T], t: &[T], classes: usize, weight: Option<&[T]>, eps: T,
+    fn ce_prob_backward_rows<T: SoftmaxFloat>(x: &[T], t: &[T], classes: usize, weight: Option<&[T]>, eps: T,
                                       lse: &[T], g: &[T], dx: &mut [T], dt: Option<&mut [T]>) {
         let mut dt = dt;
         let u = eps / T::from_f64(classes as f64);
@@ -638,7 +450,7 @@ simd_dispatch! {
 }
 
 /// Per-sample cross-entropy against class probabilities `t` (same shape as `x`).
-pub fn cross_entropy_prob_forward<T: Real>(
+pub fn cross_entropy_prob_forward<T: SoftmaxFloat>(
     x: &[T],
     t: &[T],
     classes: usize,
@@ -669,7 +481,7 @@ pub fn cross_entropy_prob_forward<T: Real>(
 /// Gradients of `cross_entropy_prob_forward`'s per-sample losses w.r.t. the logits and, when
 /// `dt` is given, the target probabilities.
 #[allow(clippy::too_many_arguments)]
-pub fn cross_entropy_prob_backward<T: Real>(
+pub fn cross_entropy_prob_backward<T: SoftmaxFloat>(
     x: &[T],
     t: &[T],
     classes: usize,

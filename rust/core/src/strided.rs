@@ -4,6 +4,7 @@
 //! Kernels may then compute addresses from the strides without further checks.
 
 use crate::error::{Error, Result};
+use crate::num::Float;
 
 #[derive(Debug, Clone)]
 pub struct StridedView<'a, T> {
@@ -77,6 +78,29 @@ impl<'a, T> StridedView<'a, T> {
         // SAFETY: `new` proved every in-range index maps inside `data`; an empty view is never read.
         unsafe { self.data.as_ptr().offset(self.offset as isize + delta) }
     }
+}
+
+/// A 1-d or 2-d view copied C-contiguously (a zero vector of `len` for None).
+pub(crate) fn dense<F: Float>(v: Option<&StridedView<F>>, len: usize) -> Vec<F> {
+    let Some(v) = v else {
+        return vec![F::ZERO; len];
+    };
+    let mut out = Vec::with_capacity(len);
+    match v.ndim() {
+        1 => {
+            // SAFETY: in-range indices of a checked view.
+            out.extend((0..v.shape()[0]).map(|k| unsafe { *v.ptr_at(k as isize * v.strides()[0]) }))
+        }
+        _ => {
+            let (r, c) = (v.shape()[0], v.shape()[1]);
+            let (sr, sc) = (v.strides()[0], v.strides()[1]);
+            for a in 0..r {
+                // SAFETY: in-range indices of a checked view.
+                out.extend((0..c).map(|k| unsafe { *v.ptr_at(a as isize * sr + k as isize * sc) }));
+            }
+        }
+    }
+    out
 }
 
 /// Row-major strides, in elements, for `shape`.

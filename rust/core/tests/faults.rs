@@ -3,8 +3,8 @@
 
 use ferrograd_core::attention::sdpa_forward;
 use ferrograd_core::conv::Conv2dShape;
+use ferrograd_core::num::Act;
 use ferrograd_core::pool::{check_adaptive, Pool2dShape};
-use ferrograd_core::rnn::Act;
 use ferrograd_core::{Error, StridedView};
 
 #[test]
@@ -63,7 +63,7 @@ fn sdpa_nan_row<T: ferrograd_core::attention::AttnFloat + std::fmt::Debug>(nan: 
     let vv = StridedView::contiguous(&v, &[1, s, e]).unwrap();
     let (mut out, mut lse) = (vec![T::ZERO; l * e], vec![T::ZERO; l]);
     sdpa_forward(&vq, &vk, &vv, None, false, one, &mut out, &mut lse).unwrap();
-    let is_nan = |x: T| x != x;
+    let is_nan = |x: T| x.is_nan();
     assert!(out[e..2 * e].iter().all(|&x| is_nan(x)), "NaN row became {:?}", &out[e..2 * e]);
     assert!(out[..e].iter().chain(&out[2 * e..]).all(|&x| !is_nan(x)), "{out:?}");
 

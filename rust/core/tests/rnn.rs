@@ -1,6 +1,7 @@
 //! The fused recurrent kernels against naive loops (forward) and central finite differences
 //! (backward), on odd shapes, with a non-contiguous input.
 
+use ferrograd_core::num::Act;
 use ferrograd_core::rnn::{self, Dims};
 use ferrograd_core::StridedView;
 use rand::{Rng, SeedableRng};
@@ -118,7 +119,7 @@ impl Problem {
     }
 
     /// Fused forward, with x read through a transposed (L, B, I)-stored view.
-    fn fused<F: rnn::Act + From<f32>>(&self, conv: impl Fn(f64) -> F) -> (Vec<F>, Vec<F>) {
+    fn fused<F: Act + From<f32>>(&self, conv: impl Fn(f64) -> F) -> (Vec<F>, Vec<F>) {
         let Dims { b, l, i, h } = self.d;
         let g = gates(self.k);
         let a: Vec<Vec<F>> = self

@@ -3,28 +3,19 @@
 //! (`ferrograd.ops.conv`) validates arguments and builds conv1d / conv_transpose2d from these.
 
 use ferrograd_core::conv::{self, Conv2dShape};
-use ferrograd_core::gemm::Float;
-use numpy::{Element, PyArrayDyn, PyArrayMethods, PyReadonlyArrayDyn, PyUntypedArrayMethods};
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use ferrograd_core::num::Float;
+use numpy::{Element, PyArrayMethods, PyUntypedArrayMethods};
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
+use crate::args::{alloc, arr, by_dtype, opt_arr, opt_slice, out_slice, slice, view};
 use crate::errors::to_py;
-use crate::views::view;
 
 type Pair = (usize, usize);
-
-/// A new, uninitialised C-contiguous array; the caller's kernel writes every element.
-fn alloc<'py, T: Element>(py: Python<'py>, shape: &[usize]) -> PyResult<Bound<'py, PyArrayDyn<T>>> {
-    crate::args::alloc(py, shape)
-}
 
 fn dims4(op: &str, what: &str, shape: &[usize]) -> PyResult<[usize; 4]> {
     <[usize; 4]>::try_from(shape)
         .map_err(|_| PyValueError::new_err(format!("{op}: {what} must be 4-d, got shape {shape:?}")))
-}
-
-fn contiguous<'a, T: Element>(op: &str, what: &str, a: &'a PyReadonlyArrayDyn<'_, T>) -> PyResult<&'a [T]> {
-    crate::args::slice(op, what, a)
 }
 
 /// The full shape from an input shape, weight shape (c_out, c_in/groups, kh, kw) and output size.
@@ -68,9 +59,9 @@ fn shape_of(
 #[allow(clippy::too_many_arguments)]
 fn forward_typed<'py, T: Float + Element>(
     py: Python<'py>,
-    x: PyReadonlyArrayDyn<'py, T>,
-    w: PyReadonlyArrayDyn<'py, T>,
-    bias: Option<PyReadonlyArrayDyn<'py, T>>,
+    x: &Bound<'py, PyAny>,
+    w: &Bound<'py, PyAny>,
+    bias: Option<&Bound<'py, PyAny>>,
     stride: Pair,
     padding: Pair,
     dilation: Pair,
@@ -78,17 +69,16 @@ fn forward_typed<'py, T: Float + Element>(
     out: Pair,
 ) -> PyResult<Bound<'py, PyAny>> {
     let op = "conv2d_forward";
-    let xv = view(&x).map_err(to_py)?;
+    let (x, w) = (arr::<T>(op, "input", x)?, arr::<T>(op, "weight", w)?);
+    let bias = opt_arr::<T>(op, "bias", bias)?;
+    let xv = view(&x)?;
     let s = shape_of(op, dims4(op, "input", x.shape())?, dims4(op, "weight", w.shape())?, out, stride, padding, dilation, groups)?;
-    let ws = contiguous(op, "weight", &w)?;
-    let bs = match &bias {
-        Some(b) => Some(contiguous(op, "bias", b)?),
-        None => None,
-    };
+    let ws = slice(op, "weight", &w)?;
+    let bs = opt_slice(op, "bias", &bias)?;
     let y = alloc::<T>(py, &s.output_shape())?;
     {
         let mut rw = y.readwrite();
-        let ys = rw.as_slice_mut().expect("a new array is contiguous");
+        let ys = out_slice(&mut rw)?;
         py.detach(|| conv::conv2d_forward(&xv, ws, bs, &s, ys)).map_err(to_py)?;
     }
     Ok(y.into_any())
@@ -110,27 +100,15 @@ fn conv2d_forward<'py>(
     out_size: Pair,
 ) -> PyResult<Bound<'py, PyAny>> {
     crate::args::guard("conv2d_forward", || {
-        if let (Ok(x), Ok(w)) = (x.extract::<PyReadonlyArrayDyn<f32>>(), w.extract::<PyReadonlyArrayDyn<f32>>()) {
-            let b = bias.map(|b| b.extract::<PyReadonlyArrayDyn<f32>>()).transpose().map_err(|_| dtype_err())?;
-            return forward_typed(py, x, w, b, stride, padding, dilation, groups, out_size);
-        }
-        if let (Ok(x), Ok(w)) = (x.extract::<PyReadonlyArrayDyn<f64>>(), w.extract::<PyReadonlyArrayDyn<f64>>()) {
-            let b = bias.map(|b| b.extract::<PyReadonlyArrayDyn<f64>>()).transpose().map_err(|_| dtype_err())?;
-            return forward_typed(py, x, w, b, stride, padding, dilation, groups, out_size);
-        }
-        Err(dtype_err())
+        by_dtype!("conv2d_forward", x, forward_typed(py, x, w, bias, stride, padding, dilation, groups, out_size))
     })
-}
-
-fn dtype_err() -> PyErr {
-    PyTypeError::new_err("conv2d: all arrays must be numpy arrays of one dtype, float32 or float64")
 }
 
 #[allow(clippy::too_many_arguments)]
 fn backward_data_typed<'py, T: Float + Element>(
     py: Python<'py>,
-    gy: PyReadonlyArrayDyn<'py, T>,
-    w: PyReadonlyArrayDyn<'py, T>,
+    gy: &Bound<'py, PyAny>,
+    w: &Bound<'py, PyAny>,
     in_size: Pair,
     stride: Pair,
     padding: Pair,
@@ -138,6 +116,7 @@ fn backward_data_typed<'py, T: Float + Element>(
     groups: usize,
 ) -> PyResult<Bound<'py, PyAny>> {
     let op = "conv2d_backward_data";
+    let (gy, w) = (arr::<T>(op, "grad_output", gy)?, arr::<T>(op, "weight", w)?);
     let g4 = dims4(op, "grad_output", gy.shape())?;
     let w4 = dims4(op, "weight", w.shape())?;
     if g4[1] != w4[0] {
@@ -148,12 +127,12 @@ fn backward_data_typed<'py, T: Float + Element>(
     }
     let input = [g4[0], w4[1] * groups, in_size.0, in_size.1];
     let s = shape_of(op, input, w4, (g4[2], g4[3]), stride, padding, dilation, groups)?;
-    let gys = contiguous(op, "grad_output", &gy)?;
-    let ws = contiguous(op, "weight", &w)?;
+    let gys = slice(op, "grad_output", &gy)?;
+    let ws = slice(op, "weight", &w)?;
     let gx = alloc::<T>(py, &s.input_shape())?;
     {
         let mut rw = gx.readwrite();
-        let gxs = rw.as_slice_mut().expect("a new array is contiguous");
+        let gxs = out_slice(&mut rw)?;
         py.detach(|| conv::conv2d_backward_data(gys, ws, &s, gxs)).map_err(to_py)?;
     }
     Ok(gx.into_any())
@@ -174,21 +153,15 @@ fn conv2d_backward_data<'py>(
     groups: usize,
 ) -> PyResult<Bound<'py, PyAny>> {
     crate::args::guard("conv2d_backward_data", || {
-        if let (Ok(g), Ok(w)) = (gy.extract::<PyReadonlyArrayDyn<f32>>(), w.extract::<PyReadonlyArrayDyn<f32>>()) {
-            return backward_data_typed(py, g, w, in_size, stride, padding, dilation, groups);
-        }
-        if let (Ok(g), Ok(w)) = (gy.extract::<PyReadonlyArrayDyn<f64>>(), w.extract::<PyReadonlyArrayDyn<f64>>()) {
-            return backward_data_typed(py, g, w, in_size, stride, padding, dilation, groups);
-        }
-        Err(dtype_err())
+        by_dtype!("conv2d_backward_data", gy, backward_data_typed(py, gy, w, in_size, stride, padding, dilation, groups))
     })
 }
 
 #[allow(clippy::too_many_arguments)]
 fn backward_weight_typed<'py, T: Float + Element>(
     py: Python<'py>,
-    x: PyReadonlyArrayDyn<'py, T>,
-    gy: PyReadonlyArrayDyn<'py, T>,
+    x: &Bound<'py, PyAny>,
+    gy: &Bound<'py, PyAny>,
     kernel: Pair,
     stride: Pair,
     padding: Pair,
@@ -197,6 +170,7 @@ fn backward_weight_typed<'py, T: Float + Element>(
     with_bias: bool,
 ) -> PyResult<(Bound<'py, PyAny>, Option<Bound<'py, PyAny>>)> {
     let op = "conv2d_backward_weight";
+    let (x, gy) = (arr::<T>(op, "input", x)?, arr::<T>(op, "grad_output", gy)?);
     let x4 = dims4(op, "input", x.shape())?;
     let g4 = dims4(op, "grad_output", gy.shape())?;
     if g4[0] != x4[0] || groups == 0 || x4[1] % groups != 0 {
@@ -206,15 +180,15 @@ fn backward_weight_typed<'py, T: Float + Element>(
     }
     let w4 = [g4[1], x4[1] / groups, kernel.0, kernel.1];
     let s = shape_of(op, x4, w4, (g4[2], g4[3]), stride, padding, dilation, groups)?;
-    let xv = view(&x).map_err(to_py)?;
-    let gys = contiguous(op, "grad_output", &gy)?;
+    let xv = view(&x)?;
+    let gys = slice(op, "grad_output", &gy)?;
     let gw = alloc::<T>(py, &w4)?;
     let gb = if with_bias { Some(alloc::<T>(py, &[g4[1]])?) } else { None };
     {
         let mut rw = gw.readwrite();
-        let gws = rw.as_slice_mut().expect("a new array is contiguous");
+        let gws = out_slice(&mut rw)?;
         let mut rb = gb.as_ref().map(|b| b.readwrite());
-        let gbs = rb.as_mut().map(|b| b.as_slice_mut().expect("a new array is contiguous"));
+        let gbs = rb.as_mut().map(out_slice).transpose()?;
         py.detach(|| conv::conv2d_backward_weight(&xv, gys, &s, gws, gbs)).map_err(to_py)?;
     }
     Ok((gw.into_any(), gb.map(|b| b.into_any())))
@@ -236,13 +210,11 @@ fn conv2d_backward_weight<'py>(
     with_bias: bool,
 ) -> PyResult<(Bound<'py, PyAny>, Option<Bound<'py, PyAny>>)> {
     crate::args::guard("conv2d_backward_weight", || {
-        if let (Ok(x), Ok(g)) = (x.extract::<PyReadonlyArrayDyn<f32>>(), gy.extract::<PyReadonlyArrayDyn<f32>>()) {
-            return backward_weight_typed(py, x, g, kernel_size, stride, padding, dilation, groups, with_bias);
-        }
-        if let (Ok(x), Ok(g)) = (x.extract::<PyReadonlyArrayDyn<f64>>(), gy.extract::<PyReadonlyArrayDyn<f64>>()) {
-            return backward_weight_typed(py, x, g, kernel_size, stride, padding, dilation, groups, with_bias);
-        }
-        Err(dtype_err())
+        by_dtype!(
+            "conv2d_backward_weight",
+            x,
+            backward_weight_typed(py, x, gy, kernel_size, stride, padding, dilation, groups, with_bias)
+        )
     })
 }
 

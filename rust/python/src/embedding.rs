@@ -1,15 +1,15 @@
 //! Bindings of the embedding kernels: row gather and its scatter-add gradient.
 
 use ferrograd_core::embedding as k;
-use ferrograd_core::softmax::Real;
+use ferrograd_core::num::Float;
 use numpy::{Element, PyUntypedArrayMethods};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
+use crate::args::{alloc, arr, by_dtype, slice, with_mut};
 use crate::errors::to_py;
-use crate::softmax::{alloc, arr, by_dtype, sl, with_mut};
 
-fn fwd_t<'py, T: Real + Element>(
+fn fwd_t<'py, T: Float + Element>(
     py: Python<'py>,
     weight: &Bound<'py, PyAny>,
     ids: &Bound<'py, PyAny>,
@@ -24,7 +24,7 @@ fn fwd_t<'py, T: Real + Element>(
         )));
     }
     let dim = w.shape()[1];
-    let (ws, is) = (sl(op, "weight", &w)?, sl(op, "input", &ids)?);
+    let (ws, is) = (slice(op, "weight", &w)?, slice(op, "input", &ids)?);
     let mut shape = ids.shape().to_vec();
     shape.push(dim);
     let out = alloc::<T>(py, &shape)?;
@@ -32,7 +32,7 @@ fn fwd_t<'py, T: Real + Element>(
     Ok(out.into_any())
 }
 
-fn bwd_t<'py, T: Real + Element>(
+fn bwd_t<'py, T: Float + Element>(
     py: Python<'py>,
     gy: &Bound<'py, PyAny>,
     ids: &Bound<'py, PyAny>,
@@ -46,7 +46,7 @@ fn bwd_t<'py, T: Real + Element>(
         .shape()
         .last()
         .ok_or_else(|| PyValueError::new_err("embedding_backward: grad is 0-d"))?;
-    let (gs, is) = (sl(op, "grad", &g)?, sl(op, "input", &ids)?);
+    let (gs, is) = (slice(op, "grad", &g)?, slice(op, "input", &ids)?);
     let out = alloc::<T>(py, &[num_embeddings, dim])?;
     with_mut(&out, |o| {
         py.detach(|| k::embedding_backward(gs, dim, is, padding_idx, o))

@@ -1,13 +1,14 @@
 //! `ferrograd._native`: thin PyO3 bindings over ferrograd-core. Each binding borrows numpy
 //! arrays without copying, runs the kernel with the GIL released, and maps core errors to
-//! Python exceptions. One file per kernel family, each with a `register` function.
+//! Python exceptions. One file per kernel family, each with a `register` function; the
+//! argument helpers they all share (dtype dispatch, C-order checks, views, outputs, the panic
+//! guard) are in `args`.
 
 use pyo3::prelude::*;
 
 mod args;
 mod errors;
 mod gemm;
-mod views;
 
 mod attention;
 mod conv;

@@ -1,18 +1,12 @@
 //! Bindings of the MLP-Mixer mixing kernels (token and channel mixing), forward and backward.
 
 use ferrograd_core::mixing;
-use ferrograd_core::rnn::Act;
-use ferrograd_core::StridedView;
+use ferrograd_core::num::Act;
 use numpy::{Element, PyArrayMethods};
 use pyo3::prelude::*;
 
+use crate::args::{alloc, arr, by_dtype, opt_arr, opt_view, out_slice, slice, view};
 use crate::errors::to_py;
-use crate::rnn::{arr, by_dtype, dtype_error, is_f32, is_f64, new_arr, opt_arr, slice, Arr};
-use crate::views::view;
-
-fn opt_view<'a, T: Element>(a: &'a Option<Arr<'_, T>>) -> PyResult<Option<StridedView<'a, T>>> {
-    a.as_ref().map(|a| view(a).map_err(to_py)).transpose()
-}
 
 #[allow(clippy::too_many_arguments)]
 fn mix_fwd<'py, T: Act + Element>(
@@ -27,7 +21,7 @@ fn mix_fwd<'py, T: Act + Element>(
     let op = if token { "token_mixing" } else { "channel_mixing" };
     let (x, w1, w2) = (arr::<T>(op, "input", x)?, arr::<T>(op, "w1", w1)?, arr::<T>(op, "w2", w2)?);
     let (b1, b2) = (opt_arr::<T>(op, "b1", b1)?, opt_arr::<T>(op, "b2", b2)?);
-    let (vx, vw1, vw2) = (view(&x).map_err(to_py)?, view(&w1).map_err(to_py)?, view(&w2).map_err(to_py)?);
+    let (vx, vw1, vw2) = (view(&x)?, view(&w1)?, view(&w2)?);
     let (vb1, vb2) = (opt_view(&b1)?, opt_view(&b2)?);
     let xs = vx.shape().to_vec();
     let d = if vw1.ndim() == 2 { vw1.shape()[0] } else { 0 };
@@ -38,12 +32,12 @@ fn mix_fwd<'py, T: Act + Element>(
     } else {
         vec![0]
     };
-    let y = new_arr::<T>(py, &xs)?;
-    let hpre = new_arr::<T>(py, &hshape)?;
-    let act = new_arr::<T>(py, &hshape)?;
+    let y = alloc::<T>(py, &xs)?;
+    let hpre = alloc::<T>(py, &hshape)?;
+    let act = alloc::<T>(py, &hshape)?;
     {
         let (mut yw, mut hw, mut aw) = (y.readwrite(), hpre.readwrite(), act.readwrite());
-        let (ys, hs, as_) = (yw.as_slice_mut().unwrap(), hw.as_slice_mut().unwrap(), aw.as_slice_mut().unwrap());
+        let (ys, hs, as_) = (out_slice(&mut yw)?, out_slice(&mut hw)?, out_slice(&mut aw)?);
         py.detach(|| {
             if token {
                 mixing::token_mixing_forward(&vx, &vw1, vb1.as_ref(), &vw2, vb2.as_ref(), hs, as_, ys)
@@ -70,20 +64,20 @@ fn mix_bwd<'py, T: Act + Element>(
     let op = if token { "token_mixing backward" } else { "channel_mixing backward" };
     let (x, w1, w2) = (arr::<T>(op, "input", x)?, arr::<T>(op, "w1", w1)?, arr::<T>(op, "w2", w2)?);
     let (hpre, act, gy) = (arr::<T>(op, "hpre", hpre)?, arr::<T>(op, "act", act)?, arr::<T>(op, "gy", gy)?);
-    let (vx, vw1, vw2) = (view(&x).map_err(to_py)?, view(&w1).map_err(to_py)?, view(&w2).map_err(to_py)?);
+    let (vx, vw1, vw2) = (view(&x)?, view(&w1)?, view(&w2)?);
     let (sh, sa, sg) = (slice(op, "hpre", &hpre)?, slice(op, "act", &act)?, slice(op, "gy", &gy)?);
     let w1s = vw1.shape().to_vec();
     let w2s = vw2.shape().to_vec();
-    let dx = new_arr::<T>(py, vx.shape())?;
-    let dw1 = new_arr::<T>(py, &w1s)?;
-    let dw2 = new_arr::<T>(py, &w2s)?;
-    let db1 = new_arr::<T>(py, &[w1s.first().copied().unwrap_or(0)])?;
-    let db2 = new_arr::<T>(py, &[w2s.first().copied().unwrap_or(0)])?;
+    let dx = alloc::<T>(py, vx.shape())?;
+    let dw1 = alloc::<T>(py, &w1s)?;
+    let dw2 = alloc::<T>(py, &w2s)?;
+    let db1 = alloc::<T>(py, &[w1s.first().copied().unwrap_or(0)])?;
+    let db2 = alloc::<T>(py, &[w2s.first().copied().unwrap_or(0)])?;
     {
         let (mut a, mut b, mut c, mut d, mut e) =
             (dx.readwrite(), dw1.readwrite(), db1.readwrite(), dw2.readwrite(), db2.readwrite());
-        let (a, b, c) = (a.as_slice_mut().unwrap(), b.as_slice_mut().unwrap(), c.as_slice_mut().unwrap());
-        let (d, e) = (d.as_slice_mut().unwrap(), e.as_slice_mut().unwrap());
+        let (a, b, c) = (out_slice(&mut a)?, out_slice(&mut b)?, out_slice(&mut c)?);
+        let (d, e) = (out_slice(&mut d)?, out_slice(&mut e)?);
         py.detach(|| {
             if token {
                 mixing::token_mixing_backward(&vx, &vw1, &vw2, sh, sa, sg, a, b, c, d, e)

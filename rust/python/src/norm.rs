@@ -1,20 +1,16 @@
 //! Bindings of the norm kernels: layer norm forward (saving mean and rstd) and backward.
 
 use ferrograd_core::norm as k;
-use ferrograd_core::softmax::Real;
+use ferrograd_core::num::Float;
 use numpy::{Element, PyArrayMethods, PyUntypedArrayMethods};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
+use crate::args::{alloc, arr, by_dtype, none_obj, opt_arr, opt_slice, out_slice, slice};
 use crate::errors::to_py;
-use crate::softmax::{alloc, arr, by_dtype, none_obj, opt_arr, sl};
 
-fn contiguous_err(_: impl std::fmt::Debug) -> PyErr {
-    PyValueError::new_err("output is not contiguous")
-}
-
-fn fwd_t<'py, T: Real + Element>(
+fn fwd_t<'py, T: Float + Element>(
     py: Python<'py>,
     x: &Bound<'py, PyAny>,
     cols: usize,
@@ -28,15 +24,9 @@ fn fwd_t<'py, T: Real + Element>(
         opt_arr::<T>(op, "weight", weight)?,
         opt_arr::<T>(op, "bias", bias)?,
     );
-    let xs = sl(op, "input", &x)?;
-    let ws = match &w {
-        Some(a) => Some(sl(op, "weight", a)?),
-        None => None,
-    };
-    let bs = match &b {
-        Some(a) => Some(sl(op, "bias", a)?),
-        None => None,
-    };
+    let xs = slice(op, "input", &x)?;
+    let ws = opt_slice(op, "weight", &w)?;
+    let bs = opt_slice(op, "bias", &b)?;
     if cols == 0 || xs.len() % cols != 0 {
         return Err(PyValueError::new_err(format!(
             "layer_norm: {} elements are not rows of {cols}",
@@ -48,9 +38,9 @@ fn fwd_t<'py, T: Real + Element>(
     let (mean, rstd) = (alloc::<T>(py, &[rows])?, alloc::<T>(py, &[rows])?);
     {
         let (mut orw, mut mrw, mut rrw) = (out.readwrite(), mean.readwrite(), rstd.readwrite());
-        let os = orw.as_slice_mut().map_err(contiguous_err)?;
-        let ms = mrw.as_slice_mut().map_err(contiguous_err)?;
-        let rs = rrw.as_slice_mut().map_err(contiguous_err)?;
+        let os = out_slice(&mut orw)?;
+        let ms = out_slice(&mut mrw)?;
+        let rs = out_slice(&mut rrw)?;
         let e = T::from_f64(eps);
         py.detach(|| k::layer_norm_forward(xs, cols, ws, bs, e, os, ms, rs))
             .map_err(to_py)?;
@@ -59,7 +49,7 @@ fn fwd_t<'py, T: Real + Element>(
 }
 
 #[allow(clippy::too_many_arguments)]
-fn bwd_t<'py, T: Real + Element>(
+fn bwd_t<'py, T: Float + Element>(
     py: Python<'py>,
     gy: &Bound<'py, PyAny>,
     x: &Bound<'py, PyAny>,
@@ -75,15 +65,12 @@ fn bwd_t<'py, T: Real + Element>(
     let (mean, rstd) = (arr::<T>(op, "mean", mean)?, arr::<T>(op, "rstd", rstd)?);
     let w = opt_arr::<T>(op, "weight", weight)?;
     let (gs, xs, ms, rs) = (
-        sl(op, "grad", &gy)?,
-        sl(op, "input", &x)?,
-        sl(op, "mean", &mean)?,
-        sl(op, "rstd", &rstd)?,
+        slice(op, "grad", &gy)?,
+        slice(op, "input", &x)?,
+        slice(op, "mean", &mean)?,
+        slice(op, "rstd", &rstd)?,
     );
-    let ws = match &w {
-        Some(a) => Some(sl(op, "weight", a)?),
-        None => None,
-    };
+    let ws = opt_slice(op, "weight", &w)?;
     let dx = alloc::<T>(py, x.shape())?;
     let dw = if need_weight_grad {
         Some(alloc::<T>(py, &[cols])?)
@@ -97,17 +84,11 @@ fn bwd_t<'py, T: Real + Element>(
     };
     {
         let mut xrw = dx.readwrite();
-        let dxs = xrw.as_slice_mut().map_err(contiguous_err)?;
+        let dxs = out_slice(&mut xrw)?;
         let mut wrw = dw.as_ref().map(|a| a.readwrite());
         let mut brw = db.as_ref().map(|a| a.readwrite());
-        let dws = match wrw.as_mut() {
-            Some(rw) => Some(rw.as_slice_mut().map_err(contiguous_err)?),
-            None => None,
-        };
-        let dbs = match brw.as_mut() {
-            Some(rw) => Some(rw.as_slice_mut().map_err(contiguous_err)?),
-            None => None,
-        };
+        let dws = wrw.as_mut().map(out_slice).transpose()?;
+        let dbs = brw.as_mut().map(out_slice).transpose()?;
         py.detach(|| k::layer_norm_backward(gs, xs, cols, ms, rs, ws, dxs, dws, dbs))
             .map_err(to_py)?;
     }

@@ -1,36 +1,16 @@
 //! Binding of the fused optimizer steps: Adam / AdamW in place on numpy arrays.
 
+use ferrograd_core::num::Float;
 use ferrograd_core::optim as k;
-use ferrograd_core::softmax::Real;
-use numpy::{Element, PyArrayDyn, PyArrayMethods, PyReadwriteArrayDyn, PyUntypedArrayMethods};
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use numpy::{Element, PyUntypedArrayMethods};
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
+use crate::args::{arr, by_dtype, slice, writable};
 use crate::errors::to_py;
-use crate::softmax::{arr, by_dtype, sl};
-
-/// A writable borrow of a C-contiguous array of dtype T (TypeError / ValueError otherwise, also
-/// when the same array is passed twice).
-fn writable<'py, T: Element>(
-    op: &str,
-    name: &str,
-    a: &Bound<'py, PyAny>,
-) -> PyResult<PyReadwriteArrayDyn<'py, T>> {
-    let a = a.extract::<Bound<'py, PyArrayDyn<T>>>().map_err(|_| {
-        PyTypeError::new_err(format!(
-            "{op}: {name} must be a numpy array of dtype {}",
-            std::any::type_name::<T>()
-        ))
-    })?;
-    if !a.is_c_contiguous() {
-        return Err(PyValueError::new_err(format!("{op}: {name} must be C-contiguous")));
-    }
-    a.try_readwrite()
-        .map_err(|e| PyValueError::new_err(format!("{op}: {name} cannot be written in place ({e})")))
-}
 
 #[allow(clippy::too_many_arguments)]
-fn adam_t<T: Real + Element>(
+fn adam_t<T: Float + Element>(
     py: Python<'_>,
     h: &k::Adam,
     param: &Bound<'_, PyAny>,
@@ -41,7 +21,7 @@ fn adam_t<T: Real + Element>(
 ) -> PyResult<()> {
     let op = "adam_step";
     let g = arr::<T>(op, "grad", grad)?;
-    let gs = sl(op, "grad", &g)?;
+    let gs = slice(op, "grad", &g)?;
     let (mut p, mut m, mut v) = (
         writable::<T>(op, "param", param)?,
         writable::<T>(op, "exp_avg", exp_avg)?,

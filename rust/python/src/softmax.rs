@@ -1,101 +1,14 @@
 //! Bindings of the softmax kernels: softmax / log_softmax over the last axis and the fused
-//! cross-entropy (class-index and class-probability targets). Also the small helpers the
-//! norm and embedding bindings share (typed borrows, contiguous slices, output allocation).
+//! cross-entropy (class-index and class-probability targets).
 
-use ferrograd_core::softmax::{self as k, CrossEntropyOpts, Real};
-use numpy::{Element, PyArrayDyn, PyArrayMethods, PyReadonlyArrayDyn, PyUntypedArrayMethods};
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use ferrograd_core::softmax::{self as k, CrossEntropyOpts, SoftmaxFloat};
+use numpy::{Element, PyArrayMethods, PyUntypedArrayMethods};
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
+use crate::args::{alloc, arr, by_dtype, none_obj, opt_arr, opt_slice, out_slice, slice, with_mut};
 use crate::errors::to_py;
-
-/// The array as a read-only numpy array of `T`, or TypeError naming the op and argument.
-pub(crate) fn arr<'py, T: Element>(
-    op: &str,
-    name: &str,
-    a: &Bound<'py, PyAny>,
-) -> PyResult<PyReadonlyArrayDyn<'py, T>> {
-    a.extract::<PyReadonlyArrayDyn<'py, T>>().map_err(|_| {
-        PyTypeError::new_err(format!(
-            "{op}: {name} must be a numpy array of dtype {}",
-            std::any::type_name::<T>()
-        ))
-    })
-}
-
-pub(crate) fn opt_arr<'py, T: Element>(
-    op: &str,
-    name: &str,
-    a: Option<&Bound<'py, PyAny>>,
-) -> PyResult<Option<PyReadonlyArrayDyn<'py, T>>> {
-    match a {
-        Some(a) if !a.is_none() => Ok(Some(arr(op, name, a)?)),
-        _ => Ok(None),
-    }
-}
-
-/// The elements of a C-contiguous array, or ValueError.
-pub(crate) fn sl<'a, T: Element>(
-    op: &str,
-    name: &str,
-    a: &'a PyReadonlyArrayDyn<'_, T>,
-) -> PyResult<&'a [T]> {
-    crate::args::slice(op, name, a)
-}
-
-/// A new C-contiguous array whose every element the kernel writes before Python sees it.
-pub(crate) fn alloc<'py, T: Element>(
-    py: Python<'py>,
-    shape: &[usize],
-) -> PyResult<Bound<'py, PyArrayDyn<T>>> {
-    crate::args::alloc(py, shape)
-}
-
-/// Runs `f` on the mutable elements of a freshly allocated array.
-pub(crate) fn with_mut<T: Element, R>(
-    a: &Bound<'_, PyArrayDyn<T>>,
-    f: impl FnOnce(&mut [T]) -> R,
-) -> PyResult<R> {
-    let mut rw = a.readwrite();
-    let s = rw
-        .as_slice_mut()
-        .map_err(|_| PyValueError::new_err("output is not contiguous"))?;
-    Ok(f(s))
-}
-
-/// Float dtype of `a`: Some(false) for float32, Some(true) for float64, None otherwise.
-pub(crate) fn float_kind(a: &Bound<'_, PyAny>) -> Option<bool> {
-    if a.extract::<PyReadonlyArrayDyn<f32>>().is_ok() {
-        Some(false)
-    } else if a.extract::<PyReadonlyArrayDyn<f64>>().is_ok() {
-        Some(true)
-    } else {
-        None
-    }
-}
-
-pub(crate) fn dtype_error(op: &str) -> PyErr {
-    PyTypeError::new_err(format!(
-        "{op}: input must be a numpy array of dtype float32 or float64"
-    ))
-}
-
-pub(crate) fn none_obj(py: Python<'_>) -> Bound<'_, PyAny> {
-    py.None().into_bound(py)
-}
-
-/// Dispatches `$f::<f32>` or `$f::<f64>` on the dtype of `$x`.
-macro_rules! by_dtype {
-    ($op:expr, $x:expr, $f:ident($($a:expr),*)) => {
-        match crate::softmax::float_kind($x) {
-            Some(false) => $f::<f32>($($a),*),
-            Some(true) => $f::<f64>($($a),*),
-            None => Err(crate::softmax::dtype_error($op)),
-        }
-    };
-}
-pub(crate) use by_dtype;
 
 fn last_dim(op: &str, shape: &[usize]) -> PyResult<usize> {
     shape
@@ -104,7 +17,7 @@ fn last_dim(op: &str, shape: &[usize]) -> PyResult<usize> {
         .ok_or_else(|| PyValueError::new_err(format!("{op}: input must have at least 1 dim")))
 }
 
-fn softmax_fwd_t<'py, T: Real + Element>(
+fn softmax_fwd_t<'py, T: SoftmaxFloat + Element>(
     py: Python<'py>,
     x: &Bound<'py, PyAny>,
     log: bool,
@@ -112,13 +25,13 @@ fn softmax_fwd_t<'py, T: Real + Element>(
     let op = if log { "log_softmax" } else { "softmax" };
     let x = arr::<T>(op, "input", x)?;
     let cols = last_dim(op, x.shape())?;
-    let xs = sl(op, "input", &x)?;
+    let xs = slice(op, "input", &x)?;
     let out = alloc::<T>(py, x.shape())?;
     with_mut(&out, |o| py.detach(|| k::softmax_forward(xs, cols, log, o)))?.map_err(to_py)?;
     Ok(out.into_any())
 }
 
-fn softmax_bwd_t<'py, T: Real + Element>(
+fn softmax_bwd_t<'py, T: SoftmaxFloat + Element>(
     py: Python<'py>,
     y: &Bound<'py, PyAny>,
     gy: &Bound<'py, PyAny>,
@@ -138,7 +51,7 @@ fn softmax_bwd_t<'py, T: Real + Element>(
         )));
     }
     let cols = last_dim(op, y.shape())?;
-    let (ys, gs) = (sl(op, "output", &y)?, sl(op, "grad", &gy)?);
+    let (ys, gs) = (slice(op, "output", &y)?, slice(op, "grad", &gy)?);
     let out = alloc::<T>(py, y.shape())?;
     with_mut(&out, |o| {
         py.detach(|| k::softmax_backward(ys, gs, cols, log, o))
@@ -177,7 +90,7 @@ fn rows_cols(op: &str, shape: &[usize]) -> PyResult<(usize, usize)> {
     Ok((shape[..shape.len() - 1].iter().product(), c))
 }
 
-fn ce_fwd_t<'py, T: Real + Element>(
+fn ce_fwd_t<'py, T: SoftmaxFloat + Element>(
     py: Python<'py>,
     x: &Bound<'py, PyAny>,
     target: &Bound<'py, PyAny>,
@@ -190,11 +103,8 @@ fn ce_fwd_t<'py, T: Real + Element>(
     let t = arr::<i64>(op, "target", target)?;
     let w = opt_arr::<T>(op, "weight", weight)?;
     let (rows, classes) = rows_cols(op, x.shape())?;
-    let (xs, ts) = (sl(op, "input", &x)?, sl(op, "target", &t)?);
-    let ws = match &w {
-        Some(w) => Some(sl(op, "weight", w)?),
-        None => None,
-    };
+    let (xs, ts) = (slice(op, "input", &x)?, slice(op, "target", &t)?);
+    let ws = opt_slice(op, "weight", &w)?;
     let opts = CrossEntropyOpts {
         weight: ws,
         ignore_index,
@@ -204,12 +114,7 @@ fn ce_fwd_t<'py, T: Real + Element>(
     {
         let mut lrw = loss.readwrite();
         let mut srw = lse.readwrite();
-        let ls = lrw
-            .as_slice_mut()
-            .map_err(|_| PyValueError::new_err("output is not contiguous"))?;
-        let ss = srw
-            .as_slice_mut()
-            .map_err(|_| PyValueError::new_err("output is not contiguous"))?;
+        let (ls, ss) = (out_slice(&mut lrw)?, out_slice(&mut srw)?);
         py.detach(|| k::cross_entropy_forward(xs, ts, classes, opts, ls, ss))
             .map_err(to_py)?;
     }
@@ -217,7 +122,7 @@ fn ce_fwd_t<'py, T: Real + Element>(
 }
 
 #[allow(clippy::too_many_arguments)]
-fn ce_bwd_t<'py, T: Real + Element>(
+fn ce_bwd_t<'py, T: SoftmaxFloat + Element>(
     py: Python<'py>,
     x: &Bound<'py, PyAny>,
     target: &Bound<'py, PyAny>,
@@ -234,15 +139,12 @@ fn ce_bwd_t<'py, T: Real + Element>(
     let (lse, g) = (arr::<T>(op, "lse", lse)?, arr::<T>(op, "grad", g)?);
     let (_, classes) = rows_cols(op, x.shape())?;
     let (xs, ts, ls, gs) = (
-        sl(op, "input", &x)?,
-        sl(op, "target", &t)?,
-        sl(op, "lse", &lse)?,
-        sl(op, "grad", &g)?,
+        slice(op, "input", &x)?,
+        slice(op, "target", &t)?,
+        slice(op, "lse", &lse)?,
+        slice(op, "grad", &g)?,
     );
-    let ws = match &w {
-        Some(w) => Some(sl(op, "weight", w)?),
-        None => None,
-    };
+    let ws = opt_slice(op, "weight", &w)?;
     let opts = CrossEntropyOpts {
         weight: ws,
         ignore_index,
@@ -300,7 +202,7 @@ fn cross_entropy_backward<'py>(
     })
 }
 
-fn cep_fwd_t<'py, T: Real + Element>(
+fn cep_fwd_t<'py, T: SoftmaxFloat + Element>(
     py: Python<'py>,
     x: &Bound<'py, PyAny>,
     target: &Bound<'py, PyAny>,
@@ -312,22 +214,14 @@ fn cep_fwd_t<'py, T: Real + Element>(
     let t = arr::<T>(op, "target", target)?;
     let w = opt_arr::<T>(op, "weight", weight)?;
     let (rows, classes) = rows_cols(op, x.shape())?;
-    let (xs, ts) = (sl(op, "input", &x)?, sl(op, "target", &t)?);
-    let ws = match &w {
-        Some(w) => Some(sl(op, "weight", w)?),
-        None => None,
-    };
+    let (xs, ts) = (slice(op, "input", &x)?, slice(op, "target", &t)?);
+    let ws = opt_slice(op, "weight", &w)?;
     let ls_ = T::from_f64(label_smoothing);
     let (loss, lse) = (alloc::<T>(py, &[rows])?, alloc::<T>(py, &[rows])?);
     {
         let mut lrw = loss.readwrite();
         let mut srw = lse.readwrite();
-        let ls = lrw
-            .as_slice_mut()
-            .map_err(|_| PyValueError::new_err("output is not contiguous"))?;
-        let ss = srw
-            .as_slice_mut()
-            .map_err(|_| PyValueError::new_err("output is not contiguous"))?;
+        let (ls, ss) = (out_slice(&mut lrw)?, out_slice(&mut srw)?);
         py.detach(|| k::cross_entropy_prob_forward(xs, ts, classes, ws, ls_, ls, ss))
             .map_err(to_py)?;
     }
@@ -335,7 +229,7 @@ fn cep_fwd_t<'py, T: Real + Element>(
 }
 
 #[allow(clippy::too_many_arguments)]
-fn cep_bwd_t<'py, T: Real + Element>(
+fn cep_bwd_t<'py, T: SoftmaxFloat + Element>(
     py: Python<'py>,
     x: &Bound<'py, PyAny>,
     target: &Bound<'py, PyAny>,
@@ -352,15 +246,12 @@ fn cep_bwd_t<'py, T: Real + Element>(
     let (lse, g) = (arr::<T>(op, "lse", lse)?, arr::<T>(op, "grad", g)?);
     let (_, classes) = rows_cols(op, x.shape())?;
     let (xs, ts, ls, gs) = (
-        sl(op, "input", &x)?,
-        sl(op, "target", &t)?,
-        sl(op, "lse", &lse)?,
-        sl(op, "grad", &g)?,
+        slice(op, "input", &x)?,
+        slice(op, "target", &t)?,
+        slice(op, "lse", &lse)?,
+        slice(op, "grad", &g)?,
     );
-    let ws = match &w {
-        Some(w) => Some(sl(op, "weight", w)?),
-        None => None,
-    };
+    let ws = opt_slice(op, "weight", &w)?;
     let eps = T::from_f64(label_smoothing);
     let dx = alloc::<T>(py, x.shape())?;
     let dt = if need_target_grad {
@@ -370,17 +261,9 @@ fn cep_bwd_t<'py, T: Real + Element>(
     };
     {
         let mut xrw = dx.readwrite();
-        let dxs = xrw
-            .as_slice_mut()
-            .map_err(|_| PyValueError::new_err("output is not contiguous"))?;
+        let dxs = out_slice(&mut xrw)?;
         let mut trw = dt.as_ref().map(|a| a.readwrite());
-        let dts = match trw.as_mut() {
-            Some(rw) => Some(
-                rw.as_slice_mut()
-                    .map_err(|_| PyValueError::new_err("output is not contiguous"))?,
-            ),
-            None => None,
-        };
+        let dts = trw.as_mut().map(out_slice).transpose()?;
         py.detach(|| k::cross_entropy_prob_backward(xs, ts, classes, ws, eps, ls, gs, dxs, dts))
             .map_err(to_py)?;
     }

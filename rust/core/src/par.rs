@@ -1,0 +1,57 @@
+//! When a kernel splits its work across rayon's threads: below a threshold a call stays on the
+//! calling thread, because a fork-join costs more than it saves (a few microseconds, about what
+//! a small layer's whole kernel takes).
+//!
+//! The thresholds count different units, so their values differ:
+//! - [`MACS_THRESHOLD`] counts multiply-adds of a product (GEMM, conv, attention, the recurrent
+//!   steps). A multiply-add is the cheapest unit of work there is (two FMA units retire 32 f32
+//!   ones per cycle), so a product needs many of them to pay for the threads.
+//! - [`ELEMS_THRESHOLD`] counts elements of a row kernel (softmax, cross-entropy, layer norm;
+//!   embedding waits for 4×). Each element costs an exp or several passes over memory, far
+//!   more than a multiply-add, so fewer of them are enough.
+//! - [`POOL_THRESHOLD`] counts the input elements of a pooling kernel (read forward, written
+//!   backward). Each is one compare or add in a strided window walk: dearer than a
+//!   multiply-add, cheaper than a row kernel's element.
+//!
+//! [`TASK_ELEMS`] is the other side of the policy: how many elements one task of an
+//! elementwise pass (optimizer step, mixer GELU) takes.
+
+/// Below this many multiply-adds a product runs on one thread.
+pub const MACS_THRESHOLD: usize = 1 << 19;
+
+/// Below this many elements a row kernel runs on one thread.
+pub const ELEMS_THRESHOLD: usize = 1 << 15;
+
+/// Below this many input elements a pool kernel runs its planes on one thread.
+pub const POOL_THRESHOLD: usize = 1 << 16;
+
+/// Elements per rayon task of an elementwise pass; a pass of at most this many (optimizer) or
+/// under twice this many (mixer) stays on the calling thread.
+pub const TASK_ELEMS: usize = 1 << 15;
+
+/// Threads rayon runs tasks on.
+#[inline]
+pub fn threads() -> usize {
+    rayon::current_num_threads()
+}
+
+/// Whether `work` (in the unit of `threshold`) is worth splitting across threads.
+#[inline]
+pub fn worth(work: usize, threshold: usize) -> bool {
+    work >= threshold && threads() > 1
+}
+
+/// Whether a row kernel over `rows` rows of `cols` elements runs on several threads.
+#[inline]
+pub fn parallel(rows: usize, cols: usize) -> bool {
+    rows * cols >= ELEMS_THRESHOLD && threads() > 1 && rows > 1
+}
+
+/// Splits `rows` rows of `cols` into blocks for rayon: a few blocks per thread.
+pub fn rows_per_block(rows: usize, cols: usize) -> usize {
+    let threads = threads().max(1);
+    let blocks = (threads * 4).min(rows.max(1));
+    let per = rows.div_ceil(blocks).max(1);
+    // Keep blocks at least ~4K elements so tiny rows do not make tiny tasks.
+    per.max(4096 / cols.max(1)).max(1)
+}
