@@ -11,7 +11,17 @@ def main(argv=None) -> int:
     demo = sub.add_parser("demo", help="train a small MLP on scikit-learn's digits")
     demo.add_argument("--epochs", type=int, default=15)
     demo.add_argument("--seed", type=int, default=0)
+    models = sub.add_parser("models", help="list the model zoo with parameter counts",
+                            description="List the registered models (fg.models.create_model names) with their "
+                                        "parameter counts. Counting builds each model once, which takes a few seconds "
+                                        "for the paper-size ones.")
+    models.add_argument("pattern", nargs="?", default="*", help="shell-style wildcard, e.g. 'resnet*' (default: all)")
+    models.add_argument("--no-count", action="store_true", help="list names only, without building the models")
     args = parser.parse_args(argv)
+    if args.command == "models":
+        from .models.listing import print_models
+
+        return print_models(args.pattern, count=not args.no_count)
     if args.command == "demo":
         from .demo import run
 

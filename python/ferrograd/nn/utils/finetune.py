@@ -6,13 +6,29 @@ from ..module import Module
 from ..normalization import _BatchNorm
 
 
-def freeze(module: Module, batchnorm_eval: bool = True) -> Module:
-    """Stop gradients to every parameter of `module`; with `batchnorm_eval`, its batch norms stay in
-    eval mode (running statistics frozen) even when the whole model is put back in train mode."""
+def freeze(module: Module, unlocked_groups: int = 0, batchnorm_eval: bool = True) -> Module:
+    """Stop gradients to the parameters of `module`, keeping the top `unlocked_groups` parameter
+    groups trainable (groups run bottom → top: a zoo model's `layer_groups()`, otherwise the direct
+    children; open_clip's `lock_image_tower(unlocked_groups=...)` counts the same way). With
+    `batchnorm_eval`, the frozen batch norms stay in eval mode (running statistics frozen) even
+    when the whole model is put back in train mode."""
+    from ...models._base import parameter_groups
+
+    if not isinstance(module, Module):
+        raise TypeError(f"freeze: expected an nn.Module, got {type(module).__name__}")
+    groups = parameter_groups(module)
+    if not isinstance(unlocked_groups, int) or isinstance(unlocked_groups, bool) or unlocked_groups < 0:
+        raise ValueError(f"freeze: unlocked_groups must be an int >= 0 (how many top groups stay trainable), "
+                         f"got {unlocked_groups!r}")
     module.requires_grad_(False)
+    keep = groups[len(groups) - unlocked_groups:] if unlocked_groups else []
+    trainable = {id(p) for _, params in keep for p in params}
+    for p in module.parameters():
+        if id(p) in trainable:
+            p.requires_grad_(True)
     if batchnorm_eval:
         for m in module.modules():
-            if isinstance(m, _BatchNorm):
+            if isinstance(m, _BatchNorm) and not any(id(p) in trainable for p in m.parameters()):
                 object.__setattr__(m, "keep_eval", True)
                 object.__setattr__(m, "training", False)
     return module
