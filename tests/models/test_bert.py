@@ -514,3 +514,24 @@ def test_wgpu_matches_cpu(ref):
     for c, d in zip(results["cpu"], results["wgpu"]):
         np.testing.assert_allclose(d, c, rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(results["wgpu"][0], ref["cls_logits"], **TOL)
+
+
+def test_fresh_parameters_after_loading_are_initialised_not_left_as_allocated(tmp_path):
+    """from_pretrained builds without drawing weights (the checkpoint overwrites them); whatever
+    the checkpoint lacks — a new classifier, an MLM head — is then drawn as transformers does."""
+    with pytest.warns(UserWarning):
+        m = BertForSequenceClassification.from_pretrained(CLS_DIR, num_labels=5)
+    std = m.config.initializer_range
+    w = m.classifier.weight.detach().numpy()
+    assert w.shape[0] == 5 and np.isfinite(w).all() and 0.5 * std < w.std() < 1.5 * std
+    np.testing.assert_array_equal(m.classifier.bias.detach().numpy(), 0)
+    base = load(BertModel, CLS_DIR)
+    base.save_pretrained(tmp_path)
+    with pytest.warns(UserWarning):
+        mlm = BertForMaskedLM.from_pretrained(tmp_path)
+    p = mlm.cls.predictions
+    np.testing.assert_array_equal(p.bias.detach().numpy(), 0)
+    np.testing.assert_array_equal(p.transform.LayerNorm.weight.detach().numpy(), 1)
+    assert np.isfinite(p.transform.dense.weight.detach().numpy()).all()
+    np.testing.assert_array_equal(p.decoder.weight.detach().numpy(),  # still the loaded, tied embeddings
+                                  base.embeddings.word_embeddings.weight.detach().numpy())

@@ -285,14 +285,14 @@ class BertPreTrainedModel(ZooModel):
             raise TypeError(f"{type(self).__name__}: config must be a BertConfig, got {type(config).__name__}")
         self.config = config
 
-    def _init_weights(self):
+    def _init_weights(self, modules=None):
         """transformers' init: N(0, initializer_range) for Linear and Embedding weights, zero
-        biases and padding row, LayerNorm 1/0."""
+        biases and padding row, LayerNorm 1/0 (over `modules`, by default all of them)."""
         from ..nn import init
 
         std = self.config.initializer_range
 
-        for m in self.modules():
+        for m in (self.modules() if modules is None else modules):
             if isinstance(m, nn.Linear):
                 init.normal_(m.weight, 0.0, std)
                 if m.bias is not None:
@@ -402,11 +402,38 @@ class BertPreTrainedModel(ZooModel):
                              f"file {source.path}; use create_model(..., pretrained=file) or load_state_dict for a "
                              f"bare weights file")
         config = BertConfig.from_pretrained(source.path, **config_overrides)
-        model = cls(config)
-        _pretrained.load_pretrained(model, source, keep_new_classifier="num_labels" in config_overrides)
+        with nn.init.no_init_weights():  # the checkpoint overwrites nearly everything: draw only what it lacks
+            model = cls(config)
+        new_head = _pretrained.load_pretrained(model, source, keep_new_classifier="num_labels" in config_overrides,
+                                               report=True)
         model.eval()
         info = getattr(model, "_loading_info", {"missing_keys": [], "unexpected_keys": []})
+        head = model.default_cfg.get("classifier")
+        fresh = [k for k, _ in model.named_parameters() if new_head and k.startswith(f"{head}.")]
+        if fresh:
+            warnings.warn(f"Some weights of {cls.__name__} were not initialized from the checkpoint and are newly "
+                          f"initialized because the shapes did not match: {fresh}. You should probably train this "
+                          "model on a down-stream task.", stacklevel=2)
+        model._init_missing(list(dict.fromkeys(info["missing_keys"] + fresh)))
         return (model, info) if output_loading_info else model
+
+    def _init_missing(self, keys) -> None:
+        """Initialise only the parameters a checkpoint did not hold (a new head), as transformers;
+        a whole module is not redrawn, since one of its weights may be tied to a loaded one."""
+        from ..nn import init
+
+        for key in keys:
+            owner, _, leaf = key.rpartition(".")
+            module = self.get_submodule(owner) if owner else self
+            param = getattr(module, leaf)
+            if isinstance(module, nn.LayerNorm) and leaf == "weight":
+                init.ones_(param)
+            elif leaf == "weight" and isinstance(module, (nn.Linear, nn.Embedding)):
+                init.normal_(param, 0.0, self.config.initializer_range)
+                if isinstance(module, nn.Embedding) and module.padding_idx is not None:
+                    param._data[module.padding_idx] = 0
+            else:  # biases, and bare ones such as cls.predictions.bias
+                init.zeros_(param)
 
     @staticmethod
     def remap_state_dict(sd: dict, model) -> dict:
@@ -521,11 +548,12 @@ class BertForMaskedLM(BertPreTrainedModel):
         self.num_features = config.hidden_size
         self._init_weights()
 
-    def _init_weights(self):
-        super()._init_weights()
-        from ..nn import init
+    def _init_weights(self, modules=None):
+        super()._init_weights(modules)
+        if modules is None:
+            from ..nn import init
 
-        init.zeros_(self.cls.predictions.bias)
+            init.zeros_(self.cls.predictions.bias)
 
     def forward_features(self, input_ids, attention_mask=None, token_type_ids=None, position_ids=None):
         return self._encode(input_ids, attention_mask, token_type_ids, position_ids)
