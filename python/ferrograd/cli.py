@@ -17,7 +17,40 @@ def main(argv=None) -> int:
                                         "for the paper-size ones.")
     models.add_argument("pattern", nargs="?", default="*", help="shell-style wildcard, e.g. 'resnet*' (default: all)")
     models.add_argument("--no-count", action="store_true", help="list names only, without building the models")
+    tour = sub.add_parser("tour", help="run every recipe and report its checks (the main job)",
+                          description="Run every training recipe of the course on real data, print one table "
+                                      "(recipe, metric, value, threshold, ok, seconds) and write tour.json, the "
+                                      "plots and report.html into --out. The full tour takes about 10 minutes on "
+                                      "2 CPU cores, --quick about 3.")
+    tour.add_argument("--quick", action="store_true", help="smaller data and fewer steps (same checks)")
+    tour.add_argument("--out", default="tour", help="folder for tour.json, plots and report.html (default: tour)")
+    tour.add_argument("--json", default=None, help="where to write tour.json (default: OUT/tour.json)")
+    tour.add_argument("--device", default="cpu", choices=["cpu", "wgpu"])
+    tour.add_argument("--seed", type=int, default=0)
+    run = sub.add_parser("run", help="run one recipe (`ferrograd run --list` lists them)")
+    run.add_argument("name", nargs="?", help="the recipe, e.g. vae")
+    run.add_argument("--list", action="store_true", help="list the recipes and exit")
+    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--quick", action="store_true")
+    run.add_argument("--device", default="cpu", choices=["cpu", "wgpu"])
+    run.add_argument("--out", default=None, help="folder for plots and checkpoints")
     args = parser.parse_args(argv)
+    if args.command == "tour":
+        from .recipes.tour import run_tour
+
+        result = run_tour(quick=args.quick, out_dir=args.out, json_path=args.json, device=args.device, seed=args.seed)
+        return 0 if result["ok"] else 1
+    if args.command == "run":
+        from . import recipes
+        from .recipes.tour import format_rows
+
+        if args.list or not args.name:
+            print("\n".join(recipes.list()))
+            return 0 if args.list else 2
+        result = recipes.run(args.name, seed=args.seed, quick=args.quick, device=args.device, out_dir=args.out)
+        print(format_rows([result], header=True))
+        print("metrics:", ", ".join(f"{k}={v:.4g}" for k, v in result["metrics"].items()))
+        return 0 if all(c["ok"] for c in result["checks"]) else 1
     if args.command == "models":
         from .models.listing import print_models
 
