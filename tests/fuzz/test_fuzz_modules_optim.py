@@ -1,7 +1,7 @@
 """Modules and optimizers built with generated bad and edge-case arguments: a constructor returns,
 or raises an ordinary exception naming the class; an optimizer refuses bad hyper-parameters and
-bad gradients naming itself. (Forward passes with bad inputs: tests/fuzz/test_fuzz_functional.py
-fuzzes the functions every layer calls.)"""
+bad gradients naming itself. (Forward passes with bad and edge-case inputs:
+test_fuzz_module_forward.py.)"""
 
 from __future__ import annotations
 
