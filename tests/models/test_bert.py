@@ -135,7 +135,10 @@ def test_fine_tuning_step_gradients_and_adamw(ref):
         assert np.abs(g - r).max() <= 1e-4 * np.abs(r).max() + 1e-7, n
     fg.optim.AdamW(m.parameters(), lr=1e-2, weight_decay=0.01).step()
     for n in names:
-        np.testing.assert_allclose(params[n].detach().numpy(), ref["step." + n], rtol=1e-4, atol=1e-6, err_msg=n)
+        # Adam's first step moves each weight by about lr * g / (|g| + eps): for a gradient near eps a
+        # float32 rounding difference in g changes the move by a visible fraction; 1% of lr is far below
+        # any real error (a wrong update is off by about lr).
+        np.testing.assert_allclose(params[n].detach().numpy(), ref["step." + n], rtol=1e-4, atol=1e-4, err_msg=n)
 
 
 def test_attention_uses_the_fused_kernel_with_the_mask(ref, monkeypatch):

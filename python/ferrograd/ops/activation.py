@@ -11,22 +11,51 @@ import numpy as np
 
 from ..autograd import Function
 from . import composite
-from ._util import asarray, unbroadcast
+from ._util import asarray, is_device, kernels, unbroadcast
+
+_NATIVE_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _native_float(x):
+    """Whether the Rust kernels take `x` as it is: a numpy array of native float32 / float64."""
+    return type(x) is np.ndarray and x.dtype in _NATIVE_FLOATS
+
+
+def _c_order(x):
+    # not np.ascontiguousarray: that turns a 0-d array into shape (1,)
+    return x if x.flags.c_contiguous else np.ascontiguousarray(x)
+
+
+def _erf_numpy(x):
+    """erf of a numpy array by the native kernel (fdlibm's rationals, vectorised; < 1 ulp):
+    float32 / float64 as they are, other floats through the nearest of the two (the result in
+    their dtype), anything else as float64."""
+    if _native_float(x):
+        return kernels(x).erf(_c_order(x))
+    x = np.asarray(x)
+    if x.dtype.kind != "f":
+        return kernels(x).erf(np.array(x, dtype=np.float64, order="C"))
+    wide = np.float64 if x.dtype.itemsize > 4 else np.float32
+    return kernels(x).erf(np.array(x, dtype=wide, order="C")).astype(x.dtype, copy=False)
+
+
+def _erf_device(x):
+    """erf of a float32 GpuArray by the device's own kernel (reached without scipy's ufunc)."""
+    from ..wgpu import elementwise
+
+    return elementwise.launch("erf", ["f32"], "f32", type(x).empty(x.shape, x.dtype), [x])
+
 
 @functools.cache
 def _erf_impl():
-    """scipy's erf when present (exact, vectorised); imported on first use, since importing
-    scipy.special costs ~0.2 s at `import ferrograd`."""
-    try:
-        from scipy.special import erf
-
-        return erf
-    except ImportError:  # pragma: no cover
-        scalar = np.vectorize(math.erf, otypes=[np.float64])
-        return lambda x: scalar(x).astype(x.dtype, copy=False)
+    """The erf for numpy arrays: the native kernel. scipy is not needed (nor imported)."""
+    return _erf_numpy
 
 
 def _erf(x):
+    """Elementwise erf of a numpy array or a GpuArray, in its dtype."""
+    if is_device(x):
+        return _erf_device(x if x.dtype == np.float32 else x.astype(np.float32))
     return _erf_impl()(x)
 
 
@@ -67,6 +96,8 @@ class Gelu(Function):
     def forward(ctx, x, approximate):
         ctx.save_for_backward(x)
         ctx.tanh = approximate == "tanh"
+        if _native_float(x):  # one vectorised, threaded pass (the numpy form below takes ~10)
+            return kernels(x).gelu_forward(_c_order(x), approximate)
         if ctx.tanh:
             inner = _SQRT_2_OVER_PI * (x + 0.044715 * x**3)
             return (0.5 * x * (1 + np.tanh(inner))).astype(x.dtype, copy=False)
@@ -75,6 +106,9 @@ class Gelu(Function):
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved
+        if _native_float(x) and type(g) is np.ndarray and g.shape == x.shape:
+            g = _c_order(g.astype(x.dtype, copy=False))
+            return kernels(x).gelu_backward(_c_order(x), g, "tanh" if ctx.tanh else "none")
         if ctx.tanh:
             inner = _SQRT_2_OVER_PI * (x + 0.044715 * x**3)
             t = np.tanh(inner)

@@ -90,7 +90,7 @@ class Erf(Function):
 
     @staticmethod
     def forward(ctx, a):
-        from .activation import _erf  # scipy's erf ufunc: numpy arrays and GpuArrays alike
+        from .activation import _erf  # the native erf kernel for numpy arrays, the device's for GpuArrays
 
         ctx.save_for_backward(a)
         return _erf(a)

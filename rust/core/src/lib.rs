@@ -15,6 +15,7 @@ pub mod strided;
 
 // The kernels, one module per family.
 
+pub mod activation;
 pub mod attention;
 pub mod conv;
 pub mod embedding;

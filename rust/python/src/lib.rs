@@ -10,6 +10,7 @@ mod args;
 mod errors;
 mod gemm;
 
+mod activation;
 mod attention;
 mod conv;
 mod embedding;
@@ -23,6 +24,7 @@ mod softmax;
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(gemm::matmul, m)?)?;
+    activation::register(m)?;
     attention::register(m)?;
     conv::register(m)?;
     embedding::register(m)?;
