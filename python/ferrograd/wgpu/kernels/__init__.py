@@ -3,6 +3,7 @@ arguments and results, on GpuArrays. `ops` picks this module or `_native` by the
 (`ops._util.kernels`), looking functions up by name at call time: a kernel family not written
 for the device yet raises KernelMissing (a NotImplementedError) naming the function."""
 
+from .activation import erf, erfc, gelu_backward, gelu_forward  # noqa: F401
 from .conv import conv2d_backward_data, conv2d_backward_weight, conv2d_forward  # noqa: F401
 from .matmul import matmul  # noqa: F401
 from .pool import (  # noqa: F401

@@ -1,0 +1,38 @@
+"""erf, erfc and GELU on the device with `_native`'s names and arguments, built from the WGSL
+elementwise kernels (the device's erf; the GELU formulas as array arithmetic)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+_SQRT_2 = math.sqrt(2.0)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+
+
+def erf(x):
+    from .. import elementwise
+
+    x = x if x.dtype == np.float32 else x.astype(np.float32)
+    return elementwise.launch("erf", ["f32"], "f32", type(x).empty(x.shape, x.dtype), [x])
+
+
+def erfc(x):
+    return 1.0 - erf(x)
+
+
+def gelu_forward(x, approximate="none"):
+    if approximate == "tanh":
+        return 0.5 * x * (1.0 + np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)))
+    return 0.5 * x * (1.0 + erf(x * (1.0 / _SQRT_2)))
+
+
+def gelu_backward(x, grad, approximate="none"):
+    if approximate == "tanh":
+        t = np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x * x * x))
+        d = 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * _SQRT_2_OVER_PI * (1.0 + 3 * 0.044715 * x * x)
+    else:
+        d = 0.5 * (1.0 + erf(x * (1.0 / _SQRT_2))) + x * _INV_SQRT_2PI * np.exp(-0.5 * x * x)
+    return grad * d

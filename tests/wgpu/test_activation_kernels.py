@@ -1,0 +1,23 @@
+"""The device's erf/erfc/gelu kernels (wgpu.kernels.activation) agree with the native ones they
+stand in for under `ops._util.kernels`."""
+
+import numpy as np
+import pytest
+
+from ferrograd import _native
+
+
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_device_gelu_and_erf_agree_with_native(approximate):
+    from ferrograd.wgpu import kernels as wk
+    from ferrograd.wgpu.array import GpuArray
+
+    rng = np.random.default_rng(0)
+    x = (rng.standard_normal(2000) * 3).astype(np.float32)
+    g = rng.standard_normal(2000).astype(np.float32)
+    X, G = GpuArray.from_numpy(x), GpuArray.from_numpy(g)
+    np.testing.assert_allclose(wk.gelu_forward(X, approximate).numpy(), _native.gelu_forward(x, approximate), atol=2e-6)
+    np.testing.assert_allclose(wk.gelu_backward(X, G, approximate).numpy(), _native.gelu_backward(x, g, approximate),
+                               atol=1e-5)
+    np.testing.assert_allclose(wk.erf(X).numpy(), _native.erf(x), atol=1e-6)
+    np.testing.assert_allclose(wk.erfc(X).numpy(), _native.erfc(x), atol=1e-6)
