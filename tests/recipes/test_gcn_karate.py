@@ -1,0 +1,39 @@
+"""gcn_karate in quick mode: every check passes and the metrics are finite (cpu, and wgpu where an adapter exists)."""
+
+import math
+
+import pytest
+
+from ferrograd.recipes import gcn_karate
+
+
+def _assert_ok(result, device):
+    assert result["name"] == "gcn_karate" and result["device"] == device
+    assert set(result["metrics"]) >= {"test_acc", "mlp_test_acc", "gain_over_mlp", "chance"}
+    assert all(math.isfinite(v) for v in result["metrics"].values()), result["metrics"]
+    assert [c["name"] for c in result["checks"]] == ["test_acc", "gain_over_mlp"]
+    assert all(c["ok"] for c in result["checks"]), result["checks"]
+    m = result["metrics"]
+    assert 0.0 <= m["test_acc"] <= 1.0 and 0.0 <= m["mlp_test_acc"] <= 1.0
+    assert m["gain_over_mlp"] == pytest.approx(m["test_acc"] - m["mlp_test_acc"])
+    # accuracy over the 32 unlabelled members is a multiple of 1/32
+    assert (m["test_acc"] * 32) == pytest.approx(round(m["test_acc"] * 32))
+
+
+def test_quick_cpu(tmp_path, monkeypatch):
+    monkeypatch.setenv("FERROGRAD_NO_PROGRESS", "1")
+    result = gcn_karate.run(seed=0, quick=True, out_dir=tmp_path)
+    _assert_ok(result, "cpu")
+    assert [p.endswith("gcn_karate_graph.png") for p in result["plots"]] == [True]
+    assert (tmp_path / "gcn_karate_checkpoint.safetensors").exists()
+
+
+def test_quick_wgpu(monkeypatch):
+    from ferrograd.wgpu import NoAdapterError, runtime
+
+    try:
+        runtime.get()
+    except NoAdapterError as e:
+        pytest.skip(f"no WebGPU adapter: {e}")
+    monkeypatch.setenv("FERROGRAD_NO_PROGRESS", "1")
+    _assert_ok(gcn_karate.run(seed=0, quick=True, device="wgpu"), "wgpu")
