@@ -1,0 +1,48 @@
+"""The autoencoder recipe in quick mode: every check holds, the metrics are finite, the plots and the
+checkpoint exist (cpu, and wgpu where an adapter exists); plus its helpers against numpy."""
+
+import math
+
+import pytest
+
+from ferrograd.recipes import autoencoder
+
+
+def _assert_ok(res, device):
+    assert res["name"] == "autoencoder" and res["device"] == device
+    assert set(res["metrics"]) >= {"ae_mse", "code_probe_acc", "dae_noisy_mse",
+                                   "identity_noisy_mse", "pca_mse", "raw_probe_acc"}
+    for name, value in res["metrics"].items():
+        assert math.isfinite(value), f"metric {name} = {value}"
+    assert res["checks"], "the recipe must make at least one check"
+    failed = [c for c in res["checks"] if not c["ok"]]
+    assert not failed, f"failed checks: {failed}"
+
+
+def test_quick_cpu(tmp_path, monkeypatch):
+    monkeypatch.setenv("FERROGRAD_NO_PROGRESS", "1")
+    res = autoencoder.run(seed=0, quick=True, out_dir=tmp_path)
+    _assert_ok(res, "cpu")
+    assert sorted(res["plots"]) == sorted(str(tmp_path / f"autoencoder_{p}.png") for p in ['loss', 'reconstructions'])
+    assert (tmp_path / "autoencoder_checkpoint.safetensors").exists()
+
+
+def test_quick_wgpu(monkeypatch):
+    from ferrograd.wgpu import NoAdapterError, runtime
+
+    try:
+        runtime.get()
+    except NoAdapterError as e:
+        pytest.skip(f"no WebGPU adapter: {e}")
+    monkeypatch.setenv("FERROGRAD_NO_PROGRESS", "1")
+    _assert_ok(autoencoder.run(seed=0, quick=True, device="wgpu"), "wgpu")
+
+
+def test_pca_reconstruct_matches_sklearn():
+    np = pytest.importorskip("numpy")
+    decomposition = pytest.importorskip("sklearn.decomposition")
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(50, 12)), rng.normal(size=(7, 12))
+    pca = decomposition.PCA(n_components=3).fit(a)
+    ref = pca.inverse_transform(pca.transform(b))
+    np.testing.assert_allclose(autoencoder.pca_reconstruct(a, b, 3), ref, rtol=1e-6, atol=1e-8)
