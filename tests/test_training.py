@@ -5,7 +5,7 @@ import numpy as np
 import ferrograd as fg
 from ferrograd import nn
 from ferrograd.nn import functional as F
-from ferrograd.training import accuracy, evaluate, fit
+from ferrograd.training import accuracy, evaluate, fit, linear_probe
 
 
 def _batches(x, y, size):
@@ -38,3 +38,16 @@ def test_fit_learns_validates_and_checkpoints(tmp_path):
     info = fg.load_checkpoint(tmp_path / "c.safetensors", model)
     assert info == {"step": 4 * len(train), "epoch": 4}
     assert evaluate(model, F.cross_entropy, val, {"acc": accuracy})["acc"] == history[-1]["val_acc"]
+
+
+def test_linear_probe_reads_separable_features_and_not_noise():
+    rng = np.random.default_rng(0)
+    y_train, y_test = rng.integers(0, 3, 300), rng.integers(0, 3, 300)
+    centres = rng.normal(size=(3, 5)) * 4
+
+    def features(y):
+        return centres[y] + rng.normal(size=(len(y), 5))
+
+    assert linear_probe(features(y_train), y_train, features(y_test), y_test) > 0.95
+    noise_acc = linear_probe(rng.normal(size=(300, 5)), y_train, rng.normal(size=(300, 5)), y_test)
+    assert noise_acc < 0.5  # chance is 1/3

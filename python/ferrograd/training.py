@@ -3,6 +3,8 @@ optional validation, scheduling, gradient clipping and checkpoints."""
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 from tqdm import tqdm
 
@@ -47,6 +49,11 @@ def evaluate(model, loss_fn, loader, metrics=None, device=None) -> dict:
     return {k: v / max(count, 1) for k, v in totals.items()}
 
 
+def _progress_off() -> bool:
+    """FERROGRAD_NO_PROGRESS=1 hides every progress bar (tests, logs, the tour's worker runs)."""
+    return bool(os.environ.get("FERROGRAD_NO_PROGRESS"))
+
+
 def fit(model, loss_fn, optimizer, loader, epochs: int = 1, val_loader=None, metrics=None, scheduler=None,
         scheduler_per_batch: bool = False, clip_grad_norm: float | None = None, checkpoint_path=None,
         progress: bool = True, log=print, device=None) -> list[dict]:
@@ -58,7 +65,7 @@ def fit(model, loss_fn, optimizer, loader, epochs: int = 1, val_loader=None, met
     for epoch in range(1, epochs + 1):
         model.train()
         running, seen = 0.0, 0
-        bar = tqdm(loader, desc=f"epoch {epoch}/{epochs}", leave=False, disable=not progress)
+        bar = tqdm(loader, desc=f"epoch {epoch}/{epochs}", leave=False, disable=not progress or _progress_off())
         for batch in bar:
             x, y = _split(batch, device)
             loss = loss_fn(model(x), y)
@@ -84,3 +91,29 @@ def fit(model, loss_fn, optimizer, loader, epochs: int = 1, val_loader=None, met
         if log is not None:
             log("  ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in record.items()))
     return history
+
+
+def linear_probe(f_train, y_train, f_test, y_test, steps: int = 300, lr: float = 0.05,
+                 weight_decay: float = 1e-3) -> float:
+    """Test accuracy of a logistic-regression probe (one Linear layer, full-batch Adam) on fixed
+    features (numpy arrays), standardised with the training features' mean and std: how much of the
+    labels a representation makes linearly readable. A few hundred tiny steps, so it runs on the CPU
+    whatever device computed the features."""
+    from . import nn, optim
+    from .nn import functional as F
+
+    f_train, f_test = np.asarray(f_train, np.float64), np.asarray(f_test, np.float64)
+    y_train, y_test = np.asarray(y_train), np.asarray(y_test)
+    mu, sd = f_train.mean(0), f_train.std(0) + 1e-6
+    a = Tensor(((f_train - mu) / sd).astype(np.float32))
+    b = Tensor(((f_test - mu) / sd).astype(np.float32))
+    y = Tensor(y_train.astype(np.int64))
+    probe = nn.Linear(a.shape[1], int(max(y_train.max(), y_test.max())) + 1)
+    opt = optim.Adam(probe.parameters(), lr=lr, weight_decay=weight_decay)
+    for _ in range(steps):
+        loss = F.cross_entropy(probe(a), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    with no_grad():
+        return float((probe(b).numpy().argmax(1) == y_test).mean())

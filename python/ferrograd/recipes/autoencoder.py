@@ -20,7 +20,7 @@ import ferrograd as fg
 from ferrograd.data import DataLoader, TensorDataset
 from ferrograd.data.datasets import load_digits
 from ferrograd.nn import functional as F
-from ferrograd.training import fit
+from ferrograd.training import fit, linear_probe
 
 from ._common import Recipe, check, figure
 
@@ -31,25 +31,6 @@ def pca_reconstruct(x_train: np.ndarray, x: np.ndarray, k: int) -> np.ndarray:
     _, _, vt = np.linalg.svd(x_train - mean, full_matrices=False)
     v = vt[:k].T  # (D, k): orthonormal principal directions
     return (x - mean) @ v @ v.T + mean
-
-
-def linear_probe(f_train, y_train, f_test, y_test, steps=300, lr=0.05, weight_decay=1e-3) -> float:
-    """Test accuracy of a logistic-regression probe (one Linear layer, full-batch Adam) on fixed
-    features, standardised with the training features' mean and std. It is a few hundred tiny
-    steps on numpy features, so it runs on the CPU whatever device trained the features."""
-    mu, sd = f_train.mean(0), f_train.std(0) + 1e-6
-    a = fg.tensor(((f_train - mu) / sd).astype(np.float32))
-    b = fg.tensor(((f_test - mu) / sd).astype(np.float32))
-    y = fg.tensor(y_train)
-    probe = fg.nn.Linear(a.shape[1], 10)
-    opt = fg.optim.Adam(probe.parameters(), lr=lr, weight_decay=weight_decay)
-    for _ in range(steps):
-        loss = F.cross_entropy(probe(a), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    with fg.no_grad():
-        return float((probe(b).numpy().argmax(1) == y_test).mean())
 
 
 def train_autoencoder(model, x_train, epochs, lr, seed, device):

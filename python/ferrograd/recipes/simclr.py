@@ -20,6 +20,7 @@ import ferrograd as fg
 from ferrograd import nn
 from ferrograd.data.datasets import load_digits
 from ferrograd.nn import functional as F
+from ferrograd.training import linear_probe
 
 from ._common import Recipe, check, figure
 
@@ -75,25 +76,6 @@ def nt_xent(z1, z2, temperature: float):
     logits = logits - 1e9 * fg.eye(2 * n, device=z.device)  # a view is not its own partner
     partner = np.concatenate([np.arange(n, 2 * n), np.arange(n)])
     return F.cross_entropy(logits, fg.tensor(partner).to(z.device))
-
-
-def linear_probe(f_train, y_train, f_test, y_test, steps=300, lr=0.05, weight_decay=1e-3) -> float:
-    """Test accuracy of a logistic-regression probe (one Linear layer, full-batch Adam) on fixed
-    features, standardised with the training features' mean and std. It is a few hundred tiny
-    steps on numpy features, so it runs on the CPU whatever device trained the features."""
-    mu, sd = f_train.mean(0), f_train.std(0) + 1e-6
-    a = fg.tensor(((f_train - mu) / sd).astype(np.float32))
-    b = fg.tensor(((f_test - mu) / sd).astype(np.float32))
-    y = fg.tensor(y_train)
-    probe = nn.Linear(a.shape[1], 10)
-    opt = fg.optim.Adam(probe.parameters(), lr=lr, weight_decay=weight_decay)
-    for _ in range(steps):
-        loss = F.cross_entropy(probe(a), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    with fg.no_grad():
-        return float((probe(b).numpy().argmax(1) == y_test).mean())
 
 
 def make_encoder():
