@@ -22,8 +22,12 @@ def _corner(a, shape, skip=None):
 
 
 def _gather_ref(a, dim, idx, **_):
-    if a.ndim == 0:
-        return a.copy()
+    if a.ndim == 0:  # torch: a 0-d input acts as a 1-element vector; the result has index's shape
+        if idx.ndim > 1:
+            raise RuntimeError("gather: index tensor must have the same number of dimensions as input tensor")
+        if (idx != 0).any():
+            raise IndexError("gather: index out of bounds for a 0-d input")
+        return np.full(idx.shape, a, dtype=a.dtype)
     if idx.ndim == 0:
         return np.asarray(a[int(idx)])
     return np.take_along_axis(_corner(a, idx.shape, dim % a.ndim), idx, dim)

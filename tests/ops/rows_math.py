@@ -42,6 +42,17 @@ def _binary_cases(lo=-3.0, hi=3.0, b_lo=None, b_hi=None, avoid_zero=False):
     return samples
 
 
+def _sign(a):
+    """torch.sign: 0 for NaN (numpy's np.sign gives NaN)."""
+    return np.where(np.isnan(a), 0, np.sign(a)).astype(np.sign(a).dtype)
+
+
+def _xlogy(a, b):
+    """torch.xlogy: 0 where a is 0 (even for b = 0 or inf), NaN where b is NaN."""
+    with np.errstate(all="ignore"):
+        return np.where(np.isnan(b), np.nan, np.where(a == 0, 0, a * np.log(b))).astype(a.dtype)
+
+
 def _bad_input(op):
     return [((np.zeros(2).tolist(),), {}, TypeError, op)]
 
@@ -112,8 +123,8 @@ ROWS = {
     "trunc": unary(np.trunc, grad=False),
     "frac": unary(lambda a: a - np.trunc(a)),
     "round": Row(samples=_unary_cases(-5, 5), ref=np.round, grad=False),
-    "sign": Row(samples=_unary_cases(), ref=np.sign, grad=False),
-    "sgn": Row(samples=_unary_cases(), ref=np.sign, grad=False),
+    "sign": Row(samples=_unary_cases(), ref=_sign, grad=False),
+    "sgn": Row(samples=_unary_cases(), ref=_sign, grad=False),
     "neg": unary(np.negative),
     "positive": unary(lambda a: a),
     "floor_divide": Row(samples=_nonzero_divisor, ref=lambda a, b: np.floor_divide(a, b).astype(np.result_type(a, b)), grad=False,
@@ -142,7 +153,7 @@ ROWS = {
         "random": Case((np.where(rng.random((3, 4)) > 0.7, 0.0, rng.standard_normal((3, 4))), rng.uniform(0.2, 3, (3, 4)))),
         "empty": Case((np.zeros((0,)), np.ones((0,)))),
         "broadcast": Case((rng.standard_normal((2, 3)), rng.uniform(0.2, 3, 3))),
-    }, ref=lambda a, b: np.where(a == 0, 0, a * np.log(np.where(a == 0, 1, b))).astype(a.dtype)),
+    }, ref=_xlogy),
     "hypot": Row(samples=_binary_cases(avoid_zero=True), ref=lambda a, b: np.hypot(a, b).astype(a.dtype)),
     "clamp_min": Row(samples=lambda rng: {"random": Case((rng.standard_normal((3, 4)), 0.1)), "empty": Case((np.zeros((0,)), 0.0))},
                      ref=lambda a, m: np.maximum(a, m).astype(a.dtype)),

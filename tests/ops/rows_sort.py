@@ -12,12 +12,12 @@ from optable import Case, Row
 
 
 def _order(a, axis, descending):
-    """Stable order along axis; descending keeps ties in input order and puts NaN first."""
+    """Stable order along axis; descending keeps ties in input order and puts NaN first (before
+    +inf, as torch), by sorting on (not NaN, -a)."""
     if not descending:
         return np.argsort(a, axis=axis, kind="stable")
-    key = -a.astype(np.float64)
-    key = np.where(np.isnan(key), -np.inf, key)
-    return np.argsort(key, axis=axis, kind="stable")
+    a = a.astype(np.float64)
+    return np.lexsort((-a, ~np.isnan(a)), axis=axis)
 
 
 def _sort_cases(rng):

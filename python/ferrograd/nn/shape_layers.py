@@ -31,8 +31,10 @@ class Unflatten(Module):
         self.dim, self.unflattened_size = dim, tuple(unflattened_size)
 
     def forward(self, x):
-        d = self.dim % x.ndim
-        return x.reshape(x.shape[:d] + self.unflattened_size + x.shape[d + 1 :])
+        from ..ops.shape_ops import unflatten
+
+        # the registered op: it checks dim and sizes, and its errors name unflatten
+        return unflatten(x, self.dim, self.unflattened_size)
 
     def extra_repr(self):
         return f"dim={self.dim}, unflattened_size={self.unflattened_size}"

@@ -3,10 +3,44 @@ fallback built from Tensor ops (the gradient oracle of the fused backward, and t
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..autograd import Function
 from ._util import asarray, kernels, unbroadcast
+
+
+def _within(a, limit=math.inf) -> bool:
+    """Every entry finite and |entry| <= limit (a max/min pass, no copy; NaN fails)."""
+    if a.size == 0:
+        return True
+    lo, hi = float(a.min()), float(a.max())
+    return math.isfinite(lo) and math.isfinite(hi) and -limit <= lo and hi <= limit
+
+
+def _causal_as_mask(q, k, v, scale) -> bool:
+    """Whether the cpu kernel must run is_causal as an explicit −inf mask. torch's math path adds
+    −inf to the scores a row may not see, so a NaN or +inf score there (NaN + −inf), or 0 · a
+    non-finite value, still makes the output NaN; the kernel's causal mode skips those keys. Only
+    inputs with a non-finite value, or q/k entries big enough for a score to overflow, need it
+    (a max/min pass each, no copy); the wgpu kernel checks the same itself."""
+    if type(q) is not np.ndarray:
+        return False
+    limit = math.sqrt(float(np.finfo(q.dtype).max) / 4 / max(q.shape[-1], 1)) / math.sqrt(max(abs(scale), 1e-300))
+    return not (_within(q, limit) and _within(k, limit) and _within(v))
+
+
+def _dead_rows_times_v(out, lse, v):
+    """A row that sees no key (lse −inf) outputs 0 · v: NaN in the columns where v has a
+    non-finite entry, as torch (and the wgpu kernel); the cpu kernel writes 0 there."""
+    if type(v) is not np.ndarray or _within(v):
+        return out
+    dead = np.isneginf(lse)[..., None]
+    if not dead.any():
+        return out
+    bad_cols = ~np.isfinite(v).all(axis=-2, keepdims=True)  # (..., 1, Ev)
+    return np.where(dead & bad_cols, np.asarray(np.nan, out.dtype), out)
 
 
 class SDPAFused(Function):
@@ -20,12 +54,16 @@ class SDPAFused(Function):
     def forward(ctx, q, k, v, mask, is_causal, scale):
         batch = np.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
         full_mask = None
+        if is_causal and _causal_as_mask(q, k, v, scale):
+            L, S = q.shape[-2], k.shape[-2]
+            mask = np.where(np.tril(np.ones((L, S), dtype=bool)), 0.0, -np.inf).astype(q.dtype)
+            is_causal = False
         if mask is not None:
             full_mask = np.broadcast_to(mask, batch + (q.shape[-2], k.shape[-2]))
         out, lse = kernels(q).sdpa_forward(q, k, v, full_mask, bool(is_causal), float(scale))
         ctx.save_for_backward(q, k, v, full_mask, out, lse)
         ctx.is_causal, ctx.scale = bool(is_causal), float(scale)
-        return out
+        return _dead_rows_times_v(out, lse, v)
 
     @staticmethod
     def backward(ctx, g):

@@ -137,6 +137,7 @@ def gather(input, dim, index, *, sparse_grad=False):
     d = _dim(dim, input.ndim, "gather")
     idx = _index(index, input, "gather")
     if input.ndim == 0 or (input.ndim == 1 and idx.ndim == 0):  # torch allows 0-d with 0-d / 1-d
+        _check_scatter_shapes(input, idx, d, "gather")  # (and refuses a 0-d input with a 2-d index)
         return gather(input.reshape(-1), 0, index.reshape(-1)).reshape(tuple(index.shape))
     _check_scatter_shapes(input, idx, d, "gather")
     _check_range(idx, input.shape[d], "gather", dim=d)

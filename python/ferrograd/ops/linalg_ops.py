@@ -312,20 +312,14 @@ def _parse_term(term, t, k, op):
 
 
 def _diagonal(t, labels, label):
-    """Merge every repetition of `label` in one operand into one dim (the diagonal), by a mask
-    multiply and a sum, so it stays differentiable twice on any device."""
+    """Merge every repetition of `label` in one operand into one dim (the diagonal, moved last),
+    as a strided view (torch.diagonal): no off-diagonal value takes part, so a NaN/inf there
+    cannot reach the result (a mask multiply would give 0·NaN)."""
     while labels.count(label) > 1:
         d1 = labels.index(label)
         d2 = labels.index(label, d1 + 1)
-        n = t.shape[d1]
-        eye = np.eye(n, dtype=t.dtype)
-        shape = [1] * t.ndim
-        shape[d1] = shape[d2] = n
-        from ._util import asarray
-
-        mask = tensor_cls()._wrap(asarray(eye.reshape(shape), like=t._data))
-        t = (t * mask).sum(dim=d2)
-        labels = labels[:d2] + labels[d2 + 1:]
+        t = t.diagonal(0, d1, d2)
+        labels = [l for d, l in enumerate(labels) if d not in (d1, d2)] + [label]
     return t, labels
 
 
@@ -471,19 +465,14 @@ def einsum(*args):
 
 
 # ---- cross / cdist ------------------------------------------------------------------------------
-_ROLL1 = np.array([[0, 0, 1], [1, 0, 0], [0, 1, 0]])  # v @ R1 = (v1, v2, v0)
-_ROLL2 = _ROLL1.T  # v @ R2 = (v2, v0, v1)
-
-
 def _cross_last(a, b):
-    """cross product along the last dim (size 3), with rolls as 3x3 matmuls (differentiable
-    twice on any device): a x b = roll1(a) * roll2(b) - roll2(a) * roll1(b)."""
-    from ._util import asarray
-
-    T = tensor_cls()
-    r1 = T._wrap(asarray(_ROLL1.astype(a.dtype), like=a._data))
-    r2 = T._wrap(asarray(_ROLL2.astype(a.dtype), like=a._data))
-    return (a @ r1) * (b @ r2) - (a @ r2) * (b @ r1)
+    """cross product along the last dim (size 3), with the rolls as index arithmetic (roll, a
+    differentiable op on every device): a x b = roll1(a) * roll2(b) - roll2(a) * roll1(b), with
+    roll1(v) = (v1, v2, v0), roll2(v) = (v2, v0, v1). Each component reads only the two others,
+    so a NaN/inf stays out of its own component (a 3x3 matmul would spread it as 0·NaN)."""
+    a1, a2 = a.roll(-1, -1), a.roll(1, -1)
+    b1, b2 = b.roll(-1, -1), b.roll(1, -1)
+    return a1 * b2 - a2 * b1
 
 
 def cross_dim(input, other, dim, op):

@@ -139,7 +139,11 @@ class Sign(Function):
 
     @staticmethod
     def forward(ctx, a):
-        return np.sign(a)
+        out = np.sign(a)
+        if isinstance(a, np.ndarray) and a.dtype.kind == "f":
+            # torch.sign(NaN) is 0 (as the wgpu kernel), numpy's NaN
+            out = np.where(np.isnan(a), out.dtype.type(0), out)
+        return out
 
     @staticmethod
     def backward(ctx, g):
@@ -302,7 +306,13 @@ def addcdiv(input, tensor1, tensor2, *, value=1):
 
 @register("logaddexp")
 def logaddexp(input, other):
+    """log(exp(input) + exp(other)), shifted by the larger one so it does not overflow. An
+    infinite (or NaN) shift would give inf - inf = NaN: there the shift is 0, so exp(±inf)
+    gives torch's ±inf (and NaN stays NaN)."""
+    from ..tensor import where
+
     m = input.maximum(other).detach()
+    m = where(m.isfinite(), m, 0.0)
     return m + ((input - m).exp() + (other - m).exp()).log()
 
 
@@ -315,15 +325,33 @@ def xlogy(input, other):
     _check(input, "xlogy")
     other = _operand(other, input, "xlogy")
     if not isinstance(other, _tensor_cls()):
-        return where(input == 0, 0.0, input * math.log(other)) if other <= 0 else input * math.log(other)
-    safe = where(other > 0, other, 1.0)
+        if other <= 0 or other == math.inf:
+            return where(input == 0, 0.0, input * math.log(other))
+        return input * math.log(other)
+    # where input is 0, log of a finite stand-in (1 for other <= 0 or inf, 0·log(inf) being NaN);
+    # NaN stays NaN there, as torch
+    safe = where(((other > 0) & (other < math.inf)) | _nan(other), other, 1.0)
     log_other = where(input == 0, safe.log(), other.log())
     return input * log_other
 
 
 @register("hypot", inplace=True)
 def hypot(input, other):
-    return (input * input + other * other).sqrt()
+    """sqrt(input² + other²) as IEEE hypot (torch.hypot): scaled by the larger magnitude so the
+    squares do not overflow, and inf when either is infinite, even against NaN."""
+    from ..tensor import where
+
+    _check(input, "hypot")
+    other = _operand(other, input, "hypot")
+    if not isinstance(other, _tensor_cls()):
+        from ..tensor import full_like
+
+        other = full_like(input, other)
+    m = input.abs().maximum(other.abs()).detach()
+    m = where(m.isfinite() & (m > 0), m, 1.0)  # 0 (both 0), inf and NaN: no scaling
+    a, b = input / m, other / m
+    out = m * (a * a + b * b).sqrt()
+    return where(input.isinf() | other.isinf(), math.inf, out)
 
 
 @register("clamp_min", inplace=True)
@@ -474,8 +502,12 @@ def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     b = other.detach() if isinstance(other, _tensor_cls()) else other
     if not dtypes.is_float(a.dtype):
         a = a.to(dtypes.float64 if a.device == "cpu" else dtypes.float32)
-    diff = (a - b).abs()
-    close = (a == b) | (diff <= atol + rtol * (b.abs() if isinstance(b, _tensor_cls()) else abs(b)))
+    with np.errstate(invalid="ignore"):
+        diff = (a - b).abs()
+    # as torch: equal values (equal infinities too) are close; otherwise only a finite
+    # difference can be (|1 - inf| <= atol + rtol·inf would hold)
+    allowed = atol + rtol * (b.abs() if isinstance(b, _tensor_cls()) else abs(b))
+    close = (a == b) | (diff.isfinite() & (diff <= allowed))
     if equal_nan:
         close = close | (_nan(a) & _nan(b))
     return close

@@ -109,7 +109,8 @@ class NllLoss(Function):
         wt = np.where(keep, wt, 0).astype(x.dtype)
         ctx.save_for_backward(rows, safe, wt)
         ctx.shape = x.shape
-        return -(wt * x[rows, safe])
+        # select, don't multiply: an ignored row reads x[i, 0], and 0 * NaN there would be NaN
+        return np.where(keep, -(wt * x[rows, safe]), 0).astype(x.dtype)
 
     @staticmethod
     def backward(ctx, g):

@@ -37,13 +37,13 @@ _OPS = {
     "subtract": "{0} - {1}",
     "multiply": {"bool": "{0} & {1}", "*": "{0} * {1}"},
     "divide": "{0} / {1}",
-    "floor_divide": {"f32": "floor({0} / {1})", "i32": "ifloordiv({0}, {1})", "*": "{0} / max({1}, 1u)"},
-    "remainder": {"f32": "{0} - {1} * floor({0} / {1})", "i32": "imod({0}, {1})", "*": "{0} % max({1}, 1u)"},
+    "floor_divide": {"f32": "ffloordiv({0}, {1})", "i32": "ifloordiv({0}, {1})", "*": "{0} / max({1}, 1u)"},
+    "remainder": {"f32": "fremainder({0}, {1})", "i32": "imod({0}, {1})", "*": "{0} % max({1}, 1u)"},
     "power": {"f32": "fpow({0}, {1})", "i32": "ipow({0}, {1})"},
     "negative": {"bool": "1u - {0}", "u32": "0u - {0}", "*": "-{0}"},
     "positive": "{0}",
     "absolute": {"u32": "{0}", "bool": "{0}", "*": "abs({0})"},
-    "sign": {"u32": "min({0}, 1u)", "*": "sign({0})"},
+    "sign": {"u32": "min({0}, 1u)", "f32": "select(sign({0}), 0.0, fisnan({0}))", "*": "sign({0})"},  # NaN: 0, as torch
     "exp": "fexp({0})",
     "exp2": "exp2({0})",
     "expm1": "fexpm1({0})",
@@ -57,18 +57,17 @@ _OPS = {
     "sin": "sin({0})",
     "cos": "cos({0})",
     "tan": "tan({0})",
-    "arctan": "atan({0})",
-    # via atan2: llvmpipe's asin/acos are off by ~2e-4
-    "arcsin": "atan2({0}, sqrt((1.0 - {0}) * (1.0 + {0})))",
-    "arccos": "atan2(sqrt((1.0 - {0}) * (1.0 + {0})), {0})",
+    "arctan": "fatan({0})",
+    "arcsin": "fasin({0})",
+    "arccos": "facos({0})",
     "sinh": "sinh({0})",
     "cosh": "cosh({0})",
     "arcsinh": "asinh({0})",
     "arccosh": "acosh({0})",
     "arctanh": "atanh({0})",
-    "arctan2": "atan2({0}, {1})",
+    "arctan2": "fatan2({0}, {1})",
     "log10": "log2({0}) * 0.30102999566398120",
-    "fmod": {"f32": "{0} - {1} * trunc({0} / {1})", "i32": "irem({0}, {1})", "*": "{0} % max({1}, 1u)"},
+    "fmod": {"f32": "ffmod({0}, {1})", "i32": "irem({0}, {1})", "*": "{0} % max({1}, 1u)"},
     "erf": "ferf({0})",
     "floor": "floor({0})",
     "ceil": "ceil({0})",
@@ -83,11 +82,12 @@ _OPS = {
     "greater": ("{0} > {1}", "pred"),
     "greater_equal": ("{0} >= {1}", "pred"),
     "equal": ("{0} == {1}", "pred"),
-    "not_equal": ("{0} != {1}", "pred"),
-    "logical_and": ("({0} != Z) && ({1} != Z)", "pred"),
-    "logical_or": ("({0} != Z) || ({1} != Z)", "pred"),
-    "logical_xor": ("({0} != Z) != ({1} != Z)", "pred"),
-    "logical_not": ("{0} == Z", "pred"),
+    "not_equal": {"f32": ("fne({0}, {1})", "pred"), "*": ("{0} != {1}", "pred")},
+    # f32 truth by bits (ftrue): NaN is true, and llvmpipe folds NaN != 0 to false
+    "logical_and": {"f32": ("ftrue({0}) && ftrue({1})", "pred"), "*": ("({0} != Z) && ({1} != Z)", "pred")},
+    "logical_or": {"f32": ("ftrue({0}) || ftrue({1})", "pred"), "*": ("({0} != Z) || ({1} != Z)", "pred")},
+    "logical_xor": {"f32": ("ftrue({0}) != ftrue({1})", "pred"), "*": ("({0} != Z) != ({1} != Z)", "pred")},
+    "logical_not": {"f32": ("!ftrue({0})", "pred"), "*": ("{0} == Z", "pred")},
     "bitwise_and": "{0} & {1}",
     "bitwise_or": "{0} | {1}",
     "bitwise_xor": "{0} ^ {1}",
@@ -127,6 +127,8 @@ def _expr(name: str, kind: str):
 def _conv(e: str, src: str, dst: str) -> str:
     if src == dst:
         return e
+    if dst == "bool" and src == "f32":  # by bits: NaN is true (llvmpipe folds NaN != 0.0 to false), -0.0 false
+        return f"select(0u, 1u, (bitcast<u32>({e}) & 0x7fffffffu) != 0u)"
     if dst == "bool":
         return f"select(0u, 1u, {e} != {_ZERO[src]})"
     return f"{_WGSL[dst]}({e})"
@@ -282,6 +284,8 @@ def _source(name: str, loop_kinds, out: GpuArray, inputs) -> str:
     if expr_spec is None:
         raise TypeError(f"wgpu {name}: not implemented for dtype kind {loop_kinds[0]}")
     expr, res = expr_spec
+    if name == "power" and loop_kinds[0] == "f32" and not isinstance(inputs[1], GpuArray):
+        expr = "fpow_s({0}, {1})"  # a number as the exponent: 0.5 is sqrt, as numpy (the key has "s")
     bindings = [f"@group(0) @binding(0) var<storage, read_write> OUT: array<{_WGSL[_KIND[out.dtype]]}>;"]
     loads, b, n_scalars = [], 0, 0
     for k, (x, kind) in enumerate(zip(inputs, loop_kinds)):

@@ -114,7 +114,15 @@ def _launch_reduce(op, x, keep, red, r, out, nchunks):
     okind = _KIND[out.dtype]
     arg = op in ("argmax", "argmin")
     base_op = {"argmax": "max", "argmin": "min"}.get(op, op)
-    if arg:
+    if arg and acc == "f32":
+        # NaN is the best (as numpy and torch: the first NaN's index), tested by bits, then the
+        # order: llvmpipe's comparisons drop NaN.
+        step = (f"fn step(a: ptr<function, ACC>, ai: ptr<function, u32>, v: ACC, vi: u32) {{\n"
+                f"    let vn = fisnan(v);\n    let an = fisnan(*a);\n"
+                f"    if ((vn && (!an || vi < *ai)) || (!vn && !an && ({_BETTER[op]} || (v == *a && vi < *ai)))) "
+                f"{{ *a = v; *ai = vi; }}\n}}")
+        store = "        OUT[g] = i32(si[0]);"
+    elif arg:
         step = (f"fn step(a: ptr<function, ACC>, ai: ptr<function, u32>, v: ACC, vi: u32) {{\n"
                 f"    if ({_BETTER[op]} || (v == *a && vi < *ai)) {{ *a = v; *ai = vi; }}\n}}")
         store = "        OUT[g] = i32(si[0]);"

@@ -307,7 +307,9 @@ fn dot<T: AttnFloat>(a: &[T], b: &[T]) -> T {
     acc.iter().fold(tail, |s, &x| s + x)
 }
 
-/// `row[j] = exp(row[j]·a + c)`, returning the sum.
+/// `row[j] = exp(row[j]·a + c)`, returning the sum. The product is rounded before the add (no
+/// fma): `c` is minus the rounded `max(row)·a`, so the largest score gives exactly exp(0) even when
+/// the scores are so large that the product's rounding error exceeds exp's range.
 #[inline(always)]
 fn exp_sum<T: AttnFloat>(row: &mut [T], a: T, c: T) -> T {
     let mut acc = [T::ZERO; LANES];
@@ -315,14 +317,14 @@ fn exp_sum<T: AttnFloat>(row: &mut [T], a: T, c: T) -> T {
     let (head, rest) = row.split_at_mut(n);
     for ch in head.chunks_exact_mut(LANES) {
         for t in 0..LANES {
-            let p = ch[t].fma(a, c).exp_fast();
+            let p = (ch[t] * a + c).exp_fast();
             ch[t] = p;
             acc[t] += p;
         }
     }
     let mut s = T::ZERO;
     for x in rest.iter_mut() {
-        *x = x.fma(a, c).exp_fast();
+        *x = (*x * a + c).exp_fast();
         s += *x;
     }
     acc.iter().fold(s, |a, &b| a + b)
@@ -410,7 +412,7 @@ fn bwd_p_rows<T: AttnFloat>(
         let shift = lse[i];
         if mrow.is_none() {
             vis.iter_mut()
-                .for_each(|x| *x = x.fma(scale, T::ZERO - shift).exp_fast());
+                .for_each(|x| *x = (*x * scale - shift).exp_fast()); // rounded as in exp_sum
         } else {
             scale_add_mask(vis, scale, mrow);
             vis.iter_mut().for_each(|x| *x = (*x - shift).exp_fast());

@@ -281,3 +281,27 @@ fn fast_exp_is_accurate() {
     assert_eq!((-100f32).exp_fast(), 0.0);
     assert!(f32::NAN.exp_fast().is_nan());
 }
+
+/// Scores far above exp's range (|s| ~ 1e12): the softmax is one-hot at the largest score, so each
+/// output row is that key's value row. The kernel subtracts the row max after scaling; if the
+/// scaling rounded differently for the max and the exponent (a fused multiply-add), the top
+/// score's exponent would be off by ~1e5 and the row would read as "no key visible" (zeros).
+#[test]
+fn huge_scores_give_the_argmax_value() {
+    let (l, s, e, ev) = (3usize, 5usize, 1usize, 2usize);
+    let q: Vec<f32> = vec![1.3e6, -2.7e6, 0.9e6];
+    let k: Vec<f32> = vec![0.7e6, -1.1e6, 1.9e6, 0.2e6, -0.4e6];
+    let v: Vec<f32> = (0..s * ev).map(|i| i as f32).collect();
+    let vq = StridedView::contiguous(&q, &[1, l, e]).unwrap();
+    let vk = StridedView::contiguous(&k, &[1, s, e]).unwrap();
+    let vv = StridedView::contiguous(&v, &[1, s, ev]).unwrap();
+    let mut out = vec![0f32; l * ev];
+    let mut lse = vec![0f32; l];
+    let scale = 1.0f32 / 3f32.sqrt();
+    attention::sdpa_forward(&vq, &vk, &vv, None, false, scale, &mut out, &mut lse).unwrap();
+    for i in 0..l {
+        let best = (0..s).max_by(|&a, &b| (q[i] * k[a]).total_cmp(&(q[i] * k[b]))).unwrap();
+        assert_eq!(&out[i * ev..(i + 1) * ev], &v[best * ev..(best + 1) * ev], "row {i}");
+        assert!(lse[i].is_finite(), "row {i}: lse {}", lse[i]);
+    }
+}

@@ -153,9 +153,13 @@ def _log1p_exp(z: Tensor) -> Tensor:
     return z.maximum(0.0) + (-z.abs()).exp().log1p()
 
 
+# The activations below that clip or zero test "x goes to the bound/fill", never "x stays":
+# a comparison with NaN is False, so NaN stays NaN, as torch.
+
+
 def _clip_strict(x: Tensor, lo: float, hi: float) -> Tensor:
-    """min(max(x, lo), hi) with gradient 0 on the bounds themselves, as torch's hardtanh."""
-    return where(x < hi, where(x > lo, x, lo), hi)
+    """min(max(x, lo), hi) with gradient 0 on the bounds themselves, as torch's hardtanh; NaN stays."""
+    return where(x >= hi, hi, where(x <= lo, lo, x))
 
 
 def _elu(x: Tensor, alpha: float, input_scale: float = 1.0) -> Tensor:
@@ -256,13 +260,13 @@ def threshold(input: Tensor, threshold: float, value: float, inplace: bool = Fal
     """x where x > threshold, else value."""
     input = _float(input, "threshold")
     th, value = _number(threshold, "threshold", "threshold"), _number(value, "threshold", "value")
-    return _inplace(input, lambda: where(input > th, input, value), inplace)
+    return _inplace(input, lambda: where(input <= th, value, input), inplace)
 
 
 def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     """x where |x| > lambd, else 0."""
     input = _float(input, "hardshrink")
-    return where(input.abs() > _number(lambd, "hardshrink", "lambd"), input, 0.0)
+    return where(input.abs() <= _number(lambd, "hardshrink", "lambd"), 0.0, input)
 
 
 def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
@@ -271,7 +275,7 @@ def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     lambd = _number(lambd, "softshrink", "lambd")
     if lambd < 0:
         raise ValueError(f"softshrink: lambd must be >= 0, got {lambd}")
-    return where(input > lambd, input - lambd, where(input < -lambd, input + lambd, 0.0))
+    return where(input.abs() <= lambd, 0.0, where(input > lambd, input - lambd, input + lambd))
 
 
 def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False,

@@ -127,7 +127,8 @@ def _kept_mean(loss: Tensor, t, wdata, ignore_index: int, input: Tensor) -> Tens
     if is_device(t):
         # The denominator stays on the device: no readback inside a training step.
         safe = np.where(keep, t, 0)
-        denom = keep.sum() if wdata is None else (wdata[safe] * keep).sum()
+        # select, don't multiply: an ignored class's weight may be NaN (0 * NaN)
+        denom = keep.sum() if wdata is None else np.where(keep, wdata[safe], 0).sum()
         return loss.sum() / Tensor._wrap(denom.astype(input.dtype))
     denom = keep.sum() if wdata is None else wdata[t[keep]].sum()
     with np.errstate(divide="ignore", invalid="ignore"):

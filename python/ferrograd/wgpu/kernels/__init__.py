@@ -29,6 +29,21 @@ from .attention import sdpa_backward, sdpa_forward  # noqa: F401
 from .optim import adam_step, sgd_step  # noqa: F401
 from .dropout import dropout_mask, random_uint32  # noqa: F401
 from .embedding import embedding_backward, embedding_forward  # noqa: F401
+from ._entry import device_kernel as _device_kernel
+
+# Every kernel taken through this package gets operands with non-negative strides (_entry.py);
+# the optimizer steps write their arguments in place and are left as they are.
+for _name in ("erf", "erfc", "gelu_backward", "gelu_forward", "conv2d_backward_data", "conv2d_backward_weight",
+              "conv2d_forward", "adaptive_avg_pool2d_backward", "adaptive_avg_pool2d_forward", "avg_pool2d_backward",
+              "avg_pool2d_forward", "max_pool2d_backward", "max_pool2d_forward", "layer_norm_backward",
+              "layer_norm_forward", "cross_entropy_backward", "cross_entropy_forward", "cross_entropy_prob_backward",
+              "cross_entropy_prob_forward", "softmax_backward", "softmax_forward", "channel_mixing_backward",
+              "channel_mixing_forward", "token_mixing_backward", "token_mixing_forward", "gru_backward", "gru_forward",
+              "lstm_backward", "lstm_forward", "rnn_backward", "rnn_forward", "sdpa_backward", "sdpa_forward",
+              "embedding_backward", "embedding_forward"):
+    globals()[_name] = _device_kernel(globals()[_name])
+matmul = _device_kernel(matmul, written=("out",))
+del _name
 
 
 class KernelMissing(NotImplementedError, AttributeError):

@@ -42,6 +42,9 @@ const BK: u32 = 16u;
 var<workgroup> As: array<vec4<f32>, 256>;  // [BK][TILE / 4]: rows, k-major
 var<workgroup> Bs: array<vec4<f32>, 256>;  // [BK][TILE / 4]: columns
 var<workgroup> red: array<f32, 256>;
+// bdata only: which staged gy entries exist (1.0) and whether a staged weight was NaN or ±inf.
+var<workgroup> Bm: array<vec4<f32>, 256>;
+var<workgroup> wbad: atomic<u32>;
 
 fn mma(acc: ptr<function, array<vec4<f32>, 4>>, lid: vec3<u32>) {
     for (var k = 0u; k < BK; k++) {
@@ -51,6 +54,22 @@ fn mma(acc: ptr<function, array<vec4<f32>, 4>>, lid: vec3<u32>) {
         (*acc)[1] = fma(vec4<f32>(a[1]), b, (*acc)[1]);
         (*acc)[2] = fma(vec4<f32>(a[2]), b, (*acc)[2]);
         (*acc)[3] = fma(vec4<f32>(a[3]), b, (*acc)[3]);
+    }
+}
+
+// mma where only the staged entries that exist contribute: a NaN or infinite weight times the
+// 0 standing for a tap no gy element reaches would be NaN, where torch's col2im never forms the
+// product (a NaN weight reaches only the pixels its tap writes).
+fn mma_masked(acc: ptr<function, array<vec4<f32>, 4>>, lid: vec3<u32>) {
+    let zero = vec4<f32>(0.0);
+    for (var k = 0u; k < BK; k++) {
+        let a = As[k * 16u + lid.y];
+        let b = Bs[k * 16u + lid.x];
+        let m = Bm[k * 16u + lid.x] > vec4<f32>(0.5);
+        (*acc)[0] += select(zero, vec4<f32>(a[0]) * b, m);
+        (*acc)[1] += select(zero, vec4<f32>(a[1]) * b, m);
+        (*acc)[2] += select(zero, vec4<f32>(a[2]) * b, m);
+        (*acc)[3] += select(zero, vec4<f32>(a[3]) * b, m);
     }
 }
 
@@ -166,6 +185,7 @@ fn bdata(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) li
         let gk = k0 + kk;
         var av = vec4<f32>(0.0);
         var bv = vec4<f32>(0.0);
+        var bm = vec4<f32>(0.0);
         if (gk < kdim) {
             let o = gk / khw;
             let ki = (gk % khw) / p.kw;
@@ -176,6 +196,7 @@ fn bdata(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) li
                 let c = row0 + q * 4u + j;
                 if (c < cg) {
                     av[j] = W[p.w_off + (g * og + o) * p.ws0 + c * p.ws1 + ki * p.ws2 + kj * p.ws3];
+                    if ((bitcast<u32>(av[j]) & 0x7f800000u) == 0x7f800000u) { atomicOr(&wbad, 1u); }
                 }
                 let ty = ty0[j] - dy;
                 let tx = tx0[j] - dx;
@@ -184,14 +205,17 @@ fn bdata(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) li
                     let ox = u32(tx) / p.sw;
                     if (oy < p.oh && ox < p.ow) {
                         bv[j] = GYa[gbase[j] + o * p.gs1 + oy * p.gs2 + ox * p.gs3];
+                        bm[j] = 1.0;
                     }
                 }
             }
         }
         As[kk * 16u + q] = av;
         Bs[kk * 16u + q] = bv;
+        Bm[kk * 16u + q] = bm;
         workgroupBarrier();
-        mma(&acc, lid);
+        // sticky: once a tile held a non-finite weight, the masked (slower) product from then on
+        if (atomicLoad(&wbad) != 0u) { mma_masked(&acc, lid); } else { mma(&acc, lid); }
         workgroupBarrier();
     }
     for (var i = 0u; i < 4u; i++) {

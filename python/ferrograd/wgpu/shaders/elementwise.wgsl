@@ -17,19 +17,37 @@ struct Params {
 const F32_INF: f32 = 3.4028234e38;
 
 fn fpow(a: f32, b: f32) -> f32 {
-    // WGSL pow is undefined for a < 0; numpy gives a real result for integral exponents.
-    if (b == 0.0) { return 1.0; }
+    // C99 pow (numpy, torch) on the special values first: WGSL pow is undefined for a < 0 and
+    // says nothing of NaN / inf; numpy gives a real result for integral exponents.
+    if (b == 0.0 || a == 1.0) { return 1.0; }  // even for a NaN other operand
+    if (fisnan(a) || fisnan(b)) { return bitcast<f32>(F32_NAN_BITS); }
+    let odd = (abs(b) % 2.0) == 1.0;  // (false for infinite b)
+    if (fisinf(b)) {
+        if (abs(a) == 1.0) { return 1.0; }
+        return select(0.0, bitcast<f32>(0x7f800000u), (abs(a) > 1.0) == (b > 0.0));
+    }
+    if (fisinf(a) || a == 0.0) {
+        // |a|^b is inf or 0; an odd integral b keeps a's sign
+        let big = (b > 0.0) == fisinf(a);
+        let m = select(0.0, bitcast<f32>(0x7f800000u), big);
+        return select(m, -m, odd && (bitcast<u32>(a) & 0x80000000u) != 0u);
+    }
     if (b == 1.0) { return a; }
     if (b == 2.0) { return a * a; }
     if (b == 3.0) { return a * a * a; }
     if (b == -1.0) { return 1.0 / a; }
     if (b == 0.5) { return sqrt(a); }
-    if (a == 0.0) { return select(bitcast<f32>(0x7f800000u), 0.0, b > 0.0); }
     let r = fexp(b * flog(abs(a)));
     if (a > 0.0) { return r; }
-    if (floor(b) != b) { return bitcast<f32>(0x7fc00000u); }
-    let odd = (abs(b) % 2.0) == 1.0;
+    if (floor(b) != b) { return bitcast<f32>(F32_NAN_BITS); }
     return select(r, -r, odd);
+}
+
+// A number as the exponent: numpy (and torch.pow with a number) take x ** 0.5 as sqrt(x), so
+// (-inf) ** 0.5 is NaN and (-0) ** 0.5 is -0 there, where C pow gives inf and 0.
+fn fpow_s(a: f32, b: f32) -> f32 {
+    if (b == 0.5) { return sqrt(a); }
+    return fpow(a, b);
 }
 
 fn ipow(a: i32, b: i32) -> i32 {
@@ -134,6 +152,114 @@ fn ftanh(x: f32) -> f32 {
     let e = fexpm1(2.0 * clamp(x, -20.0, 20.0));
     return select(e / (e + 2.0), x, fisnan(x));
 }
+
+// NaN and the infinities handled before the builtins, which llvmpipe gives 0 or a number for
+// (atan(NaN) = 0, asin(2) = 0): NaN in, NaN out, as numpy and torch.
+fn fatan(x: f32) -> f32 { return select(atan(x), x, fisnan(x)); }
+fn fatan2(y: f32, x: f32) -> f32 {
+    if (fisnan(y) || fisnan(x)) { return bitcast<f32>(F32_NAN_BITS); }
+    if (y == 0.0) {
+        // llvmpipe gives ±3π/4 for atan2(±0, ±0): C gives ±0 for x >= +0 and ±π for x <= -0
+        let neg_x = (bitcast<u32>(x) & 0x80000000u) != 0u;
+        return select(y, select(3.14159265, -3.14159265, (bitcast<u32>(y) & 0x80000000u) != 0u), neg_x);
+    }
+    return atan2(y, x);
+}
+// asin / acos via atan2 (llvmpipe's builtins are off by ~2e-4); NaN beyond |x| = 1, by bits.
+fn fasin(x: f32) -> f32 {
+    if ((bitcast<u32>(x) & 0x7fffffffu) > 0x3f800000u) { return bitcast<f32>(F32_NAN_BITS); }
+    return atan2(x, sqrt((1.0 - x) * (1.0 + x)));
+}
+fn facos(x: f32) -> f32 {
+    if ((bitcast<u32>(x) & 0x7fffffffu) > 0x3f800000u) { return bitcast<f32>(F32_NAN_BITS); }
+    return atan2(sqrt((1.0 - x) * (1.0 + x)), x);
+}
+
+// The rounding error of a * b, exactly (Dekker's product: llvmpipe's fma is not fused), for
+// operands whose split (4097 a) does not overflow and whose product does not underflow.
+fn fprod_err(a: f32, b: f32) -> f32 {
+    let p = a * b;
+    let ca = 4097.0 * a;
+    let ah = ca - (ca - a);
+    let al = a - ah;
+    let cb = 4097.0 * b;
+    let bh = cb - (cb - b);
+    let bl = b - bh;
+    return ((ah * bh - p) + ah * bl + al * bh) + al * bl;
+}
+
+// fmod for |x| >= |y| (finite, y != 0): binary long division on the significands, one
+// quotient bit per exponent step (musl's fmodf), exact; used for large quotients and extreme y.
+fn ffmod_wide(a: f32, b: f32) -> f32 {
+    let sign = bitcast<u32>(a) & 0x80000000u;
+    let ux = bitcast<u32>(a) & 0x7fffffffu;
+    let uy = bitcast<u32>(b) & 0x7fffffffu;
+    var ex = i32(ux >> 23u);
+    var ey = i32(uy >> 23u);
+    var mx = (ux & 0x7fffffu) | 0x800000u;
+    var my = (uy & 0x7fffffu) | 0x800000u;
+    // subnormals (by bits, whatever the device flushes): the significand normalised, the exponent below 1
+    if (ex == 0) {
+        mx = ux;
+        ex = 1;
+        while ((mx & 0x800000u) == 0u) { mx = mx << 1u; ex = ex - 1; }
+    }
+    if (ey == 0) {
+        my = uy;
+        ey = 1;
+        while ((my & 0x800000u) == 0u) { my = my << 1u; ey = ey - 1; }
+    }
+    for (; ex > ey; ex--) {
+        if (mx >= my) { mx = mx - my; }
+        if (mx == 0u) { return bitcast<f32>(sign); }
+        mx = mx << 1u;
+    }
+    if (mx >= my) { mx = mx - my; }
+    if (mx == 0u) { return bitcast<f32>(sign); }
+    while ((mx & 0x800000u) == 0u) { mx = mx << 1u; ex = ex - 1; }
+    if (ex > 0) { return bitcast<f32>(sign | (u32(ex) << 23u) | (mx & 0x7fffffu)); }
+    return bitcast<f32>(sign | (mx >> u32(1 - ex)));
+}
+
+// C fmod, exact as numpy's and torch's: NaN for x = ±inf or y = 0, x itself for |x| < |y| and
+// y = ±inf (where x - y * trunc(x / y) would be inf * 0 = NaN). For quotients below 2^23 x - q y
+// is formed exactly (x - fl(q y) is exact there, then the product's rounding error is taken
+// off) and moved by |y| where the rounded quotient was one too large; so fmod(-0.3, 0.1) is
+// -7.45e-9, not 0. Larger quotients take the long division.
+fn ffmod(a: f32, b: f32) -> f32 {
+    if (fisnan(a) || fisnan(b) || fisinf(a) || b == 0.0) { return bitcast<f32>(F32_NAN_BITS); }
+    if (abs(a) < abs(b)) { return a; }  // (also y = ±inf)
+    let q = trunc(a / b);
+    if (abs(q) >= 8388608.0 || abs(b) >= 1e30 || abs(b) <= 1e-20) { return ffmod_wide(a, b); }
+    var r = (a - q * b) - fprod_err(q, b);
+    let s = select(-abs(b), abs(b), a >= 0.0);  // |y| with x's sign
+    if (r != 0.0 && ((r < 0.0) != (a < 0.0))) { r = r + s; }
+    if (abs(r) >= abs(b)) { r = r - s; }
+    return r;
+}
+
+// numpy's divmod (torch's remainder and floor division agree): the remainder takes the
+// divisor's sign, the quotient is (x - fmod) / y rounded to an integer, minus one where the
+// remainder moved. So -0.7 // inf = -1 and inf // 1.5 = NaN, as torch.
+fn fremainder(a: f32, b: f32) -> f32 {
+    let m = ffmod(a, b);
+    return select(m, m + b, m != 0.0 && !fisnan(m) && ((b < 0.0) != (m < 0.0)));
+}
+fn ffloordiv(a: f32, b: f32) -> f32 {
+    if (b == 0.0) { return a / b; }
+    let m = ffmod(a, b);
+    var d = (a - m) / b;
+    if (m != 0.0 && !fisnan(m) && ((b < 0.0) != (m < 0.0))) { d = d - 1.0; }
+    if (d == 0.0) { return bitcast<f32>((bitcast<u32>(a) ^ bitcast<u32>(b)) & 0x80000000u); }  // ±0 as a / b
+    var f = floor(d);
+    if (d - f > 0.5) { f = f + 1.0; }
+    return f;
+}
+
+// Truth and inequality of f32 by bits: NaN is true and unequal to everything, but llvmpipe
+// folds NaN != y to false.
+fn ftrue(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) != 0u; }
+fn fne(a: f32, b: f32) -> bool { return fisnan(a) || fisnan(b) || a != b; }
 
 // numpy's maximum / minimum propagate NaN; WGSL's max / min may return the other operand.
 const F32_NAN_BITS: u32 = 0x7fc00000u;
