@@ -161,3 +161,13 @@ def test_wgpu_negative_strides_embedding():
 def test_wgpu_negative_strides_fused():
     q = fg.tensor(np.ones((1, 1, 2, 2), np.float32), device=_device("wgpu"))[:, :, ::-1]
     same(F.scaled_dot_product_attention(q, q, q), np.ones((1, 1, 2, 2)))
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_hardsigmoid_gradient_at_nan_and_bounds(device):
+    """torch: g/6 strictly inside (-3, 3), 0 elsewhere — NaN and the bounds included."""
+    x = t([NAN, -3, 3, 0.3, -5, 7, INF, -INF], device).requires_grad_()
+    y = F.hardsigmoid(x)
+    y.sum().backward()
+    same(y, [NAN, 0, 1, 0.55, 0, 1, 1, 0])
+    same(x.grad, [0, 0, 0, 1 / 6, 0, 0, 0, 0])

@@ -232,10 +232,17 @@ def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
     return _inplace(input, lambda: input * _clip_strict(input + 3, 0.0, 6.0) / 6, inplace)
 
 
+def _hardsigmoid(x: Tensor) -> Tensor:
+    # torch's gradient is g/6 strictly inside (-3, 3) and 0 elsewhere, NaN included: NaN comes
+    # out through x - x (value NaN, gradient 0), not through the x / 6 branch.
+    inside = (x > -3) & (x < 3)
+    return where(inside, x / 6 + 0.5, where(x >= 3, 1.0, where(x <= -3, 0.0, x - x)))
+
+
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
     """relu6(x + 3) / 6: 0 below -3, 1 above 3, x / 6 + 1/2 between."""
     input = _float(input, "hardsigmoid")
-    return _inplace(input, lambda: _clip_strict(input / 6 + 0.5, 0.0, 1.0), inplace)
+    return _inplace(input, lambda: _hardsigmoid(input), inplace)
 
 
 def _hardtanh(input, min_val, max_val, inplace, fn):
