@@ -1,0 +1,34 @@
+"""mixer_digits in quick mode: every check passes and the metrics are finite (cpu, and wgpu where an adapter exists)."""
+
+import math
+
+import pytest
+
+from ferrograd.recipes import mixer_digits
+
+
+def _assert_ok(result, device):
+    assert result["name"] == "mixer_digits" and result["device"] == device
+    assert set(result["metrics"]) >= {"test_acc", "test_loss", "chance"}
+    assert all(math.isfinite(v) for v in result["metrics"].values()), result["metrics"]
+    assert result["checks"] and all(c["ok"] for c in result["checks"]), result["checks"]
+    assert 0.0 <= result["metrics"]["test_acc"] <= 1.0
+
+
+def test_quick_cpu(tmp_path, monkeypatch):
+    monkeypatch.setenv("FERROGRAD_NO_PROGRESS", "1")
+    result = mixer_digits.run(seed=0, quick=True, out_dir=tmp_path)
+    _assert_ok(result, "cpu")
+    assert [p.endswith("mixer_digits_curves.png") for p in result["plots"]] == [True]
+    assert (tmp_path / "mixer_digits_checkpoint.safetensors").exists()
+
+
+def test_quick_wgpu(monkeypatch):
+    from ferrograd.wgpu import NoAdapterError, runtime
+
+    try:
+        runtime.get()
+    except NoAdapterError as e:
+        pytest.skip(f"no WebGPU adapter: {e}")
+    monkeypatch.setenv("FERROGRAD_NO_PROGRESS", "1")
+    _assert_ok(mixer_digits.run(seed=0, quick=True, device="wgpu"), "wgpu")
