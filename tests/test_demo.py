@@ -1,4 +1,4 @@
-"""The README's main job: the digits MLP demo learns, reproducibly."""
+"""`ferrograd demo`: the digits MLP demo learns, reproducibly."""
 
 from ferrograd import cli, demo
 
