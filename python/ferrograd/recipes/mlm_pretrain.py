@@ -21,8 +21,9 @@ without labels (as "task-adaptive pre-training" does: unlabelled text of the tas
 What to expect: pre-training is the costly part, and the gain comes late. Until the model gets
 about 20 % of the masked tokens right it has learned little more than token frequencies, and a
 pre-trained start is no better than a random one (or worse); the full run (1000 steps, ~0.22)
-gains a few points over scratch, and only with few labels: with 20 per package, scratch catches
-up (a bag of the packages' frequent names already gets ~40 %). So the quick run (200 steps)
+gains about 2.4 points over scratch on average (−1.2 to +5.5 over seeds 0–7), and only with few
+labels: with 20 per package, scratch catches up (a bag of the packages' frequent names already
+gets ~40 %). So the quick run (200 steps)
 checks the masked-token accuracy only, and reports the downstream numbers unchecked.
 """
 
@@ -233,15 +234,16 @@ def run(seed: int = 0, quick: bool = False, device: str = "cpu", out_dir=None) -
     metrics = {"mlm_acc": mlm_acc, "unigram_acc": unigram_acc, "pretrained_acc": pretrained_acc,
                "scratch_acc": scratch_acc, "pretrained_minus_scratch": pretrained_acc - scratch_acc,
                "chance": 1.0 / len(packages)}
-    # Seeds 0-4, full (1000 steps): mlm_acc - unigram_acc 0.162-0.179, pretrained - scratch
-    # +0.012 to +0.055 (mean of 5 draws). Quick (200 steps): mlm_acc - unigram_acc QQQ. Quick
-    # makes no downstream claim: after 200 steps (and even 300: -0.031 to +0.029 over seeds 0-4)
-    # the model knows little beyond token frequencies and a pre-trained start is a coin flip
-    # against a random one; the gain needs the full run's pre-training. On the software GPU
-    # (quick + wgpu, 30 steps) the run is a smoke test: the model is still at the unigram
-    # baseline (30 steps on the CPU, seeds 0-4: +0.004 to +0.019), the check only that it is
-    # not below it.
-    threshold = 0.0 if small_gpu else 0.03 if quick else 0.10
+    # Seeds 0-4, full (1000 steps): mlm_acc - unigram_acc 0.162-0.179; pretrained - scratch
+    # +0.012 to +0.055 (mean of 5 draws). That is NOT a safe margin: seeds 5-7 gave +0.006,
+    # -0.012 (fails) and +0.008 (mlm_acc - unigram_acc 0.173-0.181). Quick (200 steps):
+    # mlm_acc - unigram_acc 0.074-0.088, pretrained - scratch -0.010 to +0.027 (one draw), so
+    # quick makes no downstream claim: after 200 steps (and even 300, with 5 draws: -0.031 to
+    # +0.029 over seeds 0-4) the model knows little beyond token frequencies, and a pre-trained
+    # start is a coin flip against a random one. On the software GPU (quick + wgpu, 30 steps)
+    # the run is a smoke test: the model is still at the unigram baseline (30 steps on the CPU,
+    # seeds 0-4: +0.004 to +0.019), and the check is only that it is not below it.
+    threshold = 0.0 if small_gpu else 0.05 if quick else 0.10
     checks = [check("mlm_acc - unigram_acc", mlm_acc - unigram_acc, ">=", threshold)]
     if not quick:
         checks.append(check("pretrained_acc - scratch_acc", pretrained_acc - scratch_acc, ">", 0.0))
