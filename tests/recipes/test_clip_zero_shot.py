@@ -1,22 +1,18 @@
 """clip_zero_shot in quick mode: every check holds, metrics are finite, the plot and checkpoint
 exist; the word tokenizer and the held-out design; the wgpu path gives the cpu numbers."""
 
-import math
-
 import numpy as np
 import pytest
+from recipe_asserts import assert_passed
 
 from ferrograd.data.datasets import COLORS, SHAPES
 from ferrograd.recipes import clip_zero_shot
 
 
-def test_quick_cpu(tmp_path, monkeypatch):
-    monkeypatch.setenv("FERROGRAD_NO_PROGRESS", "1")
+def test_quick_cpu(tmp_path):
     res = clip_zero_shot.run(seed=0, quick=True, out_dir=tmp_path)
-    assert res["name"] == "clip_zero_shot" and res["device"] == "cpu"
-    assert res["checks"] and all(c["ok"] for c in res["checks"]), res["checks"]
+    assert_passed(res, "clip_zero_shot")
     m = res["metrics"]
-    assert all(math.isfinite(v) for v in m.values()), m
     assert m["heldout_chance"] == pytest.approx(1 / 12) and m["all_chance"] == pytest.approx(1 / 48)
     assert m["zero_shot_heldout_acc"] > 3 * m["heldout_chance"] and m["zero_shot_all_acc"] > 5 * m["all_chance"]
     assert [p.endswith("clip_zero_shot_zero_shot.png") for p in res["plots"]] == [True]
@@ -50,16 +46,9 @@ def test_held_out_pairs_need_both_words(seed):
         assert sum(1 for _, d in held if d == c) == 2
 
 
-def test_wgpu_matches_cpu(monkeypatch):
-    from ferrograd.wgpu import NoAdapterError, runtime
-
-    try:
-        runtime.get()
-    except NoAdapterError as e:
-        pytest.skip(f"no WebGPU adapter: {e}")
+def test_wgpu_matches_cpu(monkeypatch, wgpu_device):
     # A few steps only (even the 40-step quick + wgpu run takes minutes on llvmpipe): the same
     # seed gives the same batches and initial weights, so wgpu must reproduce the cpu numbers.
-    monkeypatch.setenv("FERROGRAD_NO_PROGRESS", "1")
     monkeypatch.setitem(clip_zero_shot.STEPS, "quick", 4)
     monkeypatch.setitem(clip_zero_shot.STEPS, "quick_wgpu", 4)
     monkeypatch.setitem(clip_zero_shot.TEST_IMAGES, "quick", clip_zero_shot.TEST_IMAGES["quick_wgpu"])

@@ -1,26 +1,17 @@
 """finetune_vision in quick mode: every check passes and the metrics are finite; plus its augmentation against a numpy reference."""
 
-import math
-
 import numpy as np
+from recipe_asserts import assert_passed
 
 from ferrograd.recipes import finetune_vision
 
 
-def _assert_ok(result, device):
-    assert result["name"] == "finetune_vision" and result["device"] == device
-    assert set(result["metrics"]) >= {"finetuned_acc", "scratch_acc", "gain", "chance"}
-    assert all(math.isfinite(v) for v in result["metrics"].values()), result["metrics"]
-    assert result["checks"] and all(c["ok"] for c in result["checks"]), result["checks"]
+def test_quick_cpu(tmp_path):
+    result = finetune_vision.run(seed=0, quick=True, out_dir=tmp_path)
+    assert_passed(result, "finetune_vision", metrics={"finetuned_acc", "scratch_acc", "gain", "chance"})
     m = result["metrics"]
     assert 0.0 <= m["scratch_acc"] < m["finetuned_acc"] <= 1.0
     assert m["labelled"] == 50  # 10 labels per class of 5-9
-
-
-def test_quick_cpu(tmp_path, monkeypatch):
-    monkeypatch.setenv("FERROGRAD_NO_PROGRESS", "1")
-    result = finetune_vision.run(seed=0, quick=True, out_dir=tmp_path)
-    _assert_ok(result, "cpu")
     assert [p.endswith("finetune_vision_curves.png") for p in result["plots"]] == [True]
     assert (tmp_path / "finetune_vision_pretrained.safetensors").exists()
 

@@ -1,26 +1,18 @@
 """metric_learning in quick mode: every check holds, metrics are finite, the plot and checkpoints
 exist; its kNN and pair sampling against plain numpy; the wgpu path gives the cpu numbers."""
 
-import math
-
 import numpy as np
 import pytest
+from recipe_asserts import assert_passed
 
 from ferrograd.recipes import metric_learning
 
 
-def _assert_ok(res, device):
-    assert res["name"] == "metric_learning" and res["device"] == device
-    assert res["checks"] and all(c["ok"] for c in res["checks"]), res["checks"]
-    assert all(math.isfinite(v) for v in res["metrics"].values()), res["metrics"]
+def test_quick_cpu(tmp_path):
+    res = metric_learning.run(seed=0, quick=True, out_dir=tmp_path)
+    assert_passed(res, "metric_learning")
     m = res["metrics"]
     assert m["mahalanobis_knn_acc"] > m["euclidean_knn_acc"] and m["triplet_knn_acc"] > m["euclidean_knn_acc"]
-
-
-def test_quick_cpu(tmp_path, monkeypatch):
-    monkeypatch.setenv("FERROGRAD_NO_PROGRESS", "1")
-    res = metric_learning.run(seed=0, quick=True, out_dir=tmp_path)
-    _assert_ok(res, "cpu")
     assert [p.endswith("metric_learning_metrics.png") for p in res["plots"]] == [True]
     assert (tmp_path / "metric_learning_metric.safetensors").exists()
     assert (tmp_path / "metric_learning_triplet.safetensors").exists()
@@ -58,16 +50,9 @@ def test_partners_same_and_different_class():
     assert len(set(same.tolist())) > 250
 
 
-def test_wgpu_matches_cpu(monkeypatch):
-    from ferrograd.wgpu import NoAdapterError, runtime
-
-    try:
-        runtime.get()
-    except NoAdapterError as e:
-        pytest.skip(f"no WebGPU adapter: {e}")
+def test_wgpu_matches_cpu(monkeypatch, wgpu_device):
     # A few steps only (the quick recipe takes minutes on llvmpipe): the same seed gives the same
     # batches, so the wgpu run must reproduce the cpu numbers.
-    monkeypatch.setenv("FERROGRAD_NO_PROGRESS", "1")
     monkeypatch.setitem(metric_learning.STEPS, "quick", (5, 5))
     cpu = metric_learning.run(seed=0, quick=True)["metrics"]
     gpu = metric_learning.run(seed=0, quick=True, device="wgpu")

@@ -5,21 +5,12 @@ run them on the CPU only, so CI pays for each wgpu training once (about 13 minut
 
 import json
 
-import pytest
-
 import ferrograd as fg
 from ferrograd.cli import main
 
 
-def test_quick_tour_on_wgpu_passes_every_check(tmp_path, monkeypatch, capsys):
-    from ferrograd.wgpu import NoAdapterError, runtime
-
-    try:
-        runtime.get()
-    except NoAdapterError as e:
-        pytest.skip(f"no WebGPU adapter: {e}")
-    monkeypatch.setenv("FERROGRAD_NO_PROGRESS", "1")
-    code = main(["tour", "--quick", "--device", "wgpu", "--out", str(tmp_path)])
+def test_quick_tour_on_wgpu_passes_every_check(tmp_path, capsys, wgpu_device):
+    code = main(["tour", "--quick", "--device", wgpu_device, "--out", str(tmp_path)])
     table = capsys.readouterr().out
     tour = json.loads((tmp_path / "tour.json").read_text())
     failed = {r["name"]: r.get("error") or [c for c in r["checks"] if not c["ok"]]

@@ -2,10 +2,9 @@
 run costs ~1.5 min of llvmpipe, so the wgpu test is tiny: the recipe's model gives the cpu's logits and
 gradients there."""
 
-import math
-
 import numpy as np
 import pytest
+from recipe_asserts import assert_passed
 
 import ferrograd as fg
 from ferrograd.nn import functional as F
@@ -13,13 +12,9 @@ from ferrograd.recipes import transformer_sequence
 from ferrograd.recipes.transformer_sequence import SequenceTransformer
 
 
-def test_quick_cpu(tmp_path, monkeypatch):
-    monkeypatch.setenv("FERROGRAD_NO_PROGRESS", "1")
+def test_quick_cpu(tmp_path):
     result = transformer_sequence.run(seed=0, quick=True, out_dir=tmp_path)
-    assert result["name"] == "transformer_sequence" and result["device"] == "cpu"
-    assert set(result["metrics"]) >= {"test_acc", "test_loss", "chance"}
-    assert all(math.isfinite(v) for v in result["metrics"].values()), result["metrics"]
-    assert result["checks"] and all(c["ok"] for c in result["checks"]), result["checks"]
+    assert_passed(result, "transformer_sequence", metrics={"test_acc", "test_loss", "chance"})
     assert 0.0 <= result["metrics"]["test_acc"] <= 1.0
     assert [p.endswith("transformer_sequence_curves.png") for p in result["plots"]] == [True]
     assert (tmp_path / "transformer_sequence_checkpoint.safetensors").exists()
@@ -39,13 +34,7 @@ def test_model_reads_order_and_cls():
         model(fg.randn(2, 10, 8))  # one token more than there are positions
 
 
-def test_model_matches_on_wgpu():
-    from ferrograd.wgpu import NoAdapterError, runtime
-
-    try:
-        runtime.get()
-    except NoAdapterError as e:
-        pytest.skip(f"no WebGPU adapter: {e}")
+def test_model_matches_on_wgpu(wgpu_device):
     fg.manual_seed(0)
     state = SequenceTransformer(patch=8, num_tokens=9, d_model=16, nhead=2, num_layers=2).state_dict()
     x, y = fg.randn(3, 9, 8), fg.tensor([0, 3, 9])

@@ -66,10 +66,30 @@ class Recipe:
     def checkpoint_path(self, filename: str = "model.safetensors") -> str | None:
         return None if self.out_dir is None else os.path.join(self.out_dir, f"{self.name}_{filename}")
 
+    def save_checkpoint(self, filename: str, model, *args, **kwargs) -> str | None:
+        """fg.save_checkpoint(out_dir/<recipe>_<filename>, model, ...) (nothing without out_dir)."""
+        import ferrograd as fg
+
+        path = self.checkpoint_path(filename)
+        if path is not None:
+            fg.save_checkpoint(path, model, *args, **kwargs)
+        return path
+
     def finish(self, metrics: dict, checks: list[dict]) -> dict:
         return {"name": self.name, "seed": self.seed, "device": self.device,
                 "metrics": {k: float(v) for k, v in metrics.items()}, "checks": checks,
                 "plots": self.plots, "seconds": time.perf_counter() - self.started}
+
+
+def plot_history(ax, history, accuracy: bool = True) -> None:
+    """Per-epoch curves of a training.fit history: train and test loss (and test accuracy)."""
+    epoch = range(1, len(history) + 1)
+    ax.plot(epoch, [h["train_loss"] for h in history], marker="o", label="train loss")
+    ax.plot(epoch, [h["val_loss"] for h in history], marker="o", label="test loss")
+    if accuracy:
+        ax.plot(epoch, [h["val_acc"] for h in history], marker="o", label="test accuracy")
+    ax.set_xlabel("epoch")
+    ax.legend()
 
 
 def figure(*args, **kwargs):

@@ -112,8 +112,7 @@ def run(seed: int = 0, quick: bool = False, device: str = "cpu", out_dir=None) -
             axes[i, j].set_yticks([])
         axes[i, 0].set_ylabel(label, fontsize=8)
     r.save_figure(fig, "reconstructions.png")
-    if r.out_dir is not None:
-        fg.save_checkpoint(r.checkpoint_path("checkpoint.safetensors"), ae, step=epochs)
+    r.save_checkpoint("checkpoint.safetensors", ae, step=epochs)
 
     # 7. Checks.
     metrics = {"ae_mse": ae_mse, "pca_mse": pca_mse, "k": k, "dae_noisy_mse": dae_mse,

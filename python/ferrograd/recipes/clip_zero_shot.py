@@ -124,8 +124,7 @@ def run(seed: int = 0, quick: bool = False, device: str = "cpu", out_dir=None) -
         with fg.no_grad():  # open_clip keeps the temperature at most 100
             model.logit_scale.clamp_(0, math.log(100))
         losses.append(loss.item())
-    if r.out_dir is not None:
-        fg.save_checkpoint(r.checkpoint_path("checkpoint.safetensors"), model, opt, sched, step=steps)
+    r.save_checkpoint("checkpoint.safetensors", model, opt, sched, step=steps)
 
     # 5. Zero-shot evaluation: one prompt per class; held-out images among the held-out classes,
     # and among all 48 classes; seen combinations among all classes for reference.

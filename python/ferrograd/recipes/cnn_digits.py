@@ -15,7 +15,7 @@ from ferrograd.data.datasets import load_digits
 from ferrograd.nn import functional as F
 from ferrograd.training import accuracy, fit
 
-from ._common import Recipe, check, figure
+from ._common import Recipe, check, figure, plot_history
 
 
 def run(seed: int = 0, quick: bool = False, device: str = "cpu", out_dir=None) -> dict:
@@ -56,12 +56,7 @@ def run(seed: int = 0, quick: bool = False, device: str = "cpu", out_dir=None) -
 
     # 6. Plot: the curves, and the confusion matrix (rows: true digit, columns: predicted).
     fig, (ax, ax2) = figure(1, 2, figsize=(9, 3.5))
-    epoch = range(1, epochs + 1)
-    ax.plot(epoch, [h["train_loss"] for h in history], marker="o", label="train loss")
-    ax.plot(epoch, [h["val_loss"] for h in history], marker="o", label="test loss")
-    ax.plot(epoch, [h["val_acc"] for h in history], marker="o", label="test accuracy")
-    ax.set_xlabel("epoch")
-    ax.legend()
+    plot_history(ax, history)
     ax2.imshow(confusion, cmap="Blues")
     ax2.set_xticks(range(10))
     ax2.set_yticks(range(10))
@@ -69,8 +64,7 @@ def run(seed: int = 0, quick: bool = False, device: str = "cpu", out_dir=None) -
     ax2.set_ylabel("true")
     ax2.set_title("test confusion matrix")
     r.save_figure(fig, "curves.png")
-    if r.out_dir is not None:
-        fg.save_checkpoint(r.checkpoint_path("checkpoint.safetensors"), model, opt, step=epochs)
+    r.save_checkpoint("checkpoint.safetensors", model, opt, step=epochs)
 
     # 7. Checks.
     metrics = {"test_acc": final["acc"], "test_loss": final["loss"], "chance": 0.1}

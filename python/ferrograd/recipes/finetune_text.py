@@ -226,6 +226,7 @@ def run(seed: int = 0, quick: bool = False, device: str = "cpu", out_dir=None) -
     opt = fg.optim.AdamW(fg.optim.param_groups_layer_decay(top, lr=1e-4, weight_decay=1e-2, layer_decay=0.5))
     ft_losses = train_epochs(r, top, opt, train_lower, size["ft_epochs"], "fine-tune", device)
     finetuned_acc = test_accuracy(top, test_lower)
+    r.save_checkpoint("finetuned_top.safetensors", top, opt)
 
     # 6. Plot: the training losses of the three models.
     fig, axes = figure(1, 3, figsize=(11, 3))

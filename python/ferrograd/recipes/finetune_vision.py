@@ -93,8 +93,7 @@ def run(seed: int = 0, quick: bool = False, device: str = "cpu", out_dir=None) -
             loss.backward()
             opt.step()
         sched.step()
-    if r.out_dir is not None:
-        fg.save_checkpoint(r.checkpoint_path("pretrained.safetensors"), model, step=pre_epochs)
+    r.save_checkpoint("pretrained.safetensors", model, step=pre_epochs)
 
     # 3. The two ways to learn 5–9 from the 50 labels, each a fresh network:
     #    fine-tuned: the pre-trained weights, a new 5-way head, the stem frozen (its batch norm keeps

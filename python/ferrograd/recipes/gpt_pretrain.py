@@ -118,8 +118,7 @@ def run(seed: int = 0, quick: bool = False, device: str = "cpu", out_dir=None) -
     ax.set_ylabel("cross-entropy (nats / char)")
     ax.legend()
     r.save_figure(fig, "loss.png")
-    if r.out_dir is not None:
-        fg.save_checkpoint(r.checkpoint_path("checkpoint.safetensors"), model, opt, step=steps)
+    r.save_checkpoint("checkpoint.safetensors", model, opt, step=steps)
 
     metrics = {"val_ppl": val_ppl, "unigram_ppl": unigram_ppl, "val_loss": final_val,
                "ppl_ratio": val_ppl / unigram_ppl, "vocab_size": V}

@@ -115,9 +115,8 @@ def run(seed: int = 0, quick: bool = False, device: str = "cpu", out_dir=None) -
         opt_embed.step()
         triplet_losses.append(loss.item())
 
-    if r.out_dir is not None:
-        fg.save_checkpoint(r.checkpoint_path("metric.safetensors"), metric, opt_metric, step=pair_steps)
-        fg.save_checkpoint(r.checkpoint_path("triplet.safetensors"), embed, opt_embed, step=triplet_steps)
+    r.save_checkpoint("metric.safetensors", metric, opt_metric, step=pair_steps)
+    r.save_checkpoint("triplet.safetensors", embed, opt_embed, step=triplet_steps)
 
     # 5. Evaluation: kNN on the test set, training samples as the neighbours, in each space.
     embed.eval()

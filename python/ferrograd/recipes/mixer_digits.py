@@ -14,7 +14,7 @@ from ferrograd.data.datasets import load_digits
 from ferrograd.nn import functional as F
 from ferrograd.training import accuracy, fit
 
-from ._common import Recipe, check, figure
+from ._common import Recipe, check, figure, plot_history
 
 
 def run(seed: int = 0, quick: bool = False, device: str = "cpu", out_dir=None) -> dict:
@@ -50,20 +50,14 @@ def run(seed: int = 0, quick: bool = False, device: str = "cpu", out_dir=None) -
     # 6. Plot: the curves, and what the first block's token-mixing MLP learned — each row of its
     #    first layer weighs the 16 patch positions, shown as a 4×4 map over the image.
     fig, (ax, ax2) = figure(1, 2, figsize=(9, 3.5))
-    epoch = range(1, epochs + 1)
-    ax.plot(epoch, [h["train_loss"] for h in history], marker="o", label="train loss")
-    ax.plot(epoch, [h["val_loss"] for h in history], marker="o", label="test loss")
-    ax.plot(epoch, [h["val_acc"] for h in history], marker="o", label="test accuracy")
-    ax.set_xlabel("epoch")
-    ax.legend()
+    plot_history(ax, history)
     w = model.blocks[0].mlp_tokens.fc1.weight.detach().cpu().numpy()[:8]  # (8 hidden units, 16 tokens)
     grid = w.reshape(8, 4, 4).transpose(1, 0, 2).reshape(4, 32)            # eight 4×4 maps side by side
     ax2.imshow(grid, cmap="RdBu")
     ax2.set_axis_off()
     ax2.set_title("token-mixing weights, block 0 (8 units)")
     r.save_figure(fig, "curves.png")
-    if r.out_dir is not None:
-        fg.save_checkpoint(r.checkpoint_path("checkpoint.safetensors"), model, opt, step=epochs)
+    r.save_checkpoint("checkpoint.safetensors", model, opt, step=epochs)
 
     # 7. Checks.
     metrics = {"test_acc": final["acc"], "test_loss": final["loss"], "chance": 0.1}

@@ -154,6 +154,7 @@ def run(seed: int = 0, quick: bool = False, device: str = "cpu", out_dir=None) -
         opt.step()
         sched.step()
         mlm_losses.append(loss.item())
+    r.save_checkpoint("checkpoint.safetensors", mlm, opt, sched, step=steps)
 
     mlm.eval()
     with fg.no_grad():

@@ -58,8 +58,7 @@ def run(seed: int = 0, quick: bool = False, device: str = "cpu", out_dir=None) -
         # 5. Evaluation on the 1000 held-out signals.
         final = evaluate(model, F.cross_entropy, test_loader, {"acc": accuracy}, device)
         metrics[f"{cell}_test_acc"], metrics[f"{cell}_test_loss"] = final["acc"], final["loss"]
-        if r.out_dir is not None:
-            fg.save_checkpoint(r.checkpoint_path(f"{cell}.safetensors"), model, opt, step=epochs)
+        r.save_checkpoint(f"{cell}.safetensors", model, opt, step=epochs)
 
     # 6. Plot: test accuracy per epoch of both cells.
     fig, ax = figure(figsize=(5, 3))

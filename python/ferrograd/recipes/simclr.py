@@ -158,8 +158,7 @@ def run(seed: int = 0, quick: bool = False, device: str = "cpu", out_dir=None) -
             axes[row, j].set_yticks([])
         axes[row, 0].set_ylabel(label, fontsize=8)
     r.save_figure(fig, "views.png")
-    if r.out_dir is not None:
-        fg.save_checkpoint(r.checkpoint_path("encoder.safetensors"), encoder, step=epochs)
+    r.save_checkpoint("encoder.safetensors", encoder, step=epochs)
 
     # 7. Check: the contrastive features beat the pixels by at least 4 points with 10 labels/class.
     #    Seeds 0-4 gave gains of 5.4-7.3 points (full, 100 epochs), 5.0-6.2 (quick, 30 epochs);

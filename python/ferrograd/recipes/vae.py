@@ -112,8 +112,7 @@ def run(seed: int = 0, quick: bool = False, device: str = "cpu", out_dir=None) -
     fig, ax = figure(figsize=(6, 2.6))
     show(ax, tile(walk_images, 10), "latent interpolation: 0→6, 1→7, 3→8, 4→9")
     r.save_figure(fig, "interpolation.png")
-    if r.out_dir is not None:
-        fg.save_checkpoint(r.checkpoint_path("checkpoint.safetensors"), model, opt, step=epochs)
+    r.save_checkpoint("checkpoint.safetensors", model, opt, step=epochs)
 
     # 7. Checks.
     elbo_gain = test_elbo[-1] - test_elbo[0]
