@@ -9,18 +9,6 @@ import ferrograd as fg
 import ferrograd.nn.functional as F
 
 
-@pytest.fixture(params=["cpu", "wgpu"])
-def device(request):
-    if request.param == "wgpu":
-        from ferrograd.wgpu import NoAdapterError, runtime
-
-        try:  # opened here, not at collection (see tests/wgpu/conftest.py)
-            runtime.get()
-        except NoAdapterError as e:
-            pytest.skip(f"no WebGPU adapter: {e}")
-    return request.param
-
-
 @pytest.fixture
 def wgpu():
     from ferrograd.wgpu import NoAdapterError, runtime

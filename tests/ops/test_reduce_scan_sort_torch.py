@@ -20,18 +20,6 @@ FIX = np.load(pathlib.Path(__file__).resolve().parents[1] / "fixtures" / "reduce
 op = {name: info.fn for name, info in OPS.items()}  # the registry entries (fg.max may still be hand-written)
 
 
-@pytest.fixture(params=["cpu", "wgpu"])
-def device(request):
-    if request.param == "wgpu":
-        from ferrograd.wgpu import NoAdapterError, runtime
-
-        try:
-            runtime.get()
-        except NoAdapterError as e:
-            pytest.skip(f"no WebGPU adapter: {e}")
-    return request.param
-
-
 def _tol(device):
     return dict(rtol=1e-10, atol=1e-12) if device == "cpu" else dict(rtol=2e-4, atol=2e-5)
 

@@ -304,7 +304,7 @@ def _source(name: str, loop_kinds, out: GpuArray, inputs) -> str:
         store = f"select({_conv('0u', 'bool', _KIND[out.dtype])}, {_conv('1u', 'bool', _KIND[out.dtype])}, {value})"
     else:
         store = _conv(f"({value})", result_kind, _KIND[out.dtype])
-    return (
+    return runtime.load_shader("float_bits") + (
         runtime.load_shader("elementwise")
         .replace("//BINDINGS", "\n".join(bindings))
         .replace("//LOADS", "\n".join(loads))

@@ -139,7 +139,7 @@ def _launch_reduce(op, x, keep, red, r, out, nchunks):
                     f"@group(0) @binding(1) var<storage, read_write> OUT: array<{_WGSL[okind]}>;\n"
                     f"@group(0) @binding(2) var<uniform> p: Params;")
         load = f"fn LOAD(x: {_WGSL[src]}) -> {_WGSL[acc]} {{ return {_conv('x', src, acc)}; }}"
-        return (runtime.load_shader("reduce")
+        return runtime.load_shader("float_bits") + (runtime.load_shader("reduce")
                 .replace("//BINDINGS", bindings + "\n" + load)
                 .replace("//COMBINE", step)
                 .replace("//STORE", store)

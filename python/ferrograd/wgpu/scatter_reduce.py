@@ -17,13 +17,9 @@ from .indexing import _along, _record, _values
 
 _COMBINE = {"prod": "{a} * {b}", "amax": "max({a}, {b})", "amin": "min({a}, {b})"}
 _NATIVE_I32 = {"amax": "atomicMax", "amin": "atomicMin"}
-# float32 amax / amin keep NaN (as torch): WGSL max / min may return the other operand, and NaN is
-# tested by bits (llvmpipe folds x != x away).
+# float32 amax / amin keep NaN (as torch): WGSL max / min may return the other operand
+# (fmaxn / fminn: shaders/float_bits.wgsl).
 _F32_COMBINE = {"amax": "fmaxn({a}, {b})", "amin": "fminn({a}, {b})"}
-_F32_HELPERS = """
-fn fisnan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
-fn fmaxn(a: f32, b: f32) -> f32 { return select(max(a, b), bitcast<f32>(0x7fc00000u), fisnan(a) || fisnan(b)); }
-fn fminn(a: f32, b: f32) -> f32 { return select(min(a, b), bitcast<f32>(0x7fc00000u), fisnan(a) || fisnan(b)); }"""
 
 
 def _body(reduce: str, kind: str) -> tuple[str, str]:
@@ -62,7 +58,7 @@ def reduce_along_axis(arr: GpuArray, idx, values, axis: int, reduce: str) -> Non
              f"@group(0) @binding(2) var<storage, read_write> B: array<{elem}>;",
              "@group(0) @binding(3) var<uniform> p: Params;"]
     if kb == "f32":
-        binds.append(_F32_HELPERS)
+        binds.append(runtime.load_shader("float_bits"))
     rt = runtime.get()
     pipe = rt.pipeline(f"idx:reduce:{reduce}:{ka}:{kb}", source=lambda: runtime.load_shader("indexed")
                        .replace("//BINDINGS", "\n".join(binds)).replace("//BODY", body))

@@ -157,7 +157,7 @@ def sdpa_forward(q, k, v, mask, is_causal, scale):
     table = _offsets_table(batch, q, k, v, mask)
     bufs = [q.storage, k.storage, v.storage, mask.storage if mask is not None else u.dummy(), table.storage,
             out.storage, lse.storage]
-    pipe = u.pipeline("sdpa_fwd", "sdpa_common")
+    pipe = u.pipeline("sdpa_fwd", "float_bits", "sdpa_common")
     for b0, count in _batch_chunks(nb):
         params = _params(l, s, e, ev, is_causal, mask, scale, b0, q, k, v)
         rt.launch(pipe, bufs, (-(-l // TILE), count, -(-ev // COLS)), params)

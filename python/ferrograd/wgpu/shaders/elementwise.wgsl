@@ -261,14 +261,7 @@ fn ffloordiv(a: f32, b: f32) -> f32 {
 fn ftrue(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) != 0u; }
 fn fne(a: f32, b: f32) -> bool { return fisnan(a) || fisnan(b) || a != b; }
 
-// numpy's maximum / minimum propagate NaN; WGSL's max / min may return the other operand.
-const F32_NAN_BITS: u32 = 0x7fc00000u;
-fn fmaxn(a: f32, b: f32) -> f32 { return select(max(a, b), bitcast<f32>(F32_NAN_BITS), fisnan(a) || fisnan(b)); }
-fn fminn(a: f32, b: f32) -> f32 { return select(min(a, b), bitcast<f32>(F32_NAN_BITS), fisnan(a) || fisnan(b)); }
-
-// By bit pattern: compilers may fold float self-comparisons (x != x) away.
-fn fisinf(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) == 0x7f800000u; }
-fn fisnan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
+// fisnan, fisinf, fmaxn, fminn, F32_NAN_BITS: shaders/float_bits.wgsl, prefixed by elementwise.py.
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) ng: vec3<u32>,

@@ -19,10 +19,7 @@ struct Params {
 
 const WG: u32 = 64u;
 
-// numpy's max / min propagate NaN (tested by bit pattern: x != x may be folded away).
-fn fisnan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
-fn fmaxn(a: f32, b: f32) -> f32 { return select(max(a, b), bitcast<f32>(0x7fc00000u), fisnan(a) || fisnan(b)); }
-fn fminn(a: f32, b: f32) -> f32 { return select(min(a, b), bitcast<f32>(0x7fc00000u), fisnan(a) || fisnan(b)); }
+// numpy's max / min propagate NaN: fmaxn / fminn of shaders/float_bits.wgsl, prefixed by reduce.py.
 var<workgroup> sv: array<ACC, 64>;
 var<workgroup> si: array<u32, 64>;
 

@@ -20,23 +20,14 @@ var<workgroup> wild_any: atomic<u32>;
 var<workgroup> wild_flag: u32;
 
 fn nan_f32() -> f32 {
-    return bitcast<f32>(0x7fc00000u);
-}
-
-// Bit tests, not comparisons: llvmpipe's compiler may fold `x != x` to false.
-fn is_nan(x: f32) -> bool {
-    return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u;
-}
-
-fn is_finite(x: f32) -> bool {
-    return (bitcast<u32>(x) & 0x7fffffffu) < 0x7f800000u;
+    return bitcast<f32>(F32_NAN_BITS);  // fisnan, fisfinite, F32_NAN_BITS: float_bits.wgsl
 }
 
 // A causally hidden score that torch's NaN + −inf or +inf + −inf turns into NaN.
 fn hidden_bad(sc: f32, i: u32, j: u32) -> bool {
     if (p.causal == 0u || i >= p.l || j >= p.s || j <= i) { return false; }
     let x = sc * p.scale;
-    return is_nan(x) || bitcast<u32>(x) == 0x7f800000u;
+    return fisnan(x) || bitcast<u32>(x) == 0x7f800000u;
 }
 
 // Entries of q and k up to this size cannot overflow a score: |scale · q·k| <= 1e38.
@@ -45,7 +36,7 @@ fn tame_limit() -> f32 {
 }
 
 fn wild(x: f32, limit: f32) -> bool {
-    return is_nan(x) || abs(x) > limit;
+    return fisnan(x) || abs(x) > limit;
 }
 
 // Whether any thread of the workgroup passed `mine`, as a uniform value. Contains barriers.
@@ -120,7 +111,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
         }
         for (var j = hstart + ty; j < p.s; j += T) {
             for (var e = tx; e < p.e; e += T) { mine = mine || wild(k[ko + j * p.k_rs + e * p.k_cs], limit); }
-            for (var c = col0 + tx; c < cols_end; c += T) { mine = mine || !is_finite(v[vo + j * p.v_rs + c * p.v_cs]); }
+            for (var c = col0 + tx; c < cols_end; c += T) { mine = mine || !fisfinite(v[vo + j * p.v_rs + c * p.v_cs]); }
         }
         if (any_in_group(mine, tx == 0u && ty == 0u)) {
             for (var c0 = hstart; c0 < p.s; c0 += T) {
@@ -137,7 +128,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
                     tb[ty * P + tx] = vv;
                     workgroupBarrier();
                     for (var jj = 0u; jj < T; jj++) {
-                        if (!is_finite(tb[jj * P + tx])) { acc[kc] = nan_f32(); }  // 0 · inf, 0 · NaN
+                        if (!fisfinite(tb[jj * P + tx])) { acc[kc] = nan_f32(); }  // 0 · inf, 0 · NaN
                     }
                 }
                 workgroupBarrier();
