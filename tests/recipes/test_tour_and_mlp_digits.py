@@ -2,6 +2,8 @@
 tour.json and report.html, and the `ferrograd run` / `ferrograd tour` commands."""
 
 import json
+import subprocess
+import sys
 
 import pytest
 from recipe_asserts import assert_passed
@@ -52,3 +54,11 @@ def test_cli_run_list_and_run_one(capsys, tmp_path):
     assert "mlp_digits" in capsys.readouterr().out.split()
     assert main(["run", "mlp_digits", "--quick", "--out", str(tmp_path)]) == 0
     assert "test_acc" in capsys.readouterr().out
+
+
+def test_cli_in_a_fresh_interpreter_lists_every_recipe():
+    """As the `ferrograd` console script runs it, in a process without pytest's (or runpy's) modules."""
+    script = "import sys; from ferrograd.cli import main; sys.exit(main(['run', '--list']))"
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == fg.recipes.list() and len(fg.recipes.list()) == 15
