@@ -1,8 +1,15 @@
 //! Criterion bench of the float32 conv2d kernels (forward, backward-data, backward-weight) and
-//! 2×2 max pooling, on the shapes of benches/compare_conv.py.
+//! 2×2 max pooling, on the shapes of benches/compare_conv.py; and (`thin`) ResNet-18's stage
+//! shapes at batch 32 (3×3, stride 1, pad 1), on 1 and on all threads, beside one GEMM of the
+//! same multiply-adds (`(C_out, C_in·9) · (C_in·9, N·H·W)`): late stages have thin per-image
+//! products (a 1×1 to 4×4 output map), where the kernel should stay near that single GEMM.
+//! `cargo bench -p ferrograd-core --bench conv -- thin`
+
+use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use ferrograd_core::conv::{self, Conv2dShape};
+use ferrograd_core::gemm::{gemm_par, Mat};
 use ferrograd_core::pool::{self, Pool2dShape};
 use ferrograd_core::StridedView;
 
@@ -60,5 +67,86 @@ fn maxpool(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, conv3x3, maxpool);
+/// (channels, map size): ResNet-18's stages on 32×32 images with the ImageNet stem (64@8×8 to
+/// 512@1×1), stages one map size up, and the 32×32 map of a CIFAR stem.
+const SHAPES: [(usize, usize); 8] = [
+    (512, 1),
+    (512, 2),
+    (256, 2),
+    (256, 4),
+    (128, 4),
+    (128, 8),
+    (64, 8),
+    (64, 32),
+];
+const BATCH: usize = 32;
+
+fn thin(c: &mut Criterion) {
+    let mut group = c.benchmark_group("conv2d_thin_f32");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2));
+    let one = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    let all = rayon::ThreadPoolBuilder::new().build().unwrap();
+    for (ch, hw) in SHAPES {
+        let n = BATCH;
+        let s =
+            Conv2dShape::new([n, ch, hw, hw], [ch, ch, 3, 3], (1, 1), (1, 1), (1, 1), 1).unwrap();
+        let x: Vec<f32> = (0..n * ch * hw * hw)
+            .map(|i| (i % 17) as f32 * 0.1)
+            .collect();
+        let w: Vec<f32> = (0..ch * ch * 9).map(|i| (i % 13) as f32 * 0.01).collect();
+        let gy: Vec<f32> = (0..n * ch * hw * hw)
+            .map(|i| (i % 7) as f32 * 0.1)
+            .collect();
+        let cols: Vec<f32> = (0..ch * 9 * n * hw * hw)
+            .map(|i| (i % 11) as f32 * 0.1)
+            .collect();
+        let xv = StridedView::contiguous(&x, &s.input_shape()).unwrap();
+        let (mut y, mut gx, mut gw) = (
+            vec![0f32; gy.len()],
+            vec![0f32; x.len()],
+            vec![0f32; w.len()],
+        );
+        let mut prod = vec![0f32; ch * n * hw * hw];
+        for (tag, pool) in [("t1", &one), ("t", &all)] {
+            let id = format!("{tag}{}_B{n}_{ch}_{hw}x{hw}", pool.current_num_threads());
+            group.bench_function(BenchmarkId::new("forward", &id), |b| {
+                pool.install(|| b.iter(|| conv::conv2d_forward(&xv, &w, None, &s, &mut y).unwrap()))
+            });
+            group.bench_function(BenchmarkId::new("backward_data", &id), |b| {
+                pool.install(|| {
+                    b.iter(|| conv::conv2d_backward_data(&gy, &w, &s, &mut gx).unwrap())
+                })
+            });
+            group.bench_function(BenchmarkId::new("backward_weight", &id), |b| {
+                pool.install(|| {
+                    b.iter(|| conv::conv2d_backward_weight(&xv, &gy, &s, &mut gw, None).unwrap())
+                })
+            });
+            // The same multiply-adds as one GEMM on a ready column matrix.
+            let (k, cols_n) = (ch * 9, n * hw * hw);
+            group.bench_function(BenchmarkId::new("gemm_same_macs", &id), |b| {
+                pool.install(|| {
+                    b.iter(|| {
+                        gemm_par(
+                            &mut prod,
+                            Mat::c(&w, ch, k),
+                            Mat::c(&cols, k, cols_n),
+                            false,
+                            true,
+                        )
+                    })
+                })
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, conv3x3, thin, maxpool);
 criterion_main!(benches);

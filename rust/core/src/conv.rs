@@ -13,6 +13,10 @@
 //! Images run in parallel (rayon, one single-threaded GEMM per image) when there are at least as
 //! many images as threads; otherwise the forward runs row tiles in parallel (single-threaded
 //! GEMMs) and the backward runs images one after another with parallel GEMMs.
+//!
+//! Small output maps (at most 128 pixels, several images) go the batched path instead
+//! ([`batched`]): blocks of images share one GEMM, and only the kernel taps that reach inside
+//! the input take part.
 //! `conv_transpose2d` needs no kernel of its own: its forward is [`conv2d_backward_data`] and its
 //! backward is [`conv2d_forward`] plus [`conv2d_backward_weight`].
 
@@ -23,6 +27,9 @@ use crate::error::{Error, Result};
 use crate::num::Float;
 use crate::par::{self, MACS_THRESHOLD};
 use crate::strided::StridedView;
+
+mod batched;
+use batched::Blocks;
 
 /// Elements of one im2col tile (K rows × P columns): about 1 MiB of f32, so it stays in L2.
 const TILE_ELEMS: usize = 1 << 18;
@@ -387,6 +394,10 @@ pub fn conv2d_forward<T: Float>(
     if y.is_empty() {
         return Ok(());
     }
+    if let Some(bl) = Blocks::plan(s) {
+        batched::forward(x, w, bias, s, y, bl);
+        return Ok(());
+    }
     let y_addr = Addr(y.as_mut_ptr() as usize);
     let w_addr = Addr(w.as_ptr() as usize);
     let mut rows = s.tile_rows();
@@ -496,6 +507,11 @@ pub fn conv2d_backward_data<T: Float>(
     let (p, k, og, cg) = (s.p(), s.k(), s.og(), s.cg());
     let in_img = s.c_in * s.in_plane();
     if gx.is_empty() {
+        return Ok(());
+    }
+    if let Some(bl) = Blocks::plan(s) {
+        // Before the transposed forward: its flipped weight copy costs more than a thin GEMM.
+        batched::backward_data(gy, w, s, gx, bl);
         return Ok(());
     }
     if let Some(t) = transposed_forward_shape(s) {
@@ -638,8 +654,15 @@ pub fn conv2d_backward_weight<T: Float>(
             gb.iter_mut().enumerate().for_each(|(c, v)| *v = channel(c));
         }
     }
+    if gw.is_empty() {
+        return Ok(());
+    }
+    if let Some(bl) = Blocks::plan(s) {
+        batched::backward_weight(x, gy, s, gw, bl);
+        return Ok(());
+    }
     gw.fill(T::zero_impl());
-    if s.n == 0 || p == 0 || gw.is_empty() {
+    if s.n == 0 || p == 0 {
         return Ok(());
     }
     let gy_addr = Addr(gy.as_ptr() as usize);

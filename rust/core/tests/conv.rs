@@ -138,14 +138,15 @@ fn small_odd_shapes_match_naive() {
 
 #[test]
 fn asymmetric_output_size_matches_naive() {
-    // 'same' padding with an even kernel: pad 1 on top/left, output = input size.
-    let mut s = shape([2, 3, 7, 6], [4, 3, 4, 4], 1, 1, 1, 1);
-    s.oh = 7;
-    s.ow = 6;
+    // 'same' padding with an even kernel: pad 1 on top/left, output = input size (over 128
+    // pixels: the per-image path; the batched tests have their own).
+    let mut s = shape([2, 3, 12, 13], [4, 3, 4, 4], 1, 1, 1, 1);
+    s.oh = 12;
+    s.ow = 13;
     check(s, 5);
-    let mut s = shape([2, 32, 7, 6], [4, 32, 4, 4], 1, 1, 1, 1); // the same with gx as a forward conv
-    s.oh = 7;
-    s.ow = 6;
+    let mut s = shape([2, 32, 12, 13], [4, 32, 4, 4], 1, 1, 1, 1); // the same with gx as a forward conv
+    s.oh = 12;
+    s.ow = 13;
     check(s, 6);
 }
 
@@ -156,9 +157,9 @@ fn large_shapes_take_every_path() {
     check(shape([3, 24, 17, 15], [12, 24, 1, 1], 1, 0, 1, 1), 12); // 1×1 GEMM
     check(shape([3, 24, 17, 15], [12, 8, 1, 1], 1, 0, 1, 3), 13); // grouped 1×1
     check(shape([2, 12, 33, 31], [12, 4, 5, 3], 2, 2, 2, 3), 14);
-    check(shape([2, 64, 9, 11], [6, 32, 3, 2], 1, 1, 2, 2), 15); // stride 1, 32 channels per group: gx as a forward conv
+    check(shape([2, 64, 15, 13], [6, 32, 3, 2], 1, 1, 2, 2), 15); // stride 1, 32 channels per group: gx as a forward conv
     check(
-        Conv2dShape::new([2, 32, 7, 6], [5, 32, 4, 3], (1, 1), (2, 0), (1, 2), 1).unwrap(),
+        Conv2dShape::new([2, 32, 13, 16], [5, 32, 4, 3], (1, 1), (2, 0), (1, 2), 1).unwrap(),
         16,
     );
 }
@@ -203,4 +204,148 @@ fn bad_buffers_are_errors_not_panics() {
     assert!(Conv2dShape::new([1, 2, 2, 2], [3, 2, 3, 3], (1, 1), (0, 0), (1, 1), 1).is_err());
     assert!(Conv2dShape::new([1, 3, 5, 5], [3, 1, 3, 3], (1, 1), (0, 0), (1, 1), 2).is_err());
     assert!(Conv2dShape::new([1, 2, 5, 5], [3, 2, 3, 3], (0, 1), (0, 0), (1, 1), 1).is_err());
+}
+
+/// Runs `f` on a rayon pool of `threads` threads (the kernels pick their schedule from it).
+fn on_threads(threads: usize, f: impl FnOnce() + Send) {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap()
+        .install(f)
+}
+
+/// Output maps of at most 128 pixels with several images take the batched path (blocks of
+/// images share one GEMM, only the live kernel taps take part). Its copies go pixel by pixel
+/// below 8 output columns and row by row from 8; every shape runs on 1, 2 and 3 threads, so
+/// those big enough to thread run with blocks in parallel or with parallel GEMMs. Batch sizes
+/// leave a short last block. (small_odd_shapes_match_naive adds random small ones.)
+#[test]
+fn batched_small_maps_match_naive() {
+    let shapes = [
+        // Pixel copies.
+        shape([37, 16, 3, 3], [16, 16, 3, 3], 1, 1, 1, 1), // 3×3 map: blocks of ~19 images
+        shape([20, 32, 2, 2], [32, 32, 3, 3], 1, 1, 1, 1), // 2×2 map: one block
+        shape([24, 16, 4, 4], [20, 16, 3, 3], 1, 1, 1, 1), // 4×4 map
+        shape([9, 64, 1, 1], [48, 64, 3, 3], 1, 1, 1, 1),  // 1×1 map: only the centre tap is live
+        shape([9, 64, 1, 1], [48, 16, 3, 3], 1, 1, 1, 4),  // the same, grouped
+        shape([33, 24, 2, 2], [36, 24, 3, 3], 2, 1, 1, 1), // stride 2 to 1×1: a 2×2 box of taps
+        shape([11, 12, 4, 5], [18, 4, 3, 3], 2, 1, 1, 3),  // strided, grouped, 2×3 map
+        shape([13, 8, 5, 5], [10, 8, 3, 2], 1, 2, 2, 2),   // dilated, padded, grouped
+        shape([6, 16, 1, 3], [16, 16, 5, 5], 1, 2, 1, 1),  // 1×3 map: live rows 2..3 only
+        shape([40, 24, 4, 4], [24, 24, 1, 1], 1, 0, 1, 1), // pointwise 1×1 conv, 4×4 map
+        shape([17, 10, 3, 3], [12, 5, 1, 1], 2, 0, 1, 2),  // strided grouped 1×1 (downsample)
+        // Row copies.
+        shape([10, 8, 8, 8], [12, 8, 3, 3], 1, 1, 1, 1), // 8×8 map (rows of exactly 8)
+        shape([6, 6, 16, 16], [8, 3, 3, 3], 2, 1, 1, 2), // stride 2 to 8×8, grouped
+        shape([5, 4, 10, 12], [6, 4, 3, 3], 1, 2, 2, 1), // dilated: 10×12 map
+        shape([7, 5, 9, 11], [4, 5, 2, 4], 1, 1, 1, 1),  // 10×10 map, even kernel
+        shape([9, 6, 8, 9], [6, 6, 1, 1], 1, 0, 1, 1),   // pointwise 1×1 conv, 8×9 map
+        // Enough work to thread: several blocks (in parallel on 2 threads) or one block
+        // (parallel GEMMs, parallel copies).
+        shape([600, 16, 1, 1], [16, 16, 3, 3], 1, 1, 1, 1),
+        shape([70, 24, 4, 5], [24, 8, 3, 3], 2, 1, 1, 3),
+        shape([40, 16, 5, 5], [16, 8, 3, 2], 1, 2, 2, 2),
+        shape([33, 128, 1, 1], [128, 32, 3, 3], 1, 1, 1, 4),
+        shape([40, 16, 8, 8], [16, 16, 3, 3], 1, 1, 1, 1),
+        shape([4, 32, 8, 8], [32, 16, 3, 3], 1, 1, 1, 2),
+        // Two blocks, but a weight gradient too large for per-thread copies: blocks one after
+        // another with parallel GEMMs in backward-weight.
+        shape([30, 112, 4, 4], [144, 112, 3, 3], 1, 1, 1, 1),
+    ];
+    for threads in [1, 2, 3] {
+        on_threads(threads, || {
+            for (i, s) in shapes.iter().enumerate() {
+                check(*s, 100 + i as u64);
+            }
+        });
+    }
+    // Taps no output pixel reaches (input 1×1, padding 2, stride 3: outputs read only padding).
+    check(shape([4, 3, 1, 1], [5, 3, 1, 1], 3, 2, 1, 1), 130);
+    let mut s = shape([5, 4, 1, 2], [6, 4, 2, 2], 1, 1, 1, 1); // 'same' 2×2: output 1×2
+    s.oh = 1;
+    s.ow = 2;
+    check(s, 131);
+}
+
+/// x read through strides (stored as (c, n, w, h): no unit stride along w) by both kinds of
+/// batched copies.
+#[test]
+fn batched_strided_input_matches_contiguous() {
+    for (i, (n, c, h, w)) in [(12, 16, 2, 2), (6, 8, 8, 8)].into_iter().enumerate() {
+        let s = shape([n, c, h, w], [20, c, 3, 3], 1, 1, 1, 1);
+        let mut rng = StdRng::seed_from_u64(7 + i as u64);
+        let wt = randn(&mut rng, s.weight_shape().iter().product());
+        let gy = randn(&mut rng, s.output_shape().iter().product());
+        let x_t = randn(&mut rng, n * c * h * w);
+        let strides = [(h * w) as isize, (n * h * w) as isize, 1, h as isize];
+        let xv = StridedView::new(&x_t, 0, &[n, c, h, w], &strides).unwrap();
+        let mut x_c = vec![0.0; x_t.len()];
+        for img in 0..n {
+            for ch in 0..c {
+                for iy in 0..h {
+                    for ix in 0..w {
+                        x_c[((img * c + ch) * h + iy) * w + ix] =
+                            x_t[(ch * n + img) * h * w + ix * h + iy];
+                    }
+                }
+            }
+        }
+        let mut y = vec![0.0; gy.len()];
+        conv::conv2d_forward(&xv, &wt, None, &s, &mut y).unwrap();
+        close(
+            &y,
+            &conv::conv2d_naive(&x_c, &wt, None, &s),
+            "strided forward",
+            &s,
+        );
+        let mut gw = vec![f64::NAN; wt.len()];
+        conv::conv2d_backward_weight(&xv, &gy, &s, &mut gw, None).unwrap();
+        close(
+            &gw,
+            &naive_backward(&x_c, &wt, &gy, &s).1,
+            "strided grad_weight",
+            &s,
+        );
+    }
+}
+
+/// float32 through the batched path (both kinds of copies), against the float64 naive result.
+#[test]
+fn batched_f32_matches_f64() {
+    for (i, s) in [
+        shape([10, 32, 1, 1], [32, 32, 3, 3], 1, 1, 1, 1),
+        shape([19, 16, 4, 4], [24, 8, 3, 3], 1, 1, 1, 2),
+        shape([9, 16, 8, 8], [16, 16, 3, 3], 1, 1, 1, 1),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut rng = StdRng::seed_from_u64(200 + i as u64);
+        let x = randn(&mut rng, s.input_shape().iter().product());
+        let w = randn(&mut rng, s.weight_shape().iter().product());
+        let b = randn(&mut rng, s.c_out);
+        let gy = randn(&mut rng, s.output_shape().iter().product());
+        let f = |v: &[f64]| v.iter().map(|&x| x as f32).collect::<Vec<f32>>();
+        let (x32, w32, b32, gy32) = (f(&x), f(&w), f(&b), f(&gy));
+        let xv = StridedView::contiguous(&x32, &s.input_shape()).unwrap();
+        let near = |got: &[f32], want: &[f64], what: &str| {
+            for (j, (&g, &w)) in got.iter().zip(want).enumerate() {
+                assert!(
+                    (g as f64 - w).abs() <= 1e-4 * (1.0 + w.abs()),
+                    "{what} f32 differs at {j}: {g} vs {w} for {s:?}"
+                );
+            }
+        };
+        let mut y = vec![f32::NAN; gy.len()];
+        conv::conv2d_forward(&xv, &w32, Some(&b32), &s, &mut y).unwrap();
+        near(&y, &conv::conv2d_naive(&x, &w, Some(&b), &s), "forward");
+        let (gx_want, gw_want) = naive_backward(&x, &w, &gy, &s);
+        let mut gx = vec![f32::NAN; x.len()];
+        conv::conv2d_backward_data(&gy32, &w32, &s, &mut gx).unwrap();
+        near(&gx, &gx_want, "grad_input");
+        let mut gw = vec![f32::NAN; w.len()];
+        conv::conv2d_backward_weight(&xv, &gy32, &s, &mut gw, None).unwrap();
+        near(&gw, &gw_want, "grad_weight");
+    }
 }
