@@ -1,4 +1,4 @@
-"""Normalisation ops: layer norm (Rust kernel), batch norm and p-norm (numpy)."""
+"""Normalisation ops: layer norm and batch norm (Rust kernels on the CPU), p-norm (numpy)."""
 
 from __future__ import annotations
 
@@ -39,42 +39,32 @@ class LayerNorm(Function):
 
 
 class BatchNorm(Function):
-    """Batch norm of (N, C, *) input over every axis but 1. In training, batch statistics (and
-    the caller updates running stats); otherwise the given `mean`/`var` are constants."""
+    """Batch norm of (N, C, *) input over every axis but 1. In training, batch statistics
+    (appended to `stats` as (mean, biased var) so the caller can update its running estimates);
+    otherwise the given `mean`/`var` are constants."""
 
     @staticmethod
-    def forward(ctx, x, weight, bias, mean, var, training, eps):
-        axes = (0,) + tuple(range(2, x.ndim))
-        bshape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+    def forward(ctx, x, weight, bias, mean, var, training, eps, stats):
+        xc = ascontiguous(x)
+        w = None if weight is None else ascontiguous(weight, dtype=x.dtype)
+        b = None if bias is None else ascontiguous(bias, dtype=x.dtype)
         if training:
-            mean = x.mean(axis=axes)
-            var = x.var(axis=axes)
-        rstd = (1.0 / np.sqrt(var + eps)).astype(x.dtype)
-        xhat = (x - mean.reshape(bshape)) * rstd.reshape(bshape)
-        y = xhat if weight is None else xhat * weight.reshape(bshape)
-        if bias is not None:
-            y = y + bias.reshape(bshape)
-        ctx.save_for_backward(xhat, rstd, weight)
-        ctx.axes, ctx.bshape, ctx.training = axes, bshape, training
-        ctx.has_bias = bias is not None
-        ctx.batch_mean, ctx.batch_var = mean, var
-        return y.astype(x.dtype, copy=False)
+            mean = var = None
+        else:
+            mean, var = ascontiguous(mean, dtype=x.dtype), ascontiguous(var, dtype=x.dtype)
+        y, mean, var, rstd = kernels(xc).batch_norm_forward(xc, w, b, mean, var, eps)
+        if training and stats is not None:
+            stats.append((mean, var))
+        ctx.save_for_backward(xc, mean, rstd, w)
+        ctx.training, ctx.has_weight, ctx.has_bias = training, weight is not None, bias is not None
+        return y
 
     @staticmethod
     def backward(ctx, g):
-        xhat, rstd, weight = ctx.saved
-        axes, bshape = ctx.axes, ctx.bshape
-        gw = g if weight is None else g * weight.reshape(bshape)
-        if ctx.training:
-            m = xhat.size // xhat.shape[1]
-            mg = gw.mean(axis=axes, keepdims=True)
-            mgx = (gw * xhat).mean(axis=axes, keepdims=True)
-            dx = (gw - mg - xhat * mgx) * rstd.reshape(bshape)
-            del m
-        else:
-            dx = gw * rstd.reshape(bshape)
-        dw = None if weight is None else (g * xhat).sum(axis=axes)
-        db = g.sum(axis=axes) if ctx.has_bias else None
+        xc, mean, rstd, w = ctx.saved
+        g = ascontiguous(g, dtype=xc.dtype)
+        dx, dw, db = kernels(g).batch_norm_backward(g, xc, mean, rstd, w, ctx.training,
+                                                    ctx.has_weight, ctx.has_bias)
         return dx, dw, db, None, None
 
 

@@ -78,9 +78,9 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
             raise ValueError(
                 f"{fn}: expected more than 1 value per channel when training, got input size {tuple(input.shape)}"
             )
-        out = BatchNorm.apply(input, weight, bias, None, None, True, float(eps))
-        node = out._node
-        bm, bv = _batch_stats(input._data) if node is None else (node.ctx.batch_mean, node.ctx.batch_var)
+        stats = []
+        out = BatchNorm.apply(input, weight, bias, None, None, True, float(eps), stats)
+        bm, bv = stats[0]
         with no_grad():
             if running_mean is not None:
                 running_mean._data[...] = (1 - momentum) * running_mean._data + momentum * bm
@@ -92,12 +92,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         raise ValueError(f"{fn}: running_mean and running_var are required when training=False")
     mean = running_mean._data.astype(input.dtype, copy=False)
     var = running_var._data.astype(input.dtype, copy=False)
-    return BatchNorm.apply(input, weight, bias, mean, var, False, float(eps))
-
-
-def _batch_stats(x: np.ndarray):
-    axes = (0,) + tuple(range(2, x.ndim))
-    return x.mean(axis=axes), x.var(axis=axes)
+    return BatchNorm.apply(input, weight, bias, mean, var, False, float(eps), None)
 
 
 def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bias: Tensor | None = None,

@@ -15,6 +15,7 @@ from .pool import (  # noqa: F401
     max_pool2d_forward,
 )
 from .norm import layer_norm_backward, layer_norm_forward  # noqa: F401
+from .batch_norm import batch_norm_backward, batch_norm_forward  # noqa: F401
 from .softmax import (  # noqa: F401
     cross_entropy_backward,
     cross_entropy_forward,
@@ -35,7 +36,8 @@ from ._entry import device_kernel as _device_kernel
 # the optimizer steps write their arguments in place and are left as they are.
 for _name in ("erf", "erfc", "gelu_backward", "gelu_forward", "conv2d_backward_data", "conv2d_backward_weight",
               "conv2d_forward", "adaptive_avg_pool2d_backward", "adaptive_avg_pool2d_forward", "avg_pool2d_backward",
-              "avg_pool2d_forward", "max_pool2d_backward", "max_pool2d_forward", "layer_norm_backward",
+              "avg_pool2d_forward", "max_pool2d_backward", "max_pool2d_forward", "batch_norm_backward",
+              "batch_norm_forward", "layer_norm_backward",
               "layer_norm_forward", "cross_entropy_backward", "cross_entropy_forward", "cross_entropy_prob_backward",
               "cross_entropy_prob_forward", "softmax_backward", "softmax_forward", "channel_mixing_backward",
               "channel_mixing_forward", "token_mixing_backward", "token_mixing_forward", "gru_backward", "gru_forward",
