@@ -13,7 +13,11 @@ def matmul_arrays(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """`a @ b` for arrays of rank >= 1 (1-D operands promoted and squeezed as numpy does)."""
     a2 = a[None, :] if a.ndim == 1 else a
     b2 = b[:, None] if b.ndim == 1 else b
-    if a.dtype.kind == "f":
+    if a.dtype.kind == "f" and b2.ndim == 2 and a2.ndim > 2:
+        # (..., m, k) @ (k, n) is one (M, k) @ (k, n) GEMM, not a batch of thin ones.
+        rows = int(np.prod(a2.shape[:-1]))
+        out = kernels(a2).matmul(a2.reshape(rows, a2.shape[-1]), b2).reshape(tuple(a2.shape[:-1]) + (b2.shape[-1],))
+    elif a.dtype.kind == "f":
         out = kernels(a2).matmul(a2, b2)
     else:
         out = np.matmul(a2, b2)
@@ -48,6 +52,12 @@ class Matmul(Function):
         ga = gb = None
         if ctx.needs_input_grad[0]:
             ga = G.sum_to(G.matmul(g2, G.swapaxes(b2, -1, -2)), tuple(a2.shape)).reshape(tuple(a.shape))
-        if ctx.needs_input_grad[1]:
+        if ctx.needs_input_grad[1] and b2.ndim == 2 and a2.ndim > 2:
+            # A weight shared by every batch row: one GEMM over all rows (K = M), not a batch of
+            # (k, m) @ (m, n) products summed afterwards.
+            rows = int(np.prod(a2.shape[:-1]))
+            gb = G.matmul(G.swapaxes(a2.reshape(rows, a2.shape[-1]), -1, -2), g2.reshape(rows, g2.shape[-1]))
+            gb = gb.reshape(tuple(b.shape))
+        elif ctx.needs_input_grad[1]:
             gb = G.sum_to(G.matmul(G.swapaxes(a2, -1, -2), g2), tuple(b2.shape)).reshape(tuple(b.shape))
         return ga, gb
