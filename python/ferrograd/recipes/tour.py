@@ -1,5 +1,5 @@
-"""`ferrograd tour`: run every recipe, print one table of its checks, and write tour.json, the
-plots and a report.html that shows them."""
+"""`ferrograd tour`: run every recipe, then every experiment in quick mode, print one table of
+their checks, and write tour.json, the plots and a report.html that shows them."""
 
 from __future__ import annotations
 
@@ -12,16 +12,27 @@ from . import get, list as recipe_names
 
 
 def run_tour(quick: bool = False, out_dir: str = "tour", json_path: str | None = None, device: str = "cpu",
-             seed: int = 0, names=None, log=print) -> dict:
-    """Every recipe (or `names`) in order; a recipe that raises is reported as failed, and the
-    tour goes on. Returns {"results": [...], "ok": bool, "seconds": s}."""
+             seed: int = 0, names=None, experiment_names=None, log=print) -> dict:
+    """Every recipe (or `names`) in order on `device`, then every experiment (or
+    `experiment_names`; none when only `names` is given) in quick mode on the CPU — the
+    experiments' full runs are sweeps of many models, `ferrograd experiment NAME` runs them. A
+    run that raises is reported as failed, and the tour goes on.
+    Returns {"results": [...], "ok": bool, "seconds": s}."""
+    from .. import experiments
+
     os.makedirs(out_dir, exist_ok=True)
     started = time.perf_counter()
+    if experiment_names is None:
+        experiment_names = experiments.list() if names is None else []
+    runs = [(name, lambda name=name: get(name).run(seed=seed, quick=quick, device=device, out_dir=out_dir))
+            for name in names or recipe_names()]
+    runs += [(name, lambda name=name: experiments.get(name).run(seed=seed, quick=True, out_dir=out_dir))
+             for name in experiment_names]
     results = []
-    for name in names or recipe_names():
+    for name, run in runs:
         log(f"── {name}")
         try:
-            result = get(name).run(seed=seed, quick=quick, device=device, out_dir=out_dir)
+            result = run()
         except Exception as e:  # noqa: BLE001  (the tour reports it and goes on)
             result = {"name": name, "error": f"{type(e).__name__}: {e}", "metrics": {}, "checks": [],
                       "plots": [], "seconds": 0.0}
@@ -34,7 +45,7 @@ def run_tour(quick: bool = False, out_dir: str = "tour", json_path: str | None =
     write_report(tour, os.path.join(out_dir, "report.html"))
     log("")
     log(format_rows(results, header=True))
-    log(f"\n{sum(_passed(r) for r in results)}/{len(results)} recipes pass every check "
+    log(f"\n{sum(_passed(r) for r in results)}/{len(results)} recipes and experiments pass every check "
         f"in {tour['seconds']:.0f} s; report: {os.path.join(out_dir, 'report.html')}")
     return tour
 
