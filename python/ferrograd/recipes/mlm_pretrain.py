@@ -20,10 +20,11 @@ without labels (as "task-adaptive pre-training" does: unlabelled text of the tas
 
 What to expect: pre-training is the costly part, and the gain comes late. Until the model gets
 about 20 % of the masked tokens right it has learned little more than token frequencies, and a
-pre-trained start is no better than a random one (or worse); the full run (1000 steps, ~0.22)
-gains about 2.4 points over scratch on average (−1.2 to +5.5 over seeds 0–7), and only with few
-labels: with 20 per package, scratch catches up (a bag of the packages' frequent names already
-gets ~40 %). So the quick run (200 steps)
+pre-trained start is no better than a random one (or worse). After 1000 steps (~0.23) the gain
+over scratch was −1.2 to +5.5 points over seeds 0–7 — a coin flip on some seeds; after 2000 steps
+(~0.29) +2.9 to +8; the full run takes 3000 steps (~0.30–0.33, about a minute and a half on two
+cores) and gains +5.8 to +12.7 points. The gain needs few labels: with 20 per package, scratch
+catches up (a bag of the packages' frequent names already gets ~40 %). The quick run (200 steps)
 checks the masked-token accuracy only, and reports the downstream numbers unchecked.
 """
 
@@ -40,7 +41,7 @@ from ._text_tasks import stdlib_package_code
 SEQ = 32                 # downstream window; pre-training ends at this length
 SHORT = 16               # pre-training length for the first 75 % of the steps (BERT: 128, then 512)
 TOKENS = 1024            # tokens per pre-training step
-STEPS, STEPS_QUICK = 1000, 200
+STEPS, STEPS_QUICK = 3000, 200
 STEPS_SOFTWARE_GPU = 30  # quick on wgpu: CI's software GPU (llvmpipe) takes seconds a step
 MASK_RATE = 0.15
 N_TRAIN, N_TEST = 5, 60  # labelled / test windows per package
@@ -135,7 +136,7 @@ def run(seed: int = 0, quick: bool = False, device: str = "cpu", out_dir=None) -
     #    step, as 64 sequences of 16 tokens for the first 75 % of the steps (short sequences: each
     #    masked token sees its neighbours more clearly, the model leaves the unigram plateau
     #    sooner), then 32 of 32. In about the same time (seed 0), 1000 steps of 1024 tokens reached
-    #    a held-out accuracy of 0.22; 600 steps of 2048 tokens, 0.18.
+    #    a held-out accuracy of 0.22; 600 steps of 2048 tokens, 0.18: more steps beat bigger ones.
     steps = STEPS_SOFTWARE_GPU if small_gpu else STEPS_QUICK if quick else STEPS
     warmup = min(20, steps // 6)
     opt = fg.optim.AdamW(mlm.parameters(), lr=3e-3, weight_decay=0.01, betas=(0.9, 0.95))
@@ -235,17 +236,17 @@ def run(seed: int = 0, quick: bool = False, device: str = "cpu", out_dir=None) -
     metrics = {"mlm_acc": mlm_acc, "unigram_acc": unigram_acc, "pretrained_acc": pretrained_acc,
                "scratch_acc": scratch_acc, "pretrained_minus_scratch": pretrained_acc - scratch_acc,
                "chance": 1.0 / len(packages)}
-    # Seeds 0-4, full (1000 steps): mlm_acc - unigram_acc 0.162-0.179; pretrained - scratch
-    # +0.012 to +0.055 (mean of 5 draws). That is NOT a safe margin: seeds 5-7 gave +0.006,
-    # -0.012 (fails) and +0.008 (mlm_acc - unigram_acc 0.173-0.181). Quick (200 steps):
-    # mlm_acc - unigram_acc 0.074-0.088, pretrained - scratch -0.010 to +0.027 (one draw), so
-    # quick makes no downstream claim: after 200 steps (and even 300, with 5 draws: -0.031 to
-    # +0.029 over seeds 0-4) the model knows little beyond token frequencies, and a pre-trained
-    # start is a coin flip against a random one. On the software GPU (quick + wgpu, 30 steps)
-    # the run is a smoke test: the model is still at the unigram baseline (30 steps on the CPU,
-    # seeds 0-4: +0.004 to +0.019), and the check is only that it is not below it.
-    threshold = 0.0 if small_gpu else 0.05 if quick else 0.10
+    # Full (3000 steps), seeds 0-3 and 5-7: mlm_acc - unigram_acc 0.247-0.277; pretrained -
+    # scratch +0.042 to +0.127 (mean of 5 draws). With 1000 steps it was +0.012 to +0.055 on seeds
+    # 0-4 and -0.012 on seed 6, with 2000 steps +0.029 to +0.080: the claim needs the long run.
+    # Quick (200 steps): mlm_acc - unigram_acc 0.074-0.088, pretrained - scratch -0.010 to +0.027
+    # (one draw), so quick makes no downstream claim: after 200 steps the model knows little beyond
+    # token frequencies, and a pre-trained start is a coin flip against a random one. On the
+    # software GPU (quick + wgpu, 30 steps) the run is a smoke test: the model is still at the
+    # unigram baseline (30 steps on the CPU, seeds 0-4: +0.004 to +0.019), and the check is only
+    # that it is not below it.
+    threshold = 0.0 if small_gpu else 0.05 if quick else 0.15
     checks = [check("mlm_acc - unigram_acc", mlm_acc - unigram_acc, ">=", threshold)]
     if not quick:
-        checks.append(check("pretrained_acc - scratch_acc", pretrained_acc - scratch_acc, ">", 0.0))
+        checks.append(check("pretrained_acc - scratch_acc", pretrained_acc - scratch_acc, ">=", 0.02))
     return r.finish(metrics, checks)
