@@ -509,12 +509,13 @@ pub fn conv2d_backward_data<T: Float>(
     if gx.is_empty() {
         return Ok(());
     }
-    if let Some(bl) = Blocks::plan(s) {
-        // Before the transposed forward: its flipped weight copy costs more than a thin GEMM.
+    let transposed = transposed_forward_shape(s);
+    let plan = Blocks::plan(s).filter(|_| transposed.is_none() || !batched::prefers_transposed(s));
+    if let Some(bl) = plan {
         batched::backward_data(gy, w, s, gx, bl);
         return Ok(());
     }
-    if let Some(t) = transposed_forward_shape(s) {
+    if let Some(t) = transposed {
         // Stride 1: the input gradient is a forward conv of gy with the flipped, transposed
         // kernel. Its GEMM has K = C_out/groups·kh·kw instead of C_out/groups, and no col2im;
         // it pays (~7% measured at 64 channels) once the GEMM has enough rows (C_in/groups).

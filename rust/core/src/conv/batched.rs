@@ -129,9 +129,20 @@ impl Taps {
     }
 }
 
+/// Whether a stride-1 input gradient should rather be the transposed forward (gy convolved with
+/// the flipped kernel, itself batched here): where every tap is live and the input map is wide
+/// enough for row copies, its im2col costs less than col2im's scattered adds (measured on one
+/// thread, batch 32: 8×8 maps, 64 channels 1.64 → 1.58 ms; 4×4, 128 channels 1.81 → 1.67 ms).
+/// Where padding leaves taps dead (1×1 maps) this path skips them; on 2×2 maps the flipped
+/// weight copy costs more (1.61 → 1.81 ms, 256 channels).
+pub(super) fn prefers_transposed(s: &Conv2dShape) -> bool {
+    s.w >= IM2COL_ROW_PIXELS && Taps::live(s) == Taps::all(s)
+}
+
 /// How a block's column rows are copied out of the input planes, and added back (col2im).
 enum Copies {
-    /// Maps at least [`ROW_PIXELS`] wide: row by row through a zero-bordered plane.
+    /// Maps at least [`IM2COL_ROW_PIXELS`] (im2col) or [`COL2IM_ROW_PIXELS`] (col2im) wide: row
+    /// by row through a zero-bordered plane.
     Rows(Bordered),
     /// Narrower maps, whose rows are too short to pay for a row's bookkeeping: pixel by pixel.
     /// For each live tap (row order): (output pixel, plane offset) of the pixels it reads
@@ -139,14 +150,19 @@ enum Copies {
     Pixels(Vec<Vec<(usize, isize)>>),
 }
 
-/// The narrowest output map copied row by row (measured: rows win by ~1.3× at 8 pixels wide,
-/// pixels by ~1.5× at 2; at 4 they are even).
-const ROW_PIXELS: usize = 8;
+/// The narrowest output map copied row by row into the columns (measured on one thread, with
+/// fixed-size row moves: 4×4 maps 1.71 → 1.57 ms per forward against pixels, 2×2 maps 1.55 →
+/// 1.66 ms).
+const IM2COL_ROW_PIXELS: usize = 4;
+/// ... and added back row by row (col2im's adds into a plane wait on the overlapping adds of
+/// the previous tap: on 4×4 maps pixels are faster, 1.81 vs 1.91 ms).
+const COL2IM_ROW_PIXELS: usize = 8;
 
 impl Copies {
-    /// `strides`: the (row, column) strides of the planes a pixel table addresses.
-    fn new(s: &Conv2dShape, taps: Taps, (sy, sx): (isize, isize)) -> Self {
-        if s.ow >= ROW_PIXELS {
+    /// `strides`: the (row, column) strides of the planes a pixel table addresses;
+    /// `row_pixels`: the narrowest map copied by rows.
+    fn new(s: &Conv2dShape, taps: Taps, (sy, sx): (isize, isize), row_pixels: usize) -> Self {
+        if s.ow >= row_pixels {
             return Copies::Rows(Bordered::new(s, taps));
         }
         let (sh, sw) = (s.stride.0 as isize, s.stride.1 as isize);
@@ -241,8 +257,39 @@ fn copy_row<T: Copy>(dst: &mut [T], src: &[T]) {
         1 => dst[0] = src[0],
         2..=3 => ends::<T, 2>(dst, src),
         4..=7 => ends::<T, 4>(dst, src),
-        8..=16 => ends::<T, 8>(dst, src),
+        8 => dst.copy_from_slice(&src[..8]),
+        9..=16 => ends::<T, 8>(dst, src),
         n => dst.copy_from_slice(&src[..n]),
+    }
+}
+
+/// Output rows of `ow` pixels into `dst`, row `oy` gathered from `src[oy·pitch..]` every `step`.
+#[inline(always)]
+fn gather_rows<T: Copy>(dst: &mut [T], src: &[T], ow: usize, pitch: usize, step: usize) {
+    // ResNet's 8×8 and 4×4 maps: rows of a known size are a few moves each; through
+    // gather_row's generic length, the per-row bookkeeping cost more than the copies (a fifth
+    // of an 8×8 forward).
+    match (ow, step) {
+        (4, 1) => fixed_rows::<T, 4, 1>(dst, src, pitch),
+        (8, 1) => fixed_rows::<T, 8, 1>(dst, src, pitch),
+        (16, 1) => fixed_rows::<T, 16, 1>(dst, src, pitch),
+        (4, 2) => fixed_rows::<T, 4, 2>(dst, src, pitch),
+        (8, 2) => fixed_rows::<T, 8, 2>(dst, src, pitch),
+        _ => {
+            for (oy, d) in dst.chunks_exact_mut(ow).enumerate() {
+                gather_row(d, &src[oy * pitch..], step);
+            }
+        }
+    }
+}
+
+#[inline(always)]
+fn fixed_rows<T: Copy, const W: usize, const STEP: usize>(dst: &mut [T], src: &[T], pitch: usize) {
+    for (oy, d) in dst.chunks_exact_mut(W).enumerate() {
+        let row = &src[oy * pitch..][..(W - 1) * STEP + 1];
+        for (i, v) in d.iter_mut().enumerate() {
+            *v = row[i * STEP];
+        }
     }
 }
 
@@ -287,8 +334,8 @@ fn add_row<T: Float>(dst: &mut [T], src: &[T], step: usize) {
 }
 
 /// Channel `c` of images `i0..` into its rows of a block's column matrix (`rows`: one per live
-/// tap, image b's columns at `b·P`). `plane`: scratch of [`Copies::plane_len`] whose border the
-/// copies leave zero.
+/// tap, image b's columns at `b·P`). `plane`: scratch of [`Copies::plane_len`] per image, whose
+/// border the copies leave zero.
 fn im2col_channel<T: Float>(
     x: &StridedView<T>,
     s: &Conv2dShape,
@@ -306,7 +353,12 @@ fn im2col_channel<T: Float>(
         Copies::Rows(bd) => simd::dispatch(
             #[inline(always)]
             || {
+                // Every image's plane first, then the gathers: a gather right after its plane's
+                // copy loads across the fresh, unaligned row stores, which the CPU cannot
+                // forward (measured: a quarter of an 8×8 forward stalled there).
+                let len = bd.h * bd.w;
                 for b in 0..ld / p {
+                    let plane = &mut plane[b * len..][..len];
                     for iy in 0..s.h {
                         let dst = &mut plane[bd.inside(s, iy)..][..s.w];
                         let line = at(b) + iy as isize * st[2];
@@ -322,11 +374,13 @@ fn im2col_channel<T: Float>(
                             }
                         }
                     }
+                }
+                for b in 0..ld / p {
+                    let plane = &plane[b * len..][..len];
                     for (t, &off) in bd.offsets.iter().enumerate() {
                         let dst = &mut rows[t * ld + b * p..][..p];
-                        for (oy, d) in dst.chunks_exact_mut(s.ow).enumerate() {
-                            gather_row(d, &plane[bd.row(s, off, oy)..], s.stride.1);
-                        }
+                        let pitch = bd.row(s, 0, 1);
+                        gather_rows(dst, &plane[off..], s.ow, pitch, s.stride.1);
                     }
                 }
             },
@@ -499,7 +553,7 @@ impl Blocks {
             return cols;
         }
         // The border is written once (zeros) per task; each image overwrites only the inside.
-        let fresh = || vec![T::ZERO; copies.plane_len()];
+        let fresh = || vec![T::ZERO; copies.plane_len() * nb];
         let channel = |plane: &mut Vec<T>, (c, rows): (usize, &mut [T])| {
             im2col_channel(x, s, copies, c, i0, plane, rows)
         };
@@ -553,7 +607,12 @@ pub(super) fn forward<T: Float>(
 ) {
     let (p, og, k, co) = (s.p(), s.og(), bl.k(s), s.c_out);
     let (wt, (w_off, w_rs, w_cs)) = bl.taps.weight(w, s);
-    let copies = Copies::new(s, bl.taps, (x.strides()[2], x.strides()[3]));
+    let copies = Copies::new(
+        s,
+        bl.taps,
+        (x.strides()[2], x.strides()[3]),
+        IM2COL_ROW_PIXELS,
+    );
     bl.run(y, co * p, |bi, yb| {
         let nb = yb.len() / (co * p);
         let ncol = nb * p;
@@ -611,7 +670,7 @@ pub(super) fn backward_data<T: Float>(
 ) {
     let (p, og, k) = (s.p(), s.og(), bl.k(s));
     let (wt, (w_off, w_rs, w_cs)) = bl.taps.weight(w, s);
-    let copies = Copies::new(s, bl.taps, (s.w as isize, 1));
+    let copies = Copies::new(s, bl.taps, (s.w as isize, 1), COL2IM_ROW_PIXELS);
     if k == 0 {
         // No tap reaches the input.
         gx.fill(T::ZERO);
@@ -685,7 +744,12 @@ pub(super) fn backward_weight<T: Float>(
     } else {
         bl
     };
-    let copies = Copies::new(s, bl.taps, (x.strides()[2], x.strides()[3]));
+    let copies = Copies::new(
+        s,
+        bl.taps,
+        (x.strides()[2], x.strides()[3]),
+        IM2COL_ROW_PIXELS,
+    );
     if bl.taps != Taps::all(s) {
         // The dead taps' gradient.
         gw.fill(T::ZERO);
@@ -791,15 +855,34 @@ mod tests {
             }
         );
         assert_eq!(taps.in_place(&s), None);
-        // A 2×2 map reaches every tap, copied pixel by pixel; an 8×8 map row by row, in
-        // blocks of 4 images (256 columns).
+        // A 2×2 map reaches every tap, copied pixel by pixel; a 4×4 map row by row into the
+        // columns but pixel by pixel back; an 8×8 map row by row, in blocks of 4 images (256
+        // columns).
         let s = shape([32, 256, 2, 2], [256, 256, 3, 3], 1);
         let taps = Blocks::plan(&s).unwrap().taps;
         assert_eq!(taps, Taps::all(&s));
-        assert!(matches!(Copies::new(&s, taps, (2, 1)), Copies::Pixels(_)));
+        assert!(matches!(
+            Copies::new(&s, taps, (2, 1), IM2COL_ROW_PIXELS),
+            Copies::Pixels(_)
+        ));
+        assert!(!prefers_transposed(&s));
+        let s = shape([32, 128, 4, 4], [128, 128, 3, 3], 1);
+        let taps = Blocks::plan(&s).unwrap().taps;
+        assert!(matches!(
+            Copies::new(&s, taps, (4, 1), IM2COL_ROW_PIXELS),
+            Copies::Rows(_)
+        ));
+        assert!(matches!(
+            Copies::new(&s, taps, (4, 1), COL2IM_ROW_PIXELS),
+            Copies::Pixels(_)
+        ));
+        assert!(prefers_transposed(&s));
         let s = shape([32, 64, 8, 8], [64, 64, 3, 3], 1);
         let bl = Blocks::plan(&s).unwrap();
-        assert!(matches!(Copies::new(&s, bl.taps, (8, 1)), Copies::Rows(_)));
+        assert!(matches!(
+            Copies::new(&s, bl.taps, (8, 1), COL2IM_ROW_PIXELS),
+            Copies::Rows(_)
+        ));
         assert_eq!((bl.imgs, bl.count), (4, 8));
     }
 }
