@@ -4,15 +4,14 @@
 //! their column matrices side by side, `(C_in/groups · taps, N_block · P)` (backward-weight: one
 //! GEMM per block, accumulated; backward-data: one into the stacked columns, then col2im).
 //!
-//! Only the kernel taps that reach inside the input take part ([`Taps`]): on a 1×1 map with
-//! padding 1, a 3×3 kernel's centre alone, a ninth of the multiply-adds.
+//! Where a single kernel tap reaches inside the input, it alone takes part ([`Taps`]): on a 1×1
+//! map with padding 1, a 3×3 kernel's centre, a ninth of the multiply-adds. Otherwise every tap
+//! does (the weight is read in place either way).
 //!
 //! The copies into and out of the column matrices ([`Copies`]) go channel by channel across a
 //! block's images. Per-row bookkeeping (bounds, zero fills, memcpy calls for a few pixels)
 //! cost as much as the GEMM on an 8×8 map, so rows go through a zero-bordered plane that needs
-//! none, and maps under 8 pixels wide go pixel by pixel from a table.
-
-use std::borrow::Cow;
+//! none, and maps under 4 pixels wide (under 8 for col2im) go pixel by pixel from a table.
 
 use faer::{Accum, Par};
 use rayon::prelude::*;
@@ -95,22 +94,10 @@ impl Taps {
         }
     }
 
-    /// The weight on these taps, as the GEMMs read it: in place, or else a contiguous copy.
-    fn weight<'a, T: Float>(&self, w: &'a [T], s: &Conv2dShape) -> (Cow<'a, [T]>, Layout) {
-        if let Some(layout) = self.in_place(s) {
-            return (Cow::Borrowed(w), layout);
-        }
-        let (n, tw) = (self.count(), self.kj.1 - self.kj.0);
-        let mut out = vec![T::ZERO; s.c_out * s.cg() * n];
-        if n > 0 {
-            for (plane, dst) in w.chunks_exact(s.kh * s.kw).zip(out.chunks_exact_mut(n)) {
-                for (r, ki) in (self.ki.0..self.ki.1).enumerate() {
-                    let at = ki * s.kw + self.kj.0;
-                    dst[r * tw..(r + 1) * tw].copy_from_slice(&plane[at..at + tw]);
-                }
-            }
-        }
-        (Cow::Owned(out), (0, s.cg() * n, 1))
+    /// Where the GEMMs read the weight on these taps ([`Blocks::plan`] keeps only taps that
+    /// sit in place).
+    fn weight(&self, s: &Conv2dShape) -> Layout {
+        self.in_place(s).expect("the batched plan keeps its taps in place")
     }
 
     /// Writes `gwt`, a weight gradient on these taps, into the whole kernel's `gw` (zero
@@ -481,8 +468,10 @@ impl Blocks {
             return None;
         }
         let mut taps = Taps::live(s);
-        if taps.in_place(s).is_none() && 2 * taps.count() > s.kh * s.kw {
-            // Copying the weight to drop under half its taps costs about what it saves.
+        if taps.in_place(s).is_none() {
+            // A copy of the weight on a box of taps costs more than the multiply-adds it saves
+            // (strided reads of the whole weight: 4 of 9 taps, 256 -> 512 channels, 2×2 map
+            // stride 2, one thread: forward 1.36 vs 0.96 ms, backward-data 1.19 vs 0.76 ms).
             taps = Taps::all(s);
         }
         let rows = (s.c_in * taps.count()).max(1);
@@ -606,7 +595,7 @@ pub(super) fn forward<T: Float>(
     bl: Blocks,
 ) {
     let (p, og, k, co) = (s.p(), s.og(), bl.k(s), s.c_out);
-    let (wt, (w_off, w_rs, w_cs)) = bl.taps.weight(w, s);
+    let (w_off, w_rs, w_cs) = bl.taps.weight(s);
     let copies = Copies::new(
         s,
         bl.taps,
@@ -617,22 +606,18 @@ pub(super) fn forward<T: Float>(
         let nb = yb.len() / (co * p);
         let ncol = nb * p;
         let cols = bl.im2col(x, s, &copies, bi * bl.imgs, nb);
-        // P = 1: the product's columns are images, C_out apart in y: it goes there directly.
-        let mut out = Vec::new();
-        let (dst, rs, cs) = if p == 1 {
-            (yb.as_mut_ptr(), 1, co as isize)
-        } else {
-            out = scratch::take_overwritten(co * ncol, T::ZERO);
-            (out.as_mut_ptr(), ncol as isize, 1)
-        };
+        // A row-major product, copied into y after. (With P = 1 it could go straight into y,
+        // column-major, but faer then packs the whole weight for a few columns: 512 channels
+        // on a 1×1 map, one thread: 0.62 vs 0.25 ms.)
+        let mut out = scratch::take_overwritten(co * ncol, T::ZERO);
         for g in 0..s.groups {
-            // SAFETY: group g's rows of this block's (C_out, nb·P) product, in yb or out; the
-            // weight's group-g rows; the columns' group-g rows.
+            // SAFETY: group g's rows of this block's (C_out, nb·P) product in out; the weight's
+            // group-g rows; the columns' group-g rows.
             unsafe {
                 gemm(
-                    (dst.offset((g * og) as isize * rs), rs, cs),
+                    (out.as_mut_ptr().add(g * og * ncol), ncol as isize, 1),
                     (
-                        wt.as_ptr().add(w_off + g * og * w_rs),
+                        w.as_ptr().add(w_off + g * og * w_rs),
                         w_rs as isize,
                         w_cs as isize,
                     ),
@@ -646,17 +631,13 @@ pub(super) fn forward<T: Float>(
         scratch::give(cols);
         for (b, img) in yb.chunks_exact_mut(co * p).enumerate() {
             for (c, plane) in img.chunks_exact_mut(p).enumerate() {
-                if p > 1 {
-                    copy_row(plane, &out[c * ncol + b * p..][..p]);
-                }
+                copy_row(plane, &out[c * ncol + b * p..][..p]);
                 if let Some(bias) = bias {
                     plane.iter_mut().for_each(|v| *v += bias[c]);
                 }
             }
         }
-        if p > 1 {
-            scratch::give(out);
-        }
+        scratch::give(out);
     });
 }
 
@@ -669,13 +650,8 @@ pub(super) fn backward_data<T: Float>(
     bl: Blocks,
 ) {
     let (p, og, k) = (s.p(), s.og(), bl.k(s));
-    let (wt, (w_off, w_rs, w_cs)) = bl.taps.weight(w, s);
+    let (w_off, w_rs, w_cs) = bl.taps.weight(s);
     let copies = Copies::new(s, bl.taps, (s.w as isize, 1), COL2IM_ROW_PIXELS);
-    if k == 0 {
-        // No tap reaches the input.
-        gx.fill(T::ZERO);
-        return;
-    }
     bl.run(gx, s.c_in * s.in_plane(), |bi, gxb| {
         let nb = gxb.len() / (s.c_in * s.in_plane());
         let ncol = nb * p;
@@ -689,7 +665,7 @@ pub(super) fn backward_data<T: Float>(
                 gemm(
                     (cols.as_mut_ptr().add(g * k * ncol), ncol as isize, 1),
                     (
-                        wt.as_ptr().add(w_off + g * og * w_rs),
+                        w.as_ptr().add(w_off + g * og * w_rs),
                         w_cs as isize,
                         w_rs as isize,
                     ),
@@ -700,7 +676,7 @@ pub(super) fn backward_data<T: Float>(
                 );
             }
         }
-        if p > 1 {
+        if !buf.is_empty() {
             scratch::give(buf);
         }
         let gx_addr = Addr(gxb.as_mut_ptr() as usize);
@@ -781,7 +757,7 @@ pub(super) fn backward_weight<T: Float>(
             }
         }
         scratch::give(cols);
-        if s.p() > 1 {
+        if !buf.is_empty() {
             scratch::give(buf);
         }
     };
@@ -808,14 +784,11 @@ pub(super) fn backward_weight<T: Float>(
             bl.taps.expand(&total, s, gw);
             scratch::give(total);
         }
-    } else if let Some(layout) = bl.taps.in_place(s) {
+    } else {
         // Straight into gw: `layout` addresses the live taps' entries there.
+        let layout = bl.taps.weight(s);
         block(0, gw, layout, Accum::Replace);
         (1..bl.count).for_each(|bi| block(bi, gw, layout, Accum::Add));
-    } else {
-        let mut acc = vec![T::ZERO; len];
-        (0..bl.count).for_each(|bi| block(bi, &mut acc, compact, Accum::Add));
-        bl.taps.expand(&acc, s, gw);
     }
 }
 
@@ -844,17 +817,19 @@ mod tests {
             }
         );
         assert_eq!(taps.in_place(&s), Some((4, 512 * 9, 9)));
-        // Stride 2 from 2×2 to 1×1: a 2×2 box of taps, copied out of the weight.
+        // Stride 2 from 2×2 to 1×1: a 2×2 box of taps is live, which is no strided matrix of
+        // the weight: every tap takes part, the dead ones on zero columns.
         let s = shape([32, 256, 2, 2], [512, 256, 3, 3], 2);
-        let taps = Blocks::plan(&s).unwrap().taps;
         assert_eq!(
-            taps,
+            Taps::live(&s),
             Taps {
                 ki: (1, 3),
                 kj: (1, 3)
             }
         );
-        assert_eq!(taps.in_place(&s), None);
+        let taps = Blocks::plan(&s).unwrap().taps;
+        assert_eq!(taps, Taps::all(&s));
+        assert_eq!(taps.in_place(&s), Some((0, 256 * 9, 1)));
         // A 2×2 map reaches every tap, copied pixel by pixel; a 4×4 map row by row into the
         // columns but pixel by pixel back; an 8×8 map row by row, in blocks of 4 images (256
         // columns).
