@@ -157,6 +157,10 @@ fn large_shapes_take_every_path() {
     check(shape([3, 24, 17, 15], [12, 24, 1, 1], 1, 0, 1, 1), 12); // 1×1 GEMM
     check(shape([3, 24, 17, 15], [12, 8, 1, 1], 1, 0, 1, 3), 13); // grouped 1×1
     check(shape([2, 12, 33, 31], [12, 4, 5, 3], 2, 2, 2, 3), 14);
+    // Stride 2 on rows split into even and odd pixels: a 7×7 stem on an odd width, and odd
+    // tap offsets (dilation 2, padding 1).
+    check(shape([2, 3, 23, 21], [8, 3, 7, 7], 2, 3, 1, 1), 17);
+    check(shape([1, 4, 20, 17], [6, 4, 3, 3], 2, 1, 2, 1), 18);
     check(shape([2, 64, 15, 13], [6, 32, 3, 2], 1, 1, 2, 2), 15); // stride 1, 32 channels per group: gx as a forward conv
     check(
         Conv2dShape::new([2, 32, 13, 16], [5, 32, 4, 3], (1, 1), (2, 0), (1, 2), 1).unwrap(),

@@ -97,7 +97,8 @@ impl Taps {
     /// Where the GEMMs read the weight on these taps ([`Blocks::plan`] keeps only taps that
     /// sit in place).
     fn weight(&self, s: &Conv2dShape) -> Layout {
-        self.in_place(s).expect("the batched plan keeps its taps in place")
+        self.in_place(s)
+            .expect("the batched plan keeps its taps in place")
     }
 
     /// Writes `gwt`, a weight gradient on these taps, into the whole kernel's `gw` (zero
@@ -232,7 +233,7 @@ impl Bordered {
 /// `dst.copy_from_slice(src)` for rows of a few elements: fixed-size moves (the last one
 /// overlapping) instead of a memcpy call.
 #[inline(always)]
-fn copy_row<T: Copy>(dst: &mut [T], src: &[T]) {
+pub(super) fn copy_row<T: Copy>(dst: &mut [T], src: &[T]) {
     #[inline(always)]
     fn ends<T: Copy, const C: usize>(dst: &mut [T], src: &[T]) {
         let n = dst.len();
