@@ -220,12 +220,11 @@ fn on_threads(threads: usize, f: impl FnOnce() + Send) {
 }
 
 /// Output maps of at most 128 pixels with several images take the batched path (blocks of
-/// images share one GEMM, only the live kernel taps take part). Its im2col goes pixel by pixel
-/// below 4 output columns and row by row from 4 (col2im: from 8); a stride-1 input gradient
-/// with every tap live, a map at least 4 wide and 32 input channels per group is the
-/// transposed forward, batched too. Every shape runs on 1, 2 and 3 threads, so
-/// those big enough to thread run with blocks in parallel or with parallel GEMMs. Batch sizes
-/// leave a short last block. (small_odd_shapes_match_naive adds random small ones.)
+/// images share one GEMM; a single live kernel tap takes part alone, else every tap). Its
+/// im2col goes pixel by pixel below 4 output columns and row by row from 4 (col2im: from 8).
+/// Every shape runs on 1, 2 and 3 threads, so those big enough to thread run with blocks in
+/// parallel or with parallel GEMMs. Batch sizes leave a short last block.
+/// (small_odd_shapes_match_naive adds random small ones.)
 #[test]
 fn batched_small_maps_match_naive() {
     let shapes = [
@@ -250,7 +249,7 @@ fn batched_small_maps_match_naive() {
         shape([10, 8, 8, 8], [12, 8, 3, 3], 2, 1, 1, 1), // stride 2 to 4×4: rows of 4, step 2
         shape([7, 6, 3, 16], [5, 6, 3, 3], 1, 1, 1, 1),  // 3×16 map: rows of 16
         shape([5, 4, 16, 16], [6, 4, 3, 3], 2, 1, 1, 1), // stride 2 to 8×8: rows of 8, step 2
-        // Stride-1 input gradients as the batched transposed forward (8×8 and 4×4 maps).
+        // 32 input channels per group: backward-data stays batched (not the transposed forward).
         shape([7, 32, 8, 8], [24, 32, 3, 3], 1, 1, 1, 1),
         shape([9, 64, 4, 4], [40, 32, 3, 3], 1, 1, 1, 2),
         // Enough work to thread: several blocks (in parallel on 2 threads) or one block

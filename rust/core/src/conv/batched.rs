@@ -117,16 +117,6 @@ impl Taps {
     }
 }
 
-/// Whether a stride-1 input gradient should rather be the transposed forward (gy convolved with
-/// the flipped kernel, itself batched here): where every tap is live and the input map is wide
-/// enough for row copies, its im2col costs less than col2im's scattered adds (measured on one
-/// thread, batch 32: 8×8 maps, 64 channels 1.64 → 1.58 ms; 4×4, 128 channels 1.81 → 1.67 ms).
-/// Where padding leaves taps dead (1×1 maps) this path skips them; on 2×2 maps the flipped
-/// weight copy costs more (1.61 → 1.81 ms, 256 channels).
-pub(super) fn prefers_transposed(s: &Conv2dShape) -> bool {
-    s.w >= IM2COL_ROW_PIXELS && Taps::live(s) == Taps::all(s)
-}
-
 /// How a block's column rows are copied out of the input planes, and added back (col2im).
 enum Copies {
     /// Maps at least [`IM2COL_ROW_PIXELS`] (im2col) or [`COL2IM_ROW_PIXELS`] (col2im) wide: row
@@ -841,7 +831,6 @@ mod tests {
             Copies::new(&s, taps, (2, 1), IM2COL_ROW_PIXELS),
             Copies::Pixels(_)
         ));
-        assert!(!prefers_transposed(&s));
         let s = shape([32, 128, 4, 4], [128, 128, 3, 3], 1);
         let taps = Blocks::plan(&s).unwrap().taps;
         assert!(matches!(
@@ -852,7 +841,6 @@ mod tests {
             Copies::new(&s, taps, (4, 1), COL2IM_ROW_PIXELS),
             Copies::Pixels(_)
         ));
-        assert!(prefers_transposed(&s));
         let s = shape([32, 64, 8, 8], [64, 64, 3, 3], 1);
         let bl = Blocks::plan(&s).unwrap();
         assert!(matches!(
