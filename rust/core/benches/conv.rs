@@ -148,5 +148,71 @@ fn thin(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, conv3x3, thin, maxpool);
+/// ResNet-18's 3×3 convs and stem at batch 32 on 32×32 images (the default 7×7/2 stem, then 8×8
+/// down to 1×1 maps): (C_in, C_out, kernel, stride, input size), the shapes of issue 15's
+/// per-conv table, on 1 and 2 threads. `cargo bench -p ferrograd-core --bench conv -- resnet18`
+const RESNET18: [(usize, usize, usize, usize, usize); 8] = [
+    (3, 64, 7, 2, 32),
+    (64, 64, 3, 1, 8),
+    (64, 128, 3, 2, 8),
+    (128, 128, 3, 1, 4),
+    (128, 256, 3, 2, 4),
+    (256, 256, 3, 1, 2),
+    (256, 512, 3, 2, 2),
+    (512, 512, 3, 1, 1),
+];
+
+fn resnet18(c: &mut Criterion) {
+    let mut group = c.benchmark_group("conv2d_resnet18_f32");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2));
+    for (ci, co, k, st, hw) in RESNET18 {
+        let n = BATCH;
+        let pad = k / 2;
+        let s = Conv2dShape::new(
+            [n, ci, hw, hw],
+            [co, ci, k, k],
+            (st, st),
+            (pad, pad),
+            (1, 1),
+            1,
+        )
+        .unwrap();
+        let x: Vec<f32> = (0..n * ci * hw * hw)
+            .map(|i| (i % 17) as f32 * 0.1)
+            .collect();
+        let w: Vec<f32> = (0..co * ci * k * k)
+            .map(|i| (i % 13) as f32 * 0.01)
+            .collect();
+        let out: usize = s.output_shape().iter().product();
+        let gy: Vec<f32> = (0..out).map(|i| (i % 7) as f32 * 0.1).collect();
+        let xv = StridedView::contiguous(&x, &s.input_shape()).unwrap();
+        let (mut y, mut gx, mut gw) = (vec![0f32; out], vec![0f32; x.len()], vec![0f32; w.len()]);
+        for threads in [1, 2] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let id = format!("t{threads}_{ci}to{co}_k{k}s{st}_{hw}");
+            group.bench_function(BenchmarkId::new("forward", &id), |b| {
+                pool.install(|| b.iter(|| conv::conv2d_forward(&xv, &w, None, &s, &mut y).unwrap()))
+            });
+            group.bench_function(BenchmarkId::new("backward_data", &id), |b| {
+                pool.install(|| {
+                    b.iter(|| conv::conv2d_backward_data(&gy, &w, &s, &mut gx).unwrap())
+                })
+            });
+            group.bench_function(BenchmarkId::new("backward_weight", &id), |b| {
+                pool.install(|| {
+                    b.iter(|| conv::conv2d_backward_weight(&xv, &gy, &s, &mut gw, None).unwrap())
+                })
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, conv3x3, thin, resnet18, maxpool);
 criterion_main!(benches);

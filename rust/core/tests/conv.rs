@@ -157,6 +157,10 @@ fn large_shapes_take_every_path() {
     check(shape([3, 24, 17, 15], [12, 24, 1, 1], 1, 0, 1, 1), 12); // 1×1 GEMM
     check(shape([3, 24, 17, 15], [12, 8, 1, 1], 1, 0, 1, 3), 13); // grouped 1×1
     check(shape([2, 12, 33, 31], [12, 4, 5, 3], 2, 2, 2, 3), 14);
+    // Stride 2 on rows split into even and odd pixels: a 7×7 stem on an odd width, and odd
+    // tap offsets (dilation 2, padding 1).
+    check(shape([2, 3, 23, 21], [8, 3, 7, 7], 2, 3, 1, 1), 17);
+    check(shape([1, 4, 20, 17], [6, 4, 3, 3], 2, 1, 2, 1), 18);
     check(shape([2, 64, 15, 13], [6, 32, 3, 2], 1, 1, 2, 2), 15); // stride 1, 32 channels per group: gx as a forward conv
     check(
         Conv2dShape::new([2, 32, 13, 16], [5, 32, 4, 3], (1, 1), (2, 0), (1, 2), 1).unwrap(),
@@ -216,10 +220,11 @@ fn on_threads(threads: usize, f: impl FnOnce() + Send) {
 }
 
 /// Output maps of at most 128 pixels with several images take the batched path (blocks of
-/// images share one GEMM, only the live kernel taps take part). Its copies go pixel by pixel
-/// below 8 output columns and row by row from 8; every shape runs on 1, 2 and 3 threads, so
-/// those big enough to thread run with blocks in parallel or with parallel GEMMs. Batch sizes
-/// leave a short last block. (small_odd_shapes_match_naive adds random small ones.)
+/// images share one GEMM; a single live kernel tap takes part alone, else every tap). Its
+/// im2col goes pixel by pixel below 4 output columns and row by row from 4 (col2im: from 8).
+/// Every shape runs on 1, 2 and 3 threads, so those big enough to thread run with blocks in
+/// parallel or with parallel GEMMs. Batch sizes leave a short last block.
+/// (small_odd_shapes_match_naive adds random small ones.)
 #[test]
 fn batched_small_maps_match_naive() {
     let shapes = [
@@ -241,6 +246,12 @@ fn batched_small_maps_match_naive() {
         shape([5, 4, 10, 12], [6, 4, 3, 3], 1, 2, 2, 1), // dilated: 10×12 map
         shape([7, 5, 9, 11], [4, 5, 2, 4], 1, 1, 1, 1),  // 10×10 map, even kernel
         shape([9, 6, 8, 9], [6, 6, 1, 1], 1, 0, 1, 1),   // pointwise 1×1 conv, 8×9 map
+        shape([10, 8, 8, 8], [12, 8, 3, 3], 2, 1, 1, 1), // stride 2 to 4×4: rows of 4, step 2
+        shape([7, 6, 3, 16], [5, 6, 3, 3], 1, 1, 1, 1),  // 3×16 map: rows of 16
+        shape([5, 4, 16, 16], [6, 4, 3, 3], 2, 1, 1, 1), // stride 2 to 8×8: rows of 8, step 2
+        // 32 input channels per group: backward-data stays batched (not the transposed forward).
+        shape([7, 32, 8, 8], [24, 32, 3, 3], 1, 1, 1, 1),
+        shape([9, 64, 4, 4], [40, 32, 3, 3], 1, 1, 1, 2),
         // Enough work to thread: several blocks (in parallel on 2 threads) or one block
         // (parallel GEMMs, parallel copies).
         shape([600, 16, 1, 1], [16, 16, 3, 3], 1, 1, 1, 1),

@@ -4,15 +4,14 @@
 //! their column matrices side by side, `(C_in/groups · taps, N_block · P)` (backward-weight: one
 //! GEMM per block, accumulated; backward-data: one into the stacked columns, then col2im).
 //!
-//! Only the kernel taps that reach inside the input take part ([`Taps`]): on a 1×1 map with
-//! padding 1, a 3×3 kernel's centre alone, a ninth of the multiply-adds.
+//! Where a single kernel tap reaches inside the input, it alone takes part ([`Taps`]): on a 1×1
+//! map with padding 1, a 3×3 kernel's centre, a ninth of the multiply-adds. Otherwise every tap
+//! does (the weight is read in place either way).
 //!
 //! The copies into and out of the column matrices ([`Copies`]) go channel by channel across a
 //! block's images. Per-row bookkeeping (bounds, zero fills, memcpy calls for a few pixels)
 //! cost as much as the GEMM on an 8×8 map, so rows go through a zero-bordered plane that needs
-//! none, and maps under 8 pixels wide go pixel by pixel from a table.
-
-use std::borrow::Cow;
+//! none, and maps under 4 pixels wide (under 8 for col2im) go pixel by pixel from a table.
 
 use faer::{Accum, Par};
 use rayon::prelude::*;
@@ -95,22 +94,11 @@ impl Taps {
         }
     }
 
-    /// The weight on these taps, as the GEMMs read it: in place, or else a contiguous copy.
-    fn weight<'a, T: Float>(&self, w: &'a [T], s: &Conv2dShape) -> (Cow<'a, [T]>, Layout) {
-        if let Some(layout) = self.in_place(s) {
-            return (Cow::Borrowed(w), layout);
-        }
-        let (n, tw) = (self.count(), self.kj.1 - self.kj.0);
-        let mut out = vec![T::ZERO; s.c_out * s.cg() * n];
-        if n > 0 {
-            for (plane, dst) in w.chunks_exact(s.kh * s.kw).zip(out.chunks_exact_mut(n)) {
-                for (r, ki) in (self.ki.0..self.ki.1).enumerate() {
-                    let at = ki * s.kw + self.kj.0;
-                    dst[r * tw..(r + 1) * tw].copy_from_slice(&plane[at..at + tw]);
-                }
-            }
-        }
-        (Cow::Owned(out), (0, s.cg() * n, 1))
+    /// Where the GEMMs read the weight on these taps ([`Blocks::plan`] keeps only taps that
+    /// sit in place).
+    fn weight(&self, s: &Conv2dShape) -> Layout {
+        self.in_place(s)
+            .expect("the batched plan keeps its taps in place")
     }
 
     /// Writes `gwt`, a weight gradient on these taps, into the whole kernel's `gw` (zero
@@ -131,7 +119,8 @@ impl Taps {
 
 /// How a block's column rows are copied out of the input planes, and added back (col2im).
 enum Copies {
-    /// Maps at least [`ROW_PIXELS`] wide: row by row through a zero-bordered plane.
+    /// Maps at least [`IM2COL_ROW_PIXELS`] (im2col) or [`COL2IM_ROW_PIXELS`] (col2im) wide: row
+    /// by row through a zero-bordered plane.
     Rows(Bordered),
     /// Narrower maps, whose rows are too short to pay for a row's bookkeeping: pixel by pixel.
     /// For each live tap (row order): (output pixel, plane offset) of the pixels it reads
@@ -139,14 +128,19 @@ enum Copies {
     Pixels(Vec<Vec<(usize, isize)>>),
 }
 
-/// The narrowest output map copied row by row (measured: rows win by ~1.3× at 8 pixels wide,
-/// pixels by ~1.5× at 2; at 4 they are even).
-const ROW_PIXELS: usize = 8;
+/// The narrowest output map copied row by row into the columns (measured on one thread, with
+/// fixed-size row moves: 4×4 maps 1.71 → 1.57 ms per forward against pixels, 2×2 maps 1.55 →
+/// 1.66 ms).
+const IM2COL_ROW_PIXELS: usize = 4;
+/// ... and added back row by row (col2im's adds into a plane wait on the overlapping adds of
+/// the previous tap: on 4×4 maps pixels are faster, 1.81 vs 1.91 ms).
+const COL2IM_ROW_PIXELS: usize = 8;
 
 impl Copies {
-    /// `strides`: the (row, column) strides of the planes a pixel table addresses.
-    fn new(s: &Conv2dShape, taps: Taps, (sy, sx): (isize, isize)) -> Self {
-        if s.ow >= ROW_PIXELS {
+    /// `strides`: the (row, column) strides of the planes a pixel table addresses;
+    /// `row_pixels`: the narrowest map copied by rows.
+    fn new(s: &Conv2dShape, taps: Taps, (sy, sx): (isize, isize), row_pixels: usize) -> Self {
+        if s.ow >= row_pixels {
             return Copies::Rows(Bordered::new(s, taps));
         }
         let (sh, sw) = (s.stride.0 as isize, s.stride.1 as isize);
@@ -229,7 +223,7 @@ impl Bordered {
 /// `dst.copy_from_slice(src)` for rows of a few elements: fixed-size moves (the last one
 /// overlapping) instead of a memcpy call.
 #[inline(always)]
-fn copy_row<T: Copy>(dst: &mut [T], src: &[T]) {
+pub(super) fn copy_row<T: Copy>(dst: &mut [T], src: &[T]) {
     #[inline(always)]
     fn ends<T: Copy, const C: usize>(dst: &mut [T], src: &[T]) {
         let n = dst.len();
@@ -241,8 +235,39 @@ fn copy_row<T: Copy>(dst: &mut [T], src: &[T]) {
         1 => dst[0] = src[0],
         2..=3 => ends::<T, 2>(dst, src),
         4..=7 => ends::<T, 4>(dst, src),
-        8..=16 => ends::<T, 8>(dst, src),
+        8 => dst.copy_from_slice(&src[..8]),
+        9..=16 => ends::<T, 8>(dst, src),
         n => dst.copy_from_slice(&src[..n]),
+    }
+}
+
+/// Output rows of `ow` pixels into `dst`, row `oy` gathered from `src[oy·pitch..]` every `step`.
+#[inline(always)]
+fn gather_rows<T: Copy>(dst: &mut [T], src: &[T], ow: usize, pitch: usize, step: usize) {
+    // ResNet's 8×8 and 4×4 maps: rows of a known size are a few moves each; through
+    // gather_row's generic length, the per-row bookkeeping cost more than the copies (a fifth
+    // of an 8×8 forward).
+    match (ow, step) {
+        (4, 1) => fixed_rows::<T, 4, 1>(dst, src, pitch),
+        (8, 1) => fixed_rows::<T, 8, 1>(dst, src, pitch),
+        (16, 1) => fixed_rows::<T, 16, 1>(dst, src, pitch),
+        (4, 2) => fixed_rows::<T, 4, 2>(dst, src, pitch),
+        (8, 2) => fixed_rows::<T, 8, 2>(dst, src, pitch),
+        _ => {
+            for (oy, d) in dst.chunks_exact_mut(ow).enumerate() {
+                gather_row(d, &src[oy * pitch..], step);
+            }
+        }
+    }
+}
+
+#[inline(always)]
+fn fixed_rows<T: Copy, const W: usize, const STEP: usize>(dst: &mut [T], src: &[T], pitch: usize) {
+    for (oy, d) in dst.chunks_exact_mut(W).enumerate() {
+        let row = &src[oy * pitch..][..(W - 1) * STEP + 1];
+        for (i, v) in d.iter_mut().enumerate() {
+            *v = row[i * STEP];
+        }
     }
 }
 
@@ -287,8 +312,8 @@ fn add_row<T: Float>(dst: &mut [T], src: &[T], step: usize) {
 }
 
 /// Channel `c` of images `i0..` into its rows of a block's column matrix (`rows`: one per live
-/// tap, image b's columns at `b·P`). `plane`: scratch of [`Copies::plane_len`] whose border the
-/// copies leave zero.
+/// tap, image b's columns at `b·P`). `plane`: scratch of [`Copies::plane_len`] per image, whose
+/// border the copies leave zero.
 fn im2col_channel<T: Float>(
     x: &StridedView<T>,
     s: &Conv2dShape,
@@ -306,7 +331,12 @@ fn im2col_channel<T: Float>(
         Copies::Rows(bd) => simd::dispatch(
             #[inline(always)]
             || {
+                // Every image's plane first, then the gathers: a gather right after its plane's
+                // copy loads across the fresh, unaligned row stores, which the CPU cannot
+                // forward (measured: a quarter of an 8×8 forward stalled there).
+                let len = bd.h * bd.w;
                 for b in 0..ld / p {
+                    let plane = &mut plane[b * len..][..len];
                     for iy in 0..s.h {
                         let dst = &mut plane[bd.inside(s, iy)..][..s.w];
                         let line = at(b) + iy as isize * st[2];
@@ -322,11 +352,13 @@ fn im2col_channel<T: Float>(
                             }
                         }
                     }
+                }
+                for b in 0..ld / p {
+                    let plane = &plane[b * len..][..len];
                     for (t, &off) in bd.offsets.iter().enumerate() {
                         let dst = &mut rows[t * ld + b * p..][..p];
-                        for (oy, d) in dst.chunks_exact_mut(s.ow).enumerate() {
-                            gather_row(d, &plane[bd.row(s, off, oy)..], s.stride.1);
-                        }
+                        let pitch = bd.row(s, 0, 1);
+                        gather_rows(dst, &plane[off..], s.ow, pitch, s.stride.1);
                     }
                 }
             },
@@ -427,8 +459,10 @@ impl Blocks {
             return None;
         }
         let mut taps = Taps::live(s);
-        if taps.in_place(s).is_none() && 2 * taps.count() > s.kh * s.kw {
-            // Copying the weight to drop under half its taps costs about what it saves.
+        if taps.in_place(s).is_none() {
+            // A copy of the weight on a box of taps costs more than the multiply-adds it saves
+            // (strided reads of the whole weight: 4 of 9 taps, 256 -> 512 channels, 2×2 map
+            // stride 2, one thread: forward 1.36 vs 0.96 ms, backward-data 1.19 vs 0.76 ms).
             taps = Taps::all(s);
         }
         let rows = (s.c_in * taps.count()).max(1);
@@ -499,7 +533,7 @@ impl Blocks {
             return cols;
         }
         // The border is written once (zeros) per task; each image overwrites only the inside.
-        let fresh = || vec![T::ZERO; copies.plane_len()];
+        let fresh = || vec![T::ZERO; copies.plane_len() * nb];
         let channel = |plane: &mut Vec<T>, (c, rows): (usize, &mut [T])| {
             im2col_channel(x, s, copies, c, i0, plane, rows)
         };
@@ -552,28 +586,29 @@ pub(super) fn forward<T: Float>(
     bl: Blocks,
 ) {
     let (p, og, k, co) = (s.p(), s.og(), bl.k(s), s.c_out);
-    let (wt, (w_off, w_rs, w_cs)) = bl.taps.weight(w, s);
-    let copies = Copies::new(s, bl.taps, (x.strides()[2], x.strides()[3]));
+    let (w_off, w_rs, w_cs) = bl.taps.weight(s);
+    let copies = Copies::new(
+        s,
+        bl.taps,
+        (x.strides()[2], x.strides()[3]),
+        IM2COL_ROW_PIXELS,
+    );
     bl.run(y, co * p, |bi, yb| {
         let nb = yb.len() / (co * p);
         let ncol = nb * p;
         let cols = bl.im2col(x, s, &copies, bi * bl.imgs, nb);
-        // P = 1: the product's columns are images, C_out apart in y: it goes there directly.
-        let mut out = Vec::new();
-        let (dst, rs, cs) = if p == 1 {
-            (yb.as_mut_ptr(), 1, co as isize)
-        } else {
-            out = scratch::take_overwritten(co * ncol, T::ZERO);
-            (out.as_mut_ptr(), ncol as isize, 1)
-        };
+        // A row-major product, copied into y after. (With P = 1 it could go straight into y,
+        // column-major, but faer then packs the whole weight for a few columns: 512 channels
+        // on a 1×1 map, one thread: 0.62 vs 0.25 ms.)
+        let mut out = scratch::take_overwritten(co * ncol, T::ZERO);
         for g in 0..s.groups {
-            // SAFETY: group g's rows of this block's (C_out, nb·P) product, in yb or out; the
-            // weight's group-g rows; the columns' group-g rows.
+            // SAFETY: group g's rows of this block's (C_out, nb·P) product in out; the weight's
+            // group-g rows; the columns' group-g rows.
             unsafe {
                 gemm(
-                    (dst.offset((g * og) as isize * rs), rs, cs),
+                    (out.as_mut_ptr().add(g * og * ncol), ncol as isize, 1),
                     (
-                        wt.as_ptr().add(w_off + g * og * w_rs),
+                        w.as_ptr().add(w_off + g * og * w_rs),
                         w_rs as isize,
                         w_cs as isize,
                     ),
@@ -587,17 +622,13 @@ pub(super) fn forward<T: Float>(
         scratch::give(cols);
         for (b, img) in yb.chunks_exact_mut(co * p).enumerate() {
             for (c, plane) in img.chunks_exact_mut(p).enumerate() {
-                if p > 1 {
-                    copy_row(plane, &out[c * ncol + b * p..][..p]);
-                }
+                copy_row(plane, &out[c * ncol + b * p..][..p]);
                 if let Some(bias) = bias {
                     plane.iter_mut().for_each(|v| *v += bias[c]);
                 }
             }
         }
-        if p > 1 {
-            scratch::give(out);
-        }
+        scratch::give(out);
     });
 }
 
@@ -610,13 +641,8 @@ pub(super) fn backward_data<T: Float>(
     bl: Blocks,
 ) {
     let (p, og, k) = (s.p(), s.og(), bl.k(s));
-    let (wt, (w_off, w_rs, w_cs)) = bl.taps.weight(w, s);
-    let copies = Copies::new(s, bl.taps, (s.w as isize, 1));
-    if k == 0 {
-        // No tap reaches the input.
-        gx.fill(T::ZERO);
-        return;
-    }
+    let (w_off, w_rs, w_cs) = bl.taps.weight(s);
+    let copies = Copies::new(s, bl.taps, (s.w as isize, 1), COL2IM_ROW_PIXELS);
     bl.run(gx, s.c_in * s.in_plane(), |bi, gxb| {
         let nb = gxb.len() / (s.c_in * s.in_plane());
         let ncol = nb * p;
@@ -630,7 +656,7 @@ pub(super) fn backward_data<T: Float>(
                 gemm(
                     (cols.as_mut_ptr().add(g * k * ncol), ncol as isize, 1),
                     (
-                        wt.as_ptr().add(w_off + g * og * w_rs),
+                        w.as_ptr().add(w_off + g * og * w_rs),
                         w_cs as isize,
                         w_rs as isize,
                     ),
@@ -641,7 +667,7 @@ pub(super) fn backward_data<T: Float>(
                 );
             }
         }
-        if p > 1 {
+        if !buf.is_empty() {
             scratch::give(buf);
         }
         let gx_addr = Addr(gxb.as_mut_ptr() as usize);
@@ -685,7 +711,12 @@ pub(super) fn backward_weight<T: Float>(
     } else {
         bl
     };
-    let copies = Copies::new(s, bl.taps, (x.strides()[2], x.strides()[3]));
+    let copies = Copies::new(
+        s,
+        bl.taps,
+        (x.strides()[2], x.strides()[3]),
+        IM2COL_ROW_PIXELS,
+    );
     if bl.taps != Taps::all(s) {
         // The dead taps' gradient.
         gw.fill(T::ZERO);
@@ -717,7 +748,7 @@ pub(super) fn backward_weight<T: Float>(
             }
         }
         scratch::give(cols);
-        if s.p() > 1 {
+        if !buf.is_empty() {
             scratch::give(buf);
         }
     };
@@ -744,14 +775,11 @@ pub(super) fn backward_weight<T: Float>(
             bl.taps.expand(&total, s, gw);
             scratch::give(total);
         }
-    } else if let Some(layout) = bl.taps.in_place(s) {
+    } else {
         // Straight into gw: `layout` addresses the live taps' entries there.
+        let layout = bl.taps.weight(s);
         block(0, gw, layout, Accum::Replace);
         (1..bl.count).for_each(|bi| block(bi, gw, layout, Accum::Add));
-    } else {
-        let mut acc = vec![T::ZERO; len];
-        (0..bl.count).for_each(|bi| block(bi, &mut acc, compact, Accum::Add));
-        bl.taps.expand(&acc, s, gw);
     }
 }
 
@@ -780,26 +808,45 @@ mod tests {
             }
         );
         assert_eq!(taps.in_place(&s), Some((4, 512 * 9, 9)));
-        // Stride 2 from 2×2 to 1×1: a 2×2 box of taps, copied out of the weight.
+        // Stride 2 from 2×2 to 1×1: a 2×2 box of taps is live, which is no strided matrix of
+        // the weight: every tap takes part, the dead ones on zero columns.
         let s = shape([32, 256, 2, 2], [512, 256, 3, 3], 2);
-        let taps = Blocks::plan(&s).unwrap().taps;
         assert_eq!(
-            taps,
+            Taps::live(&s),
             Taps {
                 ki: (1, 3),
                 kj: (1, 3)
             }
         );
-        assert_eq!(taps.in_place(&s), None);
-        // A 2×2 map reaches every tap, copied pixel by pixel; an 8×8 map row by row, in
-        // blocks of 4 images (256 columns).
+        let taps = Blocks::plan(&s).unwrap().taps;
+        assert_eq!(taps, Taps::all(&s));
+        assert_eq!(taps.in_place(&s), Some((0, 256 * 9, 1)));
+        // A 2×2 map reaches every tap, copied pixel by pixel; a 4×4 map row by row into the
+        // columns but pixel by pixel back; an 8×8 map row by row, in blocks of 4 images (256
+        // columns).
         let s = shape([32, 256, 2, 2], [256, 256, 3, 3], 1);
         let taps = Blocks::plan(&s).unwrap().taps;
         assert_eq!(taps, Taps::all(&s));
-        assert!(matches!(Copies::new(&s, taps, (2, 1)), Copies::Pixels(_)));
+        assert!(matches!(
+            Copies::new(&s, taps, (2, 1), IM2COL_ROW_PIXELS),
+            Copies::Pixels(_)
+        ));
+        let s = shape([32, 128, 4, 4], [128, 128, 3, 3], 1);
+        let taps = Blocks::plan(&s).unwrap().taps;
+        assert!(matches!(
+            Copies::new(&s, taps, (4, 1), IM2COL_ROW_PIXELS),
+            Copies::Rows(_)
+        ));
+        assert!(matches!(
+            Copies::new(&s, taps, (4, 1), COL2IM_ROW_PIXELS),
+            Copies::Pixels(_)
+        ));
         let s = shape([32, 64, 8, 8], [64, 64, 3, 3], 1);
         let bl = Blocks::plan(&s).unwrap();
-        assert!(matches!(Copies::new(&s, bl.taps, (8, 1)), Copies::Rows(_)));
+        assert!(matches!(
+            Copies::new(&s, bl.taps, (8, 1), COL2IM_ROW_PIXELS),
+            Copies::Rows(_)
+        ));
         assert_eq!((bl.imgs, bl.count), (4, 8));
     }
 }
