@@ -9,9 +9,9 @@ We estimate bias² and variance from T trained models (`_random_features.bias_va
 variance with the T/(T−1) correction of Yang et al. 2020, bias² = risk − variance).
 
 (a) The classical U: polynomials of degree 0–12 fitted by least squares to 20 noisy samples of a
-    smooth 1-D function (200 training sets). Expect bias² to fall and variance to rise with the
-    degree, and the risk to be lowest at a middle degree; the measured risk on noisy test labels
-    equals bias² + variance + noise.
+    smooth 1-D function (400 training sets, 100 in quick mode). Expect bias² to fall and variance
+    to rise with the degree, and the risk to be lowest at a middle degree; the measured risk on
+    noisy test labels equals bias² + variance + noise.
 (b) Past the interpolation threshold: random ReLU features with minimum-norm least squares on
     the digits (one-hot targets), models trained on T disjoint subsets of n digits. Expect bias²
     to keep falling as the features N grow, while the variance rises to a peak at N ≈ n (where

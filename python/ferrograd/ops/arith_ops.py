@@ -8,12 +8,15 @@ import numbers
 
 from .. import dtypes
 from . import arith, unary
+from ..autograd import _TENSOR
 from ._args import check_tensor, floated, tensor_cls as _tensor_cls
 from .registry import register
 
 
 def _check(input, op):
     """The input tensor; a Python number becomes one (fg.add(2, t), fg.exp(1.0))."""
+    if type(input) is _TENSOR[0]:
+        return input  # the common case, before the slower abstract-class check
     if isinstance(input, numbers.Number):
         from ..tensor import tensor
 
