@@ -55,17 +55,20 @@ def _passed(result: dict) -> bool:
 
 
 def format_rows(results, header: bool = False) -> str:
+    names = [c["name"] for r in results for c in r["checks"]]
+    w = max([24, *map(len, names)]) + 2  # the metric column fits the longest check name
     lines = []
     if header:
-        lines.append(f"{'recipe':<22}{'metric':<26}{'value':>10}  {'threshold':<12}{'ok':<5}{'seconds':>8}")
+        lines.append(f"{'recipe':<22}{'metric':<{w}}{'value':>10}  {'threshold':<12}{'ok':<5}{'seconds':>8}")
     for r in results:
         if "error" in r:
-            lines.append(f"{r['name']:<22}{'ERROR':<26}{'':>10}  {'':<12}{'no':<5}{r['seconds']:>8.1f}  {r['error']}")
+            lines.append(f"{r['name']:<22}{'ERROR':<{w}}{'':>10}  {'':<12}{'no':<5}{r['seconds']:>8.1f}  {r['error']}")
             continue
         for i, c in enumerate(r["checks"]):
             secs = f"{r['seconds']:>8.1f}" if i == 0 else ""
-            lines.append(f"{r['name'] if i == 0 else '':<22}{c['name']:<26}{c['value']:>10.4f}  "
-                         f"{c['op'] + ' ' + format(c['threshold'], 'g'):<12}{'yes' if c['ok'] else 'NO':<5}{secs}")
+            threshold = f"{c['op']} {c['threshold']:.4g}"
+            lines.append(f"{r['name'] if i == 0 else '':<22}{c['name']:<{w}}{c['value']:>10.4f}  "
+                         f"{threshold:<12}{'yes' if c['ok'] else 'NO':<5}{secs}")
     return "\n".join(lines)
 
 
