@@ -46,8 +46,8 @@ class BatchNorm(Function):
     @staticmethod
     def forward(ctx, x, weight, bias, mean, var, training, eps, stats):
         xc = ascontiguous(x)
-        w = None if weight is None else ascontiguous(weight, dtype=x.dtype)
-        b = None if bias is None else ascontiguous(bias, dtype=x.dtype)
+        w = None if weight is None else ascontiguous(weight)  # nn.functional checked their dtype
+        b = None if bias is None else ascontiguous(bias)
         if training:
             mean = var = None
         else:

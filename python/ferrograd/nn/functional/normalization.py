@@ -90,9 +90,8 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         return out
     if running_mean is None or running_var is None:
         raise ValueError(f"{fn}: running_mean and running_var are required when training=False")
-    mean = running_mean._data.astype(input.dtype, copy=False)
-    var = running_var._data.astype(input.dtype, copy=False)
-    return BatchNorm.apply(input, weight, bias, mean, var, False, float(eps), None)
+    # BatchNorm casts them to the input's dtype, contiguous, as its kernels take them.
+    return BatchNorm.apply(input, weight, bias, running_mean._data, running_var._data, False, float(eps), None)
 
 
 def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bias: Tensor | None = None,
