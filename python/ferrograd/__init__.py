@@ -20,6 +20,7 @@ from .autograd import set_grad_enabled_ctx as set_grad_enabled
 from .device import device
 from .dtypes import bool_ as bool, float32, float64, int32, int64  # noqa: A001
 from . import linalg  # noqa: E402
+from .compiler import CompileError, compile  # noqa: E402,A004
 from .ops._factory import strided  # noqa: E402
 from .random import Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from .size import Size  # noqa: E402

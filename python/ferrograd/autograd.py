@@ -220,6 +220,8 @@ class Function:
 
     @classmethod
     def apply(cls, *args, **kwargs):
+        if _RECORDING[0] is not None and not _RECORDING[0].depth:
+            return _RECORDING[0].apply(cls, args, kwargs)  # fg.compile is capturing a step
         Tensor = _TENSOR[0] or _tensor_type()
         raw = []
         wants = False
@@ -261,6 +263,25 @@ class Function:
 
 
 _SERIAL = [0]  # nodes made so far
+# fg.compile's recorder (compiler/recorder.py) while it captures a step, else None. Hooks in the
+# core ask it first; `depth` > 0 means "inside a call already recorded whole": run as usual.
+_RECORDING = [None]
+
+
+def replayed_whole(fn):
+    """Mark `fn` (an optimizer step, zero_grad, gradient clipping) as one step of a captured
+    program: fg.compile re-runs it as it is on every replay instead of recording its inside. For
+    calls that touch only long-lived state (parameters, their .grad, optimizer state)."""
+
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        rec = _RECORDING[0]
+        if rec is None or rec.depth:
+            return fn(*args, **kwargs)
+        return rec.call_whole(fn, args, kwargs)
+
+    call.__wrapped_whole__ = fn
+    return call
 # Backward passes in several threads may meet at one leaf (a shared model): adding into `.grad` is
 # a read-modify-write (numpy drops the GIL inside the add), so it runs under one lock.
 _ACCUMULATE_LOCK = threading.Lock()
@@ -647,6 +668,8 @@ def _once_differentiable(array, node, grads):
 
 def backward(root, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
     """Accumulate d(root)/d(leaf) into every leaf's `.grad`, like `torch.Tensor.backward`."""
+    if _RECORDING[0] is not None and not _RECORDING[0].depth:
+        return _RECORDING[0].backward(root, gradient, retain_graph, create_graph, inputs)
     if not root.requires_grad:
         raise RuntimeError(
             "element 0 of tensors does not require grad and does not have a grad_fn "
@@ -672,6 +695,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
          is_grads_batched=False, materialize_grads=False):
     """`torch.autograd.grad`: the gradients of `outputs` with respect to `inputs`, returned as a
     tuple (nothing is accumulated into `.grad`)."""
+    if _RECORDING[0] is not None and not _RECORDING[0].depth:
+        _RECORDING[0].unsupported("autograd.grad (use loss.backward() inside the compiled function)")
     Tensor = _tensor_type()
     single_out = isinstance(outputs, Tensor)
     outputs = [outputs] if single_out else list(outputs)

@@ -45,7 +45,7 @@ def _dims_arg(args, op):
 
 
 class Tensor:
-    __slots__ = ("_data", "requires_grad", "grad", "_node", "_out", "_version", "_hooks", "__weakref__")
+    __slots__ = ("_data", "requires_grad", "_grad", "_node", "_out", "_version", "_hooks", "__weakref__")
     __array_priority__ = 1000  # numpy defers `ndarray op Tensor` to our reflected ops
 
     def __init__(self, data, requires_grad: bool = False):
@@ -56,7 +56,7 @@ class Tensor:
             raise TypeError(f"Tensor: only float tensors can require grad, got dtype {data.dtype}")
         self._data = data
         self.requires_grad = bool(requires_grad)
-        self.grad = None
+        self._grad = None
         self._node = None
         self._out = 0
         self._version = [0]
@@ -68,7 +68,7 @@ class Tensor:
         t = cls.__new__(cls)
         t._data = array if isinstance(array, (np.ndarray, GpuArray)) else np.asarray(array)
         t.requires_grad = requires_grad
-        t.grad = None
+        t._grad = None
         t._node = None
         t._out = 0
         t._version = [0]
@@ -76,6 +76,16 @@ class Tensor:
         return t
 
     # ---- attributes -------------------------------------------------------------------------
+    @property
+    def grad(self):
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        self._grad = value
+        if autograd._RECORDING[0] is not None:  # fg.compile replays `p.grad = ...` too
+            autograd._RECORDING[0].set_grad(self, value)
+
     @property
     def shape(self):
         return _tuple_new(Size, self._data.shape)  # torch.Size (a tuple), without re-checking the ints
@@ -138,6 +148,7 @@ class Tensor:
 
     # ---- conversion -------------------------------------------------------------------------
     def numpy(self):
+        _reading(self, "numpy()")
         if self.requires_grad:
             raise RuntimeError("numpy: the tensor requires grad; call .detach().numpy() instead")
         if isinstance(self._data, GpuArray):
@@ -145,12 +156,14 @@ class Tensor:
         return self._data
 
     def item(self):
+        _reading(self, "item()")
         if self._data.size != 1:
             raise ShapeRuntimeError(
                 f"item: a Tensor with {self._data.size} elements cannot be converted to Scalar (shape {tuple(self.shape)})")
         return self._data.reshape(()).item()
 
     def tolist(self):
+        _reading(self, "tolist()")
         return self._data.tolist()
 
     def __float__(self):
@@ -180,12 +193,14 @@ class Tensor:
         return "strided"
 
     def __bool__(self):
+        _reading(self, "bool()")
         if self._data.size != 1:
             raise ShapeRuntimeError(
                 f"bool: Boolean value of Tensor with more than one value is ambiguous (shape {tuple(self.shape)})")
         return bool(self._data.reshape(()).item())
 
     def __array__(self, dtype=None, copy=None):
+        _reading(self, "a numpy conversion")
         if isinstance(self._data, GpuArray):
             raise TypeError(
                 f"a wgpu tensor of shape {tuple(self.shape)} cannot be converted to a numpy array implicitly; "
@@ -216,6 +231,7 @@ class Tensor:
         if not isinstance(array, (np.ndarray, GpuArray)):
             raise TypeError(f"data: expects a Tensor, got {type(value).__name__}")
         self._data = array
+        _written(self, None, None, rebind=True)
 
     def requires_grad_(self, requires_grad: bool = True):
         if requires_grad and not dtypes.is_float(self.dtype):
@@ -346,6 +362,7 @@ class Tensor:
                 return self
         _write(self._data, result._data, op)
         self._version[0] += 1
+        _written(self, result._data, op)
         return self
 
     def zero_(self):
@@ -364,6 +381,7 @@ class Tensor:
             return self._assign_(full_like(self, value) + self * 0, "fill_", since)
         _write(self._data, value, "fill_")
         self._version[0] += 1
+        _written(self, value, "fill_")
         return self
 
     def copy_(self, src, non_blocking=False):
@@ -385,6 +403,7 @@ class Tensor:
             raise ShapeRuntimeError(f"copy_: the source of shape {tuple(src.shape)} does not broadcast to {tuple(self.shape)}") from None
         _write(self._data, src._data, "copy_")
         self._version[0] += 1
+        _written(self, src._data, "copy_")
         return self
 
     def __iadd__(self, o):
@@ -511,6 +530,8 @@ class Tensor:
     def _compare(self, other, ufunc, op):
         if not isinstance(other, _OPERAND_TYPES):
             return NotImplemented
+        if autograd._RECORDING[0] is not None and not autograd._RECORDING[0].depth:
+            return autograd._RECORDING[0].call_whole(Tensor._compare, (self, other, ufunc, op), {}, outputs=True)
         a, b = _operands(self, other, op)
         return Tensor._wrap(ufunc(_raw(a), _raw(b)))
 
@@ -659,6 +680,7 @@ class Tensor:
             value = value.to(self.dtype)
         self._data[raw_key] = _raw(value)
         self._version[0] += 1
+        _written(self, _raw(value), "setitem", key=raw_key)
 
 
 shape_mod = shape
@@ -703,6 +725,21 @@ def _is_bool(o) -> bool:
 def _reflected(t, o):
     """The left operand of a reflected op (`2 % t`) as a tensor beside `t`."""
     return o if isinstance(o, Tensor) else tensor(o, device=t.device)
+
+
+def _reading(t, what):
+    """fg.compile: a step that reads a value into Python cannot be replayed (its control flow may
+    depend on the data); the recorder raises for tensors computed inside the step."""
+    rec = autograd._RECORDING[0]
+    if rec is not None and not rec.depth:
+        rec.read(t, what)
+
+
+def _written(t, value, op, key=None, rebind=False):
+    """fg.compile: an in-place write outside autograd is one step of the captured program."""
+    rec = autograd._RECORDING[0]
+    if rec is not None and not rec.depth:
+        rec.write(t, value, op, key, rebind)
 
 
 def _write(dst, value, op):

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from .. import dtypes
-from ..autograd import Function, no_grad
+from ..autograd import _RECORDING, Function, no_grad, replayed_whole
 from ..device import device as Device
 from ..errors import ShapeRuntimeError
 from ..tensor import Tensor
@@ -93,6 +93,8 @@ class Module:
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
 
     def __call__(self, *args, **kwargs):
+        if _RECORDING[0] is not None:
+            _RECORDING[0].module(self)  # fg.compile: its train/eval mode guards the captured step
         # The common case (no hook was ever registered) stays one dict lookup away from forward().
         if "_hooked" not in self.__dict__:
             return self.forward(*args, **kwargs)
@@ -301,6 +303,7 @@ class Module:
             p.requires_grad_(requires_grad)
         return self
 
+    @replayed_whole
     def zero_grad(self, set_to_none: bool = True):
         for p in self.parameters():
             if p.grad is None:

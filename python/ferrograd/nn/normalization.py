@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .. import dtypes
+from ..autograd import no_grad
 from ..tensor import Tensor, ones, tensor, zeros
 from . import functional as F
 from ._checks import check_positive, check_size
@@ -37,7 +38,8 @@ class _BatchNorm(Module):
         use_batch_stats = self.training or not self.track_running_stats
         momentum = self.momentum
         if self.training and self.track_running_stats:
-            self.num_batches_tracked._data[...] += 1
+            with no_grad():
+                self.num_batches_tracked.add_(1)  # an op, so a compiled step counts too
             if momentum is None:  # cumulative moving average, as in PyTorch
                 momentum = 1.0 / int(self.num_batches_tracked.item())
         return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,

@@ -74,6 +74,33 @@ def _softplus(x):
     return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
 
 
+class Dropout(Function):
+    """x * mask / (1 - p), the mask drawn inside the op from ferrograd's generator (cpu) or on the
+    device (Philox seeded from it), so a replayed step draws a fresh mask as the eager one does."""
+
+    generic_backward = True
+
+    @staticmethod
+    def forward(ctx, x, p):
+        from ..random import generator
+
+        if type(x) is not np.ndarray:
+            from ..wgpu.kernels import dropout_mask
+
+            # The same seed gives a different mask than on the CPU.
+            mask = dropout_mask(x.shape, p, seed=int(generator().integers(2**63)))
+        elif p == 1.0:
+            mask = np.zeros(x.shape, x.dtype)
+        else:
+            mask = (generator().random(x.shape) >= p).astype(x.dtype) / x.dtype.type(1.0 - p)
+        ctx.save_for_backward(mask)
+        return x * mask
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * ctx.saved[0], None
+
+
 class LeakyRelu(Function):
     composite = staticmethod(composite.leaky_relu)
 

@@ -39,22 +39,27 @@ class LayerNorm(Function):
 
 
 class BatchNorm(Function):
-    """Batch norm of (N, C, *) input over every axis but 1. In training, batch statistics
-    (appended to `stats` as (mean, biased var) so the caller can update its running estimates);
-    otherwise the given `mean`/`var` are constants."""
+    """Batch norm of (N, C, *) input over every axis but 1. In training, batch statistics, and the
+    running estimates (when given) updated in place with `momentum` and the unbiased variance, as
+    torch does — inside the op, so a replayed (fg.compile) step updates them too; otherwise the
+    running `mean`/`var` are constants."""
 
     @staticmethod
-    def forward(ctx, x, weight, bias, mean, var, training, eps, stats):
+    def forward(ctx, x, weight, bias, running_mean, running_var, training, eps, momentum):
         xc = ascontiguous(x)
         w = None if weight is None else ascontiguous(weight)  # nn.functional checked their dtype
         b = None if bias is None else ascontiguous(bias)
         if training:
             mean = var = None
         else:
-            mean, var = ascontiguous(mean, dtype=x.dtype), ascontiguous(var, dtype=x.dtype)
+            mean, var = ascontiguous(running_mean, dtype=x.dtype), ascontiguous(running_var, dtype=x.dtype)
         y, mean, var, rstd = kernels(xc).batch_norm_forward(xc, w, b, mean, var, eps)
-        if training and stats is not None:
-            stats.append((mean, var))
+        if training:
+            count = x.size // max(x.shape[1], 1)
+            if running_mean is not None:
+                running_mean[...] = (1 - momentum) * running_mean + momentum * mean
+            if running_var is not None:
+                running_var[...] = (1 - momentum) * running_var + momentum * (var * (count / (count - 1)))
         ctx.save_for_backward(xc, mean, rstd, w)
         ctx.training, ctx.has_weight, ctx.has_bias = training, weight is not None, bias is not None
         return y

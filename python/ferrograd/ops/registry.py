@@ -19,7 +19,7 @@ import functools
 from dataclasses import dataclass, field
 from typing import Callable
 
-from ..autograd import _SERIAL
+from ..autograd import _RECORDING, _SERIAL
 
 OPS: dict = {}
 
@@ -44,20 +44,25 @@ def register(name: str, *, method: bool = True, function: bool = True, inplace: 
     def add(fn):
         if name in OPS:
             raise ValueError(f"register: op {name!r} is registered twice")
-        op = naming_errors(fn, name)
-        OPS[name] = OpInfo(name, op, method, function, inplace, tuple(aliases), differentiable,
-                           family or fn.__module__.rsplit(".", 1)[-1])
+        family_ = family or fn.__module__.rsplit(".", 1)[-1]
+        # fg.compile replays an op whose result is not made by autograd Functions (random draws,
+        # integer results) as one call, rather than baking its first result in.
+        whole = not differentiable or family_ == "random_ops"
+        op = naming_errors(fn, name, whole)
+        OPS[name] = OpInfo(name, op, method, function, inplace, tuple(aliases), differentiable, family_)
         return op
 
     return add
 
 
-def naming_errors(fn, name):
+def naming_errors(fn, name, whole=False):
     """`fn` whose exceptions always name the op: a message raised deeper down (a helper, another
     op, numpy) gets "name: " in front, so a person sees which call they made went wrong."""
 
     @functools.wraps(fn)
     def op(*args, **kwargs):
+        if whole and _RECORDING[0] is not None and not _RECORDING[0].depth:
+            return _RECORDING[0].call_whole(op, args, kwargs, outputs=True)
         try:
             return fn(*args, **kwargs)
         except Exception as e:

@@ -57,6 +57,7 @@ class CrossEntropyIndex(Function):
     @staticmethod
     def forward(ctx, x, target, weight, ignore_index, label_smoothing):
         x = ascontiguous(x)
+        target = ascontiguous(target, dtype=np.int64)  # (rows,) class ids, any integer dtype given
         loss, lse = kernels(x).cross_entropy_forward(x, target, weight, ignore_index, label_smoothing)
         ctx.save_for_backward(x, target, weight, lse)
         ctx.ignore_index, ctx.label_smoothing = ignore_index, label_smoothing
@@ -68,6 +69,37 @@ class CrossEntropyIndex(Function):
         g = ascontiguous(np.broadcast_to(g, lse.shape), dtype=x.dtype)
         dx = kernels(x).cross_entropy_backward(x, target, weight, ctx.ignore_index, ctx.label_smoothing, lse, g)
         return dx, None, None
+
+
+class KeptMean(Function):
+    """sum(loss) / (weighted) count of targets that are not `ignore_index`: cross-entropy's 'mean'.
+    One op, so the count is computed from this call's targets (a compiled step replays it too);
+    on a device the count stays there (no readback inside a training step)."""
+
+    generic_backward = True
+
+    @staticmethod
+    def forward(ctx, loss, t, wdata, ignore_index):
+        keep = t != ignore_index
+        dt = loss.dtype
+        if type(t) is not np.ndarray:
+            safe = np.where(keep, t, 0)
+            # select, don't multiply: an ignored class's weight may be NaN (0 * NaN)
+            denom = keep.sum() if wdata is None else np.where(keep, wdata[safe], 0).sum()
+            scale = 1 / denom.astype(dt)
+            ctx.scale, ctx.shape = scale, loss.shape
+            return loss.sum() * scale
+        denom = keep.sum() if wdata is None else wdata[t[keep]].sum()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = dt.type(1) / dt.type(denom)
+        ctx.scale, ctx.shape = scale, loss.shape
+        return loss.sum() * scale
+
+    @staticmethod
+    def backward(ctx, g):
+        from . import _generic as G
+
+        return G.broadcast_to(g * ctx.scale, ctx.shape), None, None, None
 
 
 class CrossEntropyProb(Function):
@@ -102,6 +134,7 @@ class NllLoss(Function):
 
     @staticmethod
     def forward(ctx, x, target, weight, ignore_index):
+        target = ascontiguous(target, dtype=np.int64)
         keep = target != ignore_index
         safe = np.where(keep, target, 0)
         rows = np.arange(x.shape[0])

@@ -8,8 +8,17 @@ from __future__ import annotations
 
 import math
 
+from ..autograd import replayed_whole
+
 
 class LRScheduler:
+    def __init_subclass__(cls, **kwargs):
+        # fg.compile replays a scheduler's step as a whole call: it changes only Python state.
+        super().__init_subclass__(**kwargs)
+        fn = cls.__dict__.get("step")
+        if fn is not None and not hasattr(fn, "__wrapped_whole__"):
+            cls.step = replayed_whole(fn)
+
     def __init__(self, optimizer, last_epoch: int = -1):
         self.optimizer = optimizer
         for group in optimizer.param_groups:
@@ -21,6 +30,7 @@ class LRScheduler:
     def lr_at(self, base_lr: float, epoch: int) -> float:
         raise NotImplementedError
 
+    @replayed_whole
     def step(self) -> None:
         self.last_epoch += 1
         for group, base in zip(self.optimizer.param_groups, self.base_lrs):

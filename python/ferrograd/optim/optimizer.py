@@ -21,8 +21,19 @@ import warnings
 
 import numpy as np
 
+from ..autograd import replayed_whole
+
 
 class Optimizer:
+    def __init_subclass__(cls, **kwargs):
+        # fg.compile replays an optimizer's step and zero_grad as whole calls (their Python state,
+        # such as the step count, moves on every call), whichever subclass defines them.
+        super().__init_subclass__(**kwargs)
+        for name in ("step", "zero_grad"):
+            fn = cls.__dict__.get(name)
+            if fn is not None and not hasattr(fn, "__wrapped_whole__"):
+                setattr(cls, name, replayed_whole(fn))
+
     # State entries that are numbers (step counts, NAdam's running product), not arrays of the
     # parameter's shape: load_state_dict keeps them as Python numbers.
     _scalar_state = ("step",)
@@ -79,6 +90,7 @@ class Optimizer:
         _check_group(f"{name} (param group {len(self.param_groups)})", group, merged)
         self.param_groups.append(merged)
 
+    @replayed_whole
     def zero_grad(self, set_to_none: bool = True) -> None:
         for group in self.param_groups:
             for p in group["params"]:
@@ -87,6 +99,7 @@ class Optimizer:
                 else:
                     p.grad._data[...] = 0
 
+    @replayed_whole
     def step(self, closure=None):
         loss = closure() if closure is not None else None
         for group in self.param_groups:

@@ -111,24 +111,12 @@ def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dty
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Zero each element with probability `p` and scale the rest by 1/(1-p); seeded by
     `ferrograd.random.generator()` (so `fg.manual_seed` makes it repeatable)."""
-    from ...random import generator
-
     input = _float(input, "dropout")
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout: probability has to be between 0 and 1, but got {p}")
     if not training or p == 0.0:
         return input
-    if input.device != "cpu":
-        # Drawn on the device (Philox, seeded from the host generator): no upload per step.
-        # The same seed gives a different mask than on the CPU.
-        from ...wgpu.kernels import dropout_mask
-
-        mask = dropout_mask(input.shape, p, seed=int(generator().integers(2**63)))
-    elif p == 1.0:
-        mask = np.zeros(input.shape, input.dtype)
-    else:
-        mask = (generator().random(input.shape) >= p).astype(input.dtype) / input.dtype.type(1.0 - p)
-    return _inplace(input, lambda: input * Tensor._wrap(mask), inplace)
+    return _inplace(input, lambda: act_ops.Dropout.apply(input, float(p)), inplace)
 
 
 # ---- activations composed of differentiable Tensor ops ------------------------------------------

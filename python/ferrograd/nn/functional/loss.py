@@ -16,7 +16,7 @@ from ...ops import activation as act_ops
 from ...ops._range import OutOfRangeError, first_out_of_range
 from ...ops._util import ascontiguous, is_device
 from ...ops.norm import PNorm
-from ...ops.softmax import CrossEntropyIndex, CrossEntropyProb, NllLoss
+from ...ops.softmax import CrossEntropyIndex, CrossEntropyProb, KeptMean, NllLoss
 from ...tensor import Tensor, where
 
 __all__ = [
@@ -121,20 +121,6 @@ def _class_targets(fn, input: Tensor, target: Tensor, ignore_index: int):
     return t, c
 
 
-def _kept_mean(loss: Tensor, t, wdata, ignore_index: int, input: Tensor) -> Tensor:
-    """Sum of per-sample losses over the (weighted) count of non-ignored targets."""
-    keep = t != ignore_index
-    if is_device(t):
-        # The denominator stays on the device: no readback inside a training step.
-        safe = np.where(keep, t, 0)
-        # select, don't multiply: an ignored class's weight may be NaN (0 * NaN)
-        denom = keep.sum() if wdata is None else np.where(keep, wdata[safe], 0).sum()
-        return loss.sum() / Tensor._wrap(denom.astype(input.dtype))
-    denom = keep.sum() if wdata is None else wdata[t[keep]].sum()
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return loss.sum() * (input.dtype.type(1) / input.dtype.type(denom))
-
-
 def _weight(fn, weight, c, input):
     if weight is None:
         return None
@@ -184,10 +170,11 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
         return _reduce(loss.reshape(_sample_shape(input)), reduction)
     if target.dtype == dtypes.bool_:
         raise TypeError(f"{fn}: target must hold class indices (int) or probabilities (float), got bool")
-    t, c = _class_targets(fn, input, target, ignore_index)
+    _class_targets(fn, input, target, ignore_index)
+    t = target.reshape(-1)  # the op casts to int64: the flat targets stay this call's (fg.compile)
     loss = CrossEntropyIndex.apply(logits, t, wdata, int(ignore_index), float(label_smoothing))
     if reduction == "mean":
-        return _kept_mean(loss, t, wdata, ignore_index, input)
+        return KeptMean.apply(loss, t, wdata, int(ignore_index))
     return _reduce(loss.reshape(_sample_shape(input)), reduction)
 
 
@@ -203,12 +190,13 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
         raise ValueError(f"{fn}: input must have a class dim, got a 0-d tensor")
     if dtypes.is_float(target.dtype) or target.dtype == dtypes.bool_:
         raise TypeError(f"{fn}: target must hold int class indices, got dtype {target.dtype}")
-    t, c = _class_targets(fn, input, target, ignore_index)
+    _, c = _class_targets(fn, input, target, ignore_index)
     w = _weight(fn, weight, c, input)
     wdata = None if w is None else w._data
+    t = target.reshape(-1)
     loss = NllLoss.apply(_classes_last(input), t, wdata, int(ignore_index))
     if reduction == "mean":
-        return _kept_mean(loss, t, wdata, ignore_index, input)
+        return KeptMean.apply(loss, t, wdata, int(ignore_index))
     return _reduce(loss.reshape(_sample_shape(input)), reduction)
 
 

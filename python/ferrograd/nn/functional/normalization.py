@@ -7,7 +7,6 @@ import numbers
 import numpy as np
 
 from ... import dtypes
-from ...autograd import no_grad
 from ...ops.norm import BatchNorm, LayerNorm, PNorm
 from ...tensor import Tensor
 
@@ -78,20 +77,11 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
             raise ValueError(
                 f"{fn}: expected more than 1 value per channel when training, got input size {tuple(input.shape)}"
             )
-        stats = []
-        out = BatchNorm.apply(input, weight, bias, None, None, True, float(eps), stats)
-        bm, bv = stats[0]
-        with no_grad():
-            if running_mean is not None:
-                running_mean._data[...] = (1 - momentum) * running_mean._data + momentum * bm
-            if running_var is not None:
-                unbiased = bv * (count / (count - 1))
-                running_var._data[...] = (1 - momentum) * running_var._data + momentum * unbiased
-        return out
+        return BatchNorm.apply(input, weight, bias, running_mean, running_var, True, float(eps), float(momentum))
     if running_mean is None or running_var is None:
         raise ValueError(f"{fn}: running_mean and running_var are required when training=False")
     # BatchNorm casts them to the input's dtype, contiguous, as its kernels take them.
-    return BatchNorm.apply(input, weight, bias, running_mean._data, running_var._data, False, float(eps), None)
+    return BatchNorm.apply(input, weight, bias, running_mean, running_var, False, float(eps), None)
 
 
 def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bias: Tensor | None = None,

@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 
+from ...autograd import replayed_whole
 from ...ops._util import is_device
 from ...tensor import Tensor
 
@@ -111,6 +112,7 @@ def clip_grads_with_norm_(parameters, max_norm: float, total_norm, foreach=None)
         g *= coef
 
 
+@replayed_whole
 def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, error_if_nonfinite: bool = False,
                     foreach=None) -> Tensor:
     """Scale all gradients together so that their joint norm is at most max_norm; returns the
@@ -122,6 +124,7 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, error_i
     return total
 
 
+@replayed_whole
 def clip_grad_value_(parameters, clip_value: float, foreach=None) -> None:
     """Clip every gradient element to [-clip_value, clip_value], in place."""
     clip_value = float(clip_value)
