@@ -76,8 +76,9 @@ def lib(request):
     """The library of this case (parametrise with indirect=True); torch skips when absent."""
     global _TORCH_READY
     name = request.param
-    if name not in ("ferrograd", "numpy", "torch"):
-        raise ValueError(f"benches: lib must be 'ferrograd', 'numpy' or 'torch', got {name!r}")
+    if name not in ("ferrograd", "compiled", "numpy", "torch"):
+        raise ValueError(f"benches: lib must be 'ferrograd', 'compiled' (ferrograd under fg.compile), 'numpy' "
+                         f"or 'torch', got {name!r}")
     if name == "torch":
         torch = pytest.importorskip("torch")
         if not _TORCH_READY:

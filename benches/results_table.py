@@ -18,7 +18,7 @@ import math
 import pathlib
 import sys
 
-LIBS = ("ferrograd", "numpy", "torch")
+LIBS = ("ferrograd", "compiled", "numpy", "torch")  # compiled: ferrograd's step under fg.compile
 GROUP_ORDER = ("elementwise", "matmul", "conv", "attention", "norms", "losses", "rnn", "mixing", "train_step",
                "train_step_large")
 BEGIN, END = "<!-- results_table:begin -->", "<!-- results_table:end -->"
@@ -74,16 +74,25 @@ def fmt_time(s: float | None) -> str:
 def render(tables: dict, about: list[str], stat: str = "min") -> str:
     several_threads = len({t for _, t in tables}) > 1
     order = {g: i for i, g in enumerate(GROUP_ORDER)}
-    out = [f"Statistic: {stat} per call. Ratio = torch / ferrograd (> 1: ferrograd is faster).", ""]
+    out = [f"Statistic: {stat} per call. Ratio = torch / ferrograd (> 1: ferrograd is faster); "
+           "compiled = ferrograd's step captured by fg.compile.", ""]
     out += [f"- {line}" for line in about] + [""]
     for group, threads in sorted(tables, key=lambda k: (order.get(k[0], len(order)), k[0], k[1])):
         title = f"{group}" + (f", threads {threads}" if several_threads or threads != "default" else "")
         out += [f"#### {title}", "", "| case | " + " | ".join(LIBS) + " | torch/ferrograd |",
                 "|---|" + "---|" * (len(LIBS) + 1)]
-        for case, row in tables[(group, threads)].items():
-            f, t = row.get("ferrograd"), row.get("torch")
+        rows = tables[(group, threads)]
+        libs = [lib for lib in LIBS if lib != "compiled" or any("compiled" in r for r in rows.values())]
+        out[-2:] = ["| case | " + " | ".join(libs) + " | torch/ferrograd |"
+                    + (" torch/compiled |" if "compiled" in libs else ""),
+                    "|---|" + "---|" * (len(libs) + 1 + ("compiled" in libs))]
+        for case, row in rows.items():
+            f, t, c = row.get("ferrograd"), row.get("torch"), row.get("compiled")
             ratio = f"{t / f:.2f}" if f and t else "–"
-            out.append(f"| {case} | " + " | ".join(fmt_time(row.get(lib)) for lib in LIBS) + f" | {ratio} |")
+            line = f"| {case} | " + " | ".join(fmt_time(row.get(lib)) for lib in libs) + f" | {ratio} |"
+            if "compiled" in libs:
+                line += f" {t / c:.2f} |" if c and t else " – |"
+            out.append(line)
         out.append("")
     return "\n".join(out)
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-FG_TORCH = ["ferrograd", "torch"]
+LIBS = ["ferrograd", "compiled", "torch"]  # compiled: the same ferrograd step under fg.compile
 pytestmark = pytest.mark.benchmark(group="train_step")
 
 
@@ -139,6 +139,10 @@ def make_step(T, model, opt, inputs, target, clip=None, pick=None):
 
 
 def build(lib, case):
+    if lib == "compiled":
+        import ferrograd as fg
+
+        return fg.compile(build("ferrograd", case))
     if lib == "torch":
         import torch as T
     else:
@@ -209,6 +213,6 @@ def step(lib, case):
 
 
 @pytest.mark.parametrize("case", CASES)
-@pytest.mark.parametrize("lib", FG_TORCH, indirect=True)
+@pytest.mark.parametrize("lib", LIBS, indirect=True)
 def test_train_step(bench, step, case):
     bench(step)

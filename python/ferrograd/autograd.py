@@ -27,11 +27,16 @@ import numpy as np
 from .errors import ShapeRuntimeError
 from .wgpu import runtime as _wgpu_runtime
 
-_state = threading.local()
+class _ThreadState(threading.local):
+    grad_enabled = True  # class defaults: a new thread starts with grad on, read without getattr()
+    inference = False
+
+
+_state = _ThreadState()
 
 
 def is_grad_enabled() -> bool:
-    return getattr(_state, "grad_enabled", True)
+    return _state.grad_enabled
 
 
 def set_grad_enabled(mode: bool) -> None:
@@ -39,7 +44,7 @@ def set_grad_enabled(mode: bool) -> None:
 
 
 def is_inference_mode_enabled() -> bool:
-    return getattr(_state, "inference", False)
+    return _state.inference
 
 
 class no_grad(contextlib.ContextDecorator):
@@ -300,7 +305,7 @@ def _record(node, ctx, raw, results, inputs):
     checks, sources = [], []
     for s in saved:
         src = None
-        if s is not None and hasattr(s, "shape"):  # an array (scalars and parameters are not tracked)
+        if type(s) is np.ndarray or (s is not None and hasattr(s, "shape")):  # an array (scalars are not tracked)
             for i, a in enumerate(raw):
                 if a is s:
                     t = inputs[i]

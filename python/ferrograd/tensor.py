@@ -445,6 +445,20 @@ class Tensor:
 
     # ---- arithmetic -------------------------------------------------------------------------
     def _binary(self, other, fn, op, reflected=False):
+        ufunc = _NO_GRAPH_UFUNC.get(fn)
+        if ufunc is not None and isinstance(other, Tensor):
+            # The per-op fast path (issue 18): two cpu tensors of one float/int dtype and shape, and
+            # no graph to record: the ufunc alone, as the op would compute it.
+            a, b = self._data, other._data
+            if type(a) is np.ndarray and type(b) is np.ndarray and a.dtype is b.dtype and a.shape == b.shape \
+                    and a.dtype in _FAST_DTYPES and autograd._RECORDING[0] is None \
+                    and not ((self.requires_grad or other.requires_grad) and autograd.is_grad_enabled()):
+                return Tensor._wrap(ufunc(b, a) if reflected else ufunc(a, b))
+        elif ufunc is not None and (type(other) is float or type(other) is int):
+            a = self._data  # a Python number keeps the tensor's dtype (float with float, int with int)
+            if type(a) is np.ndarray and a.dtype in _FAST_DTYPES and (type(other) is int or a.dtype.kind == "f") \
+                    and autograd._RECORDING[0] is None and not (self.requires_grad and autograd.is_grad_enabled()):
+                return Tensor._wrap(ufunc(other, a) if reflected else ufunc(a, other))
         if not isinstance(other, _OPERAND_TYPES):
             return NotImplemented  # let the other type answer (pytest.approx, a custom class, ...)
         a, b = _operands(self, other, op)
@@ -716,6 +730,8 @@ def _index_key(key, on_device=True):
 
 
 _OPERAND_TYPES = (Tensor, numbers.Number, np.ndarray, np.generic, list, tuple, GpuArray)
+_NO_GRAPH_UFUNC = {arith.Add: np.add, arith.Sub: np.subtract, arith.Mul: np.multiply}
+_FAST_DTYPES = frozenset(np.dtype(t) for t in ("float32", "float64", "int64", "int32", "int16", "int8", "uint8"))
 
 
 def _is_bool(o) -> bool:

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..autograd import is_grad_enabled
 from .recorder import CompileError, Recorder, start, stop
-from .refs import tensor_getter
+from .refs import slots_in, tensor_getter
 
 __all__ = ["compile", "CompileError", "CompiledFunction"]
 
@@ -115,10 +115,24 @@ class Program:
     def __init__(self, rec, inputs, out_ref, Tensor):
         self.n = rec.nslots
         self.inputs = inputs
-        self.fns = [s.build() for s in rec.steps]
         self.modes = [(m, m.training) for m in rec.modules.values()]
         self.out = tensor_getter(out_ref, Tensor._wrap)
         self.steps = len(rec.steps)
+        # Each register is dropped after its last reader, as eager code drops an intermediate when
+        # nothing refers to it any more: a replay's memory stays what the eager step needs.
+        keep = set(slots_in(out_ref))
+        last = {}
+        for k, step in enumerate(rec.steps):
+            for i in step.reads():
+                last[i] = k
+        free = [[] for _ in rec.steps]
+        for i, k in last.items():
+            if i not in keep:
+                free[k].append(i)
+        self.fns = []
+        for step, dead in zip(rec.steps, free):
+            run = step.build()
+            self.fns.append(run if not dead else _then_free(run, tuple(dead)))
 
     def modes_match(self) -> bool:
         for m, training in self.modes:
@@ -133,6 +147,15 @@ class Program:
         for f in self.fns:
             f(r)
         return self.out(r)
+
+
+def _then_free(run, dead):
+    def run_and_free(r):
+        run(r)
+        for i in dead:
+            r[i] = None
+
+    return run_and_free
 
 
 def _signature(x, tensors, key, Tensor):

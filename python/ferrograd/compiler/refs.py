@@ -58,6 +58,15 @@ def has_tensor(x, tensor_type) -> bool:
     return False
 
 
+def slots_in(ref) -> list:
+    """The registers a reference reads."""
+    if type(ref) is Slot:
+        return [ref.i]
+    if type(ref) is Seq:
+        return [i for x in ref.items for i in slots_in(x)]
+    return []
+
+
 def array_getter(ref):
     """A function of the registers giving the raw array (or value) `ref` names."""
     if type(ref) is Slot:

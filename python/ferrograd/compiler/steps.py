@@ -5,7 +5,7 @@ in the order it ran them, on this call's arrays."""
 from __future__ import annotations
 
 from ..autograd import Context
-from .refs import Const, Ext, Slot, array_getter, same, tensor_getter
+from .refs import Const, Ext, Slot, array_getter, same, slots_in, tensor_getter
 
 
 class Step:
@@ -25,6 +25,10 @@ class Step:
     def describe(self) -> str:
         return type(self).__name__
 
+    def reads(self) -> list:
+        """Registers this step reads (a replay drops each after its last reader)."""
+        return []
+
 
 def _same_field(a, b, tensor_type):
     if isinstance(a, (Slot, Ext, Const)) or type(a).__name__ == "Seq":
@@ -34,6 +38,10 @@ def _same_field(a, b, tensor_type):
     if type(a) is dict:
         return type(b) is dict and a.keys() == b.keys() and all(_same_field(a[k], b[k], tensor_type) for k in a)
     return a is b or a == b
+
+
+def _refs_slots(refs) -> list:
+    return [i for ref in refs for i in slots_in(ref)]
 
 
 def _args_builder(refs):
@@ -89,6 +97,9 @@ class Forward(Step):
     def describe(self):
         return f"{self.cls.__name__}.forward"
 
+    def reads(self):
+        return _refs_slots(self.args) + _refs_slots(self.kwargs.values())
+
     def build(self):
         fwd, args, kwargs = self.cls.forward, _args_builder(self.args), _kwargs_builder(self.kwargs)
         outs, many, c, needs = self.outs, self.many, self.ctx, self.needs
@@ -120,6 +131,9 @@ class Backward(Step):
     def describe(self):
         return f"{self.fn.__name__}.backward"
 
+    def reads(self):
+        return [self.ctx] + _refs_slots(self.grads)
+
     def build(self):
         bwd, c, grads, outs = self.fn.backward, self.ctx, _args_builder(self.grads), self.outs
 
@@ -145,6 +159,9 @@ class Call(Step):
     def describe(self):
         return getattr(self.fn, "__name__", "call")
 
+    def reads(self):
+        return _refs_slots(self.args)
+
     def build(self):
         fn, args, out = self.fn, _args_builder(self.args), self.out
 
@@ -165,6 +182,9 @@ class Accumulate(Step):
 
     def describe(self):
         return "accumulate grad"
+
+    def reads(self):
+        return [self.grad]
 
     def build(self):
         leaf, g, owned, out = self.leaf, self.grad, self.owned, self.out
@@ -188,6 +208,9 @@ class Whole(Step):
 
     def describe(self):
         return getattr(self.fn, "__qualname__", getattr(self.fn, "__name__", "call"))
+
+    def reads(self):
+        return _refs_slots(self.args) + _refs_slots(self.kwargs.values())
 
     def build(self):
         fn, outs = self.fn, self.outs
@@ -215,6 +238,9 @@ class Write(Step):
 
     def describe(self):
         return f"write ({self.op or 'data'})"
+
+    def reads(self):
+        return _refs_slots([self.dst, self.value] + ([] if self.key is None else [self.key]))
 
     def build(self):
         value = array_getter(self.value)
@@ -246,6 +272,9 @@ class SetGrad(Step):
 
     def describe(self):
         return "set .grad"
+
+    def reads(self):
+        return [] if self.value is None else slots_in(self.value)
 
     def build(self):
         t, value = self.t, self.value

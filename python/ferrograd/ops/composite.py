@@ -39,7 +39,7 @@ def softmax(x, dim, log):
 
 def cross_entropy_index(x, target, weight, ignore_index, label_smoothing):
     """Per-row loss of (rows, C) logits against class ids, torch's weight/ignore/smoothing rules."""
-    t = np.asarray(target) if type(target) is np.ndarray else target
+    t = target._data if isinstance(target, _T()) else target  # the class ids, as a raw array
     logp = log_softmax(x, 1)
     rows = np.arange(x.shape[0])
     keep = t != ignore_index

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ... import dtypes
+from ...ops.linalg import Linear
 from ...tensor import Tensor
 
 __all__ = ["linear", "bilinear"]
@@ -20,6 +21,9 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         raise ValueError(f"linear: input shape {tuple(input.shape)} does not end in in_features of weight {tuple(weight.shape)}")
     if bias is not None and tuple(bias.shape) not in ((weight.shape[0],) if weight.ndim == 2 else (), (1,)):
         raise ValueError(f"linear: bias shape {tuple(bias.shape)} does not match weight {tuple(weight.shape)}")
+    if weight.ndim == 2 and dtypes.is_float(input.dtype) and input.dtype == weight.dtype \
+            and (bias is None or (bias.dtype == input.dtype and tuple(bias.shape) == (weight.shape[0],))):
+        return Linear.apply(input, weight, bias)  # one op: GEMM + bias, contiguous weight gradient
     y = input @ (weight.mT if weight.ndim == 2 else weight)  # weight (out, in) read transposed by the GEMM
     return y if bias is None else y + bias
 
