@@ -440,7 +440,7 @@ def _post_acc_hooks(leaf, create=False):
         return None
     key = id(leaf)
     hooks = []
-    _POST_ACC[key] = (weakref.ref(leaf, lambda _, k=key: _POST_ACC.pop(k, None)), hooks)
+    _POST_ACC[key] = (weakref.ref(leaf, lambda _, k=key, d=_POST_ACC: d.pop(k, None)), hooks)
     return hooks
 
 
