@@ -95,3 +95,30 @@ def test_collectives_on_wgpu_tensors():
     r = mpirun(os.path.join(HERE, "worker_collectives.py"), "--wgpu")
     assert r.returncode == 0, r.stdout + r.stderr
     assert r.stdout.count("collectives ok") == 2
+
+
+def test_fit_under_mpiexec_equals_one_process_and_its_checkpoint_resumes_on_any_world_size(tmp_path):
+    worker = os.path.join(HERE, "worker_fit.py")
+    r = mpirun(worker, "train", str(tmp_path), "ddp")
+    assert r.returncode == 0, r.stdout + r.stderr
+    single(worker, "train", str(tmp_path), "single")
+    # parameters, train loss, val loss and accuracy (val split over the ranks, totals summed)
+    assert _max_diff(tmp_path / "train_ddp.npz", tmp_path / "train_single.npz") <= 1e-6
+    assert "hist1_val_acc" in np.load(tmp_path / "train_ddp.npz").files
+    # only rank 0 wrote, with the plain model's keys: resume the 2-rank checkpoint in one process
+    # and the one-process checkpoint on 2 ranks
+    single(worker, "resume", str(tmp_path), "from_ddp", str(tmp_path / "ckpt_ddp.safetensors"))
+    r = mpirun(worker, "resume", str(tmp_path), "from_single", str(tmp_path / "ckpt_single.safetensors"))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert _max_diff(tmp_path / "resume_from_ddp.npz", tmp_path / "resume_from_single.npz") <= 1e-6
+    moved = np.load(tmp_path / "resume_from_ddp.npz")["0.weight"] - np.load(tmp_path / "train_single.npz")["0.weight"]
+    assert np.abs(moved).max() > 1e-4  # it trained on
+
+
+def test_recipe_under_mpiexec_rank0_writes_and_prints(tmp_path):
+    r = subprocess.run([MPIEXEC, "-n", "2", sys.executable, "-m", "ferrograd", "run", "mlp_digits", "--quick",
+                        "--out", str(tmp_path)], env=dict(_env(), FERROGRAD_NO_PROGRESS="1"), capture_output=True,
+                       text=True, timeout=240)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.count("test_acc") == 2  # one table and one metrics line: rank 0's only
+    assert sorted(os.listdir(tmp_path)) == ["mlp_digits_checkpoint.safetensors", "mlp_digits_loss.png"]

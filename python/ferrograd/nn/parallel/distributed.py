@@ -173,6 +173,18 @@ class DistributedDataParallel(Module):
                 if id(p) not in used:  # no gradient will come: its bucket counts it ready now
                     self._mark_ready(p)
 
+    def _release(self):
+        """Remove the gradient hooks (fit does, when it wrapped the model itself)."""
+        for h in self._handles:
+            h.remove()
+        self._handles, self._armed = [], False
+
+    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
+        """Loads torch DDP's `module.`-prefixed keys and the plain model's keys alike."""
+        if state_dict and not any(k.startswith("module.") for k in state_dict):
+            state_dict = {f"module.{k}": v for k, v in state_dict.items()}
+        return super().load_state_dict(state_dict, strict=strict, assign=assign)
+
     @contextlib.contextmanager
     def no_sync(self):
         """Backward inside this context only accumulates gradients locally; the first backward
