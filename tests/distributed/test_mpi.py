@@ -48,7 +48,7 @@ def test_collectives():
     assert r.stdout.count("collectives ok") == 2
 
 
-@pytest.mark.parametrize("mode", ["mlp", "transformer", "accumulate"])
+@pytest.mark.parametrize("mode", ["mlp", "transformer", "accumulate", "unused"])
 def test_ddp_equals_one_process_with_the_doubled_batch(mode, tmp_path):
     worker = os.path.join(HERE, "worker_ddp.py")
     r = mpirun(worker, mode, str(tmp_path))

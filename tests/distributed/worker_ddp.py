@@ -5,7 +5,8 @@
     python worker_ddp.py MODE OUT --single --per-rank-bn  # one process simulating DDP's per-rank batch norm
 
 MODE: mlp, transformer, bn (BatchNorm under DDP), syncbn (SyncBatchNorm under DDP),
-accumulate (mlp with no_sync gradient accumulation over 2 micro-batches).
+accumulate (mlp with no_sync gradient accumulation over 2 micro-batches), unused (a layer the
+forward never uses, find_unused_parameters=True; and the error without it).
 """
 
 import os
@@ -26,8 +27,19 @@ def build(mode):
     if mode == "transformer":
         return nn.Sequential(nn.Linear(6, 16), nn.TransformerEncoderLayer(16, 2, dim_feedforward=32, dropout=0.0,
                                                                            batch_first=True), nn.Linear(16, 3))
+    if mode == "unused":  # the middle layer is never used: find_unused_parameters=True
+        return nn.ModuleDict({"a": nn.Linear(6, 16), "unused": nn.Linear(16, 16), "b": nn.Linear(16, 3)})
     norm = nn.SyncBatchNorm if mode == "syncbn" else nn.BatchNorm1d
     return nn.Sequential(nn.Linear(6, 16), norm(16), nn.ReLU(), nn.Linear(16, 3))
+
+
+class _Unused(nn.Module):
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x):
+        return self.inner["b"](self.inner["a"](x).tanh())
 
 
 def batches(mode):
@@ -53,7 +65,19 @@ def run_ddp(mode, out):
 
     dist.init_process_group("mpi")
     rank, world = dist.get_rank(), dist.get_world_size()
-    model = nn.parallel.DistributedDataParallel(build(mode), bucket_cap_mb=0.001)  # several buckets
+    net = build(mode)
+    if mode == "unused":
+        net = _Unused(net)
+        strict = nn.parallel.DistributedDataParallel(_Unused(build(mode)))
+        loss_fn(strict(fg.tensor(np.zeros((2, 6)))), np.zeros(2, int)).backward()
+        try:  # without find_unused_parameters the reduction never finishes: the next forward says so
+            strict(fg.tensor(np.zeros((2, 6))))
+            raise AssertionError("no error for an unused parameter")
+        except RuntimeError as e:
+            assert "find_unused_parameters=True" in str(e), e
+        strict._release()
+    model = nn.parallel.DistributedDataParallel(net, bucket_cap_mb=0.001,  # several buckets
+                                                find_unused_parameters=mode == "unused")
     opt = fg.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     for x, y in batches(mode):
         part = slice(rank * BATCH // world, (rank + 1) * BATCH // world)
@@ -67,6 +91,8 @@ def run_ddp(mode, out):
         else:
             loss_fn(model(fg.tensor(xs)), ys).backward()
         opt.step()
+    if mode == "unused":
+        assert model.module.inner["unused"].weight.grad is None
     if rank == 0:
         np.savez(os.path.join(out, f"{mode}.npz"), **snapshot(model))
     # every rank's parameters must be the same
@@ -78,7 +104,7 @@ def run_ddp(mode, out):
 
 
 def run_single(mode, out, per_rank_bn):
-    model = build(mode)
+    model = _Unused(build(mode)) if mode == "unused" else build(mode)
     opt = fg.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     for x, y in batches(mode):
         opt.zero_grad()

@@ -124,6 +124,7 @@ class DistributedDataParallel(Module):
                 self._where[id(p)] = b
         self._handles = [p.register_post_accumulate_grad_hook(self._hook) for p in params]
         self._armed = False
+        self._fired = 0  # hooks run by this backward
         self._pending = 0  # parameters whose gradient is not yet in their bucket this backward
         self._next = 0  # the next bucket to start (buckets start in index order on every rank)
 
@@ -144,7 +145,7 @@ class DistributedDataParallel(Module):
 
     # ---- forward ------------------------------------------------------------------------------
     def forward(self, *inputs, **kwargs):
-        if self._armed and self._pending < len(self._params):
+        if self._armed and self._fired:  # backward ran some hooks but never finished the reduction
             raise RuntimeError(
                 "DistributedDataParallel: Expected to have finished reduction in the prior iteration before starting "
                 "a new one: some parameters did not receive a gradient in the previous backward. Pass "
@@ -163,6 +164,7 @@ class DistributedDataParallel(Module):
 
     def _prepare_for_backward(self, out):
         self._armed = True
+        self._fired = 0
         self._pending = len(self._params)
         self._next = 0
         for b in self._buckets:
@@ -199,6 +201,7 @@ class DistributedDataParallel(Module):
     # ---- backward -----------------------------------------------------------------------------
     def _hook(self, param):
         if self._armed:
+            self._fired += 1
             self._mark_ready(param)
 
     def _mark_ready(self, param):
