@@ -52,7 +52,7 @@ from .ops import api as _api, registry as _registry  # noqa: E402
 _registry.install(Tensor, globals())
 
 import sys  # noqa: E402
-from . import backends, cuda, distributions, experiments, models, recipes, special, testing  # noqa: E402
+from . import backends, cuda, distributed, distributions, experiments, models, recipes, special, testing  # noqa: E402
 from . import autograd_functional as _autograd_functional  # noqa: E402
 from .printing import get_printoptions, printoptions, set_printoptions  # noqa: E402
 

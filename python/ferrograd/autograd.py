@@ -451,6 +451,54 @@ def _run_hooks(hooks, g, create_graph):
     return g
 
 
+# Tensor.register_post_accumulate_grad_hook: id(leaf) -> (weakref to the leaf, hooks). Kept
+# here, not in a Tensor slot, so tensors without such hooks pay nothing. While any exists,
+# backward accumulates a hooked leaf as soon as its last gradient arrives (not at the end), so
+# the hook runs during backward: DistributedDataParallel starts its all-reduces from it.
+_POST_ACC = {}
+
+
+def _post_acc_hooks(leaf, create=False):
+    entry = _POST_ACC.get(id(leaf))
+    if entry is not None and entry[0]() is leaf:
+        return entry[1]
+    if not create:
+        return None
+    key = id(leaf)
+    hooks = []
+    _POST_ACC[key] = (weakref.ref(leaf, lambda _, k=key, d=_POST_ACC: d.pop(k, None)), hooks)
+    return hooks
+
+
+def _leaf_deps(deps):
+    """How many graph edges lead into each leaf that has post-accumulate hooks."""
+    counts = {}
+    for node in deps:
+        for e in node.edges:
+            if e is not None and type(e) is not tuple and _post_acc_hooks(e):
+                counts[e] = counts.get(e, 0) + 1
+    return counts
+
+
+def _finish_leaf(leaf, g, create_graph, owned=False):
+    """Run a leaf's hooks on its summed gradient, accumulate it into .grad, then run its
+    post-accumulate hooks."""
+    Tensor = _tensor_type()
+    if leaf._hooks:
+        g = _run_hooks(leaf._hooks, g, create_graph)
+    with _ACCUMULATE_LOCK:
+        if isinstance(g, Tensor):
+            _accumulate_tensor(leaf, g)
+        else:
+            leaf._accumulate(g, owned)
+    _post_accumulate(leaf)
+
+
+def _post_accumulate(leaf):
+    for hook in list(_post_acc_hooks(leaf) or ()):
+        hook(leaf)
+
+
 def _engine(roots, seeds, retain_graph, create_graph, targets=None):
     """Push `seeds` back from `roots`. Without `targets`, leaf gradients accumulate into `.grad`;
     with `targets` (tensors), their gradients are returned instead and `.grad` is left alone."""
@@ -472,6 +520,7 @@ def _engine(roots, seeds, retain_graph, create_graph, targets=None):
             lst = out_grads.setdefault(r._node, [None] * r._node.n_out)
             lst[r._out] = _add(lst[r._out], s)
     ready = [n for n, d in deps.items() if d == 0]
+    leaf_deps = _leaf_deps(deps) if _POST_ACC and targets is None else None
     prev_mode = is_grad_enabled()
     set_grad_enabled(create_graph)
     try:
@@ -530,6 +579,12 @@ def _engine(roots, seeds, retain_graph, create_graph, targets=None):
                         leaf_grads[e] = [e, ig]
                     else:
                         slot[1] = ig if slot[1] is None else slot[1] + ig
+                if leaf_deps and type(e) is not tuple and e in leaf_deps:
+                    leaf_deps[e] -= 1
+                    if leaf_deps[e] == 0:  # its last gradient: accumulate now, run its post-accumulate hooks
+                        slot = leaf_grads.pop(e, None)
+                        if slot is not None and slot[1] is not None:
+                            _finish_leaf(e, slot[1], create_graph)
             in_grads = ig = lst = prev = slot = None  # drop our references so a leaf can take its gradient without a copy
     finally:
         set_grad_enabled(prev_mode)
@@ -552,6 +607,8 @@ def _engine(roots, seeds, retain_graph, create_graph, targets=None):
         if isinstance(g, Tensor):
             with _ACCUMULATE_LOCK:
                 _accumulate_tensor(leaf, g)
+            if _POST_ACC:
+                _post_accumulate(leaf)
             continue
         # The leaf may keep `g` itself when nothing else refers to it (refcount: `g` and the
         # call's argument); a shared array (seed, both sides of an add, saved in a ctx) is copied.
@@ -561,6 +618,8 @@ def _engine(roots, seeds, retain_graph, create_graph, targets=None):
             owned = type(g) is _gpu_array() and sys.getrefcount(g) <= 2 and sys.getrefcount(g.storage) <= 2
         with _ACCUMULATE_LOCK:
             leaf._accumulate(g, owned)
+        if _POST_ACC:
+            _post_accumulate(leaf)
     return None
 
 

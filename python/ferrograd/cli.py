@@ -58,7 +58,12 @@ def main(argv=None) -> int:
             print("\n".join(kind.list()))
             return 0 if args.list else 2
         if args.command == "run":
+            from .distributed import data_parallel
+
+            data_parallel.init_if_launched()  # `mpiexec -n N ferrograd run ...`: fit trains data-parallel
             result = recipes.run(args.name, seed=args.seed, quick=args.quick, device=args.device, out_dir=args.out)
+            if not data_parallel.is_main_process():  # rank 0 prints the table
+                return 0 if all(c["ok"] for c in result["checks"]) else 1
         else:
             result = experiments.run(args.name, seed=args.seed, quick=args.quick, out_dir=args.out)
         print(format_rows([result], header=True))

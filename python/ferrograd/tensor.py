@@ -276,6 +276,18 @@ class Tensor:
         hooks.append(hook)
         return _RemovableHandle(hooks, hook)
 
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call `hook(tensor)` on this leaf after backward has accumulated its gradient into .grad."""
+        if not self.requires_grad:
+            raise RuntimeError("register_post_accumulate_grad_hook: cannot register a hook on a tensor that doesn't "
+                               "require gradient")
+        if self._node is not None:
+            raise RuntimeError("register_post_accumulate_grad_hook: post accumulate grad hooks cannot be registered "
+                               "on non-leaf tensors")
+        hooks = autograd._post_acc_hooks(self, create=True)
+        hooks.append(hook)
+        return _RemovableHandle(hooks, hook)
+
     @property
     def _version_count(self):
         return self._version[0]

@@ -9,6 +9,7 @@ import numpy as np
 from tqdm import tqdm
 
 from .autograd import no_grad
+from .distributed import data_parallel as _dp
 from .checkpoint import save_checkpoint
 from .nn.utils import clip_grad_norm_
 from .ops._util import to_host
@@ -32,7 +33,10 @@ def _split(batch, device=None):
 
 def evaluate(model, loss_fn, loader, metrics=None, device=None) -> dict:
     """Mean loss and metrics over `loader` in eval mode, without building graphs; batches go to
-    `device` when given (the model must already be there)."""
+    `device` when given (the model must already be there). Under mpiexec each rank evaluates its
+    share of the data set and the totals are summed over the ranks."""
+    sharded = _dp.shard_eval_loader(loader) if _dp.active() else None
+    loader = sharded or loader
     was_training = model.training
     model.eval()
     totals, count = {}, 0
@@ -46,6 +50,9 @@ def evaluate(model, loss_fn, loader, metrics=None, device=None) -> dict:
                 totals[k] = totals.get(k, 0.0) + v * n
             count += n
     model.train(was_training)
+    if sharded is not None:
+        *sums, count = _dp.sum_over_ranks([*totals.values(), count])
+        totals = dict(zip(totals, sums))
     return {k: v / max(count, 1) for k, v in totals.items()}
 
 
@@ -59,16 +66,36 @@ def fit(model, loss_fn, optimizer, loader, epochs: int = 1, val_loader=None, met
         progress: bool = True, log=print, device=None) -> list[dict]:
     """Train for `epochs` passes over `loader` (batches of (input, target) or dicts with those
     keys); returns one dict of metrics per epoch (train_loss, and val_* when validating).
-    `device` ("wgpu"): each batch is moved there; move the model first (`model.to(device)`)."""
+    `device` ("wgpu"): each batch is moved there; move the model first (`model.to(device)`).
+
+    Under `mpiexec -n N` (ferrograd.distributed initialised, or started here) it trains
+    data-parallel: the model is wrapped in DistributedDataParallel, each rank takes its
+    DistributedSampler shard with batch_size / N samples per batch (the global batch stays
+    `loader`'s), losses and metrics are summed over the ranks, and only rank 0 logs, shows
+    progress and writes the checkpoint (the unwrapped model's keys: it resumes on any world size)."""
+    _dp.init_if_launched()
+    parallel = _dp.active()
+    main = _dp.is_main_process()
+    net = model
+    if parallel:
+        from .nn.parallel import DistributedDataParallel
+
+        created = not isinstance(model, DistributedDataParallel)
+        net = DistributedDataParallel(model) if created else model
+        model = net.module
+        loader = _dp.shard_train_loader(loader)
     history = []
     step = 0
     for epoch in range(1, epochs + 1):
         model.train()
+        if hasattr(getattr(loader, "sampler", None), "set_epoch"):
+            loader.sampler.set_epoch(epoch)
         running, seen = 0.0, 0
-        bar = tqdm(loader, desc=f"epoch {epoch}/{epochs}", leave=False, disable=not progress or _progress_off())
+        bar = tqdm(loader, desc=f"epoch {epoch}/{epochs}", leave=False,
+                   disable=not progress or _progress_off() or not main)
         for batch in bar:
             x, y = _split(batch, device)
-            loss = loss_fn(model(x), y)
+            loss = loss_fn(net(x), y)
             optimizer.zero_grad()
             loss.backward()
             if clip_grad_norm is not None:
@@ -82,14 +109,20 @@ def fit(model, loss_fn, optimizer, loader, epochs: int = 1, val_loader=None, met
             bar.set_postfix(loss=f"{loss.item():.4f}", refresh=False)
         if scheduler is not None and not scheduler_per_batch:
             scheduler.step()
+        if parallel:
+            running, seen = _dp.sum_over_ranks([running, seen])
         record = {"epoch": epoch, "train_loss": running / max(seen, 1)}
         if val_loader is not None:
             record.update({f"val_{k}": v for k, v in evaluate(model, loss_fn, val_loader, metrics, device).items()})
         history.append(record)
-        if checkpoint_path is not None:
+        if checkpoint_path is not None and main:
             save_checkpoint(checkpoint_path, model, optimizer, scheduler, step=step, epoch=epoch)
-        if log is not None:
+        if parallel and checkpoint_path is not None:
+            _dp.barrier()  # no rank reads the checkpoint before rank 0 has written it
+        if log is not None and main:
             log("  ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in record.items()))
+    if parallel and created:
+        net._release()  # the hooks go; the trained parameters stay in `model`
     return history
 
 

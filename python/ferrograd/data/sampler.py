@@ -110,3 +110,58 @@ class BatchSampler(Sampler):
     def __len__(self):
         n = len(self.sampler)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+
+class DistributedSampler(Sampler):
+    """This rank's share of the dataset's indices, as torch.utils.data.distributed.DistributedSampler.
+
+    Every rank sees `num_samples = ceil(len / num_replicas)` indices: the (shuffled) index list is
+    padded by repeating its start until it divides evenly (drop_last=False), or cut to a multiple
+    of num_replicas (drop_last=True); rank r takes positions r, r + num_replicas, ... The shuffle
+    is a permutation seeded by `seed + epoch` (call set_epoch at each epoch so the order changes,
+    the same on every rank); it is numpy's, so the order differs from torch's, the partition and
+    padding do not. num_replicas/rank default to ferrograd.distributed's world size and rank."""
+
+    def __init__(self, dataset, num_replicas=None, rank=None, shuffle: bool = True, seed: int = 0,
+                 drop_last: bool = False):
+        if num_replicas is None or rank is None:
+            from .. import distributed as dist
+
+            if not dist.is_initialized():
+                raise RuntimeError("DistributedSampler: num_replicas and rank default to the process group's, but "
+                                   "ferrograd.distributed is not initialized; call init_process_group or pass both")
+            num_replicas = dist.get_world_size() if num_replicas is None else num_replicas
+            rank = dist.get_rank() if rank is None else rank
+        num_replicas = _positive_int(num_replicas, "DistributedSampler", "num_replicas")
+        if isinstance(rank, bool) or not isinstance(rank, numbers.Integral) or not 0 <= rank < num_replicas:
+            raise ValueError(f"DistributedSampler: Invalid rank {rank!r}, rank should be in the interval "
+                             f"[0, {num_replicas - 1}]")
+        self.dataset, self.num_replicas, self.rank = dataset, num_replicas, int(rank)
+        self.epoch, self.shuffle, self.seed, self.drop_last = 0, bool(shuffle), int(seed), bool(drop_last)
+        n = len(dataset)
+        if self.drop_last and n % num_replicas:
+            self.num_samples = -(-(n - num_replicas) // num_replicas)  # the largest even split
+        else:
+            self.num_samples = -(-n // num_replicas)
+        self.total_size = self.num_samples * num_replicas
+
+    def __iter__(self):
+        n = len(self.dataset)
+        if self.shuffle:
+            indices = np.random.default_rng(self.seed + self.epoch).permutation(n)
+        else:
+            indices = np.arange(n)
+        if not self.drop_last:
+            pad = self.total_size - n
+            if pad > 0:  # repeat the list's start (whole copies first when the list is short)
+                indices = np.concatenate([indices, np.tile(indices, -(-pad // n))[:pad]]) if n else indices
+        else:
+            indices = indices[: self.total_size]
+        return iter(indices[self.rank: self.total_size: self.num_replicas].tolist())
+
+    def __len__(self):
+        return self.num_samples
+
+    def set_epoch(self, epoch: int):
+        """Use epoch `epoch`'s shuffle next (every rank must pass the same epoch)."""
+        self.epoch = int(epoch)

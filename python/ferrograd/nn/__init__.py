@@ -54,3 +54,4 @@ from .lazy import LazyLinear, UninitializedParameter
 from .loss import MultiLabelMarginLoss, MultiLabelSoftMarginLoss, MultiMarginLoss
 from .normalization_extra import BatchNorm3d, InstanceNorm1d, InstanceNorm2d, InstanceNorm3d, RMSNorm, SyncBatchNorm
 from .sparse import EmbeddingBag
+from . import parallel  # noqa: E402  (DistributedDataParallel)

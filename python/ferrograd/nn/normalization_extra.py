@@ -6,6 +6,9 @@ from __future__ import annotations
 import numbers
 import warnings
 
+import numpy as np
+
+from .. import distributed as _distributed
 from .. import dtypes
 from ..autograd import no_grad
 from ..tensor import ones, tensor, zeros
@@ -13,6 +16,7 @@ from .functional.norm_extra import instance_norm, rms_norm
 from .module import Module
 from .normalization import _BatchNorm
 from .parameter import Parameter
+from ._sync_batch_norm import SyncBatchNormFn
 
 
 class _InstanceNorm(Module):
@@ -160,8 +164,9 @@ class _AtLeast:
 
 
 class SyncBatchNorm(_TorchBatchNorm):
-    """Batch norm over (N, C, *) input. ferrograd runs one process, so there is nothing to
-    synchronise: this is BatchNorm with SyncBatchNorm's arguments and convert_sync_batchnorm."""
+    """Batch norm over (N, C, *) input whose training statistics cover every rank's batch when
+    ferrograd.distributed is initialised with more than one rank (torch's SyncBatchNorm math,
+    see _sync_batch_norm.py); otherwise (one process, eval mode) it is BatchNorm."""
 
     expected_dims = _AtLeast(2)
 
@@ -178,7 +183,19 @@ class SyncBatchNorm(_TorchBatchNorm):
             raise ValueError(f"SyncBatchNorm: expected at least 2D input (got {x.ndim}D input)")
         if x.shape[1] == 0:
             raise ValueError("SyncBatchNorm number of input channels should be non-zero")
-        return super().forward(x)
+        if not (self.training and _distributed.is_initialized() and _distributed.get_world_size() > 1):
+            return super().forward(x)
+        stats = []
+        y = SyncBatchNormFn.apply(x, self.weight, self.bias, self.eps, stats)
+        if self.track_running_stats:
+            mean, var, total = stats
+            with no_grad():
+                self.num_batches_tracked._data[...] += 1
+                m = self.momentum if self.momentum is not None else 1.0 / int(self.num_batches_tracked.item())
+                unbiased = var * (total / np.maximum(total - 1, 1))
+                for buf, new in ((self.running_mean, mean), (self.running_var, unbiased)):
+                    buf.copy_(tensor(((1 - m) * buf.numpy() + m * new).astype(buf.numpy().dtype)))
+        return y
 
     @classmethod
     def convert_sync_batchnorm(cls, module, process_group=None):

@@ -10,6 +10,8 @@ import time
 import numpy as np
 from tqdm import tqdm
 
+from ..distributed.data_parallel import is_main_process
+
 _OPS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt}
 
 
@@ -56,7 +58,7 @@ class Recipe:
         import matplotlib.pyplot as plt
 
         path = None
-        if self.out_dir is not None:
+        if self.out_dir is not None and is_main_process():  # under mpiexec, rank 0 writes
             path = os.path.join(self.out_dir, f"{self.name}_{filename}")
             fig.savefig(path, dpi=100, bbox_inches="tight")
             self.plots.append(path)
@@ -71,7 +73,7 @@ class Recipe:
         import ferrograd as fg
 
         path = self.checkpoint_path(filename)
-        if path is not None:
+        if path is not None and is_main_process():
             fg.save_checkpoint(path, model, *args, **kwargs)
         return path
 

@@ -1,0 +1,5 @@
+"""ferrograd.nn.parallel: DistributedDataParallel over ferrograd.distributed (MPI)."""
+
+from .distributed import DistributedDataParallel
+
+__all__ = ["DistributedDataParallel"]
