@@ -233,7 +233,7 @@ def test_ops_that_change_between_calls_are_a_clear_error():
             f(fg.randn(3))
 
 
-@pytest.mark.parametrize("what", ["create_graph", "grad", "hook"])
+@pytest.mark.parametrize("what", ["create_graph", "grad", "hook", "post_accumulate_hook"])
 def test_unsupported_autograd_features_raise(what):
     w = fg.randn(3, requires_grad=True)
 
@@ -244,6 +244,12 @@ def test_unsupported_autograd_features_raise(what):
             y.backward(create_graph=True)
         elif what == "grad":
             fg.autograd.grad(y, w)
+        elif what == "post_accumulate_hook":  # what DistributedDataParallel hangs its all-reduce on
+            handle = w.register_post_accumulate_grad_hook(lambda p: None)
+            try:
+                y.backward()
+            finally:
+                handle.remove()
         else:
             h = w * 1
             h.register_hook(lambda g: g)

@@ -226,8 +226,9 @@ class Recorder:
             leaf, g = leaf_grads.pop(key)
             if g is None:
                 continue
-            if leaf._hooks:
-                self.unsupported("tensor hooks inside the compiled function")
+            if leaf._hooks or id(leaf) in autograd._POST_ACC:
+                self.unsupported("gradient hooks on a parameter (tensor hooks, DistributedDataParallel) "
+                                 "inside the compiled function")
             # As the eager engine decides: the leaf may keep an array nobody else holds (the
             # recorder's own list is the one extra reference).
             owned = (type(g) is np.ndarray and g.flags.owndata and sys.getrefcount(g) <= 3) or \

@@ -50,6 +50,10 @@ def is_initialized() -> bool:
 
 
 def _comm(op):
+    from ..autograd import _RECORDING
+
+    if _RECORDING[0] is not None and not _RECORDING[0].depth:
+        _RECORDING[0].unsupported(f"ferrograd.distributed.{op} (collectives run outside a compiled step)")
     comm = _STATE["comm"]
     if comm is None:
         raise ValueError(f"ferrograd.distributed.{op}: Default process group has not been initialized, "
