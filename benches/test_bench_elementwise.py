@@ -61,6 +61,28 @@ def test_relu(bench, lib, size):
         bench(lambda: fg.relu(a))
 
 
+RELU_SIZES = {"16x16": (16, 16), "256x256": (256, 256), "1024x1024": (1024, 1024)}
+
+
+@pytest.mark.parametrize("size", RELU_SIZES, ids=list(RELU_SIZES))
+@pytest.mark.parametrize("lib", FG_TORCH, indirect=True)
+def test_relu_fwd_bwd(bench, lib, size):
+    """relu forward and backward (issue 18: one Rust pass each way)."""
+    x, g = arrays(RELU_SIZES[size], 2)
+    tx, = wrap(lib, [x], requires_grad=True)
+    tg, = wrap(lib, [g])
+    if lib == "torch":
+        import torch as T
+    else:
+        import ferrograd as T
+
+    def step():
+        tx.grad = None
+        T.relu(tx).backward(tg)
+
+    bench(step)
+
+
 @pytest.mark.parametrize("lib", FG_TORCH, indirect=True)
 def test_mul_recording_graph_16x16(bench, lib):
     a, = wrap(lib, arrays((16, 16), 1))

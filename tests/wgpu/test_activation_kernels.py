@@ -21,3 +21,24 @@ def test_device_gelu_and_erf_agree_with_native(approximate):
                                atol=1e-5)
     np.testing.assert_allclose(wk.erf(X).numpy(), _native.erf(x), atol=1e-6)
     np.testing.assert_allclose(wk.erfc(X).numpy(), _native.erfc(x), atol=1e-6)
+
+
+def test_device_relu_and_mse_agree_with_native():
+    from ferrograd.wgpu import kernels as wk
+    from ferrograd.wgpu.array import GpuArray
+
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal(2000).astype(np.float32)
+    t = rng.standard_normal(2000).astype(np.float32)
+    x[:3] = [np.nan, -0.0, 0.0]
+    X, T = GpuArray.from_numpy(x), GpuArray.from_numpy(t)
+    np.testing.assert_array_equal(wk.relu_forward(X).numpy(), _native.relu_forward(x))
+    np.testing.assert_array_equal(wk.relu_backward(T, X).numpy(), _native.relu_backward(t, x))
+    x[0] = 0.5
+    X = GpuArray.from_numpy(x)
+    np.testing.assert_allclose(wk.mse_loss_sum(X, T), _native.mse_loss_sum(x, t), rtol=1e-5)
+    for need in [(True, False), (False, True), (True, True)]:
+        for got, want in zip(wk.mse_loss_backward(X, T, 0.25, *need), _native.mse_loss_backward(x, t, 0.25, *need)):
+            assert (got is None) == (want is None)
+            if want is not None:
+                np.testing.assert_allclose(got.numpy(), want, rtol=1e-6)

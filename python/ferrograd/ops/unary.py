@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _native
 from ..autograd import Function
 from . import _generic as G
 
@@ -94,18 +95,35 @@ class Sigmoid(Function):
         return g * y * (1 - y)
 
 
+_NATIVE_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _native_c(x) -> bool:
+    """Whether the Rust kernels take `x` as it is: a C-contiguous numpy float32/float64 array."""
+    return type(x) is np.ndarray and x.dtype in _NATIVE_FLOATS and x.flags.c_contiguous
+
+
 class Relu(Function):
+    """max(x, 0). Numpy float32/float64 C-contiguous arrays take the Rust kernels (one pass
+    each way, no numpy dispatch cost on small arrays); anything else (GpuArray, other dtypes,
+    strided views, and the Tensors of a create_graph backward) the generic form."""
+
     generic_backward = True
 
     @staticmethod
     def forward(ctx, a):
-        out = np.maximum(a, 0)
         ctx.save_for_backward(a)
-        return out
+        if _native_c(a):
+            return _native.relu_forward(a)
+        return np.maximum(a, 0)
 
     @staticmethod
     def backward(ctx, g):
-        return g * (ctx.saved[0] > 0)
+        a = ctx.saved[0]
+        if _native_c(a) and type(g) is np.ndarray and g.dtype is a.dtype and g.shape == a.shape \
+                and g.flags.c_contiguous:
+            return _native.relu_backward(g, a)
+        return g * (a > 0)
 
 
 class Clamp(Function):

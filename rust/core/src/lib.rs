@@ -20,10 +20,12 @@ pub mod attention;
 pub mod conv;
 pub mod embedding;
 pub mod mixing;
+pub mod mse;
 pub mod norm;
 pub mod optim;
 pub mod packed;
 pub mod pool;
+pub mod relu;
 pub mod rnn;
 pub mod softmax;
 

@@ -1,7 +1,10 @@
-//! Bindings of the elementwise activation kernels: erf, erfc, and GELU forward / backward (exact
-//! and tanh form), on C-contiguous float32 / float64 arrays of any shape.
+//! Bindings of the elementwise activation kernels: erf, erfc, GELU forward / backward (exact
+//! and tanh form) and ReLU forward / backward, on C-contiguous float32 / float64 arrays of any
+//! shape.
 
 use ferrograd_core::activation::{self as k, ErfFloat, GeluApprox};
+use ferrograd_core::num::Float;
+use ferrograd_core::relu;
 use numpy::{Element, PyUntypedArrayMethods};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -122,10 +125,68 @@ fn gelu_backward<'py>(
     })
 }
 
+/// Below this many elements a ReLU call keeps the GIL: releasing and taking it back costs about
+/// what the whole kernel does on a small array.
+const KEEP_GIL: usize = 1 << 14;
+
+fn relu_fwd_t<'py, T: Float + Element>(
+    py: Python<'py>,
+    x: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let x = arr::<T>("relu", "input", x)?;
+    let xs = slice("relu", "input", &x)?;
+    let out = alloc::<T>(py, x.shape())?;
+    let run = |o: &mut [T]| relu::relu_forward(xs, o);
+    with_mut(&out, |o| if xs.len() < KEEP_GIL { run(o) } else { py.detach(|| run(o)) })?
+        .map_err(to_py)?;
+    Ok(out.into_any())
+}
+
+fn relu_bwd_t<'py, T: Float + Element>(
+    py: Python<'py>,
+    grad: &Bound<'py, PyAny>,
+    x: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let op = "relu_backward";
+    let (g, x) = (arr::<T>(op, "grad", grad)?, arr::<T>(op, "input", x)?);
+    if x.shape() != g.shape() {
+        return Err(PyValueError::new_err(format!(
+            "{op}: grad shape {:?} != input shape {:?}",
+            g.shape(),
+            x.shape()
+        )));
+    }
+    let (gs, xs) = (slice(op, "grad", &g)?, slice(op, "input", &x)?);
+    let out = alloc::<T>(py, x.shape())?;
+    let run = |o: &mut [T]| relu::relu_backward(gs, xs, o);
+    with_mut(&out, |o| if xs.len() < KEEP_GIL { run(o) } else { py.detach(|| run(o)) })?
+        .map_err(to_py)?;
+    Ok(out.into_any())
+}
+
+/// max(x, 0) of a C-contiguous float array (a new array of the same shape and dtype).
+#[pyfunction]
+fn relu_forward<'py>(py: Python<'py>, x: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    crate::args::guard("relu_forward", || by_dtype!("relu", x, relu_fwd_t(py, x)))
+}
+
+/// ReLU's gradient: `grad` where the forward's input `x` is > 0 (or NaN), else 0 (torch's
+/// threshold_backward); same shape and dtype.
+#[pyfunction]
+fn relu_backward<'py>(
+    py: Python<'py>,
+    grad: &Bound<'py, PyAny>,
+    x: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    crate::args::guard("relu_backward", || by_dtype!("relu_backward", x, relu_bwd_t(py, grad, x)))
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(erf, m)?)?;
     m.add_function(wrap_pyfunction!(erfc, m)?)?;
     m.add_function(wrap_pyfunction!(gelu_forward, m)?)?;
     m.add_function(wrap_pyfunction!(gelu_backward, m)?)?;
+    m.add_function(wrap_pyfunction!(relu_forward, m)?)?;
+    m.add_function(wrap_pyfunction!(relu_backward, m)?)?;
     Ok(())
 }

@@ -15,6 +15,7 @@ mod attention;
 mod conv;
 mod embedding;
 mod mixing;
+mod mse;
 mod norm;
 mod optim;
 mod pool;
@@ -29,6 +30,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     conv::register(m)?;
     embedding::register(m)?;
     mixing::register(m)?;
+    mse::register(m)?;
     norm::register(m)?;
     optim::register(m)?;
     pool::register(m)?;

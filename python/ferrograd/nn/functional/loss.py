@@ -13,6 +13,7 @@ import numpy as np
 from ... import dtypes
 from ...errors import IndexRuntimeError, ShapeRuntimeError
 from ...ops import activation as act_ops
+from ...ops import mse as mse_ops
 from ...ops._range import OutOfRangeError, first_out_of_range
 from ...ops._util import ascontiguous, is_device
 from ...ops.norm import PNorm
@@ -240,6 +241,8 @@ def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, redu
     _check_reduction("mse_loss", reduction)
     input, target = _pair("mse_loss", input, target)
     weight = _elementwise_weight("mse_loss", weight, input)
+    if weight is None and mse_ops.fusable(input._data, target._data, reduction):
+        return mse_ops.MseLoss.apply(input, target, reduction)  # one pass each way
     d = input - target
     return _weighted_reduce(d * d, weight, reduction)
 

@@ -3,7 +3,8 @@ arguments and results, on GpuArrays. `ops` picks this module or `_native` by the
 (`ops._util.kernels`), looking functions up by name at call time: a kernel family not written
 for the device yet raises KernelMissing (a NotImplementedError) naming the function."""
 
-from .activation import erf, erfc, gelu_backward, gelu_forward  # noqa: F401
+from .activation import erf, erfc, gelu_backward, gelu_forward, relu_backward, relu_forward  # noqa: F401
+from .mse import mse_loss_backward, mse_loss_sum  # noqa: F401
 from .conv import conv2d_backward_data, conv2d_backward_weight, conv2d_forward  # noqa: F401
 from .matmul import matmul  # noqa: F401
 from .pool import (  # noqa: F401
@@ -34,7 +35,8 @@ from ._entry import device_kernel as _device_kernel
 
 # Every kernel taken through this package gets operands with non-negative strides (_entry.py);
 # the optimizer steps write their arguments in place and are left as they are.
-for _name in ("erf", "erfc", "gelu_backward", "gelu_forward", "conv2d_backward_data", "conv2d_backward_weight",
+for _name in ("erf", "erfc", "gelu_backward", "gelu_forward", "relu_backward", "relu_forward", "mse_loss_backward",
+              "mse_loss_sum", "conv2d_backward_data", "conv2d_backward_weight",
               "conv2d_forward", "adaptive_avg_pool2d_backward", "adaptive_avg_pool2d_forward", "avg_pool2d_backward",
               "avg_pool2d_forward", "max_pool2d_backward", "max_pool2d_forward", "batch_norm_backward",
               "batch_norm_forward", "layer_norm_backward",

@@ -36,3 +36,12 @@ def gelu_backward(x, grad, approximate="none"):
     else:
         d = 0.5 * (1.0 + erf(x * (1.0 / _SQRT_2))) + x * _INV_SQRT_2PI * np.exp(-0.5 * x * x)
     return grad * d
+
+
+def relu_forward(x):
+    return np.maximum(x, 0)
+
+
+def relu_backward(grad, x):
+    # torch's threshold_backward: 0 where x <= 0, else grad (a NaN x passes grad through)
+    return np.where(x <= 0, 0.0, grad).astype(grad.dtype, copy=False)
