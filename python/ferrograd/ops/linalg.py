@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..autograd import Function
@@ -15,7 +17,7 @@ def matmul_arrays(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     b2 = b[:, None] if b.ndim == 1 else b
     if a.dtype.kind == "f" and b2.ndim == 2 and a2.ndim > 2:
         # (..., m, k) @ (k, n) is one (M, k) @ (k, n) GEMM, not a batch of thin ones.
-        rows = int(np.prod(a2.shape[:-1]))
+        rows = math.prod(a2.shape[:-1])
         out = kernels(a2).matmul(a2.reshape(rows, a2.shape[-1]), b2).reshape(tuple(a2.shape[:-1]) + (b2.shape[-1],))
     elif a.dtype.kind == "f":
         out = kernels(a2).matmul(a2, b2)
@@ -55,7 +57,7 @@ class Matmul(Function):
         if ctx.needs_input_grad[1] and b2.ndim == 2 and a2.ndim > 2:
             # A weight shared by every batch row: one GEMM over all rows (K = M), not a batch of
             # (k, m) @ (m, n) products summed afterwards.
-            rows = int(np.prod(a2.shape[:-1]))
+            rows = math.prod(a2.shape[:-1])
             gb = G.matmul(G.swapaxes(a2.reshape(rows, a2.shape[-1]), -1, -2), g2.reshape(rows, g2.shape[-1]))
             gb = gb.reshape(tuple(b.shape))
         elif ctx.needs_input_grad[1]:
@@ -73,8 +75,8 @@ class Linear(Function):
     @staticmethod
     def forward(ctx, x, weight, bias):
         lead, k = tuple(x.shape[:-1]), x.shape[-1]
-        x2 = x.reshape(int(np.prod(lead)), k)
-        y = matmul_arrays(x2, G.swapaxes(weight, 0, 1))
+        x2 = x.reshape(math.prod(lead), k)
+        y = matmul_arrays(x2, weight.T if type(weight) is np.ndarray else G.swapaxes(weight, 0, 1))
         if bias is not None:
             if type(y) is np.ndarray:
                 np.add(y, bias, out=y, casting="unsafe")
@@ -88,13 +90,13 @@ class Linear(Function):
     def backward(ctx, g):
         x, w = ctx.saved
         needs = ctx.needs_input_grad
-        rows = int(np.prod(tuple(x.shape[:-1])))
+        rows = math.prod(tuple(x.shape[:-1]))
         g2 = g.reshape(rows, w.shape[0])
         gx = gw = gb = None
         if needs[0]:
             gx = G.matmul(g2, w).reshape(tuple(x.shape))
         if needs[1]:
-            gw = G.matmul(G.swapaxes(g2, 0, 1), x.reshape(rows, x.shape[-1]))
+            gw = G.matmul(g2.T if type(g2) is np.ndarray else G.swapaxes(g2, 0, 1), x.reshape(rows, x.shape[-1]))
         if len(needs) > 2 and needs[2] and ctx.has_bias:
             gb = G.reduce_sum(g2, (0,))
         return gx, gw, gb
