@@ -99,9 +99,10 @@ pub fn matmul<T: Float>(a: &StridedView<T>, b: &StridedView<T>, out: &mut [T]) -
             .enumerate()
             .for_each(|(i, c)| one_product(c, i, Par::Seq));
     } else {
+        let split = if work >= par::GEMM_SPLIT_THRESHOLD { Par::rayon(0) } else { Par::Seq };
         out.chunks_mut(m * n)
             .enumerate()
-            .for_each(|(i, c)| one_product(c, i, Par::rayon(0)));
+            .for_each(|(i, c)| one_product(c, i, split));
     }
     Ok(())
 }
@@ -297,7 +298,7 @@ pub fn gemm_ld<F: Float>(
         }
         return;
     }
-    let par = if threaded && par::worth(m * n * k, par::MACS_THRESHOLD) {
+    let par = if threaded && par::worth(m * n * k, par::GEMM_SPLIT_THRESHOLD) {
         Par::rayon(0)
     } else {
         Par::Seq

@@ -19,6 +19,12 @@
 /// Below this many multiply-adds a product runs on one thread.
 pub const MACS_THRESHOLD: usize = 1 << 19;
 
+/// Below this many multiply-adds one GEMM is not split across threads (independent products of a
+/// batch still run side by side from MACS_THRESHOLD). Measured on the 2-core machine, 1 vs 2
+/// threads: 64×64×128 11 vs 25 µs, 128³ 38 vs 47 µs, 256×128×128 75 vs 65 µs: waking the pool
+/// costs ~15 µs, so a small model's GEMMs (an MLP's 64×128×128) stay on the calling thread.
+pub const GEMM_SPLIT_THRESHOLD: usize = 1 << 22;
+
 /// Below this many elements a row kernel runs on one thread.
 pub const ELEMS_THRESHOLD: usize = 1 << 15;
 
