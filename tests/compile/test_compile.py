@@ -220,6 +220,15 @@ def test_branch_on_a_tensor_is_a_clear_error():
         f(fg.randn(3))
 
 
+def test_an_op_returning_a_python_value_from_the_data_is_a_clear_error():
+    @fg.compile
+    def f(x):
+        return x * 2 if fg.equal(x, x) else x
+
+    with pytest.raises(fg.CompileError, match="equal"):
+        f(fg.randn(3))
+
+
 def test_ops_that_change_between_calls_are_a_clear_error():
     count = [0]
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import autograd
 from ..autograd import _RECORDING, _check_versions, _graph, _seed, _zeros_for
-from .refs import ARRAYS, Const, Ext, Seq, Slot, has_tensor
+from .refs import ARRAYS, Const, Ext, Seq, Slot, has_tensor, slots_in
 from .steps import Accumulate, Backward, Call, Forward, SetGrad, Whole, Write
 
 
@@ -94,6 +94,11 @@ class Recorder:
         finally:
             self.depth -= 1
         regs = None
+        if outputs and isinstance(res, (bool, float, complex, np.bool_, np.floating)) \
+                and any(slots_in(r) for r in refs + list(kw.values())):
+            raise CompileError(
+                f"fg.compile: {getattr(fn, '__name__', 'an op')}() returns a Python value computed from the "
+                "data inside the compiled function; a replay cannot follow it. Call it outside the function.")
         if outputs:
             regs = [self.slot(t._data) if isinstance(t, self.T) else None
                     for t in (res if type(res) in (tuple, list) else (res,))]
