@@ -269,6 +269,14 @@ def test_unsupported_autograd_features_raise(what):
         f(fg.randn(3))
 
 
+def test_module_hooks_are_refused():
+    m = mlp()
+    m[0].register_forward_hook(lambda mod, inp, out: None)
+    with pytest.raises(fg.CompileError, match="hooks"):
+        with fg.no_grad():
+            fg.compile(m)(fg.randn(2, 8))
+
+
 def test_compile_takes_torch_arguments_and_disable():
     f = fg.compile(lambda x: x * 2, mode="reduce-overhead", fullgraph=True, dynamic=False)
     assert np.array_equal(f(fg.ones(2)).numpy(), [2, 2])

@@ -132,6 +132,10 @@ class Recorder:
         self.steps.append(SetGrad(t, None if value is None else self.ref(value), self.T._wrap))
 
     def module(self, m):
+        if self.depth:
+            return
+        if "_hooked" in m.__dict__:  # Python hooks would not run on a replay
+            self.unsupported(f"forward hooks or pre-hooks on {type(m).__name__} inside the compiled function")
         self.modules[id(m)] = m
 
     # ---- backward: autograd's engine, each kernel call logged ----------------------------------
