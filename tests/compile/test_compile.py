@@ -269,6 +269,29 @@ def test_unsupported_autograd_features_raise(what):
         f(fg.randn(3))
 
 
+def test_a_compiled_function_inside_a_compiled_step():
+    def make():
+        m = mlp()
+        fwd = fg.compile(m)  # compiled on its own, then called inside the compiled step
+        opt = fg.optim.SGD(m.parameters(), lr=0.1)
+        with fg.no_grad():
+            for x, _ in batches(3):
+                fwd(x)  # the inner function has its own (inference) program by now
+
+        def step(x, y):
+            opt.zero_grad()
+            loss = F.cross_entropy(fwd(x), y)
+            loss.backward()
+            opt.step()
+            return loss
+
+        return m, step
+
+    m1, m2, c = run_both(make, batches(6))
+    assert replays(c) == 1
+    assert_same_state(m1, m2)
+
+
 def test_module_hooks_are_refused():
     m = mlp()
     m[0].register_forward_hook(lambda mod, inp, out: None)

@@ -21,7 +21,7 @@ import functools
 
 import numpy as np
 
-from ..autograd import is_grad_enabled
+from ..autograd import _RECORDING, is_grad_enabled
 from .recorder import CompileError, Recorder, start, stop
 from .refs import slots_in, tensor_getter
 
@@ -65,6 +65,9 @@ class CompiledFunction:
 
     def __call__(self, *args, **kwargs):
         from ..tensor import Tensor
+
+        if _RECORDING[0] is not None:  # called inside another compiled function's capture:
+            return self._fn(*args, **kwargs)  # run eagerly, so the outer program records these ops
 
         tensors, key = [], [is_grad_enabled()]
         _signature((args, kwargs), tensors, key, Tensor)

@@ -260,9 +260,6 @@ def _seed_like(gradient, like):
 
 
 def start(rec):
-    if _RECORDING[0] is not None:
-        raise CompileError("fg.compile: a compiled function called another one while it was being captured; "
-                           "compile the outer function only")
     _RECORDING[0] = rec
 
 
