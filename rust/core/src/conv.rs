@@ -15,7 +15,7 @@
 //! GEMMs) and the backward runs images one after another with parallel GEMMs.
 //!
 //! 3×3 stride-1 convs on maps of 2×2 to 16×16 (forward and backward-data) go the Winograd
-//! F(2×2, 3×3) path ([`winograd`]): 2.25× fewer multiply-adds.
+//! F(2×2, 3×3) path ([`winograd`]), backward-weight too: 2.25× fewer multiply-adds.
 //! Small output maps (at most 128 pixels, several images) go the batched path instead
 //! ([`batched`]): blocks of images share one GEMM, and only the kernel taps that reach inside
 //! the input take part.
@@ -701,6 +701,10 @@ pub fn conv2d_backward_weight<T: Float>(
         }
     }
     if gw.is_empty() {
+        return Ok(());
+    }
+    if winograd::applies(s) {
+        winograd::backward_weight(x, gy, s, gw);
         return Ok(());
     }
     if let Some(bl) = Blocks::plan(s) {

@@ -362,9 +362,9 @@ fn batched_f32_matches_f64() {
 }
 
 /// 3×3 stride-1 padding-1 convs with at least 32 channels on maps of 4×4 to 16×16 take the
-/// Winograd F(2×2, 3×3) path, forward and backward-data (odd sizes leave half tiles; batch
-/// sizes leave a short last block), on 1, 2 and 3 threads; a strided input; float32 against
-/// the float64 naive result.
+/// Winograd F(2×2, 3×3) path, forward, backward-data and backward-weight (odd sizes leave half
+/// tiles; batch sizes leave a short last block), on 1, 2 and 3 threads; a strided input;
+/// float32 against the float64 naive result.
 #[test]
 fn winograd_small_maps_match_naive() {
     let shapes = [
@@ -438,9 +438,10 @@ fn winograd_small_maps_match_naive() {
     );
     let mut gx = vec![f32::NAN; x.len()];
     conv::conv2d_backward_data(&gy32, &w32, &s, &mut gx).unwrap();
-    near(
-        &gx,
-        &naive_backward(&x, &w, &gy, &s).0,
-        "winograd grad_input",
-    );
+    let (gx_want, gw_want) = naive_backward(&x, &w, &gy, &s);
+    near(&gx, &gx_want, "winograd grad_input");
+    // grad_weight sums 8 images × 64 pixels of products: results ~24 too.
+    let mut gw = vec![f32::NAN; w.len()];
+    conv::conv2d_backward_weight(&xv, &gy32, &s, &mut gw, None).unwrap();
+    near(&gw, &gw_want, "winograd grad_weight");
 }

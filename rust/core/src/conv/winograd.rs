@@ -107,6 +107,47 @@ fn weight_transform<T: Float>(
     u
 }
 
+/// (threads, images per block, blocks): a block's transformed input in L2, and at least two
+/// blocks per thread when the batch allows.
+fn plan(s: &Conv2dShape) -> (usize, usize, usize) {
+    let tpi = s.h.div_ceil(2) * s.w.div_ceil(2);
+    let threads = par::threads();
+    let by_cache = (BLOCK_ELEMS / (16 * s.c_in * tpi)).max(1);
+    let by_threads = s.n.div_ceil(2 * threads).max(1);
+    let per_block = by_cache.min(by_threads);
+    (threads, per_block, s.n.div_ceil(per_block))
+}
+
+/// Vᵀ[e][tile][c] (matrices `ve` apart) for images i0..i1 of `x`: each image copied channels
+/// innermost with a zero border (rows -1..=2·th, columns -1..=2·tw), then transformed.
+fn transform_inputs<T: Float>(
+    x: &StridedView<T>,
+    s: &Conv2dShape,
+    i0: usize,
+    i1: usize,
+    v: &mut [T],
+    ve: usize,
+) {
+    let (ci, h, wd) = (s.c_in, s.h, s.w);
+    let (th, tw) = (h.div_ceil(2), wd.div_ceil(2));
+    let (ph, pw) = (2 * th + 2, 2 * tw + 2);
+    let mut xp = vec![T::ZERO; ph * pw * ci];
+    let st = x.strides();
+    for img in i0..i1 {
+        for c in 0..ci {
+            for r in 0..h {
+                let base = img as isize * st[0] + c as isize * st[1] + r as isize * st[2];
+                for q in 0..wd {
+                    // SAFETY: (img, c, r, q) is inside the view's shape.
+                    xp[((r + 1) * pw + q + 1) * ci + c] =
+                        unsafe { *x.ptr_at(base + q as isize * st[3]) };
+                }
+            }
+        }
+        input_tiles(&xp, pw, ci, th, tw, v, ve, (img - i0) * th * tw);
+    }
+}
+
 /// `y = conv2d(x, w) + bias` for a shape [`applies`] accepts; with `transposed`, `w` is
 /// (C_in, C_out, 3, 3) and the kernel is its flipped transpose (see [`weight_transform`]).
 pub(super) fn forward<T: Float>(
@@ -124,11 +165,7 @@ pub(super) fn forward<T: Float>(
     let u = weight_transform(w, co, ci, ue, transposed);
     // Images per block: the transformed input in L2, and at least two blocks per thread when
     // the batch allows.
-    let threads = par::threads();
-    let by_cache = (BLOCK_ELEMS / (16 * ci * tpi)).max(1);
-    let by_threads = s.n.div_ceil(2 * threads).max(1);
-    let per_block = by_cache.min(by_threads);
-    let blocks = s.n.div_ceil(per_block);
+    let (threads, per_block, blocks) = plan(s);
     let y_addr = Addr(y.as_mut_ptr() as usize);
     let run = |b: usize| {
         let (i0, i1) = (b * per_block, ((b + 1) * per_block).min(s.n));
@@ -139,24 +176,7 @@ pub(super) fn forward<T: Float>(
         let (ve, me) = (nt * ci + SKEW, nt * co + SKEW);
         let mut v = scratch::take_overwritten(16 * ve, T::ZERO);
         let mut m = scratch::take_overwritten(16 * me, T::ZERO);
-        // One image, zero-bordered and channels innermost: rows -1..=2·th, columns -1..=2·tw.
-        let (ph, pw) = (2 * th + 2, 2 * tw + 2);
-        let mut xp = vec![T::ZERO; ph * pw * ci];
-        let st = x.strides();
-        for img in i0..i1 {
-            for c in 0..ci {
-                for r in 0..h {
-                    let base = img as isize * st[0] + c as isize * st[1] + r as isize * st[2];
-                    for q in 0..wd {
-                        // SAFETY: (img, c, r, q) is inside the view's shape.
-                        xp[((r + 1) * pw + q + 1) * ci + c] =
-                            unsafe { *x.ptr_at(base + q as isize * st[3]) };
-                    }
-                }
-            }
-            let t0 = (img - i0) * tpi;
-            input_tiles(&xp, pw, ci, th, tw, &mut v, ve, t0);
-        }
+        transform_inputs(x, s, i0, i1, &mut v, ve);
         for e in 0..16 {
             // SAFETY: Mᵀ[e] (nt × co), Vᵀ[e] (nt × ci) and Uᵀ[e] (ci × co, U[e] read transposed)
             // lie inside their buffers.
@@ -303,6 +323,162 @@ simd_dispatch! {
                             for (l, &val) in y[2 * a + q][..n].iter().enumerate() {
                                 out[(o0 + l) * hw + at] = val;
                             }
+                        }
+                    }
+                    o0 += n;
+                }
+            }
+        }
+    }
+}
+
+/// `gw = d conv2d / d w` applied to `gy` (overwritten) for a shape [`applies`] accepts: the
+/// adjoint of the forward's steps. Per tile, dM = A gy Aᵀ (4×4 from the 2×2 gradient block);
+/// dU[e] = Σ_tiles dM[e] ⊗ V[e] — 16 GEMMs `dU[e] (C_out, C_in) += dMᵀ[e]ᵀ · Vᵀ[e]` — and
+/// gw = Gᵀ dU G per kernel. Blocks of images accumulate into one dU per rayon task, summed at
+/// the end.
+pub(super) fn backward_weight<T: Float>(
+    x: &StridedView<T>,
+    gy: &[T],
+    s: &Conv2dShape,
+    gw: &mut [T],
+) {
+    let (ci, co, h, wd) = (s.c_in, s.c_out, s.h, s.w);
+    let (th, tw) = (h.div_ceil(2), wd.div_ceil(2));
+    let tpi = th * tw;
+    let (threads, per_block, blocks) = plan(s);
+    let ue = co * ci + SKEW;
+    let block = |mut du: Vec<T>, b: usize| -> Vec<T> {
+        let (i0, i1) = (b * per_block, ((b + 1) * per_block).min(s.n));
+        let nt = (i1 - i0) * tpi;
+        let (ve, me) = (nt * ci + SKEW, nt * co + SKEW);
+        let mut v = scratch::take_overwritten(16 * ve, T::ZERO);
+        let mut m = scratch::take_overwritten(16 * me, T::ZERO);
+        transform_inputs(x, s, i0, i1, &mut v, ve);
+        // gy of each image channels innermost, zero beyond the map (odd sizes: half tiles).
+        let (gh, gwd) = (2 * th, 2 * tw);
+        let mut gp = vec![T::ZERO; gh * gwd * co];
+        for img in i0..i1 {
+            for o in 0..co {
+                let plane = &gy[(img * co + o) * h * wd..][..h * wd];
+                for r in 0..h {
+                    for q in 0..wd {
+                        gp[(r * gwd + q) * co + o] = plane[r * wd + q];
+                    }
+                }
+            }
+            grad_tiles(&gp, gwd, co, th, tw, &mut m, me, (img - i0) * tpi);
+        }
+        for e in 0..16 {
+            // SAFETY: dU[e] (co × ci), dMᵀ[e] (nt × co, read transposed) and Vᵀ[e] (nt × ci) lie
+            // inside their buffers.
+            unsafe {
+                gemm(
+                    (du.as_mut_ptr().add(e * ue), ci as isize, 1),
+                    (m.as_ptr().add(e * me), 1, co as isize),
+                    (v.as_ptr().add(e * ve), ci as isize, 1),
+                    (co, nt, ci),
+                    Accum::Add,
+                    Par::Seq,
+                );
+            }
+        }
+        scratch::give(v);
+        scratch::give(m);
+        du
+    };
+    let zero = || vec![T::ZERO; 16 * ue];
+    let du = if blocks > 1 && threads > 1 && s.work() >= par::MACS_THRESHOLD {
+        (0..blocks)
+            .into_par_iter()
+            .fold(zero, block)
+            .reduce(zero, |mut a, b| {
+                a.iter_mut().zip(&b).for_each(|(x, &y)| *x += y);
+                a
+            })
+    } else {
+        (0..blocks).fold(zero(), block)
+    };
+    weight_adjoint(&du, co, ci, ue, gw);
+}
+
+/// gw[o, c] = Gᵀ dU[·][o][c] G (3×3 from 4×4), G's rows (1, 0, 0), (½, ½, ½), (½, -½, ½), (0, 0, 1).
+fn weight_adjoint<T: Float>(du: &[T], co: usize, ci: usize, ue: usize, gw: &mut [T]) {
+    let half = T::from_f64(0.5);
+    // (Gᵀ d): from four values d0..d3 to three: d0 + ½(d1 + d2), ½(d1 - d2), ½(d1 + d2) + d3.
+    let g3 = |d: [T; 4]| {
+        let (p, q) = ((d[1] + d[2]) * half, (d[1] - d[2]) * half);
+        [d[0] + p, q, p + d[3]]
+    };
+    for o in 0..co {
+        for c in 0..ci {
+            let at = o * ci + c;
+            let mut rows = [[T::ZERO; 3]; 4]; // (dU G) per row a
+            for (a, row) in rows.iter_mut().enumerate() {
+                *row = g3([
+                    du[(4 * a) * ue + at],
+                    du[(4 * a + 1) * ue + at],
+                    du[(4 * a + 2) * ue + at],
+                    du[(4 * a + 3) * ue + at],
+                ]);
+            }
+            let k = &mut gw[at * 9..][..9];
+            for j in 0..3 {
+                let col = g3([rows[0][j], rows[1][j], rows[2][j], rows[3][j]]);
+                for i in 0..3 {
+                    k[i * 3 + j] = col[i];
+                }
+            }
+        }
+    }
+}
+
+simd_dispatch! {
+    /// dMᵀ[e][t0 + tile][o] = (A gy Aᵀ)[e] for every tile of one image, `gp` its gradient
+    /// channels innermost (2·th × 2·tw, zero beyond the map); A's rows (1, 0), (1, 1), (1, -1), (0, -1).
+    #[allow(clippy::too_many_arguments)]
+    fn grad_tiles<T: Float>(gp: &[T], gwd: usize, co: usize, th: usize, tw: usize, m: &mut [T], me: usize, t0: usize) {
+        for ti in 0..th {
+            for tj in 0..tw {
+                let t = t0 + ti * tw + tj;
+                let mut o0 = 0;
+                while o0 < co {
+                    let n = (co - o0).min(L);
+                    let mut g = [[T::ZERO; L]; 4];
+                    for (k, gk) in g.iter_mut().enumerate() {
+                        let at = ((2 * ti + k / 2) * gwd + 2 * tj + k % 2) * co + o0;
+                        if n == L {
+                            gk.copy_from_slice(&gp[at..at + L]);
+                        } else {
+                            gk[..n].copy_from_slice(&gp[at..at + n]);
+                        }
+                    }
+                    let mut out = [[T::ZERO; L]; 16];
+                    for l in 0..L {
+                        // A gy: rows g0, g0 + g1, g0 - g1, -g1 (of the 2×2 block's rows) ...
+                        let mut r = [[T::ZERO; 2]; 4];
+                        for j in 0..2 {
+                            let (g0, g1) = (g[j][l], g[2 + j][l]);
+                            r[0][j] = g0;
+                            r[1][j] = g0 + g1;
+                            r[2][j] = g0 - g1;
+                            r[3][j] = -g1;
+                        }
+                        // ... then · Aᵀ on columns.
+                        for a in 0..4 {
+                            let (c0, c1) = (r[a][0], r[a][1]);
+                            out[4 * a][l] = c0;
+                            out[4 * a + 1][l] = c0 + c1;
+                            out[4 * a + 2][l] = c0 - c1;
+                            out[4 * a + 3][l] = -c1;
+                        }
+                    }
+                    for (e, oe) in out.iter().enumerate() {
+                        let at = e * me + t * co + o0;
+                        if n == L {
+                            m[at..at + L].copy_from_slice(oe);
+                        } else {
+                            m[at..at + n].copy_from_slice(&oe[..n]);
                         }
                     }
                     o0 += n;
