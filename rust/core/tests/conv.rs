@@ -361,15 +361,15 @@ fn batched_f32_matches_f64() {
     }
 }
 
-/// 3×3 stride-1 padding-1 convs with at least 32 channels on maps of 4×4 to 16×16 take the
-/// Winograd F(2×2, 3×3) path, forward, backward-data and backward-weight (odd sizes leave half
-/// tiles; batch sizes leave a short last block), on 1, 2 and 3 threads; a strided input;
-/// float32 against the float64 naive result.
+/// 3×3 stride-1 padding-1 convs with at least 32 channels on maps of 4×4 to 16×16 (2×2 on one
+/// thread) take the Winograd F(2×2, 3×3) path, forward, backward-data and backward-weight (odd
+/// sizes leave half tiles; batch sizes leave a short last block), on 1, 2 and 3 threads; a
+/// strided input; float32 against the float64 naive result.
 #[test]
 fn winograd_small_maps_match_naive() {
     let shapes = [
         ([5, 32, 4, 4], [40, 32, 3, 3]),
-        ([5, 32, 2, 2], [40, 32, 3, 3]), // below 4×4: not Winograd, kept as a neighbour
+        ([5, 32, 2, 2], [40, 32, 3, 3]), // 2×2: Winograd on one thread only
         ([3, 33, 5, 9], [32, 33, 3, 3]),
         ([7, 32, 4, 4], [36, 32, 3, 3]),
         ([2, 40, 7, 7], [32, 40, 3, 3]),
