@@ -1,13 +1,17 @@
-//! Winograd F(2×2, 3×3) for 3×3, stride-1, padding-1 convolutions on small maps (ResNet's
-//! 8×8 and 4×4 stages at 32×32 input; 14×14 and 7×7 at 224×224): each 2×2 block of outputs comes from a 4×4 input patch with 16
-//! multiply-adds per (input, output) channel pair instead of 36, so the GEMMs do 2.25× fewer
-//! multiply-adds than im2col's. The backward-data of such a conv is the same kind of conv (of
-//! gy with the flipped, transposed kernel), so it takes this path too.
+//! Winograd F(2×2, 3×3) for 3×3, stride-1, padding-1 convolutions on small maps (ResNet's 8×8
+//! and 4×4 stages at 32×32 input, 14×14 and 7×7 at 224×224): each 2×2 block of outputs comes
+//! from a 4×4 input patch with 16 multiply-adds per (input, output) channel pair instead of 36,
+//! so the GEMMs do 2.25× fewer multiply-adds than im2col's. The backward-data of such a conv is
+//! the same kind of conv (of gy with the flipped, transposed kernel), so it takes this path too,
+//! and the backward-weight runs the adjoint of the same steps.
 //!
 //! With Lavin & Gray's matrices (arXiv:1509.09308): U = G g Gᵀ per kernel (4×4), V = Bᵀ d B
-//! per input patch, M = U ⊙ V summed over input channels — 16 GEMMs `M[e] (C_out, tiles) =
-//! U[e] (C_out, C_in) · V[e] (C_in, tiles)` — and the outputs Y = Aᵀ M A (2×2). The transforms'
-//! entries are 0, ±1 and ±½, so rounding stays at a few ulps of the inputs' magnitudes.
+//! per input patch, M = U ⊙ V summed over input channels — 16 GEMMs, here in transposed form
+//! `Mᵀ[e] (tiles, C_out) = Vᵀ[e] (tiles, C_in) · Uᵀ[e] (C_in, C_out)` — and the outputs
+//! Y = Aᵀ M A (2×2). The transforms' entries are 0, ±1 and ±½, so rounding stays at a few ulps
+//! of the inputs' magnitudes. Non-finite inputs reach the same outputs as with im2col (those
+//! whose window holds them: each transform row only mixes rows of that window), but an inf
+//! input gives NaN in most of them instead of ±inf (the transforms subtract it from itself).
 //!
 //! Images run in blocks (rayon over blocks, single-threaded GEMMs), a block's transformed input
 //! sized to stay in L2. The transforms run with channels innermost (an image is first copied
