@@ -423,7 +423,7 @@ pub fn conv2d_forward<T: Float>(
     if y.is_empty() {
         return Ok(());
     }
-    if winograd::applies(s) {
+    if winograd::applies(s) && winograd::finite(x) {
         winograd::forward(x, w, false, bias, s, y);
         return Ok(());
     }
@@ -544,7 +544,10 @@ pub fn conv2d_backward_data<T: Float>(
     if gx.is_empty() {
         return Ok(());
     }
-    if let Some(t) = transposed_forward_shape(s).filter(winograd::applies) {
+    // Winograd only on finite operands (winograd.rs: an inf would come out as NaN).
+    let gy_finite =
+        || StridedView::contiguous(gy, &s.output_shape()).is_ok_and(|v| winograd::finite(&v));
+    if let Some(t) = transposed_forward_shape(s).filter(|t| winograd::applies(t) && gy_finite()) {
         // A 3×3 stride-1 conv on a small map: the transposed forward in Winograd form (the
         // flipped transpose of w taken inside its weight transform).
         let gyv = StridedView::contiguous(gy, &s.output_shape())?;
@@ -703,7 +706,9 @@ pub fn conv2d_backward_weight<T: Float>(
     if gw.is_empty() {
         return Ok(());
     }
-    if winograd::applies(s) {
+    let gy_finite =
+        || StridedView::contiguous(gy, &s.output_shape()).is_ok_and(|v| winograd::finite(&v));
+    if winograd::applies(s) && winograd::finite(x) && gy_finite() {
         winograd::backward_weight(x, gy, s, gw);
         return Ok(());
     }

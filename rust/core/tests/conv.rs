@@ -446,3 +446,37 @@ fn winograd_small_maps_match_naive() {
     conv::conv2d_backward_weight(&xv, &gy32, &s, &mut gw, None).unwrap();
     near(&gw, &gw_want, "winograd grad_weight");
 }
+
+/// Non-finite operands of a Winograd-sized conv give what im2col gives (±inf stays ±inf, NaN
+/// reaches the outputs whose window holds it): the Winograd transforms would turn an inf into NaN.
+#[test]
+fn winograd_sized_convs_keep_inf_and_nan_as_im2col() {
+    let s = shape([3, 32, 8, 8], [32, 32, 3, 3], 1, 1, 1, 1);
+    let mut rng = StdRng::seed_from_u64(530);
+    let mut x = randn(&mut rng, s.input_shape().iter().product());
+    let w = randn(&mut rng, s.weight_shape().iter().product());
+    let mut gy = randn(&mut rng, s.output_shape().iter().product());
+    x[5 * 64 + 3 * 8 + 4] = f64::INFINITY;
+    x[70 * 64 + 7 * 8] = f64::NAN;
+    gy[10 * 64 + 2 * 8 + 2] = f64::NEG_INFINITY;
+    let same = |got: &[f64], want: &[f64], what: &str| {
+        for (j, (&g, &w)) in got.iter().zip(want).enumerate() {
+            let ok =
+                (g.is_nan() && w.is_nan()) || g == w || (g - w).abs() <= 1e-9 * (1.0 + w.abs());
+            assert!(ok, "{what} differs at {j}: {g} vs {w}");
+        }
+    };
+    let xv = StridedView::contiguous(&x, &s.input_shape()).unwrap();
+    let mut y = vec![0.0; gy.len()];
+    conv::conv2d_forward(&xv, &w, None, &s, &mut y).unwrap();
+    let want = conv::conv2d_naive(&x, &w, None, &s);
+    assert!(want.iter().any(|v| v.is_infinite()));
+    same(&y, &want, "forward");
+    let (gx_want, gw_want) = naive_backward(&x, &w, &gy, &s);
+    let mut gx = vec![0.0; x.len()];
+    conv::conv2d_backward_data(&gy, &w, &s, &mut gx).unwrap();
+    same(&gx, &gx_want, "grad_input");
+    let mut gw = vec![0.0; w.len()];
+    conv::conv2d_backward_weight(&xv, &gy, &s, &mut gw, None).unwrap();
+    same(&gw, &gw_want, "grad_weight");
+}
