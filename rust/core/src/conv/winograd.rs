@@ -60,19 +60,19 @@ pub(super) fn applies(s: &Conv2dShape) -> bool {
 }
 
 simd_dispatch! {
-    /// Σ (v - v) over a slice: 0 when every element is finite, NaN otherwise.
-    fn self_diff_sum<T: Float>(xs: &[T]) -> T {
+    /// Σ 0·v over a slice: 0 when every element is finite, NaN otherwise (0·inf = NaN).
+    fn zero_product_sum<T: Float>(xs: &[T]) -> T {
         let mut acc = [T::ZERO; L];
         let chunks = xs.chunks_exact(L);
         let rest = chunks.remainder();
         for c in chunks {
             for l in 0..L {
-                acc[l] += c[l] - c[l];
+                acc[l] += c[l] * T::ZERO;
             }
         }
         let mut sum = T::ZERO;
         for (&a, &v) in acc.iter().zip(rest.iter().chain(core::iter::repeat(&T::ZERO))) {
-            sum += a + (v - v);
+            sum += a + v * T::ZERO;
         }
         sum
     }
@@ -89,7 +89,7 @@ pub(super) fn finite<T: Float>(x: &StridedView<T>) -> bool {
     if contiguous {
         // SAFETY: a C-contiguous view's n elements are consecutive from its first one.
         let xs = unsafe { std::slice::from_raw_parts(x.ptr_at(0), n) };
-        return self_diff_sum(xs) == T::ZERO;
+        return zero_product_sum(xs) == T::ZERO;
     }
     let mut acc = T::ZERO;
     for i in 0..n {
@@ -100,7 +100,7 @@ pub(super) fn finite<T: Float>(x: &StridedView<T>) -> bool {
         }
         // SAFETY: the index is inside the view's shape.
         let v = unsafe { *x.ptr_at(off) };
-        acc += v - v;
+        acc += v * T::ZERO;
     }
     acc == T::ZERO
 }
