@@ -14,6 +14,8 @@
 //! many images as threads; otherwise the forward runs row tiles in parallel (single-threaded
 //! GEMMs) and the backward runs images one after another with parallel GEMMs.
 //!
+//! 3×3 stride-1 convs on maps of 2×2 to 16×16 (forward and backward-data) go the Winograd
+//! F(2×2, 3×3) path ([`winograd`]), backward-weight too: 2.25× fewer multiply-adds.
 //! Small output maps (at most 128 pixels, several images) go the batched path instead
 //! ([`batched`]): blocks of images share one GEMM, and only the kernel taps that reach inside
 //! the input take part.
@@ -30,6 +32,7 @@ use crate::scratch;
 use crate::strided::StridedView;
 
 mod batched;
+mod winograd;
 use batched::Blocks;
 
 /// Elements of one im2col tile (K rows × P columns): about 1 MiB of f32, so it stays in L2.
@@ -420,6 +423,10 @@ pub fn conv2d_forward<T: Float>(
     if y.is_empty() {
         return Ok(());
     }
+    if winograd::applies(s) && winograd::finite(x) {
+        winograd::forward(x, w, false, bias, s, y);
+        return Ok(());
+    }
     if let Some(bl) = Blocks::plan(s) {
         batched::forward(x, w, bias, s, y, bl);
         return Ok(());
@@ -535,6 +542,16 @@ pub fn conv2d_backward_data<T: Float>(
     let (p, k, og, cg) = (s.p(), s.k(), s.og(), s.cg());
     let in_img = s.c_in * s.in_plane();
     if gx.is_empty() {
+        return Ok(());
+    }
+    // Winograd only on finite operands (winograd.rs: an inf would come out as NaN).
+    let gy_finite =
+        || StridedView::contiguous(gy, &s.output_shape()).is_ok_and(|v| winograd::finite(&v));
+    if let Some(t) = transposed_forward_shape(s).filter(|t| winograd::applies(t) && gy_finite()) {
+        // A 3×3 stride-1 conv on a small map: the transposed forward in Winograd form (the
+        // flipped transpose of w taken inside its weight transform).
+        let gyv = StridedView::contiguous(gy, &s.output_shape())?;
+        winograd::forward(&gyv, w, true, None, &t, gx);
         return Ok(());
     }
     if let Some(bl) = Blocks::plan(s) {
@@ -687,6 +704,12 @@ pub fn conv2d_backward_weight<T: Float>(
         }
     }
     if gw.is_empty() {
+        return Ok(());
+    }
+    let gy_finite =
+        || StridedView::contiguous(gy, &s.output_shape()).is_ok_and(|v| winograd::finite(&v));
+    if winograd::applies(s) && winograd::finite(x) && gy_finite() {
+        winograd::backward_weight(x, gy, s, gw);
         return Ok(());
     }
     if let Some(bl) = Blocks::plan(s) {

@@ -74,6 +74,7 @@ impl<'a, T> StridedView<'a, T> {
     }
 
     /// Pointer to the element at `offset + delta`; `delta` must come from in-range indices.
+    #[inline(always)]
     pub(crate) fn ptr_at(&self, delta: isize) -> *const T {
         // SAFETY: `new` proved every in-range index maps inside `data`; an empty view is never read.
         unsafe { self.data.as_ptr().offset(self.offset as isize + delta) }

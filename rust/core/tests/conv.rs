@@ -360,3 +360,123 @@ fn batched_f32_matches_f64() {
         near(&gw, &gw_want, "grad_weight");
     }
 }
+
+/// 3×3 stride-1 padding-1 convs with at least 32 channels on maps of 4×4 to 16×16 (2×2 on one
+/// thread) take the Winograd F(2×2, 3×3) path, forward, backward-data and backward-weight (odd
+/// sizes leave half tiles; batch sizes leave a short last block), on 1, 2 and 3 threads; a
+/// strided input; float32 against the float64 naive result.
+#[test]
+fn winograd_small_maps_match_naive() {
+    let shapes = [
+        ([5, 32, 4, 4], [40, 32, 3, 3]),
+        ([5, 32, 2, 2], [40, 32, 3, 3]), // 2×2: Winograd on one thread only
+        ([12, 64, 2, 2], [64, 64, 3, 3]),
+        ([3, 33, 5, 9], [32, 33, 3, 3]),
+        ([7, 32, 4, 4], [36, 32, 3, 3]),
+        ([2, 40, 7, 7], [32, 40, 3, 3]),
+        ([9, 32, 8, 8], [32, 32, 3, 3]),
+        ([1, 32, 16, 16], [32, 32, 3, 3]),
+        ([4, 32, 5, 4], [48, 32, 3, 3]),
+    ];
+    for (i, (input, weight)) in shapes.into_iter().enumerate() {
+        for threads in [1, 2, 3] {
+            on_threads(threads, || {
+                check(shape(input, weight, 1, 1, 1, 1), 500 + i as u64)
+            });
+        }
+    }
+    // A strided input: x stored as (c, n, w, h).
+    let (n, c, h, w) = (6, 32, 5, 6);
+    let s = shape([n, c, h, w], [32, c, 3, 3], 1, 1, 1, 1);
+    let mut rng = StdRng::seed_from_u64(520);
+    let wt = randn(&mut rng, s.weight_shape().iter().product());
+    let x_t = randn(&mut rng, n * c * h * w);
+    let strides = [(h * w) as isize, (n * h * w) as isize, 1, h as isize];
+    let xv = StridedView::new(&x_t, 0, &[n, c, h, w], &strides).unwrap();
+    let mut x_c = vec![0.0; x_t.len()];
+    for img in 0..n {
+        for ch in 0..c {
+            for iy in 0..h {
+                for ix in 0..w {
+                    x_c[((img * c + ch) * h + iy) * w + ix] =
+                        x_t[(ch * n + img) * h * w + ix * h + iy];
+                }
+            }
+        }
+    }
+    let mut y = vec![0.0; s.output_shape().iter().product()];
+    conv::conv2d_forward(&xv, &wt, None, &s, &mut y).unwrap();
+    close(
+        &y,
+        &conv::conv2d_naive(&x_c, &wt, None, &s),
+        "winograd strided forward",
+        &s,
+    );
+    // float32, against float64.
+    let s = shape([8, 64, 8, 8], [64, 64, 3, 3], 1, 1, 1, 1);
+    let mut rng = StdRng::seed_from_u64(521);
+    let x = randn(&mut rng, s.input_shape().iter().product());
+    let w = randn(&mut rng, s.weight_shape().iter().product());
+    let gy = randn(&mut rng, s.output_shape().iter().product());
+    let f = |v: &[f64]| v.iter().map(|&x| x as f32).collect::<Vec<f32>>();
+    let (x32, w32, gy32) = (f(&x), f(&w), f(&gy));
+    let xv = StridedView::contiguous(&x32, &s.input_shape()).unwrap();
+    // K = 576 products of unit normals: results ~24; f32 im2col is off by ~1e-5 relative.
+    let near = |got: &[f32], want: &[f64], what: &str| {
+        for (j, (&g, &w)) in got.iter().zip(want).enumerate() {
+            assert!(
+                (g as f64 - w).abs() <= 2e-5 * (1.0 + w.abs()) * 24.0,
+                "{what} f32 differs at {j}: {g} vs {w}"
+            );
+        }
+    };
+    let mut y = vec![f32::NAN; gy.len()];
+    conv::conv2d_forward(&xv, &w32, None, &s, &mut y).unwrap();
+    near(
+        &y,
+        &conv::conv2d_naive(&x, &w, None, &s),
+        "winograd forward",
+    );
+    let mut gx = vec![f32::NAN; x.len()];
+    conv::conv2d_backward_data(&gy32, &w32, &s, &mut gx).unwrap();
+    let (gx_want, gw_want) = naive_backward(&x, &w, &gy, &s);
+    near(&gx, &gx_want, "winograd grad_input");
+    // grad_weight sums 8 images × 64 pixels of products: results ~24 too.
+    let mut gw = vec![f32::NAN; w.len()];
+    conv::conv2d_backward_weight(&xv, &gy32, &s, &mut gw, None).unwrap();
+    near(&gw, &gw_want, "winograd grad_weight");
+}
+
+/// Non-finite operands of a Winograd-sized conv give what im2col gives (±inf stays ±inf, NaN
+/// reaches the outputs whose window holds it): the Winograd transforms would turn an inf into NaN.
+#[test]
+fn winograd_sized_convs_keep_inf_and_nan_as_im2col() {
+    let s = shape([3, 32, 8, 8], [32, 32, 3, 3], 1, 1, 1, 1);
+    let mut rng = StdRng::seed_from_u64(530);
+    let mut x = randn(&mut rng, s.input_shape().iter().product());
+    let w = randn(&mut rng, s.weight_shape().iter().product());
+    let mut gy = randn(&mut rng, s.output_shape().iter().product());
+    x[5 * 64 + 3 * 8 + 4] = f64::INFINITY;
+    x[70 * 64 + 7 * 8] = f64::NAN;
+    gy[10 * 64 + 2 * 8 + 2] = f64::NEG_INFINITY;
+    let same = |got: &[f64], want: &[f64], what: &str| {
+        for (j, (&g, &w)) in got.iter().zip(want).enumerate() {
+            let ok =
+                (g.is_nan() && w.is_nan()) || g == w || (g - w).abs() <= 1e-9 * (1.0 + w.abs());
+            assert!(ok, "{what} differs at {j}: {g} vs {w}");
+        }
+    };
+    let xv = StridedView::contiguous(&x, &s.input_shape()).unwrap();
+    let mut y = vec![0.0; gy.len()];
+    conv::conv2d_forward(&xv, &w, None, &s, &mut y).unwrap();
+    let want = conv::conv2d_naive(&x, &w, None, &s);
+    assert!(want.iter().any(|v| v.is_infinite()));
+    same(&y, &want, "forward");
+    let (gx_want, gw_want) = naive_backward(&x, &w, &gy, &s);
+    let mut gx = vec![0.0; x.len()];
+    conv::conv2d_backward_data(&gy, &w, &s, &mut gx).unwrap();
+    same(&gx, &gx_want, "grad_input");
+    let mut gw = vec![0.0; w.len()];
+    conv::conv2d_backward_weight(&xv, &gy, &s, &mut gw, None).unwrap();
+    same(&gw, &gw_want, "grad_weight");
+}

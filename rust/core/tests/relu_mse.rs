@@ -34,9 +34,16 @@ fn relu_matches_naive() {
 fn mse_matches_naive() {
     for &n in &LENS {
         let (x, t) = (random(n, 3), random(n, 4));
-        let want: f64 = x.iter().zip(&t).map(|(&a, &b)| ((a - b) * (a - b)) as f64).sum();
+        let want: f64 = x
+            .iter()
+            .zip(&t)
+            .map(|(&a, &b)| ((a - b) * (a - b)) as f64)
+            .sum();
         let got = mse::mse_sum(&x, &t).unwrap();
-        assert!((got - want).abs() <= 1e-12 * want.max(1.0), "n {n}: {got} vs {want}");
+        assert!(
+            (got - want).abs() <= 1e-12 * want.max(1.0),
+            "n {n}: {got} vs {want}"
+        );
         let (mut gx, mut gt) = (vec![f32::NAN; n], vec![f32::NAN; n]);
         mse::mse_backward(&x, &t, 0.5, Some(&mut gx), Some(&mut gt)).unwrap();
         for i in 0..n {

@@ -137,8 +137,14 @@ fn relu_fwd_t<'py, T: Float + Element>(
     let xs = slice("relu", "input", &x)?;
     let out = alloc::<T>(py, x.shape())?;
     let run = |o: &mut [T]| relu::relu_forward(xs, o);
-    with_mut(&out, |o| if xs.len() < KEEP_GIL { run(o) } else { py.detach(|| run(o)) })?
-        .map_err(to_py)?;
+    with_mut(&out, |o| {
+        if xs.len() < KEEP_GIL {
+            run(o)
+        } else {
+            py.detach(|| run(o))
+        }
+    })?
+    .map_err(to_py)?;
     Ok(out.into_any())
 }
 
@@ -159,8 +165,14 @@ fn relu_bwd_t<'py, T: Float + Element>(
     let (gs, xs) = (slice(op, "grad", &g)?, slice(op, "input", &x)?);
     let out = alloc::<T>(py, x.shape())?;
     let run = |o: &mut [T]| relu::relu_backward(gs, xs, o);
-    with_mut(&out, |o| if xs.len() < KEEP_GIL { run(o) } else { py.detach(|| run(o)) })?
-        .map_err(to_py)?;
+    with_mut(&out, |o| {
+        if xs.len() < KEEP_GIL {
+            run(o)
+        } else {
+            py.detach(|| run(o))
+        }
+    })?
+    .map_err(to_py)?;
     Ok(out.into_any())
 }
 
@@ -178,7 +190,9 @@ fn relu_backward<'py>(
     grad: &Bound<'py, PyAny>,
     x: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    crate::args::guard("relu_backward", || by_dtype!("relu_backward", x, relu_bwd_t(py, grad, x)))
+    crate::args::guard("relu_backward", || {
+        by_dtype!("relu_backward", x, relu_bwd_t(py, grad, x))
+    })
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -18,7 +18,10 @@ fn pair<'py, T: Element>(
     input: &Bound<'py, PyAny>,
     target: &Bound<'py, PyAny>,
 ) -> PyResult<(Arr<'py, T>, Arr<'py, T>)> {
-    let (x, t) = (arr::<T>(op, "input", input)?, arr::<T>(op, "target", target)?);
+    let (x, t) = (
+        arr::<T>(op, "input", input)?,
+        arr::<T>(op, "target", target)?,
+    );
     if x.shape() != t.shape() {
         return Err(PyValueError::new_err(format!(
             "{op}: target shape {:?} != input shape {:?}",
@@ -29,11 +32,19 @@ fn pair<'py, T: Element>(
     Ok((x, t))
 }
 
-fn sum_t<T: Float + Element>(py: Python<'_>, input: &Bound<'_, PyAny>, target: &Bound<'_, PyAny>) -> PyResult<f64> {
+fn sum_t<T: Float + Element>(
+    py: Python<'_>,
+    input: &Bound<'_, PyAny>,
+    target: &Bound<'_, PyAny>,
+) -> PyResult<f64> {
     let op = "mse_loss";
     let (x, t) = pair::<T>(op, input, target)?;
     let (xs, ts) = (slice(op, "input", &x)?, slice(op, "target", &t)?);
-    let r = if xs.len() < KEEP_GIL { k::mse_sum(xs, ts) } else { py.detach(|| k::mse_sum(xs, ts)) };
+    let r = if xs.len() < KEEP_GIL {
+        k::mse_sum(xs, ts)
+    } else {
+        py.detach(|| k::mse_sum(xs, ts))
+    };
     r.map_err(to_py)
 }
 
@@ -57,7 +68,12 @@ fn backward_t<'py, T: Float + Element>(
         let st = rt.as_mut().map(crate::args::out_slice).transpose()?;
         let s = T::from_f64(scale);
         let run = || k::mse_backward(xs, ts, s, sx, st);
-        if xs.len() < KEEP_GIL { run() } else { py.detach(run) }.map_err(to_py)?;
+        if xs.len() < KEEP_GIL {
+            run()
+        } else {
+            py.detach(run)
+        }
+        .map_err(to_py)?;
     }
     let none = || none_obj(py);
     Ok((
@@ -69,8 +85,14 @@ fn backward_t<'py, T: Float + Element>(
 /// Σ (input - target)² as a Python float (summed in f64); input and target C-contiguous of one
 /// shape and float dtype. The caller divides by the count for the mean.
 #[pyfunction]
-fn mse_loss_sum(py: Python<'_>, input: &Bound<'_, PyAny>, target: &Bound<'_, PyAny>) -> PyResult<f64> {
-    crate::args::guard("mse_loss_sum", || by_dtype!("mse_loss", input, sum_t(py, input, target)))
+fn mse_loss_sum(
+    py: Python<'_>,
+    input: &Bound<'_, PyAny>,
+    target: &Bound<'_, PyAny>,
+) -> PyResult<f64> {
+    crate::args::guard("mse_loss_sum", || {
+        by_dtype!("mse_loss", input, sum_t(py, input, target))
+    })
 }
 
 /// (grad_input, grad_target) = ((input - target)·scale, -(input - target)·scale), each only
