@@ -463,13 +463,17 @@ class Tensor:
             # no graph to record: the ufunc alone, as the op would compute it.
             a, b = self._data, other._data
             if type(a) is np.ndarray and type(b) is np.ndarray and a.dtype is b.dtype and a.shape == b.shape \
-                    and a.dtype in _FAST_DTYPES and autograd._RECORDING[0] is None \
-                    and not ((self.requires_grad or other.requires_grad) and autograd.is_grad_enabled()):
-                return Tensor._wrap(ufunc(b, a) if reflected else ufunc(a, b))
+                    and a.dtype in _FAST_DTYPES:
+                if not ((self.requires_grad or other.requires_grad) and autograd._state.grad_enabled) \
+                        and autograd._RECORDING[0] is None:
+                    return Tensor._wrap(ufunc(b, a) if reflected else ufunc(a, b))
+                # One dtype, one shape, one device: _operands would hand both back unchanged.
+                return fn.apply(other, self) if reflected else fn.apply(self, other)
         elif ufunc is not None and (type(other) is float or type(other) is int):
             a = self._data  # a Python number keeps the tensor's dtype (float with float, int with int)
-            if type(a) is np.ndarray and a.dtype in _FAST_DTYPES and (type(other) is int or a.dtype.kind == "f") \
-                    and autograd._RECORDING[0] is None and not (self.requires_grad and autograd.is_grad_enabled()):
+            if not (self.requires_grad and autograd._state.grad_enabled) and type(a) is np.ndarray \
+                    and a.dtype in _FAST_DTYPES and (type(other) is int or a.dtype.kind == "f") \
+                    and autograd._RECORDING[0] is None:
                 return Tensor._wrap(ufunc(other, a) if reflected else ufunc(a, other))
         if not isinstance(other, _OPERAND_TYPES):
             return NotImplemented  # let the other type answer (pytest.approx, a custom class, ...)
