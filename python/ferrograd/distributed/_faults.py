@@ -5,6 +5,7 @@ calls MPI_Abort (mpiexec then stops every rank and exits non-zero)."""
 from __future__ import annotations
 
 import sys
+import time
 import traceback
 
 _INSTALLED = [None]
@@ -20,6 +21,9 @@ def _abort_hook(exc_type, exc, tb):
     sys.stderr.write(f"[rank {rank}] ferrograd.distributed: aborting the job (MPI_Abort) after this rank's error\n")
     sys.stderr.flush()
     sys.stdout.flush()
+    # mpiexec forwards each rank's output through its proxy, and MPI_Abort has the launcher kill
+    # every process, proxies included: a moment first, or the error above can be lost on the way.
+    time.sleep(0.5)
     MPI.COMM_WORLD.Abort(1)
 
 
