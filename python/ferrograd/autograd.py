@@ -287,6 +287,15 @@ def replayed_whole(fn):
 
     call.__wrapped_whole__ = fn
     return call
+
+
+def replay_whole_in_subclass(cls, *names):
+    """For a base class's __init_subclass__: the subclass's own `names` methods are marked
+    `replayed_whole` too (an optimizer's step, a scheduler's step)."""
+    for name in names:
+        fn = cls.__dict__.get(name)
+        if fn is not None and not hasattr(fn, "__wrapped_whole__"):
+            setattr(cls, name, replayed_whole(fn))
 # Backward passes in several threads may meet at one leaf (a shared model): adding into `.grad` is
 # a read-modify-write (numpy drops the GIL inside the add), so it runs under one lock.
 _ACCUMULATE_LOCK = threading.Lock()

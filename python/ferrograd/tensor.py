@@ -303,9 +303,10 @@ class Tensor:
         autograd.backward(self, gradient, retain_graph, create_graph, inputs)
 
     def _accumulate(self, g, owned=False):
-        """Add `g` into `.grad`. `owned`: no one else refers to `g`, so it may become `.grad`
-        without a copy; otherwise copy, since a backward may hand one array to several inputs."""
-        grad = self.grad
+        """Add `g` into `.grad` (through the slot: backward's own write, which fg.compile records as
+        one step). `owned`: no one else refers to `g`, so it may become `.grad` without a copy;
+        otherwise copy, since a backward may hand one array to several inputs."""
+        grad = self._grad
         if grad is not None:
             # A .grad set by hand to the wrong shape/dtype/device: refuse, as torch refuses the
             # assignment, rather than broadcast into it or silently change its dtype.
@@ -316,20 +317,20 @@ class Tensor:
                     f"{grad.device} for a tensor of shape {tuple(w.shape)}, dtype {w.dtype}, device {self.device}; "
                     "a gradient must match its tensor (set .grad = None or fg.zeros_like(t))")
         if type(g) is not np.ndarray and isinstance(g, GpuArray):
-            if self.grad is None:
+            if self._grad is None:
                 keep = owned and g.dtype == self.dtype and g.shape == self._data.shape and g.is_contiguous
-                self.grad = Tensor._wrap(g if keep else g.astype(self.dtype))
+                self._grad = Tensor._wrap(g if keep else g.astype(self.dtype))
             else:
-                self.grad._data = self.grad._data + g.astype(self.dtype, copy=False)
+                self._grad._data = self._grad._data + g.astype(self.dtype, copy=False)
             return
-        if self.grad is None:
+        if self._grad is None:
             keep = owned and g.dtype == self.dtype and g.shape == self._data.shape and g.flags.writeable
-            self.grad = Tensor._wrap(g if keep else np.array(g, dtype=self.dtype))
-        elif type(self.grad._data) is np.ndarray and self.grad._data.flags.writeable and self.grad.shape == g.shape:
+            self._grad = Tensor._wrap(g if keep else np.array(g, dtype=self.dtype))
+        elif type(self._grad._data) is np.ndarray and self._grad._data.flags.writeable and self._grad.shape == g.shape:
             # In place, as PyTorch accumulates: no new gradient-sized array per backward.
-            np.add(self.grad._data, g, out=self.grad._data, casting="unsafe")
+            np.add(self._grad._data, g, out=self._grad._data, casting="unsafe")
         else:
-            self.grad._data = self.grad._data + np.asarray(g, dtype=self.dtype)
+            self._grad._data = self._grad._data + np.asarray(g, dtype=self.dtype)
 
     # ---- in place ---------------------------------------------------------------------------
     def _assign_(self, result, op: str, since=None):

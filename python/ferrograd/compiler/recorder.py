@@ -160,7 +160,6 @@ class Recorder:
 
     def _engine(self, root, gradient, retain):
         """autograd._engine's order exactly (so replays sum gradients in the same order, bit for bit)."""
-        T = self.T
         seed = _seed(root, gradient, False)
         if gradient is None:
             self.steps.append(Call(np.ones_like, [self.ref(root)], self.slot(seed)))

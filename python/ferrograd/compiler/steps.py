@@ -5,7 +5,7 @@ in the order it ran them, on this call's arrays."""
 from __future__ import annotations
 
 from ..autograd import Context
-from .refs import Const, Ext, Slot, array_getter, same, slots_in, tensor_getter
+from .refs import Const, Ext, Seq, Slot, array_getter, same, slots_in, tensor_getter
 
 
 class Step:
@@ -31,7 +31,7 @@ class Step:
 
 
 def _same_field(a, b, tensor_type):
-    if isinstance(a, (Slot, Ext, Const)) or type(a).__name__ == "Seq":
+    if isinstance(a, (Slot, Ext, Const, Seq)):
         return same(a, b, tensor_type)
     if type(a) in (list, tuple):
         return type(a) is type(b) and len(a) == len(b) and all(_same_field(x, y, tensor_type) for x, y in zip(a, b))

@@ -60,6 +60,19 @@ def asarray(x, dtype=None, like=None):
     return np.asarray(x, dtype=dtype)
 
 
+NATIVE_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def native_float(x) -> bool:
+    """Whether the Rust kernels take `x` as it is: a numpy array of native float32 / float64."""
+    return type(x) is np.ndarray and x.dtype in NATIVE_FLOATS
+
+
+def c_order(x):
+    """A numpy array in C order (not np.ascontiguousarray: that turns a 0-d array into shape (1,))."""
+    return x if x.flags.c_contiguous else np.ascontiguousarray(x)
+
+
 def ascontiguous(x, dtype=None):
     """np.ascontiguousarray(x, dtype) for either kind."""
     if isinstance(x, GpuArray):

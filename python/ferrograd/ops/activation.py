@@ -11,27 +11,14 @@ import numpy as np
 
 from ..autograd import Function
 from . import composite
-from ._util import asarray, is_device, kernels, unbroadcast
-
-_NATIVE_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
-
-
-def _native_float(x):
-    """Whether the Rust kernels take `x` as it is: a numpy array of native float32 / float64."""
-    return type(x) is np.ndarray and x.dtype in _NATIVE_FLOATS
-
-
-def _c_order(x):
-    # not np.ascontiguousarray: that turns a 0-d array into shape (1,)
-    return x if x.flags.c_contiguous else np.ascontiguousarray(x)
-
+from ._util import asarray, c_order, is_device, kernels, native_float, unbroadcast
 
 def _erf_numpy(x):
     """erf of a numpy array by the native kernel (fdlibm's rationals, vectorised; < 1 ulp):
     float32 / float64 as they are, other floats through the nearest of the two (the result in
     their dtype), anything else as float64."""
-    if _native_float(x):
-        return kernels(x).erf(_c_order(x))
+    if native_float(x):
+        return kernels(x).erf(c_order(x))
     x = np.asarray(x)
     if x.dtype.kind != "f":
         return kernels(x).erf(np.array(x, dtype=np.float64, order="C"))
@@ -123,8 +110,8 @@ class Gelu(Function):
     def forward(ctx, x, approximate):
         ctx.save_for_backward(x)
         ctx.tanh = approximate == "tanh"
-        if _native_float(x):  # one vectorised, threaded pass (the numpy form below takes ~10)
-            return kernels(x).gelu_forward(_c_order(x), approximate)
+        if native_float(x):  # one vectorised, threaded pass (the numpy form below takes ~10)
+            return kernels(x).gelu_forward(c_order(x), approximate)
         if ctx.tanh:
             inner = _SQRT_2_OVER_PI * (x + 0.044715 * x**3)
             return (0.5 * x * (1 + np.tanh(inner))).astype(x.dtype, copy=False)
@@ -133,9 +120,9 @@ class Gelu(Function):
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved
-        if _native_float(x) and type(g) is np.ndarray and g.shape == x.shape:
-            g = _c_order(g.astype(x.dtype, copy=False))
-            return kernels(x).gelu_backward(_c_order(x), g, "tanh" if ctx.tanh else "none")
+        if native_float(x) and type(g) is np.ndarray and g.shape == x.shape:
+            g = c_order(g.astype(x.dtype, copy=False))
+            return kernels(x).gelu_backward(c_order(x), g, "tanh" if ctx.tanh else "none")
         if ctx.tanh:
             inner = _SQRT_2_OVER_PI * (x + 0.044715 * x**3)
             t = np.tanh(inner)

@@ -11,19 +11,12 @@ import numpy as np
 
 from ..autograd import Function
 from . import composite
-from ._util import kernels
-
-_NATIVE_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
-
+from ._util import c_order, kernels, native_float
 
 def fusable(x, t, reduction: str) -> bool:
     """Whether MseLoss takes the raw arrays `x` (input) and `t` (target)."""
-    return (reduction in ("mean", "sum") and type(x) is np.ndarray and type(t) is np.ndarray
-            and x.dtype in _NATIVE_FLOATS and t.dtype == x.dtype and t.shape == x.shape)
-
-
-def _c_order(x):
-    return x if x.flags.c_contiguous else np.ascontiguousarray(x)
+    return (reduction in ("mean", "sum") and native_float(x) and type(t) is np.ndarray
+            and t.dtype == x.dtype and t.shape == x.shape)
 
 
 class MseLoss(Function):
@@ -31,7 +24,7 @@ class MseLoss(Function):
 
     @staticmethod
     def forward(ctx, x, t, reduction):
-        x, t = _c_order(x), _c_order(t)
+        x, t = c_order(x), c_order(t)
         ctx.save_for_backward(x, t)
         ctx.mean = reduction == "mean"
         s = kernels(x).mse_loss_sum(x, t)

@@ -87,11 +87,10 @@ class KeptMean(Function):
             # select, don't multiply: an ignored class's weight may be NaN (0 * NaN)
             denom = keep.sum() if wdata is None else np.where(keep, wdata[safe], 0).sum()
             scale = 1 / denom.astype(dt)
-            ctx.scale, ctx.shape = scale, loss.shape
-            return loss.sum() * scale
-        denom = keep.sum() if wdata is None else wdata[t[keep]].sum()
-        with np.errstate(divide="ignore", invalid="ignore"):
-            scale = dt.type(1) / dt.type(denom)
+        else:
+            denom = keep.sum() if wdata is None else wdata[t[keep]].sum()
+            with np.errstate(divide="ignore", invalid="ignore"):
+                scale = dt.type(1) / dt.type(denom)
         ctx.scale, ctx.shape = scale, loss.shape
         return loss.sum() * scale
 

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..autograd import Function
 from . import _generic as G
-from ._util import kernels
+from ._util import kernels, native_float
 
 
 class Exp(Function):
@@ -95,12 +95,9 @@ class Sigmoid(Function):
         return g * y * (1 - y)
 
 
-_NATIVE_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
-
-
 def _native_c(x) -> bool:
-    """Whether the Rust kernels take `x` as it is: a C-contiguous numpy float32/float64 array."""
-    return type(x) is np.ndarray and x.dtype in _NATIVE_FLOATS and x.flags.c_contiguous
+    """Whether the Rust kernels take `x` as it is, without a copy: a C-contiguous native float array."""
+    return native_float(x) and x.flags.c_contiguous
 
 
 class Relu(Function):

@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import math
 
-from ..autograd import replayed_whole
+from ..autograd import replay_whole_in_subclass, replayed_whole
 
 
 class LRScheduler:
     def __init_subclass__(cls, **kwargs):
         # fg.compile replays a scheduler's step as a whole call: it changes only Python state.
         super().__init_subclass__(**kwargs)
-        fn = cls.__dict__.get("step")
-        if fn is not None and not hasattr(fn, "__wrapped_whole__"):
-            cls.step = replayed_whole(fn)
+        replay_whole_in_subclass(cls, "step")
 
     def __init__(self, optimizer, last_epoch: int = -1):
         self.optimizer = optimizer

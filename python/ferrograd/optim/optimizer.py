@@ -21,7 +21,7 @@ import warnings
 
 import numpy as np
 
-from ..autograd import replayed_whole
+from ..autograd import replay_whole_in_subclass, replayed_whole
 
 
 class Optimizer:
@@ -29,10 +29,7 @@ class Optimizer:
         # fg.compile replays an optimizer's step and zero_grad as whole calls (their Python state,
         # such as the step count, moves on every call), whichever subclass defines them.
         super().__init_subclass__(**kwargs)
-        for name in ("step", "zero_grad"):
-            fn = cls.__dict__.get(name)
-            if fn is not None and not hasattr(fn, "__wrapped_whole__"):
-                setattr(cls, name, replayed_whole(fn))
+        replay_whole_in_subclass(cls, "step", "zero_grad")
 
     # State entries that are numbers (step counts, NAdam's running product), not arrays of the
     # parameter's shape: load_state_dict keeps them as Python numbers.
