@@ -560,11 +560,17 @@ pub fn gru_forward<F: Act>(
                         let hpv = &hprev[bb * h..(bb + 1) * h];
                         let hnr = &mut hnt[rr * h..(rr + 1) * h];
                         let ho = &mut hnext[rr * h..(rr + 1) * h];
+                        // Every slice cut to exactly h: no bounds checks, so the loop vectorises.
+                        let (gr_, gz, gn) = (&mut gr_[..h], &mut gz[..h], &mut gn[..h]);
+                        let (hnr, ho, hpv) = (&mut hnr[..h], &mut ho[..h], &hpv[..h]);
+                        let (hp_r, hp_z, hp_n) = (&hpr[..h], &hpr[h..2 * h], &hpr[2 * h..3 * h]);
+                        let (bi_r, bi_z, bi_n) = (&bi[..h], &bi[h..2 * h], &bi[2 * h..3 * h]);
+                        let (bh_r, bh_z, bh_n) = (&bhh[..h], &bhh[h..2 * h], &bhh[2 * h..3 * h]);
                         for j in 0..h {
-                            let r = F::sigmoid(gr_[j] + bi[j] + hpr[j] + bhh[j]);
-                            let z = F::sigmoid(gz[j] + bi[h + j] + hpr[h + j] + bhh[h + j]);
-                            let hnv = hpr[2 * h + j] + bhh[2 * h + j];
-                            let n = F::tanh_(gn[j] + bi[2 * h + j] + r * hnv);
+                            let r = F::sigmoid(gr_[j] + bi_r[j] + hp_r[j] + bh_r[j]);
+                            let z = F::sigmoid(gz[j] + bi_z[j] + hp_z[j] + bh_z[j]);
+                            let hnv = hp_n[j] + bh_n[j];
+                            let n = F::tanh_(gn[j] + bi_n[j] + r * hnv);
                             gr_[j] = r;
                             gz[j] = z;
                             gn[j] = n;
@@ -665,8 +671,12 @@ pub fn gru_backward<F: Act>(
                         let hpv = &hprev[bb * h..(bb + 1) * h];
                         let gyr = &gy[(bb * l + t) * h..(bb * l + t + 1) * h];
                         let dhr = &mut dh[rr * h..(rr + 1) * h];
+                        let (g_r, g_z, g_n) = (&gr[..h], &gr[h..2 * h], &gr[2 * h..3 * h]);
+                        let (dr_, dz, dhn) = (&mut dr_[..h], &mut dz[..h], &mut dhn[..h]);
+                        let (dnr, hnr, hpv) = (&mut dnr[..h], &hnr[..h], &hpv[..h]);
+                        let (gyr, dhr) = (&gyr[..h], &mut dhr[..h]);
                         for j in 0..h {
-                            let (r, z, n) = (gr[j], gr[h + j], gr[2 * h + j]);
+                            let (r, z, n) = (g_r[j], g_z[j], g_n[j]);
                             let dht = dhr[j] + gyr[j];
                             let an = dht * (one - z) * (one - n * n);
                             let dr_v = an * hnr[j];
@@ -759,13 +769,17 @@ pub fn rnn_forward<F: Act>(
             simd::dispatch(
                 #[inline(always)]
                 || {
-                    for (k, (o, &v)) in hnext.iter_mut().zip(p.iter()).enumerate() {
-                        let a = v + bias[k % h];
-                        *o = if relu {
-                            F::max_(a, F::ZERO)
-                        } else {
-                            F::tanh_(a)
-                        };
+                    // Row by row against a bias cut to h (no `k % h`): the loop vectorises.
+                    let bias = &bias[..h];
+                    for (orow, prow) in hnext.chunks_exact_mut(h).zip(p.chunks_exact(h)) {
+                        for ((o, &v), &bv) in orow.iter_mut().zip(prow).zip(bias) {
+                            let a = v + bv;
+                            *o = if relu {
+                                F::max_(a, F::ZERO)
+                            } else {
+                                F::tanh_(a)
+                            };
+                        }
                     }
                 },
             );
@@ -837,12 +851,14 @@ pub fn rnn_backward<F: Act>(
                     let one = F::ONE;
                     for rr in 0..nr {
                         let bb = r0 + rr;
+                        // Every slice cut to exactly h: no bounds checks, so the loop vectorises.
                         let gyr = &gy[(bb * l + t) * h..(bb * l + t + 1) * h];
+                        let (ycur, dhr) = (&hcur[bb * h..(bb + 1) * h], &dh[rr * h..(rr + 1) * h]);
+                        let dar = &mut dat[rr * h..(rr + 1) * h];
                         for j in 0..h {
-                            let k = rr * h + j;
-                            let y = hcur[bb * h + j];
-                            let dy = dh[k] + gyr[j];
-                            dat[k] = if relu {
+                            let y = ycur[j];
+                            let dy = dhr[j] + gyr[j];
+                            dar[j] = if relu {
                                 if y > F::ZERO {
                                     dy
                                 } else {
