@@ -469,7 +469,9 @@ class Tensor:
                         and autograd._RECORDING[0] is None:
                     return Tensor._wrap(ufunc(b, a) if reflected else ufunc(a, b))
                 # One dtype, one shape, one device: _operands would hand both back unchanged.
-                return fn.apply(other, self) if reflected else fn.apply(self, other)
+                if autograd._RECORDING[0] is not None:
+                    return fn.apply(other, self) if reflected else fn.apply(self, other)
+                return fn.apply2(other, self) if reflected else fn.apply2(self, other)
         elif ufunc is not None and (type(other) is float or type(other) is int):
             a = self._data  # a Python number keeps the tensor's dtype (float with float, int with int)
             if not (self.requires_grad and autograd._state.grad_enabled) and type(a) is np.ndarray \

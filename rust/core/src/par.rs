@@ -67,3 +67,20 @@ pub fn rows_per_block(rows: usize, cols: usize) -> usize {
     // Keep blocks at least ~4K elements so tiny rows do not make tiny tasks.
     per.max(4096 / cols.max(1)).max(1)
 }
+
+/// Builds rayon's global pool with the calling thread as worker 0 (the thread that imports the
+/// Python module). A parallel kernel called from that thread then runs on it and one worker fewer
+/// is spawned: no hand-off of the job to a pool thread and no sleep/wake of the caller per call,
+/// which is most of the cost of a small parallel kernel. Forked children stay safe: their worker
+/// 0 runs every task itself (an outside caller would wait for workers that do not exist there).
+/// `FG_POOL_CALLER=0` keeps rayon's default pool (for comparisons). False when the global pool
+/// was already built.
+pub fn adopt_calling_thread() -> bool {
+    if std::env::var("FG_POOL_CALLER").is_ok_and(|v| v == "0") {
+        return false;
+    }
+    rayon::ThreadPoolBuilder::new()
+        .use_current_thread()
+        .build_global()
+        .is_ok()
+}

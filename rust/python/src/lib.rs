@@ -24,6 +24,7 @@ mod softmax;
 
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    ferrograd_core::par::adopt_calling_thread();
     m.add_function(wrap_pyfunction!(gemm::matmul, m)?)?;
     activation::register(m)?;
     attention::register(m)?;
