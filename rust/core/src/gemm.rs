@@ -17,6 +17,7 @@ use crate::error::{Error, Result};
 use crate::num::Float;
 use crate::par;
 use crate::strided::{broadcast_offsets, broadcast_shapes, StridedView};
+use crate::thin;
 
 /// Shape of `a @ b` for operands of rank >= 2 (batch dims broadcast as in numpy).
 pub fn matmul_shape(a: &[usize], b: &[usize]) -> Result<Vec<usize>> {
@@ -79,6 +80,13 @@ pub fn matmul<T: Float>(a: &StridedView<T>, b: &StridedView<T>, out: &mut [T]) -
         // SAFETY: both views were bounds-checked for every in-range index, the batch offsets come
         // from in-range batch indices, and `out_mat` is an exclusive m*n chunk.
         unsafe {
+            let (ta, tb) = (
+                Mat::raw(a_ptrs[batch] as *const T, m, k, a_rs, a_cs),
+                Mat::raw(b_ptrs[batch] as *const T, k, n, b_rs, b_cs),
+            );
+            if thin::try_thin(out_mat, n, ta, tb, false) {
+                return;
+            }
             let lhs = MatRef::<T>::from_raw_parts(a_ptrs[batch] as *const T, m, k, a_rs, a_cs);
             let rhs = MatRef::<T>::from_raw_parts(b_ptrs[batch] as *const T, k, n, b_rs, b_cs);
             let dst = MatMut::<T>::from_raw_parts_mut(out_mat.as_mut_ptr(), m, n, n as isize, 1);
@@ -98,7 +106,11 @@ pub fn matmul<T: Float>(a: &StridedView<T>, b: &StridedView<T>, out: &mut [T]) -
         out.par_chunks_mut(m * n)
             .enumerate()
             .for_each(|(i, c)| one_product(c, i, Par::Seq));
-    } else if work >= par::GEMM_SPLIT_THRESHOLD && m * n < SMALL_OUTPUT && k >= 2 * K_SPLIT_MIN {
+    } else if work >= par::GEMM_SPLIT_THRESHOLD
+        && m * n < SMALL_OUTPUT
+        && k >= 2 * K_SPLIT_MIN
+        && n > thin::THIN_N
+    {
         // A small output over a long K (a weight gradient: K = batch rows): faer's split of the
         // output leaves each thread too little (64×1280×192: 632 µs on 2 threads, 283 on one).
         // Halve K instead, one half per thread, and add the partial products.
@@ -111,7 +123,14 @@ pub fn matmul<T: Float>(a: &StridedView<T>, b: &StridedView<T>, out: &mut [T]) -
                 let lhs = MatRef::<T>::from_raw_parts(a0, m, k1 - k0, a_rs, a_cs);
                 let rhs = MatRef::<T>::from_raw_parts(b0, k1 - k0, n, b_rs, b_cs);
                 let out = MatMut::<T>::from_raw_parts_mut(dst.as_mut_ptr(), m, n, n as isize, 1);
-                faer::linalg::matmul::matmul(out, Accum::Replace, lhs, rhs, T::one_impl(), Par::Seq);
+                faer::linalg::matmul::matmul(
+                    out,
+                    Accum::Replace,
+                    lhs,
+                    rhs,
+                    T::one_impl(),
+                    Par::Seq,
+                );
             }
         };
         let mut tmp = vec![T::zero_impl(); m * n];
@@ -122,7 +141,11 @@ pub fn matmul<T: Float>(a: &StridedView<T>, b: &StridedView<T>, out: &mut [T]) -
             }
         }
     } else {
-        let split = if work >= par::GEMM_SPLIT_THRESHOLD { Par::rayon(0) } else { Par::Seq };
+        let split = if work >= par::GEMM_SPLIT_THRESHOLD {
+            Par::rayon(0)
+        } else {
+            Par::Seq
+        };
         out.chunks_mut(m * n)
             .enumerate()
             .for_each(|(i, c)| one_product(c, i, split));
@@ -190,6 +213,27 @@ pub struct Mat<'a, F> {
 }
 
 impl<'a, F> Mat<'a, F> {
+    /// A matrix over raw parts.
+    ///
+    /// # Safety
+    /// Every in-range element (`ptr + r * rs + c * cs`) must be readable for `'a`.
+    pub(crate) unsafe fn raw(
+        ptr: *const F,
+        rows: usize,
+        cols: usize,
+        rs: isize,
+        cs: isize,
+    ) -> Self {
+        Mat {
+            ptr,
+            rows,
+            cols,
+            rs,
+            cs,
+            _data: PhantomData,
+        }
+    }
+
     /// A C-contiguous (rows, cols) matrix at the start of `data`.
     pub fn c(data: &'a [F], rows: usize, cols: usize) -> Self {
         assert!(data.len() >= rows * cols, "Mat::c: buffer too small");
@@ -324,6 +368,10 @@ pub fn gemm_ld<F: Float>(
                 dst[r * ld..r * ld + n].fill(F::zero_impl());
             }
         }
+        return;
+    }
+    // SAFETY: as below.
+    if unsafe { thin::try_thin(dst, ld, a, b, add) } {
         return;
     }
     let par = if threaded && par::worth(m * n * k, par::GEMM_SPLIT_THRESHOLD) {

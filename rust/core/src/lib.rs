@@ -12,6 +12,7 @@ pub mod par;
 pub(crate) mod scratch;
 pub mod simd;
 pub mod strided;
+pub mod thin;
 
 // The kernels, one module per family.
 

@@ -204,3 +204,34 @@ fn batch_folds_into_rows_when_b_is_shared() {
         assert_close(&out[i * m * n..(i + 1) * m * n], &want, k);
     }
 }
+
+#[test]
+fn thin_products_match_naive_in_every_layout() {
+    // n <= 4 output columns take the thin path (dot products or scaled-column sums), n = 5 the
+    // GEMM; a's rows contiguous, its columns contiguous, or neither (the GEMM again).
+    let mut seed = 5000;
+    for &(m, k) in &[(1usize, 1usize), (3, 17), (40, 33), (257, 130)] {
+        for n in 1..=5usize {
+            seed += 1;
+            let a = random(m * k * 2, seed);
+            let b = random(k * n * 3, seed + 1);
+            let a_layouts: [(isize, [isize; 2]); 3] = [
+                (0, [k as isize, 1]),     // row-major
+                (0, [1, m as isize]),     // column-major (a transposed)
+                (1, [2 * k as isize, 2]), // neither axis contiguous
+            ];
+            let b_layouts: [(isize, [isize; 2]); 2] =
+                [(0, [n as isize, 1]), (2, [1, 3 * k as isize])];
+            for &(ao, ast) in &a_layouts {
+                for &(bo, bst) in &b_layouts {
+                    let va = StridedView::new(&a, ao as usize, &[m, k], &ast).unwrap();
+                    let vb = StridedView::new(&b, bo as usize, &[k, n], &bst).unwrap();
+                    let mut out = vec![f64::NAN; m * n];
+                    gemm::matmul(&va, &vb, &mut out).unwrap();
+                    let want = naive((&a, ao, ast), (&b, bo, bst), m, k, n);
+                    assert_close(&out, &want, k);
+                }
+            }
+        }
+    }
+}
