@@ -19,6 +19,9 @@
 //! Small output maps (at most 128 pixels, several images) go the batched path instead
 //! ([`batched`]): blocks of images share one GEMM, and only the kernel taps that reach inside
 //! the input take part.
+//! Before any of these, two rewrites for tiny maps: where every output pixel reads every input
+//! pixel (2×2 and 1×1 maps), the whole batch is one GEMM with the kernel expanded over the pixel
+//! pairs ([`dense`]); elsewhere, taps that read only padding are cropped off the kernel ([`crop`]).
 //! `conv_transpose2d` needs no kernel of its own: its forward is [`conv2d_backward_data`] and its
 //! backward is [`conv2d_forward`] plus [`conv2d_backward_weight`].
 
@@ -32,6 +35,8 @@ use crate::scratch;
 use crate::strided::StridedView;
 
 mod batched;
+mod crop;
+mod dense;
 mod winograd;
 use batched::Blocks;
 
@@ -423,6 +428,16 @@ pub fn conv2d_forward<T: Float>(
     if y.is_empty() {
         return Ok(());
     }
+    if let Some(plan) = dense::Plan::new(s) {
+        dense::forward(x, w, bias, s, y, &plan);
+        return Ok(());
+    }
+    if let Some((c, taps)) = crop::cropped(s) {
+        let wc = crop::weight(w, s, &taps);
+        let done = conv2d_forward(x, &wc, bias, &c, y);
+        scratch::give(wc);
+        return done;
+    }
     if winograd::applies(s) && winograd::finite(x) {
         winograd::forward(x, w, false, bias, s, y);
         return Ok(());
@@ -543,6 +558,16 @@ pub fn conv2d_backward_data<T: Float>(
     let in_img = s.c_in * s.in_plane();
     if gx.is_empty() {
         return Ok(());
+    }
+    if let Some(plan) = dense::Plan::new(s) {
+        dense::backward_data(gy, w, s, gx, &plan);
+        return Ok(());
+    }
+    if let Some((c, taps)) = crop::cropped(s) {
+        let wc = crop::weight(w, s, &taps);
+        let done = conv2d_backward_data(gy, &wc, &c, gx);
+        scratch::give(wc);
+        return done;
     }
     // Winograd only on finite operands (winograd.rs: an inf would come out as NaN).
     let gy_finite =
@@ -705,6 +730,19 @@ pub fn conv2d_backward_weight<T: Float>(
     }
     if gw.is_empty() {
         return Ok(());
+    }
+    if let Some(plan) = dense::Plan::new(s) {
+        dense::backward_weight(x, gy, s, gw, &plan);
+        return Ok(());
+    }
+    if let Some((c, taps)) = crop::cropped(s) {
+        // The live taps' gradient, then zeros on the dead ones.
+        let mut gwc = scratch::take_overwritten(gw.len() / (s.kh * s.kw) * taps.count(), T::zero_impl());
+        let done = conv2d_backward_weight(x, gy, &c, &mut gwc, None);
+        gw.fill(T::zero_impl());
+        taps.expand(&gwc, s, gw);
+        scratch::give(gwc);
+        return done;
     }
     let gy_finite =
         || StridedView::contiguous(gy, &s.output_shape()).is_ok_and(|v| winograd::finite(&v));

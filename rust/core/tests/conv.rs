@@ -480,3 +480,82 @@ fn winograd_sized_convs_keep_inf_and_nan_as_im2col() {
     conv::conv2d_backward_weight(&xv, &gy, &s, &mut gw, None).unwrap();
     same(&gw, &gw_want, "grad_weight");
 }
+
+/// Tiny maps: where every output pixel reads every input pixel (1×1 and 2×2 maps) the batch is
+/// one dense GEMM; elsewhere taps that read only padding are cropped off the kernel (a 1×1 map,
+/// dilation 2 or 4 on 2×2 and 4×4 maps, padding beyond the kernel's reach, an axis with no live
+/// tap at all, groups, asymmetric padding). Forward and both backwards, on 1 and 2 threads, with
+/// batches that do (5, 64) and do not (2) take the dense path.
+#[test]
+fn dead_taps_and_dense_tiny_maps_match_naive() {
+    let shapes = [
+        // (input, weight, stride, pad, dilation, groups)
+        ([5, 6, 1, 1], [4, 6, 3, 3], 1, 1, 1, 1),  // centre tap only
+        ([5, 6, 2, 2], [4, 6, 3, 3], 1, 1, 1, 1),  // every tap, every pixel pair
+        ([5, 6, 2, 2], [8, 6, 3, 3], 2, 1, 1, 1),  // 2×2 -> 1×1: 4 of 9 taps
+        ([2, 6, 2, 2], [8, 6, 3, 3], 2, 1, 1, 1),  // the same, too few images for dense
+        ([5, 4, 2, 2], [6, 4, 3, 3], 1, 2, 2, 1),  // dilation 2: the centre tap
+        ([5, 4, 4, 4], [6, 4, 3, 3], 1, 4, 4, 1),  // dilation 4: the centre tap
+        ([5, 4, 3, 3], [6, 4, 3, 3], 1, 1, 2, 1),  // dilation 2, pad 1: 2×2 of the taps
+        ([5, 4, 1, 1], [6, 4, 3, 3], 2, 3, 1, 1),  // padding beyond the reach, stride 2
+        ([5, 4, 1, 1], [6, 4, 2, 2], 5, 3, 1, 1),  // no live tap on either axis
+        ([5, 8, 2, 2], [8, 2, 3, 3], 1, 1, 1, 4),  // groups, dense
+        ([5, 8, 1, 1], [12, 4, 3, 3], 1, 1, 1, 2), // groups, centre tap
+        ([2, 6, 2, 2], [6, 2, 5, 5], 1, 2, 1, 3),  // groups, 5×5 cropped to 3×3
+        ([3, 5, 3, 2], [4, 5, 5, 5], 1, 2, 1, 1),  // 5×5 on 3×2: rows 1..4, columns 1..4 live
+        ([64, 16, 2, 2], [32, 16, 3, 3], 1, 1, 1, 1), // enough work to thread
+        ([64, 32, 1, 1], [64, 32, 3, 3], 1, 1, 1, 1),
+    ];
+    for threads in [1, 2] {
+        on_threads(threads, || {
+            for (i, &(input, weight, st, pad, dil, groups)) in shapes.iter().enumerate() {
+                check(shape(input, weight, st, pad, dil, groups), 100 + i as u64);
+            }
+            // Asymmetric padding (top/left given, bottom/right from the output size): 3×3 on a
+            // 2×2 map with padding (1, 0) top/left and none bottom/right.
+            let mut s = shape([5, 3, 2, 2], [4, 3, 3, 3], 1, 1, 1, 1);
+            s.pad = (1, 0);
+            s.oh = 1;
+            s.ow = 1;
+            check(s, 120);
+            let mut s = shape([5, 3, 1, 1], [4, 3, 3, 3], 1, 1, 1, 1);
+            s.pad = (2, 1);
+            s.oh = 1;
+            check(s, 121);
+        });
+    }
+}
+
+/// The dense path reads a channel slice of a larger batch in place (image stride 2·C·H·W) and
+/// copies other layouts (channels outermost).
+#[test]
+fn dense_strided_input_matches_contiguous() {
+    let (n, c, h, w) = (6, 4, 2, 2);
+    let s = shape([n, c, h, w], [5, c, 3, 3], 1, 1, 1, 1);
+    let mut rng = StdRng::seed_from_u64(9);
+    let wt = randn(&mut rng, s.weight_shape().iter().product());
+    let gy = randn(&mut rng, s.output_shape().iter().product());
+    let big = randn(&mut rng, n * 2 * c * h * w);
+    let hw = h * w;
+    let layouts: [(Vec<isize>, Box<dyn Fn(usize, usize, usize) -> usize>); 2] = [
+        (vec![(2 * c * hw) as isize, hw as isize, w as isize, 1], Box::new(move |i, ch, p| (i * 2 * c + ch) * hw + p)),
+        (vec![hw as isize, (n * hw) as isize, w as isize, 1], Box::new(move |i, ch, p| (ch * n + i) * hw + p)),
+    ];
+    for (strides, at) in layouts {
+        let xv = StridedView::new(&big, 0, &[n, c, h, w], &strides).unwrap();
+        let mut x_c = vec![0.0; n * c * hw];
+        for i in 0..n {
+            for ch in 0..c {
+                for p in 0..hw {
+                    x_c[(i * c + ch) * hw + p] = big[at(i, ch, p)];
+                }
+            }
+        }
+        let mut y = vec![0.0; gy.len()];
+        conv::conv2d_forward(&xv, &wt, None, &s, &mut y).unwrap();
+        close(&y, &conv::conv2d_naive(&x_c, &wt, None, &s), "strided forward", &s);
+        let mut gw = vec![f64::NAN; wt.len()];
+        conv::conv2d_backward_weight(&xv, &gy, &s, &mut gw, None).unwrap();
+        close(&gw, &naive_backward(&x_c, &wt, &gy, &s).1, "strided grad_weight", &s);
+    }
+}

@@ -39,23 +39,23 @@ const PER_THREAD_GRAD: usize = 1 << 17;
 /// The kernel taps that some output pixel reads from inside the input rather than the padding:
 /// rows `ki.0..ki.1` and columns `kj.0..kj.1` of the kernel (the bounding box).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Taps {
-    ki: (usize, usize),
-    kj: (usize, usize),
+pub(super) struct Taps {
+    pub(super) ki: (usize, usize),
+    pub(super) kj: (usize, usize),
 }
 
 /// A matrix inside a buffer: (offset, row stride, column stride).
 type Layout = (usize, usize, usize);
 
 impl Taps {
-    fn all(s: &Conv2dShape) -> Self {
+    pub(super) fn all(s: &Conv2dShape) -> Self {
         Taps {
             ki: (0, s.kh),
             kj: (0, s.kw),
         }
     }
 
-    fn live(s: &Conv2dShape) -> Self {
+    pub(super) fn live(s: &Conv2dShape) -> Self {
         let axis = |k: usize, dil: usize, pad: usize, stride: usize, size: usize, out: usize| {
             let live = |t: &usize| {
                 let (lo, hi) = valid_range(
@@ -77,7 +77,7 @@ impl Taps {
         }
     }
 
-    fn count(&self) -> usize {
+    pub(super) fn count(&self) -> usize {
         (self.ki.1 - self.ki.0) * (self.kj.1 - self.kj.0)
     }
 
@@ -103,7 +103,7 @@ impl Taps {
 
     /// Writes `gwt`, a weight gradient on these taps, into the whole kernel's `gw` (zero
     /// elsewhere on entry).
-    fn expand<T: Float>(&self, gwt: &[T], s: &Conv2dShape, gw: &mut [T]) {
+    pub(super) fn expand<T: Float>(&self, gwt: &[T], s: &Conv2dShape, gw: &mut [T]) {
         let (n, tw) = (self.count(), self.kj.1 - self.kj.0);
         if n == 0 {
             return;
