@@ -316,6 +316,9 @@ fn huge_scores_give_the_argmax_value() {
 
 use ferrograd_core::attention::Path;
 
+/// Writes NaN/inf into (q, k, v) before a run.
+type Poisoner<'a> = &'a dyn Fn(&mut [f64], &mut [f64], &mut [f64]);
+
 /// Forward and backward of `path` on general strided inputs: q transposed per batch, k with a
 /// broadcast batch dim (shared by every head), v with a column stride of 2, a mask broadcast over
 /// the batch or not, dout strided. Returns (out, lse, dq, dk, dv) as f64.
@@ -328,7 +331,7 @@ fn run_path<T: AttnFloat>(
     mask: Option<&[f64]>,
     scale: f64,
     seed: u64,
-    poison: &dyn Fn(&mut [f64], &mut [f64], &mut [f64]),
+    poison: Poisoner,
 ) -> (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>) {
     let (mut q, mut k, mut v) = (
         random(nb * l * e, seed),
@@ -423,6 +426,7 @@ fn same(name: &str, a: &[f64], b: &[f64], tol: f64) {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn both_paths<T: AttnFloat>(
     nb: usize,
     dims: (usize, usize, usize, usize),
@@ -431,7 +435,7 @@ fn both_paths<T: AttnFloat>(
     scale: f64,
     tol: f64,
     seed: u64,
-    poison: &dyn Fn(&mut [f64], &mut [f64], &mut [f64]),
+    poison: Poisoner,
 ) {
     let a = run_path::<T>(Path::Tiled, nb, dims, causal, mask, scale, seed, poison);
     let b = run_path::<T>(Path::Short, nb, dims, causal, mask, scale, seed, poison);
