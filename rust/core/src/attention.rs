@@ -30,6 +30,40 @@ use crate::par::{self, MACS_THRESHOLD};
 use crate::simd::simd_dispatch;
 use crate::strided::{broadcast_offsets, broadcast_shapes, StridedView};
 
+mod short;
+pub use short::{SHORT_MAX_E, SHORT_MAX_S};
+
+/// Which kernel runs a call: `Auto` picks from the sizes (a forward with S <= [`SHORT_MAX_S`] and
+/// E, Ev <= [`SHORT_MAX_E`] takes the short-sequence path, a backward the tiled one; the env var
+/// FG_ATTN_PATH=tiled|short overrides that, for tuning); the others force one, for tests. Both
+/// write the same lse, so a forward on one path pairs with a backward on the other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Path {
+    Auto,
+    /// Flash-style tiles (long sequences).
+    Tiled,
+    /// One query row at a time against packed kᵀ (short sequences).
+    Short,
+}
+
+impl Path {
+    fn short(self, g: &Geometry, backward: bool) -> bool {
+        match self {
+            Path::Auto => {
+                static FORCE: std::sync::OnceLock<Option<bool>> = std::sync::OnceLock::new();
+                let force = *FORCE.get_or_init(|| match std::env::var("FG_ATTN_PATH").as_deref() {
+                    Ok("tiled") => Some(false),
+                    Ok("short") => Some(true),
+                    _ => None,
+                });
+                force.unwrap_or_else(|| short::take(g, backward))
+            }
+            Path::Tiled => false,
+            Path::Short => true,
+        }
+    }
+}
+
 /// Query rows per forward tile.
 pub const FWD_BR: usize = 64;
 /// Key columns per forward tile.
@@ -506,6 +540,22 @@ pub fn sdpa_forward<T: AttnFloat>(
     out: &mut [T],
     lse: &mut [T],
 ) -> Result<()> {
+    sdpa_forward_path(q, k, v, mask, causal, scale, out, lse, Path::Auto)
+}
+
+/// [`sdpa_forward`] on a chosen [`Path`].
+#[allow(clippy::too_many_arguments)]
+pub fn sdpa_forward_path<T: AttnFloat>(
+    q: &StridedView<T>,
+    k: &StridedView<T>,
+    v: &StridedView<T>,
+    mask: Option<&StridedView<T>>,
+    causal: bool,
+    scale: T,
+    out: &mut [T],
+    lse: &mut [T],
+    path: Path,
+) -> Result<()> {
     let g = geometry(q.shape(), k.shape(), v.shape(), mask.map(|m| m.shape()))?;
     if causal && mask.is_some() {
         return Err(Error::Shape(
@@ -535,6 +585,19 @@ pub fn sdpa_forward<T: AttnFloat>(
     }
     let inp = inputs(&g, q, k, v, mask);
     let (l_len, s_len, e, ev) = (g.l, g.s, g.e, g.ev);
+    if path.short(&g, false) {
+        let c = short::Ctx {
+            inp: &inp,
+            l: l_len,
+            s: s_len,
+            e,
+            ev,
+            causal,
+            scale,
+        };
+        short::forward(&c, nb, out, lse);
+        return Ok(());
+    }
     let (fwd_br, fwd_bc, _, _) = blocks();
 
     // One task per (batch, query block); each owns its rows of out and lse.
@@ -671,6 +734,40 @@ pub fn sdpa_backward<T: AttnFloat>(
     dk: &mut [T],
     dv: &mut [T],
 ) -> Result<()> {
+    sdpa_backward_path(
+        q,
+        k,
+        v,
+        mask,
+        causal,
+        scale,
+        out,
+        lse,
+        dout,
+        dq,
+        dk,
+        dv,
+        Path::Auto,
+    )
+}
+
+/// [`sdpa_backward`] on a chosen [`Path`] (the forward's lse is the same on both).
+#[allow(clippy::too_many_arguments)]
+pub fn sdpa_backward_path<T: AttnFloat>(
+    q: &StridedView<T>,
+    k: &StridedView<T>,
+    v: &StridedView<T>,
+    mask: Option<&StridedView<T>>,
+    causal: bool,
+    scale: T,
+    out: &StridedView<T>,
+    lse: &[T],
+    dout: &StridedView<T>,
+    dq: &mut [T],
+    dk: &mut [T],
+    dv: &mut [T],
+    path: Path,
+) -> Result<()> {
     let g = geometry(q.shape(), k.shape(), v.shape(), mask.map(|m| m.shape()))?;
     if causal && mask.is_some() {
         return Err(Error::Shape(
@@ -710,6 +807,24 @@ pub fn sdpa_backward<T: AttnFloat>(
     let inp = inputs(&g, q, k, v, mask);
     let o = operand(out, &g.batch);
     let d_o = operand(dout, &g.batch);
+    if path.short(&g, true) {
+        let c = short::Ctx {
+            inp: &inp,
+            l: l_len,
+            s: s_len,
+            e,
+            ev,
+            causal,
+            scale,
+        };
+        let gr = short::Grads {
+            o: &o,
+            d_o: &d_o,
+            lse,
+        };
+        short::backward(&c, &gr, nb, dq, dk, dv);
+        return Ok(());
+    }
     let (_, _, bwd_br, bwd_bc) = blocks();
     let threads = par::threads();
     let work = nb * l_len * s_len * (e + ev);

@@ -300,8 +300,288 @@ fn huge_scores_give_the_argmax_value() {
     let scale = 1.0f32 / 3f32.sqrt();
     attention::sdpa_forward(&vq, &vk, &vv, None, false, scale, &mut out, &mut lse).unwrap();
     for i in 0..l {
-        let best = (0..s).max_by(|&a, &b| (q[i] * k[a]).total_cmp(&(q[i] * k[b]))).unwrap();
-        assert_eq!(&out[i * ev..(i + 1) * ev], &v[best * ev..(best + 1) * ev], "row {i}");
+        let best = (0..s)
+            .max_by(|&a, &b| (q[i] * k[a]).total_cmp(&(q[i] * k[b])))
+            .unwrap();
+        assert_eq!(
+            &out[i * ev..(i + 1) * ev],
+            &v[best * ev..(best + 1) * ev],
+            "row {i}"
+        );
         assert!(lse[i].is_finite(), "row {i}: lse {}", lse[i]);
     }
+}
+
+// ---- the short-sequence path against the tiled one and the naive reference ------------------
+
+use ferrograd_core::attention::Path;
+
+/// Writes NaN/inf into (q, k, v) before a run.
+type Poisoner<'a> = &'a dyn Fn(&mut [f64], &mut [f64], &mut [f64]);
+
+/// Forward and backward of `path` on general strided inputs: q transposed per batch, k with a
+/// broadcast batch dim (shared by every head), v with a column stride of 2, a mask broadcast over
+/// the batch or not, dout strided. Returns (out, lse, dq, dk, dv) as f64.
+#[allow(clippy::type_complexity, clippy::too_many_arguments)]
+fn run_path<T: AttnFloat>(
+    path: Path,
+    nb: usize,
+    (l, s, e, ev): (usize, usize, usize, usize),
+    causal: bool,
+    mask: Option<&[f64]>,
+    scale: f64,
+    seed: u64,
+    poison: Poisoner,
+) -> (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>) {
+    let (mut q, mut k, mut v) = (
+        random(nb * l * e, seed),
+        random(s * e, seed + 1),
+        random(nb * s * ev * 2, seed + 2),
+    );
+    poison(&mut q, &mut k, &mut v);
+    let g = random(nb * l * ev, seed + 3);
+    let cast = |x: &[f64]| x.iter().map(|&a| T::from_f64(a)).collect::<Vec<T>>();
+    let (qc, kc, vc, gc) = (cast(&q), cast(&k), cast(&v), cast(&g));
+    let mc = mask.map(cast);
+    // q stored (nb, e, l) and read transposed; k one (s, e) matrix seen with batch stride 0.
+    let vq = StridedView::new(&qc, 0, &[nb, l, e], &[(l * e) as isize, 1, l as isize]).unwrap();
+    let vk = StridedView::new(&kc, 0, &[nb, s, e], &[0, e as isize, 1]).unwrap();
+    let vv = StridedView::new(
+        &vc,
+        0,
+        &[nb, s, ev],
+        &[(s * ev * 2) as isize, (ev * 2) as isize, 2],
+    )
+    .unwrap();
+    let vm = mc.as_ref().map(|m| {
+        let per_batch = m.len() == nb * l * s;
+        let bs = if per_batch { (l * s) as isize } else { 0 };
+        // the (l, s) mask stored transposed: column stride l
+        StridedView::new(m, 0, &[nb, l, s], &[bs, 1, l as isize]).unwrap()
+    });
+    let mut out = vec![T::ZERO; nb * l * ev];
+    let mut lse = vec![T::ZERO; nb * l];
+    let sc = T::from_f64(scale);
+    attention::sdpa_forward_path(
+        &vq,
+        &vk,
+        &vv,
+        vm.as_ref(),
+        causal,
+        sc,
+        &mut out,
+        &mut lse,
+        path,
+    )
+    .unwrap();
+    let vo = StridedView::contiguous(&out, &[nb, l, ev]).unwrap();
+    // dout read through a reversed-row view (negative stride)
+    let vg = StridedView::new(
+        &gc,
+        (l - 1) * ev,
+        &[nb, l, ev],
+        &[(l * ev) as isize, -(ev as isize), 1],
+    )
+    .unwrap();
+    let (mut dq, mut dk, mut dv) = (
+        vec![T::ZERO; nb * l * e],
+        vec![T::ZERO; nb * s * e],
+        vec![T::ZERO; nb * s * ev],
+    );
+    attention::sdpa_backward_path(
+        &vq,
+        &vk,
+        &vv,
+        vm.as_ref(),
+        causal,
+        sc,
+        &vo,
+        &lse,
+        &vg,
+        &mut dq,
+        &mut dk,
+        &mut dv,
+        path,
+    )
+    .unwrap();
+    let b = |x: &[T]| x.iter().map(|&a| to_f64(a)).collect::<Vec<f64>>();
+    (b(&out), b(&lse), b(&dq), b(&dk), b(&dv))
+}
+
+/// Equal within tol, with NaN and ±inf in the same places.
+fn same(name: &str, a: &[f64], b: &[f64], tol: f64) {
+    assert_eq!(a.len(), b.len(), "{name}");
+    for (i, (&x, &y)) in a.iter().zip(b).enumerate() {
+        if x.is_nan() || y.is_nan() || x.is_infinite() || y.is_infinite() {
+            assert!(
+                x.is_nan() && y.is_nan() || x == y,
+                "{name}[{i}]: {x} vs {y}"
+            );
+        } else {
+            assert!(
+                (x - y).abs() <= tol * (1.0 + y.abs()),
+                "{name}[{i}]: {x} vs {y}"
+            );
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn both_paths<T: AttnFloat>(
+    nb: usize,
+    dims: (usize, usize, usize, usize),
+    causal: bool,
+    mask: Option<&[f64]>,
+    scale: f64,
+    tol: f64,
+    seed: u64,
+    poison: Poisoner,
+) {
+    let a = run_path::<T>(Path::Tiled, nb, dims, causal, mask, scale, seed, poison);
+    let b = run_path::<T>(Path::Short, nb, dims, causal, mask, scale, seed, poison);
+    let c = run_path::<T>(Path::Auto, nb, dims, causal, mask, scale, seed, poison);
+    let what = format!(
+        "{dims:?} causal {causal} mask {} scale {scale}",
+        mask.is_some()
+    );
+    for (n, (x, y)) in ["out", "lse", "dq", "dk", "dv"].iter().zip([
+        (&a.0, &b.0),
+        (&a.1, &b.1),
+        (&a.2, &b.2),
+        (&a.3, &b.3),
+        (&a.4, &b.4),
+    ]) {
+        same(&format!("short {n} {what}"), y, x, tol);
+    }
+    for (n, (x, y)) in ["out", "lse", "dq", "dk", "dv"].iter().zip([
+        (&a.0, &c.0),
+        (&a.1, &c.1),
+        (&a.2, &c.2),
+        (&a.3, &c.3),
+        (&a.4, &c.4),
+    ]) {
+        same(&format!("auto {n} {what}"), y, x, tol);
+    }
+}
+
+fn no_poison(_: &mut [f64], _: &mut [f64], _: &mut [f64]) {}
+
+/// Sizes around the switch (S = SHORT_MAX_S ± 1, E = SHORT_MAX_E ± 1), odd sizes, L != S,
+/// E != Ev, rows past one phase block (L 40), both dtypes, causal and custom scales.
+#[test]
+fn short_path_matches_tiled_and_naive() {
+    let (ms, me) = (attention::SHORT_MAX_S, attention::SHORT_MAX_E);
+    let mut seed = 500;
+    for &dims in &[
+        (10, 10, 16, 16),
+        (1, 1, 1, 1),
+        (3, ms - 1, 5, 7),
+        (7, ms, me, 3),
+        (5, ms + 1, me + 1, 17),
+        (40, 9, 33, 16),
+        (12, 40, 16, 16),
+        (17, 3, 8, 40),
+    ] {
+        for causal in [false, true] {
+            for scale in [0.25, -0.7, 0.0] {
+                seed += 10;
+                both_paths::<f64>(3, dims, causal, None, scale, 1e-12, seed, &no_poison);
+                both_paths::<f32>(3, dims, causal, None, scale, 3e-5, seed, &no_poison);
+            }
+        }
+        // against the naive reference as well (contiguous q, batch-broadcast mask)
+        let (l, s, e, ev) = dims;
+        for causal in [false, true] {
+            let c = Case {
+                nb: 2,
+                l,
+                s,
+                e,
+                ev,
+                causal,
+                mask: None,
+            };
+            seed += 10;
+            check::<f64>(&c, 1e-10, seed);
+        }
+    }
+}
+
+/// Masks (per batch and broadcast, float with −inf entries), fully masked rows (output 0, lse −inf,
+/// zero gradient), a row that sees one key only.
+#[test]
+fn short_path_masks_and_fully_masked_rows() {
+    let (nb, l, s) = (3, 9, 11);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+    for per_batch in [false, true] {
+        let n = if per_batch { nb * l * s } else { l * s };
+        let mut m: Vec<f64> = (0..n)
+            .map(|_| {
+                if rng.random_bool(0.3) {
+                    f64::NEG_INFINITY
+                } else {
+                    rng.random_range(-1.0..1.0)
+                }
+            })
+            .collect();
+        // stored transposed: element (i, j) of matrix b at b*l*s + j*l + i
+        for j in 0..s {
+            m[j * l + 2] = f64::NEG_INFINITY; // row 2 of batch 0 sees nothing
+            m[j * l + 4] = if j == s - 1 { 0.5 } else { f64::NEG_INFINITY };
+        }
+        for dims in [(l, s, 8, 6), (l, s, 16, 16)] {
+            both_paths::<f64>(nb, dims, false, Some(&m), 0.3, 1e-12, 77, &no_poison);
+            both_paths::<f32>(nb, dims, false, Some(&m), 0.3, 3e-5, 77, &no_poison);
+            let r = run_path::<f32>(Path::Short, nb, dims, false, Some(&m), 0.3, 77, &no_poison);
+            assert!(
+                r.0[2 * dims.3..3 * dims.3].iter().all(|&x| x == 0.0),
+                "masked row outputs 0"
+            );
+            assert_eq!(r.1[2], f64::NEG_INFINITY, "masked row lse");
+            assert!(
+                r.2[2 * dims.2..3 * dims.2].iter().all(|&x| x == 0.0),
+                "masked row dq"
+            );
+        }
+    }
+}
+
+/// NaN and ±inf in q, k or v reach the same entries on both paths (non-causal: Python sends
+/// causal calls with non-finite inputs as explicit masks).
+#[test]
+fn short_path_propagates_nan_like_tiled() {
+    type Poison = fn(&mut [f64], &mut [f64], &mut [f64]);
+    let cases: [Poison; 5] = [
+        |q, _, _| q[3] = f64::NAN,
+        |_, k, _| k[5] = f64::NAN,
+        |_, _, v| v[4] = f64::NAN,
+        |_, k, _| k[2] = f64::INFINITY,
+        |_, _, v| v[7] = f64::NEG_INFINITY,
+    ];
+    let mut m = vec![0.0; 7 * 6];
+    for j in 0..6 {
+        m[j * 7 + 1] = f64::NEG_INFINITY; // one fully masked row
+    }
+    for poison in cases {
+        for mask in [None, Some(m.as_slice())] {
+            both_paths::<f64>(2, (7, 6, 5, 4), false, mask, 0.5, 1e-12, 9, &poison);
+            both_paths::<f32>(2, (7, 6, 5, 4), false, mask, 0.5, 3e-5, 9, &poison);
+        }
+    }
+}
+
+/// Many heads: the parallel branch (above MACS_THRESHOLD) equals the tiled result.
+#[test]
+fn short_path_parallel_many_heads() {
+    both_paths::<f32>(
+        600,
+        (10, 10, 16, 16),
+        false,
+        None,
+        0.25,
+        3e-5,
+        3,
+        &no_poison,
+    );
+    both_paths::<f32>(600, (10, 10, 16, 16), true, None, 0.25, 3e-5, 4, &no_poison);
 }
