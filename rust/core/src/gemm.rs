@@ -401,9 +401,15 @@ pub fn add_col_sums<F: Float>(m: &[F], cols: usize, out: &mut [F]) {
     if cols == 0 {
         return;
     }
-    for row in m.chunks_exact(cols) {
-        for (o, &v) in out.iter_mut().zip(row) {
-            *o += v;
-        }
-    }
+    // Row by row (each column still sums in row order), in the widest vector unit there is.
+    crate::simd::dispatch(
+        #[inline(always)]
+        || {
+            for row in m.chunks_exact(cols) {
+                for (o, &v) in out.iter_mut().zip(row) {
+                    *o += v;
+                }
+            }
+        },
+    );
 }

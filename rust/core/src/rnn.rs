@@ -635,8 +635,9 @@ pub fn gru_backward<F: Act>(
     let (wih, whh) = (Mat::view(w_ih), Mat::view(w_hh));
     let rows = l * b;
     // da: recurrent pre-activation gradients [r, z, hn]; dan: the input-side n pre-activation.
-    let mut da = vec![F::ZERO; rows * g3];
-    let mut dan = vec![F::ZERO; rows * h];
+    // Every time step writes all of its rows of both, so they need no zero-fill.
+    let mut da = scratch::take_overwritten(rows * g3, F::ZERO);
+    let mut dan = scratch::take_overwritten(rows * h, F::ZERO);
     let mut dh = vec![F::ZERO; bh]; // the direct z * dh' part, then + dA @ W_hh
     let crows = step_rows(b, b * g3 * h);
     let whh_packed = PackedRhs::new(whh);
@@ -720,6 +721,8 @@ pub fn gru_backward<F: Act>(
     add_col_sums(&dan, h, &mut dbn);
     db_ih[..2 * h].copy_from_slice(&db_hh[..2 * h]);
     db_ih[2 * h..].copy_from_slice(&dbn);
+    scratch::give(da);
+    scratch::give(dan);
     Ok(())
 }
 
