@@ -25,7 +25,7 @@ use faer::{Accum, MatMut, MatRef, Par};
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::num::Float;
+use crate::num::{dot, Float};
 use crate::par::{self, MACS_THRESHOLD};
 use crate::simd::simd_dispatch;
 use crate::strided::{broadcast_offsets, broadcast_shapes, StridedView};
@@ -322,23 +322,6 @@ fn row_max<T: AttnFloat>(row: &[T]) -> T {
         m = if x > m { x } else { m };
     }
     m
-}
-
-/// Σ a[j]·b[j] with LANES independent partial sums (so that it vectorises).
-#[inline(always)]
-fn dot<T: AttnFloat>(a: &[T], b: &[T]) -> T {
-    let mut acc = [T::ZERO; LANES];
-    let n = a.len() / LANES * LANES;
-    for (ca, cb) in a[..n].chunks_exact(LANES).zip(b[..n].chunks_exact(LANES)) {
-        for t in 0..LANES {
-            acc[t] += ca[t] * cb[t];
-        }
-    }
-    let tail = a[n..]
-        .iter()
-        .zip(&b[n..])
-        .fold(T::ZERO, |s, (&x, &y)| s + x * y);
-    acc.iter().fold(tail, |s, &x| s + x)
 }
 
 /// `row[j] = exp(row[j]·a + c)`, returning the sum. The product is rounded before the add (no

@@ -87,6 +87,25 @@ macro_rules! impl_float {
 impl_float!(f32);
 impl_float!(f64);
 
+/// Σ a[j]·b[j] over the shorter length, with 16 independent partial sums so that it vectorises
+/// (inline it into a `simd::dispatch` body for the wide units).
+#[inline(always)]
+pub fn dot<F: Float>(a: &[F], b: &[F]) -> F {
+    const LANES: usize = 16;
+    let mut acc = [F::ZERO; LANES];
+    let n = a.len().min(b.len()) / LANES * LANES;
+    for (ca, cb) in a[..n].chunks_exact(LANES).zip(b[..n].chunks_exact(LANES)) {
+        for t in 0..LANES {
+            acc[t] += ca[t] * cb[t];
+        }
+    }
+    let tail = a[n..]
+        .iter()
+        .zip(&b[n..])
+        .fold(F::ZERO, |s, (&x, &y)| s + x * y);
+    acc.iter().fold(tail, |s, &x| s + x)
+}
+
 // ---------------------------------------------------------------------------------------------
 // Activations: fast branch-free f32 approximations (vectorised under `simd::dispatch`),
 // libm-exact f64 (gradcheck).

@@ -5,30 +5,11 @@
 //! columns of `a` (columns contiguous): one pass over `a`, vectorised along its contiguous axis.
 
 use crate::gemm::Mat;
-use crate::num::Float;
+use crate::num::{dot, Float};
 use crate::simd;
 
 /// Products with at most this many output columns take this path.
 pub const THIN_N: usize = 4;
-
-const LANES: usize = 16;
-
-/// Σ x[i]·y[i] with LANES independent partial sums, so that it vectorises.
-#[inline(always)]
-fn dot<F: Float>(x: &[F], y: &[F]) -> F {
-    let mut acc = [F::ZERO; LANES];
-    let n = x.len().min(y.len()) / LANES * LANES;
-    for (cx, cy) in x[..n].chunks_exact(LANES).zip(y[..n].chunks_exact(LANES)) {
-        for t in 0..LANES {
-            acc[t] += cx[t] * cy[t];
-        }
-    }
-    let tail = x[n..]
-        .iter()
-        .zip(&y[n..])
-        .fold(F::ZERO, |s, (&p, &q)| s + p * q);
-    acc.iter().fold(tail, |s, &v| s + v)
-}
 
 /// `dst[r * ld + j] (+)= (a @ b)[r, j]` when `b.cols <= THIN_N` and `a` has a contiguous axis;
 /// false (nothing written) otherwise, for the caller's general GEMM.

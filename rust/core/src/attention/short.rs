@@ -13,8 +13,9 @@
 use rayon::prelude::*;
 
 use super::{
-    dot, mask_row, pieces, scale_add_mask, visible, AttnFloat, Geometry, Inputs, Operand, LANES,
+    mask_row, pieces, scale_add_mask, visible, AttnFloat, Geometry, Inputs, Operand, LANES,
 };
+use crate::num::dot;
 use crate::par::{self, MACS_THRESHOLD};
 use crate::simd::simd_dispatch;
 
