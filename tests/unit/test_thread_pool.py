@@ -50,3 +50,31 @@ def test_parallel_kernels_from_several_python_threads():
     assert not any(t.is_alive() for t in threads)
     for g in got:
         np.testing.assert_array_equal(g, want)
+
+
+_FROM_A_THREAD = """
+import threading, numpy as np, ferrograd as fg
+m = fg.nn.LSTM(8, 32, batch_first=True)
+x = fg.tensor(np.random.rand(16, 20, 8).astype(np.float32))
+def work():
+    out, _ = m(x)
+    out.sum().backward()  # its weight gradients split rows across rayon tasks
+t = threading.Thread(target=work)
+t.start()
+t.join(30)
+print("hung" if t.is_alive() else "done", flush=True)
+import os; os._exit(0)
+"""
+
+
+@pytest.mark.parametrize("threads", ["1", "2"])
+def test_kernels_from_another_thread_while_the_importer_waits(threads):
+    # With one thread in all, the importing thread must not be the pool's only worker: a kernel
+    # from another thread would wait for it while it waits in join().
+    import os
+    import subprocess
+
+    env = dict(os.environ, RAYON_NUM_THREADS=threads)
+    run = subprocess.run([sys.executable, "-c", _FROM_A_THREAD], env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert run.stdout.strip() == "done", (run.stdout, run.stderr[-2000:])

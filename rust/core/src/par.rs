@@ -74,13 +74,23 @@ pub fn rows_per_block(rows: usize, cols: usize) -> usize {
 /// which is most of the cost of a small parallel kernel. Forked children stay safe: their worker
 /// 0 runs every task itself (an outside caller would wait for workers that do not exist there).
 /// `FG_POOL_CALLER=0` keeps rayon's default pool (for comparisons). False when the global pool
-/// was already built.
+/// was already built, or when it would have no thread of its own: with one thread in all, a
+/// kernel called from another Python thread would wait for the importing thread to enter rayon.
 pub fn adopt_calling_thread() -> bool {
-    if std::env::var("FG_POOL_CALLER").is_ok_and(|v| v == "0") {
+    if std::env::var("FG_POOL_CALLER").is_ok_and(|v| v == "0") || configured_threads() < 2 {
         return false;
     }
     rayon::ThreadPoolBuilder::new()
         .use_current_thread()
         .build_global()
         .is_ok()
+}
+
+/// The size rayon gives its global pool: RAYON_NUM_THREADS when it is a positive number, else the
+/// logical CPUs.
+fn configured_threads() -> usize {
+    match std::env::var("RAYON_NUM_THREADS").ok().and_then(|v| v.trim().parse::<usize>().ok()) {
+        Some(n) if n > 0 => n,
+        _ => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    }
 }
