@@ -89,7 +89,10 @@ pub fn adopt_calling_thread() -> bool {
 /// The size rayon gives its global pool: RAYON_NUM_THREADS when it is a positive number, else the
 /// logical CPUs.
 fn configured_threads() -> usize {
-    match std::env::var("RAYON_NUM_THREADS").ok().and_then(|v| v.trim().parse::<usize>().ok()) {
+    match std::env::var("RAYON_NUM_THREADS")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+    {
         Some(n) if n > 0 => n,
         _ => std::thread::available_parallelism().map_or(1, |n| n.get()),
     }
