@@ -265,7 +265,6 @@ class Function:
                     r._node, r._out = node, j
         return results
 
-
     @classmethod
     def apply2(cls, x, y):
         """`apply(x, y)` for two cpu Tensors and a single-array result (Tensor._binary's path for
@@ -322,9 +321,6 @@ _ACCUMULATE_LOCK = threading.Lock()
 _TENSOR = [None]  # the Tensor class, once imported (a list: set from tensor.py without a cycle)
 
 
-_SOURCES_IN = tuple(("in", i) for i in range(8))  # shared, immutable: one tuple less per saved input
-
-
 def _record(node, ctx, raw, results, inputs):
     """Which inputs need a gradient, and the versions of the arrays the ctx saved."""
     ctx.needs_input_grad = needs = node.needs
@@ -342,7 +338,7 @@ def _record(node, ctx, raw, results, inputs):
                 if a is s:
                     t = inputs[i]
                     if isinstance(t, Tensor):
-                        src = _SOURCES_IN[i] if i < len(_SOURCES_IN) else ("in", i)
+                        src = ("in", i)
                         if keep is None or i in keep:
                             v = t._version
                             checks.append((v, v[0], i))
