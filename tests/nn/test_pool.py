@@ -199,3 +199,14 @@ def test_matches_torch_directly():
         fy.sum().backward()
         np.testing.assert_allclose(fy.detach().numpy(), ty.detach().numpy(), atol=1e-12)
         np.testing.assert_allclose(fx.grad.numpy(), tx.grad.numpy(), atol=1e-12)
+
+
+@pytest.mark.parametrize("shape", [(4, 6, 1, 1), (3, 5, 2, 3)])
+def test_adaptive_avg_pool2d_to_its_own_size_is_a_copy(shape):
+    """Output size = input size (a global pool of 1×1 maps, as at a small ResNet's end) takes the copy
+    path: exact values for a non-contiguous input, and the gradient passes through unchanged."""
+    x = np.random.default_rng(4).standard_normal(shape[::-1]).transpose(3, 2, 1, 0)
+    y = F.adaptive_avg_pool2d(fg.tensor(x), shape[2:])
+    np.testing.assert_array_equal(y.numpy(), x)
+    assert gradcheck(lambda t: F.adaptive_avg_pool2d(t.transpose(2, 3).transpose(2, 3), shape[2:]),
+                     [fg.tensor(np.ascontiguousarray(x), requires_grad=True)])

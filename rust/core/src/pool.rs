@@ -461,25 +461,48 @@ pub fn adaptive_avg_pool2d_forward<T: Float>(
     )?;
     let st = x.strides();
     let (sn, sc, sy, sx) = (st[0], st[1], st[2], st[3]);
-    over_planes(y, out.0 * out.1, n * c * h * w, |plane, yp| {
-        let base = (plane / c) as isize * sn + (plane % c) as isize * sc;
-        for oy in 0..out.0 {
-            let (y0, y1) = adaptive_window(oy, h, out.0);
-            for ox in 0..out.1 {
-                let (x0, x1) = adaptive_window(ox, w, out.1);
-                let mut acc = T::zero_impl();
-                for iy in y0..y1 {
-                    let line = base + iy as isize * sy;
-                    for ix in x0..x1 {
-                        // SAFETY: (plane, iy, ix) is in range.
-                        acc += unsafe { *x.ptr_at(line + ix as isize * sx) };
+    let (rows, cols) = (windows(h, out.0), windows(w, out.1));
+    if (h, w) == out {
+        // Every window is one pixel: a copy (a global pool of 1×1 maps, as at a small ResNet's end).
+        let mut out_iter = y.iter_mut();
+        for i in 0..n as isize {
+            for ch in 0..c as isize {
+                for iy in 0..h as isize {
+                    let line = i * sn + ch * sc + iy * sy;
+                    for (ix, v) in (0..w as isize).zip(&mut out_iter) {
+                        // SAFETY: (i, ch, iy, ix) is in range.
+                        *v = unsafe { *x.ptr_at(line + ix * sx) };
                     }
                 }
-                yp[oy * out.1 + ox] = acc / T::from_f64_impl(((y1 - y0) * (x1 - x0)) as f64);
+            }
+        }
+        return Ok(());
+    }
+    // The windows are computed once, not per plane.
+    over_planes(y, out.0 * out.1, n * c * h * w, |plane, yp| {
+        {
+            let base = (plane / c) as isize * sn + (plane % c) as isize * sc;
+            for (oy, &(y0, y1)) in rows.iter().enumerate() {
+                for (ox, &(x0, x1)) in cols.iter().enumerate() {
+                    let mut acc = T::zero_impl();
+                    for iy in y0..y1 {
+                        let line = base + iy as isize * sy;
+                        for ix in x0..x1 {
+                            // SAFETY: (plane, iy, ix) is in range.
+                            acc += unsafe { *x.ptr_at(line + ix as isize * sx) };
+                        }
+                    }
+                    yp[oy * out.1 + ox] = acc / T::from_f64_impl(((y1 - y0) * (x1 - x0)) as f64);
+                }
             }
         }
     });
     Ok(())
+}
+
+/// The input windows [start, end) of each adaptive-pooling output index.
+fn windows(input: usize, output: usize) -> Vec<(usize, usize)> {
+    (0..output).map(|i| adaptive_window(i, input, output)).collect()
 }
 
 /// Adaptive average pooling backward; `input` is the (n, c, h, w) shape of `gx`.
@@ -504,17 +527,22 @@ pub fn adaptive_avg_pool2d_backward<T: Float>(
         &input,
     )?;
     let plane_out = out.0 * out.1;
+    let (rows, cols) = (windows(h, out.0), windows(w, out.1));
+    if (h, w) == out {
+        gx.copy_from_slice(gy);
+        return Ok(());
+    }
     over_planes(gx, h * w, n * c * h * w, |plane, gp| {
-        gp.fill(T::zero_impl());
-        let g = &gy[plane * plane_out..(plane + 1) * plane_out];
-        for oy in 0..out.0 {
-            let (y0, y1) = adaptive_window(oy, h, out.0);
-            for ox in 0..out.1 {
-                let (x0, x1) = adaptive_window(ox, w, out.1);
-                let v = g[oy * out.1 + ox] / T::from_f64_impl(((y1 - y0) * (x1 - x0)) as f64);
-                for iy in y0..y1 {
-                    for e in &mut gp[iy * w + x0..iy * w + x1] {
-                        *e += v;
+        {
+            gp.fill(T::zero_impl());
+            let g = &gy[plane * plane_out..(plane + 1) * plane_out];
+            for (oy, &(y0, y1)) in rows.iter().enumerate() {
+                for (ox, &(x0, x1)) in cols.iter().enumerate() {
+                    let v = g[oy * out.1 + ox] / T::from_f64_impl(((y1 - y0) * (x1 - x0)) as f64);
+                    for iy in y0..y1 {
+                        for e in &mut gp[iy * w + x0..iy * w + x1] {
+                            *e += v;
+                        }
                     }
                 }
             }
