@@ -92,12 +92,16 @@ fn close(got: &[f64], want: &[f64], tol: f64, what: &str, shape: BnShape) {
     }
 }
 
-/// Planes of one element (the (N, C) input of BatchNorm1d) to long ones; the last three are
-/// large enough to run in channel blocks on several threads.
-const SHAPES: [BnShape; 8] = [
+/// Planes of one element (the (N, C) input of BatchNorm1d) through planes shorter than a vector
+/// (2×2 maps, 15) to long ones; the last four are large enough to run in channel blocks (and
+/// image blocks, for the short planes) on several threads.
+const SHAPES: [BnShape; 11] = [
     (1, 1, 1),
     (2, 3, 1),
     (3, 5, 7),
+    (9, 11, 15),
+    (64, 64, 4),
+    (700, 48, 4),
     (32, 64, 1),
     (4, 8, 33),
     (300, 130, 1),
