@@ -37,6 +37,7 @@ use crate::strided::StridedView;
 mod batched;
 mod crop;
 mod dense;
+mod shifted;
 mod winograd;
 use batched::Blocks;
 
@@ -438,6 +439,10 @@ pub fn conv2d_forward<T: Float>(
         scratch::give(wc);
         return done;
     }
+    if shifted::forward_applies(s) {
+        shifted::forward(x, w, bias, s, y);
+        return Ok(());
+    }
     if winograd::applies(s) && winograd::finite(x) {
         winograd::forward(x, w, false, bias, s, y);
         return Ok(());
@@ -568,6 +573,11 @@ pub fn conv2d_backward_data<T: Float>(
         let done = conv2d_backward_data(gy, &wc, &c, gx);
         scratch::give(wc);
         return done;
+    }
+    if shifted::backward_data_applies(s) {
+        let wt = flip_transpose(w, s);
+        shifted::backward_data(gy, &wt, s, gx);
+        return Ok(());
     }
     // Winograd only on finite operands (winograd.rs: an inf would come out as NaN).
     let gy_finite =
@@ -743,6 +753,10 @@ pub fn conv2d_backward_weight<T: Float>(
         taps.expand(&gwc, s, gw);
         scratch::give(gwc);
         return done;
+    }
+    if shifted::backward_weight_applies(s) {
+        shifted::backward_weight(x, gy, s, gw);
+        return Ok(());
     }
     let gy_finite =
         || StridedView::contiguous(gy, &s.output_shape()).is_ok_and(|v| winograd::finite(&v));

@@ -428,7 +428,7 @@ simd_dispatch! {
             match a {
                 Some(a) => {
                     let ar = &a[i * len..(i + 1) * len];
-                    for ((((o, &v), &av), ((&p, &q), &r))) in or.iter_mut().zip(xr).zip(ar).zip(ks) {
+                    for (((o, &v), &av), ((&p, &q), &r)) in or.iter_mut().zip(xr).zip(ar).zip(ks) {
                         *o = p * av + q * v + r;
                     }
                 }
@@ -486,7 +486,9 @@ fn bn_affine<T: Float>(
     if plane < LANES {
         // Rows shorter than a vector: whole images at once, with per-element coefficients.
         let expand = |k: &[T]| -> Vec<T> {
-            k.iter().flat_map(|&v| std::iter::repeat_n(v, plane)).collect()
+            k.iter()
+                .flat_map(|&v| std::iter::repeat_n(v, plane))
+                .collect()
         };
         let (e1, e2, e3) = (expand(k1), expand(k2), expand(k3));
         let img = c * plane;

@@ -34,7 +34,9 @@ impl Pool2dShape {
     ) -> Result<Self> {
         let [n, c, h, w] = input;
         use crate::error::{add, checked_numel, mul};
-        let big = || format!("pool2d: kernel {kernel:?}, stride {stride:?} or padding {pad:?} is too large for input {input:?}");
+        let big = || {
+            format!("pool2d: kernel {kernel:?}, stride {stride:?} or padding {pad:?} is too large for input {input:?}")
+        };
         add(h, mul(2, pad.0, big)?, big)?;
         add(w, mul(2, pad.1, big)?, big)?;
         checked_numel("pool2d", "input", &input, 8)?;
@@ -502,7 +504,9 @@ pub fn adaptive_avg_pool2d_forward<T: Float>(
 
 /// The input windows [start, end) of each adaptive-pooling output index.
 fn windows(input: usize, output: usize) -> Vec<(usize, usize)> {
-    (0..output).map(|i| adaptive_window(i, input, output)).collect()
+    (0..output)
+        .map(|i| adaptive_window(i, input, output))
+        .collect()
 }
 
 /// Adaptive average pooling backward; `input` is the (n, c, h, w) shape of `gx`.
@@ -533,16 +537,14 @@ pub fn adaptive_avg_pool2d_backward<T: Float>(
         return Ok(());
     }
     over_planes(gx, h * w, n * c * h * w, |plane, gp| {
-        {
-            gp.fill(T::zero_impl());
-            let g = &gy[plane * plane_out..(plane + 1) * plane_out];
-            for (oy, &(y0, y1)) in rows.iter().enumerate() {
-                for (ox, &(x0, x1)) in cols.iter().enumerate() {
-                    let v = g[oy * out.1 + ox] / T::from_f64_impl(((y1 - y0) * (x1 - x0)) as f64);
-                    for iy in y0..y1 {
-                        for e in &mut gp[iy * w + x0..iy * w + x1] {
-                            *e += v;
-                        }
+        gp.fill(T::zero_impl());
+        let g = &gy[plane * plane_out..(plane + 1) * plane_out];
+        for (oy, &(y0, y1)) in rows.iter().enumerate() {
+            for (ox, &(x0, x1)) in cols.iter().enumerate() {
+                let v = g[oy * out.1 + ox] / T::from_f64_impl(((y1 - y0) * (x1 - x0)) as f64);
+                for iy in y0..y1 {
+                    for e in &mut gp[iy * w + x0..iy * w + x1] {
+                        *e += v;
                     }
                 }
             }

@@ -559,3 +559,94 @@ fn dense_strided_input_matches_contiguous() {
         close(&gw, &naive_backward(&x_c, &wt, &gy, &s).1, "strided grad_weight", &s);
     }
 }
+
+/// Stride-1 "same" convs with an odd kernel on maps of a multiple of 16 pixels (up to 32×32) go
+/// through shifted copies of the input (conv/shifted.rs): forward and input gradient where the
+/// taps (C·kh·kw) are at most 256 and the output has at least 4 channels, the weight gradient up
+/// to 256 taps and 32 output channels. Output channels that do not fill a 6-channel tile, tap
+/// counts that do not fill one, 5×5 and 3×5 kernels, maps of 2 and 1 rows (rows of zeros above
+/// and below), a 32×32 map (one image per group), and batches large enough to thread (images in
+/// parallel; weight gradients per thread, summed), on 1, 2 and 3 threads.
+#[test]
+fn shifted_copies_match_naive() {
+    let mut wide = Conv2dShape::new([3, 6, 4, 8], [7, 6, 3, 5], (1, 1), (1, 2), (1, 1), 1).unwrap();
+    assert_eq!((wide.oh, wide.ow), (4, 8));
+    wide.n = 3;
+    let shapes = [
+        shape([64, 16, 8, 8], [16, 16, 3, 3], 1, 1, 1, 1), // the digits ResNet's conv
+        shape([64, 1, 8, 8], [16, 1, 3, 3], 1, 1, 1, 1),   // its stem (input gradient elsewhere)
+        shape([5, 3, 4, 4], [7, 3, 3, 3], 1, 1, 1, 1),     // 7 outputs: a partial tile
+        shape([3, 16, 4, 8], [13, 16, 5, 5], 1, 2, 1, 1),  // 5×5, 400 taps: forward only
+        shape([4, 8, 2, 8], [5, 8, 3, 3], 1, 1, 1, 1),     // 2×8 map
+        shape([3, 5, 1, 16], [4, 5, 3, 3], 1, 1, 1, 1),    // 1×16 map
+        shape([2, 4, 16, 16], [6, 4, 3, 3], 1, 1, 1, 1),   // 16×16 map
+        shape([3, 16, 32, 32], [8, 16, 3, 3], 1, 1, 1, 1), // 32×32 map
+        shape([70, 8, 4, 4], [8, 8, 3, 3], 1, 1, 1, 1),    // enough work to thread
+        shape([6, 24, 8, 8], [22, 24, 3, 3], 1, 1, 1, 1),  // 216 taps, a partial 4-row tile
+        wide,                                              // 3×5 kernel, padding (1, 2)
+    ];
+    for threads in [1, 2, 3] {
+        on_threads(threads, || {
+            for (i, s) in shapes.iter().enumerate() {
+                check(*s, 600 + i as u64);
+            }
+        });
+    }
+}
+
+/// float32 through the shifted copies (FMA register tiles) against the float64 naive result,
+/// and inf/NaN inputs giving what the naive loops give.
+#[test]
+fn shifted_copies_f32_and_non_finite() {
+    let s = shape([9, 16, 8, 8], [16, 16, 3, 3], 1, 1, 1, 1);
+    let mut rng = StdRng::seed_from_u64(640);
+    let x = randn(&mut rng, s.input_shape().iter().product());
+    let w = randn(&mut rng, s.weight_shape().iter().product());
+    let gy = randn(&mut rng, s.output_shape().iter().product());
+    let f = |v: &[f64]| v.iter().map(|&a| a as f32).collect::<Vec<f32>>();
+    let (x32, w32, gy32) = (f(&x), f(&w), f(&gy));
+    let xv = StridedView::contiguous(&x32, &s.input_shape()).unwrap();
+    let near = |got: &[f32], want: &[f64], what: &str| {
+        for (j, (&g, &w)) in got.iter().zip(want).enumerate() {
+            assert!(
+                (g as f64 - w).abs() <= 1e-4 * (1.0 + w.abs()),
+                "{what} differs at {j}: {g} vs {w}"
+            );
+        }
+    };
+    let mut y = vec![0f32; gy.len()];
+    conv::conv2d_forward(&xv, &w32, None, &s, &mut y).unwrap();
+    near(&y, &conv::conv2d_naive(&x, &w, None, &s), "f32 forward");
+    let (gx_want, gw_want) = naive_backward(&x, &w, &gy, &s);
+    let mut gx = vec![0f32; x.len()];
+    conv::conv2d_backward_data(&gy32, &w32, &s, &mut gx).unwrap();
+    near(&gx, &gx_want, "f32 grad_input");
+    let mut gw = vec![0f32; w.len()];
+    conv::conv2d_backward_weight(&xv, &gy32, &s, &mut gw, None).unwrap();
+    near(&gw, &gw_want, "f32 grad_weight");
+
+    let (mut x, mut gy) = (x, gy);
+    x[5 * 64 + 3 * 8 + 4] = f64::INFINITY;
+    x[70 * 64 + 7 * 8] = f64::NAN;
+    gy[10 * 64 + 2 * 8 + 2] = f64::NEG_INFINITY;
+    let same = |got: &[f64], want: &[f64], what: &str| {
+        for (j, (&g, &w)) in got.iter().zip(want).enumerate() {
+            let ok =
+                (g.is_nan() && w.is_nan()) || g == w || (g - w).abs() <= 1e-9 * (1.0 + w.abs());
+            assert!(ok, "{what} differs at {j}: {g} vs {w}");
+        }
+    };
+    let xv = StridedView::contiguous(&x, &s.input_shape()).unwrap();
+    let mut y = vec![0.0; gy.len()];
+    conv::conv2d_forward(&xv, &w, None, &s, &mut y).unwrap();
+    let want = conv::conv2d_naive(&x, &w, None, &s);
+    assert!(want.iter().any(|v| v.is_infinite()) && want.iter().any(|v| v.is_nan()));
+    same(&y, &want, "non-finite forward");
+    let (gx_want, gw_want) = naive_backward(&x, &w, &gy, &s);
+    let mut gx = vec![0.0; x.len()];
+    conv::conv2d_backward_data(&gy, &w, &s, &mut gx).unwrap();
+    same(&gx, &gx_want, "non-finite grad_input");
+    let mut gw = vec![0.0; w.len()];
+    conv::conv2d_backward_weight(&xv, &gy, &s, &mut gw, None).unwrap();
+    same(&gw, &gw_want, "non-finite grad_weight");
+}
