@@ -173,12 +173,14 @@ impl Copies {
                 buf.copy_within(src0..src0 + block - shift, dst0 + shift);
                 buf[dst0..dst0 + shift].fill(T::ZERO);
             }
+            // Column by column with a stride of w: a fill per row of one or two elements is
+            // a memset call each.
             let cols = shift.min(self.w);
-            for row in buf[dst0..dst0 + block].chunks_exact_mut(self.w) {
-                if d > 0 {
-                    row[self.w - cols..].fill(T::ZERO);
-                } else {
-                    row[..cols].fill(T::ZERO);
+            let first = if d > 0 { self.w - cols } else { 0 };
+            let copy = &mut buf[dst0..dst0 + block];
+            for col in first..first + cols {
+                for v in copy[col..].iter_mut().step_by(self.w) {
+                    *v = T::ZERO;
                 }
             }
         }
