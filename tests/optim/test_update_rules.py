@@ -213,3 +213,49 @@ def test_the_rust_adam_step_rejects_bad_arrays():
     with pytest.raises(ValueError, match="adam_step: step counts from 1"):
         _native.adam_step(p, g, m, v, None, 0, *args[1:])
     assert not p.any() and not m.any()  # nothing written by a refused call
+
+
+@pytest.mark.parametrize("opt_cls, kw", [(fg.optim.Adam, dict(lr=0.01, weight_decay=0.1, amsgrad=True)),
+                                         (fg.optim.AdamW, dict(lr=0.01, weight_decay=0.1))])
+def test_a_param_group_in_one_rust_call_matches_one_call_per_parameter(monkeypatch, opt_cls, kw):
+    """Adam's multi-tensor step (one adam_step_many per group) gives the bits of the per-parameter
+    step, with float32 and float64 parameters, a non-contiguous parameter (the numpy rule), a
+    transposed gradient, a parameter without a gradient, and a second group."""
+    from ferrograd.optim.optimizer import Optimizer
+
+    rng = np.random.default_rng(5)
+    starts = [rng.standard_normal(s).astype(d) for s, d in
+              [((7, 5), np.float32), ((130,), np.float32), ((3, 4), np.float64), ((6,), np.float32), ((2, 9), np.float32)]]
+    results = []
+    for grouped in (True, False):
+        if not grouped:
+            monkeypatch.setattr(fg.optim.Adam, "_update_group", Optimizer._update_group)
+        ps = [Parameter(fg.tensor(w.copy())) for w in starts]
+        ps[4]._data = np.asfortranarray(ps[4]._data)  # not C-contiguous: the numpy rule
+        opt = opt_cls([{"params": ps[:4]}, {"params": ps[4:], "lr": 0.05}], **kw)
+        for step in range(3):
+            for i, p in enumerate(ps):
+                g = np.random.default_rng(step * 10 + i).standard_normal(p.shape).astype(p.dtype)
+                p.grad = None if i == 3 and step == 1 else fg.tensor(g)
+            ps[0].grad = fg.tensor(np.ascontiguousarray(ps[0].grad.numpy().T)).T
+            opt.step()
+        results.append([p._data.copy() for p in ps] + [opt.state[id(p)]["step"] for p in ps])
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
+    assert results[0][-2] == 2  # the step without a gradient did not count
+
+
+def test_adam_step_many_names_the_parameter_it_refuses():
+    from ferrograd import _native
+
+    ps = [np.zeros(4, np.float32) for _ in range(3)]
+    gs = [np.ones(4, np.float32) for _ in range(3)]
+    ms = [np.zeros(4, np.float32) for _ in range(3)]
+    vs = [np.zeros(4, np.float32), np.zeros(4, np.float32), np.zeros(5, np.float32)]
+    args = (0.1, 0.9, 0.999, 1e-8, 0.0, False)
+    with pytest.raises(ValueError, match="adam_step_many: parameter 2: adam_step: .*one shape"):
+        _native.adam_step_many(ps, gs, ms, vs, None, [1, 1, 1], *args)
+    with pytest.raises(ValueError, match="adam_step_many: 3 params but"):
+        _native.adam_step_many(ps, gs[:2], ms, vs, None, [1, 1, 1], *args)
+    with pytest.raises(TypeError, match="adam_step_many: parameter 1: .*dtype"):
+        _native.adam_step_many(ps[:2], [gs[0], gs[1].astype(np.float64)], ms[:2], vs[:2], None, [1, 1], *args)

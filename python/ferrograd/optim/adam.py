@@ -26,6 +26,32 @@ class Adam(Optimizer):
                                       differentiable=differentiable, fused=fused,
                                       decoupled_weight_decay=decoupled_weight_decay))
 
+    def _update_group(self, group, todo):
+        """The group's numpy parameters in one Rust call (torch's foreach: ~6 µs of Python per
+        parameter otherwise); the others (wgpu, maximize, unsupported dtypes) one by one."""
+        if group["fused"] is False or group["maximize"] or len(todo) < 2:
+            return super()._update_group(group, todo)
+        lr, eps, wd = hyper(group, "lr", "eps", "weight_decay")
+        b1, b2 = (float(b) for b in group["betas"])
+        amsgrad = bool(group["amsgrad"])
+        ws, gs, ms, vs, vmaxes, steps = [], [], [], [], [], []
+        for p, g in todo:
+            w, state = p._data, self.state.setdefault(id(p), {})
+            if not native_ok(w, g):
+                self._update(p, g, group, state)
+                continue
+            _init_state(state, amsgrad, lambda: np.zeros_like(w))
+            state["step"] += 1
+            ws.append(w)
+            gs.append(g if g.flags.c_contiguous else np.array(g, order="C"))
+            ms.append(state["exp_avg"])
+            vs.append(state["exp_avg_sq"])
+            vmaxes.append(state.get("max_exp_avg_sq"))
+            steps.append(int(state["step"]))
+        if ws:
+            _native.adam_step_many(ws, gs, ms, vs, vmaxes if amsgrad else None, steps, lr, b1, b2, eps, wd,
+                                   bool(group["decoupled_weight_decay"]))
+
     def _update(self, p, g, group, state):
         w = p._data
         lr, eps, wd = hyper(group, "lr", "eps", "weight_decay")

@@ -100,11 +100,16 @@ class Optimizer:
     def step(self, closure=None):
         loss = closure() if closure is not None else None
         for group in self.param_groups:
-            for i, p in enumerate(group["params"]):
-                if p.requires_grad and p.grad is not None:
-                    grad = _checked_grad(self, p, i, group)
-                    self._update(p, grad, group, self.state.setdefault(id(p), {}))
+            todo = [(p, _checked_grad(self, p, i, group)) for i, p in enumerate(group["params"])
+                    if p.requires_grad and p.grad is not None]
+            self._update_group(group, todo)
         return loss
+
+    def _update_group(self, group: dict, todo: list) -> None:
+        """Updates the (parameter, gradient array) pairs of one param group; an optimizer with a
+        multi-tensor step overrides this."""
+        for p, grad in todo:
+            self._update(p, grad, group, self.state.setdefault(id(p), {}))
 
     def _update(self, p, grad, group: dict, state: dict) -> None:
         raise NotImplementedError

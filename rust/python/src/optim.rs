@@ -75,6 +75,49 @@ fn adam_step(
     })
 }
 
+/// Adam steps for a list of parameters in one call (torch's foreach): `params[i]` from
+/// `grads[i]` with its own moment buffers and step count `steps[i]`, the hyper-parameters shared.
+/// Each parameter is checked and updated as by `adam_step`; an error names its index.
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+#[pyo3(signature = (params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, lr, beta1, beta2, eps, weight_decay, decoupled))]
+fn adam_step_many(
+    py: Python<'_>,
+    params: Vec<Bound<'_, PyAny>>,
+    grads: Vec<Bound<'_, PyAny>>,
+    exp_avgs: Vec<Bound<'_, PyAny>>,
+    exp_avg_sqs: Vec<Bound<'_, PyAny>>,
+    max_exp_avg_sqs: Option<Vec<Bound<'_, PyAny>>>,
+    steps: Vec<u64>,
+    lr: f64,
+    beta1: f64,
+    beta2: f64,
+    eps: f64,
+    weight_decay: f64,
+    decoupled: bool,
+) -> PyResult<()> {
+    crate::args::guard("adam_step_many", || {
+        let n = params.len();
+        let lens = [grads.len(), exp_avgs.len(), exp_avg_sqs.len(), steps.len(),
+                    max_exp_avg_sqs.as_ref().map_or(n, |v| v.len())];
+        if lens.iter().any(|&l| l != n) {
+            return Err(PyValueError::new_err(format!(
+                "adam_step_many: {n} params but grads, exp_avgs, exp_avg_sqs, steps, max_exp_avg_sqs have {lens:?}"
+            )));
+        }
+        for i in 0..n {
+            let h = k::Adam { lr, beta1, beta2, eps, weight_decay, step: steps[i], decoupled };
+            let vmax = max_exp_avg_sqs.as_ref().map(|v| &v[i]).filter(|a| !a.is_none());
+            let (p, g, m, v) = (&params[i], &grads[i], &exp_avgs[i], &exp_avg_sqs[i]);
+            by_dtype!("adam_step", p, adam_t(py, &h, p, g, m, v, vmax)).map_err(|e| {
+                PyErr::from_type(e.get_type(py), format!("adam_step_many: parameter {i}: {}", e.value(py)))
+            })?;
+        }
+        Ok(())
+    })
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(wrap_pyfunction!(adam_step, m)?)
+    m.add_function(wrap_pyfunction!(adam_step, m)?)?;
+    m.add_function(wrap_pyfunction!(adam_step_many, m)?)
 }
