@@ -4,7 +4,9 @@ import os,sys,time
 import numpy as np
 import ferrograd._native as N
 cases=[((64,16,8,8),(16,16,3,3),1,1),((64,32,4,4),(32,32,3,3),1,1),((64,64,2,2),(64,64,3,3),1,1),((64,128,1,1),(128,128,3,3),1,1),
-       ((64,32,4,4),(64,32,3,3),2,1),((64,64,2,2),(128,64,3,3),2,1)]
+       ((64,32,4,4),(64,32,3,3),2,1),((64,64,2,2),(128,64,3,3),2,1),
+       # 6..9: the shifted-copy path (stride 1, padding 1): the digits stem, 16×16 maps, a CIFAR stem, 32×32
+       ((64,1,8,8),(16,1,3,3),1,1),((32,16,16,16),(16,16,3,3),1,1),((64,3,32,32),(16,3,3,3),1,1),((8,16,32,32),(16,16,3,3),1,1)]
 if len(sys.argv)>1: cases=[cases[int(i)] for i in sys.argv[1].split(",")]
 def bench(f,n=50,r=7):
     for _ in range(3): f()
@@ -17,7 +19,7 @@ def bench(f,n=50,r=7):
 rng=np.random.default_rng(0)
 for xs,ws,s,p in cases:
     x=rng.standard_normal(xs,dtype=np.float32); w=rng.standard_normal(ws,dtype=np.float32)
-    oh=(xs[2]+2*p-3)//s+1
+    oh=(xs[2]+2*p-3)//s+1  # square maps
     y=N.conv2d_forward(x,w,None,(s,s),(p,p),(1,1),1,(oh,oh))
     gy=rng.standard_normal(y.shape,dtype=np.float32)
     tf=bench(lambda: N.conv2d_forward(x,w,None,(s,s),(p,p),(1,1),1,(oh,oh)))

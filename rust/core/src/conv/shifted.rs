@@ -12,9 +12,9 @@
 //! The input gradient of such a conv is the same kind of conv of gy (flipped, transposed kernel);
 //! the weight gradient is dot products of gy's planes with the same runs.
 //!
-//! On the digits ResNet's 16-channel 8×8 convs (64 images, one thread) this took forward,
-//! input-gradient and weight-gradient from 329 / 362 / 381 µs (im2col + GEMM) to (see
-//! benches/RESULTS.md).
+//! On the digits ResNet's 16-channel 8×8 convs (64 images, one thread) this took forward, input
+//! gradient and weight gradient from 314 / 329 / 370 µs (im2col + GEMM) to 213 / 214 / 214
+//! (benches/conv_small_maps.py; benches/RESULTS.md has the other shapes).
 
 use rayon::prelude::*;
 
