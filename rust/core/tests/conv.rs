@@ -451,8 +451,13 @@ fn winograd_small_maps_match_naive() {
 /// reaches the outputs whose window holds it): the Winograd transforms would turn an inf into NaN.
 #[test]
 fn winograd_sized_convs_keep_inf_and_nan_as_im2col() {
-    let s = shape([3, 32, 8, 8], [32, 32, 3, 3], 1, 1, 1, 1);
-    let mut rng = StdRng::seed_from_u64(530);
+    check_non_finite(shape([3, 32, 8, 8], [32, 32, 3, 3], 1, 1, 1, 1), 530);
+}
+
+/// inf and NaN in x and gy: forward and both gradients give what the naive loops give (NaN
+/// where they have NaN, the same infinities, the same values elsewhere).
+fn check_non_finite(s: Conv2dShape, seed: u64) {
+    let mut rng = StdRng::seed_from_u64(seed);
     let mut x = randn(&mut rng, s.input_shape().iter().product());
     let w = randn(&mut rng, s.weight_shape().iter().product());
     let mut gy = randn(&mut rng, s.output_shape().iter().product());
@@ -463,14 +468,14 @@ fn winograd_sized_convs_keep_inf_and_nan_as_im2col() {
         for (j, (&g, &w)) in got.iter().zip(want).enumerate() {
             let ok =
                 (g.is_nan() && w.is_nan()) || g == w || (g - w).abs() <= 1e-9 * (1.0 + w.abs());
-            assert!(ok, "{what} differs at {j}: {g} vs {w}");
+            assert!(ok, "{what} differs at {j}: {g} vs {w} for {s:?}");
         }
     };
     let xv = StridedView::contiguous(&x, &s.input_shape()).unwrap();
     let mut y = vec![0.0; gy.len()];
     conv::conv2d_forward(&xv, &w, None, &s, &mut y).unwrap();
     let want = conv::conv2d_naive(&x, &w, None, &s);
-    assert!(want.iter().any(|v| v.is_infinite()));
+    assert!(want.iter().any(|v| v.is_infinite()) && want.iter().any(|v| v.is_nan()));
     same(&y, &want, "forward");
     let (gx_want, gw_want) = naive_backward(&x, &w, &gy, &s);
     let mut gx = vec![0.0; x.len()];
@@ -625,28 +630,5 @@ fn shifted_copies_f32_and_non_finite() {
     conv::conv2d_backward_weight(&xv, &gy32, &s, &mut gw, None).unwrap();
     near(&gw, &gw_want, "f32 grad_weight");
 
-    let (mut x, mut gy) = (x, gy);
-    x[5 * 64 + 3 * 8 + 4] = f64::INFINITY;
-    x[70 * 64 + 7 * 8] = f64::NAN;
-    gy[10 * 64 + 2 * 8 + 2] = f64::NEG_INFINITY;
-    let same = |got: &[f64], want: &[f64], what: &str| {
-        for (j, (&g, &w)) in got.iter().zip(want).enumerate() {
-            let ok =
-                (g.is_nan() && w.is_nan()) || g == w || (g - w).abs() <= 1e-9 * (1.0 + w.abs());
-            assert!(ok, "{what} differs at {j}: {g} vs {w}");
-        }
-    };
-    let xv = StridedView::contiguous(&x, &s.input_shape()).unwrap();
-    let mut y = vec![0.0; gy.len()];
-    conv::conv2d_forward(&xv, &w, None, &s, &mut y).unwrap();
-    let want = conv::conv2d_naive(&x, &w, None, &s);
-    assert!(want.iter().any(|v| v.is_infinite()) && want.iter().any(|v| v.is_nan()));
-    same(&y, &want, "non-finite forward");
-    let (gx_want, gw_want) = naive_backward(&x, &w, &gy, &s);
-    let mut gx = vec![0.0; x.len()];
-    conv::conv2d_backward_data(&gy, &w, &s, &mut gx).unwrap();
-    same(&gx, &gx_want, "non-finite grad_input");
-    let mut gw = vec![0.0; w.len()];
-    conv::conv2d_backward_weight(&xv, &gy, &s, &mut gw, None).unwrap();
-    same(&gw, &gw_want, "non-finite grad_weight");
+    check_non_finite(s, 641);
 }
