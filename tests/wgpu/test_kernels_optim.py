@@ -6,7 +6,7 @@ import pytest
 
 import ferrograd as fg
 from ferrograd.wgpu.array import GpuArray
-from ferrograd.wgpu.kernels import adam_step, sgd_step
+from ferrograd.wgpu.kernels import adam_step, adam_step_many, sgd_step
 
 SHAPE = (7, 37)  # not a multiple of the workgroup size: the tail is covered
 STEPS = 6
@@ -173,3 +173,23 @@ def test_bad_arguments_name_the_op_and_argument():
         sgd_step(p, p, None, 0.1)
     with pytest.raises(ValueError, match="step counts from 1"):
         adam_step(p, p, p, p, None, 0, 0.1)
+
+
+def test_adam_step_many_is_adam_step_per_parameter():
+    """The list form on the device: the same results as one adam_step per parameter (own step
+    counts), and an error naming the refused parameter."""
+    shapes, steps = [(5, 3), (40,), (2, 2, 3)], [1, 4, 2]
+    rng = np.random.default_rng(7)
+    host = [[rng.standard_normal(s).astype(np.float32) for s in shapes] for _ in range(4)]  # p, g, m, v
+    many = [[GpuArray.from_numpy(a) for a in arrays] for arrays in host]
+    single = [[GpuArray.from_numpy(a) for a in arrays] for arrays in host]
+    adam_step_many(*many, None, steps, 0.01, 0.9, 0.999, 1e-8, 0.1, True)
+    for i in range(len(shapes)):
+        adam_step(single[0][i], single[1][i], single[2][i], single[3][i], None, steps[i], 0.01, 0.9, 0.999, 1e-8,
+                  0.1, True)
+    for got, want in zip(many, single):
+        for a, b in zip(got, want):
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
+    bad = [many[0], many[1], many[2], many[3][:2] + [GpuArray.from_numpy(np.zeros(4, np.float32))]]
+    with pytest.raises(ValueError, match="adam_step_many: parameter 2: adam_step"):
+        adam_step_many(*bad, None, steps, 0.01)

@@ -125,3 +125,36 @@ def _check(op: str, param: GpuArray, grad: GpuArray, **states) -> None:
     for name, a in arrays:
         if name != "grad" and a.storage is grad.storage:
             raise ValueError(f"{op}: grad shares a buffer with {name}; the gradient needs its own buffer")
+
+
+def adam_step_many(
+    params: list,
+    grads: list,
+    exp_avgs: list,
+    exp_avg_sqs: list,
+    max_exp_avg_sqs: list | None,
+    steps: list,
+    lr: float,
+    beta1: float = 0.9,
+    beta2: float = 0.999,
+    eps: float = 1e-8,
+    weight_decay: float = 0.0,
+    decoupled: bool = False,
+    *,
+    maximize: bool = False,
+) -> None:
+    """`adam_step` for each parameter of a list (`_native.adam_step_many`'s arguments, in its
+    order): one dispatch per parameter, and an error names the parameter's index."""
+    n = len(params)
+    lens = [len(grads), len(exp_avgs), len(exp_avg_sqs), len(steps),
+            n if max_exp_avg_sqs is None else len(max_exp_avg_sqs)]
+    if any(length != n for length in lens):
+        raise ValueError(f"adam_step_many: {n} params but grads, exp_avgs, exp_avg_sqs, steps, "
+                         f"max_exp_avg_sqs have {lens}")
+    for i in range(n):
+        vmax = None if max_exp_avg_sqs is None else max_exp_avg_sqs[i]
+        try:
+            adam_step(params[i], grads[i], exp_avgs[i], exp_avg_sqs[i], vmax, int(steps[i]), lr, beta1, beta2,
+                      eps, weight_decay, decoupled, maximize=maximize)
+        except (TypeError, ValueError) as e:
+            raise type(e)(f"adam_step_many: parameter {i}: {e}") from e
