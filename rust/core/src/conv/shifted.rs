@@ -228,8 +228,7 @@ pub(super) fn forward<T: Float>(
             wp[(b * k + t) * NB + j] = v;
         }
     }
-    let zero_bias = vec![T::ZERO; blocks * NB];
-    let mut bias_p = zero_bias.clone();
+    let mut bias_p = vec![T::ZERO; blocks * NB];
     if let Some(b) = bias {
         bias_p[..s.c_out].copy_from_slice(b);
     }
@@ -259,7 +258,9 @@ simd_dispatch! {
                                bias: &[T], c_out: usize, p: usize, y: &mut [T]) {
         let k = off.len();
         // Every run read is inside buf: the largest base plus the largest offset plus a vector.
-        let reach = bases.iter().map(|b| b.0).max().unwrap_or(0) + off.iter().max().unwrap_or(&0) + LANES;
+        let reach = bases.iter().map(|b| b.0).max().unwrap_or(0)
+            + off.iter().max().unwrap_or(&0)
+            + LANES;
         assert!(reach <= buf.len() && wp.len() == bias.len() * k, "shifted conv: operand sizes");
         let mv = if std::mem::size_of::<T>() <= 4 { MV } else { 2 };
         for (b, (wb, bb)) in wp.chunks_exact(k * NB).zip(bias.chunks_exact(NB)).enumerate() {
@@ -317,8 +318,8 @@ fn forward_tile<T: Float, const M: usize>(
     }
 }
 
-/// `gx = d conv2d / d x` for a conv that [`backward_data_applies`]: the forward conv of gy with the flipped,
-/// transposed kernel (same padding, as the kernel is odd).
+/// `gx = d conv2d / d x` for a conv that [`backward_data_applies`]: the forward conv of gy with
+/// the flipped, transposed kernel (same padding, as the kernel is odd).
 pub(super) fn backward_data<T: Float>(gy: &[T], wt: &[T], s: &Conv2dShape, gx: &mut [T]) {
     let t = Conv2dShape {
         c_in: s.c_out,
