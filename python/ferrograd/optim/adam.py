@@ -40,14 +40,9 @@ class Adam(Optimizer):
             if not native_ok(w, g):
                 self._update(p, g, group, state)
                 continue
-            _init_state(state, amsgrad, lambda: np.zeros_like(w))
-            state["step"] += 1
-            ws.append(w)
-            gs.append(g if g.flags.c_contiguous else np.array(g, order="C"))
-            ms.append(state["exp_avg"])
-            vs.append(state["exp_avg_sq"])
-            vmaxes.append(state.get("max_exp_avg_sq"))
-            steps.append(int(state["step"]))
+            g, m, v, vmax, step = _native_step_args(w, g, state, amsgrad)
+            for out, a in zip((ws, gs, ms, vs, vmaxes, steps), (w, g, m, v, vmax, step)):
+                out.append(a)
         if ws:
             _native.adam_step_many(ws, gs, ms, vs, vmaxes if amsgrad else None, steps, lr, b1, b2, eps, wd,
                                    bool(group["decoupled_weight_decay"]))
@@ -61,14 +56,9 @@ class Adam(Optimizer):
         if fast and fused_ok(w, g):
             return self._fused_update(w, g, group, state, lr, b1, b2, eps, wd)
         if fast and native_ok(w, g):  # one Rust pass instead of a dozen numpy ones
-            _init_state(state, amsgrad, lambda: np.zeros_like(w))
-            state["step"] += 1
             if group["maximize"]:  # the Rust step has no maximize: hand it the negated gradient
                 g = np.negative(g, out=np.empty(g.shape, g.dtype))
-            elif not g.flags.c_contiguous:
-                g = np.array(g, order="C")  # (np.ascontiguousarray would make a 0-dim grad 1-dim)
-            _native.adam_step(w, g, state["exp_avg"], state["exp_avg_sq"], state.get("max_exp_avg_sq"),
-                              int(state["step"]), lr, b1, b2, eps, wd, decoupled)
+            _native.adam_step(w, *_native_step_args(w, g, state, amsgrad), lr, b1, b2, eps, wd, decoupled)
             return
         g = decay(w, maybe_negate(g, group), lr, wd, decoupled)
         _init_state(state, amsgrad, lambda: np.zeros_like(w))
@@ -100,6 +90,16 @@ class AdamW(Adam):
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, foreach=foreach, maximize=maximize,
                          capturable=capturable, differentiable=differentiable, fused=fused,
                          decoupled_weight_decay=True)
+
+
+def _native_step_args(w, g, state: dict, amsgrad: bool):
+    """Counts the step of the numpy parameter `w` and returns what the Rust step takes after it:
+    the gradient C-contiguous, exp_avg, exp_avg_sq, max_exp_avg_sq (or None), the step number."""
+    _init_state(state, amsgrad, lambda: np.zeros_like(w))
+    state["step"] += 1
+    if not g.flags.c_contiguous:
+        g = np.array(g, order="C")  # (np.ascontiguousarray would make a 0-dim grad 1-dim)
+    return g, state["exp_avg"], state["exp_avg_sq"], state.get("max_exp_avg_sq"), int(state["step"])
 
 
 def _init_state(state: dict, amsgrad: bool, new) -> None:

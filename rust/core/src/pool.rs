@@ -463,7 +463,6 @@ pub fn adaptive_avg_pool2d_forward<T: Float>(
     )?;
     let st = x.strides();
     let (sn, sc, sy, sx) = (st[0], st[1], st[2], st[3]);
-    let (rows, cols) = (windows(h, out.0), windows(w, out.1));
     if (h, w) == out {
         // Every window is one pixel: a copy (a global pool of 1×1 maps, as at a small ResNet's end).
         let mut out_iter = y.iter_mut();
@@ -481,21 +480,20 @@ pub fn adaptive_avg_pool2d_forward<T: Float>(
         return Ok(());
     }
     // The windows are computed once, not per plane.
+    let (rows, cols) = (windows(h, out.0), windows(w, out.1));
     over_planes(y, out.0 * out.1, n * c * h * w, |plane, yp| {
-        {
-            let base = (plane / c) as isize * sn + (plane % c) as isize * sc;
-            for (oy, &(y0, y1)) in rows.iter().enumerate() {
-                for (ox, &(x0, x1)) in cols.iter().enumerate() {
-                    let mut acc = T::zero_impl();
-                    for iy in y0..y1 {
-                        let line = base + iy as isize * sy;
-                        for ix in x0..x1 {
-                            // SAFETY: (plane, iy, ix) is in range.
-                            acc += unsafe { *x.ptr_at(line + ix as isize * sx) };
-                        }
+        let base = (plane / c) as isize * sn + (plane % c) as isize * sc;
+        for (oy, &(y0, y1)) in rows.iter().enumerate() {
+            for (ox, &(x0, x1)) in cols.iter().enumerate() {
+                let mut acc = T::zero_impl();
+                for iy in y0..y1 {
+                    let line = base + iy as isize * sy;
+                    for ix in x0..x1 {
+                        // SAFETY: (plane, iy, ix) is in range.
+                        acc += unsafe { *x.ptr_at(line + ix as isize * sx) };
                     }
-                    yp[oy * out.1 + ox] = acc / T::from_f64_impl(((y1 - y0) * (x1 - x0)) as f64);
                 }
+                yp[oy * out.1 + ox] = acc / T::from_f64_impl(((y1 - y0) * (x1 - x0)) as f64);
             }
         }
     });
@@ -531,11 +529,11 @@ pub fn adaptive_avg_pool2d_backward<T: Float>(
         &input,
     )?;
     let plane_out = out.0 * out.1;
-    let (rows, cols) = (windows(h, out.0), windows(w, out.1));
     if (h, w) == out {
         gx.copy_from_slice(gy);
         return Ok(());
     }
+    let (rows, cols) = (windows(h, out.0), windows(w, out.1));
     over_planes(gx, h * w, n * c * h * w, |plane, gp| {
         gp.fill(T::zero_impl());
         let g = &gy[plane * plane_out..(plane + 1) * plane_out];
