@@ -78,3 +78,63 @@ def test_kernels_from_another_thread_while_the_importer_waits(threads):
     run = subprocess.run([sys.executable, "-c", _FROM_A_THREAD], env=env, capture_output=True, text=True,
                          timeout=120)
     assert run.stdout.strip() == "done", (run.stdout, run.stderr[-2000:])
+
+
+# ---- the warm window: after each kernel the pool's other threads keep looking for work for ~1 ms
+# (FG_POOL_SPIN_US), then sleep. These run in a subprocess with 2 threads, whatever the suite's.
+
+_SPIN_THEN_IDLE = """
+import time, numpy as np
+from ferrograd import _native
+a = np.random.default_rng(0).random((512, 512), dtype=np.float32)
+want = a.astype(np.float64) @ a.astype(np.float64)
+for i in range(200):  # parallel kernels, with gaps inside and outside the window
+    got = _native.matmul(a, a)
+    assert np.allclose(got, want, rtol=1e-4), i
+    if i % 20 == 0:
+        time.sleep(0.003)
+time.sleep(0.05)  # the window has passed: nothing may keep a core busy now
+t0, c0 = time.perf_counter(), time.process_time()
+time.sleep(0.3)
+print(f"idle cpu {(time.process_time() - c0) / (time.perf_counter() - t0):.3f}", flush=True)
+"""
+
+
+@pytest.mark.parametrize("spin_us", [None, "0", "50000"])
+def test_pool_threads_stop_spinning_after_the_window(spin_us):
+    import os
+    import subprocess
+
+    env = dict(os.environ, RAYON_NUM_THREADS="2")
+    env.pop("FG_POOL_SPIN_US", None)
+    if spin_us is not None:
+        env["FG_POOL_SPIN_US"] = spin_us
+    run = subprocess.run([sys.executable, "-c", _SPIN_THEN_IDLE], env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    idle = float(run.stdout.split()[-1])
+    assert idle < 0.2, f"a pool thread kept a core busy while the process slept ({idle:.2f} of a core)"
+
+
+def _many_kernels(q):
+    a = np.ones((BIG, BIG), np.float32)
+    total = 0.0
+    for _ in range(50):  # each call would start a warm window in the parent; the child has no workers
+        total += float(_native.matmul(a, a)[0, 0])
+    q.put(total)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="fork start method")
+def test_many_kernels_in_a_forked_child_after_the_parent_warmed_its_pool():
+    a = np.ones((BIG, BIG), np.float32)
+    _native.matmul(a, a)  # the parent's window is open when it forks
+    ctx = mp.get_context("fork")
+    q = ctx.Queue()
+    child = ctx.Process(target=_many_kernels, args=(q,))
+    child.start()
+    child.join(120)
+    if child.is_alive():
+        child.kill()
+        pytest.fail("parallel kernels hung in a forked child")
+    assert child.exitcode == 0
+    assert q.get(timeout=10) == 50 * BIG

@@ -16,6 +16,10 @@
 //! [`TASK_ELEMS`] is the other side of the policy: how many elements one task of an
 //! elementwise pass (optimizer step, mixer GELU) takes.
 
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::OnceLock;
+use std::time::Instant;
+
 /// Below this many multiply-adds a product runs on one thread.
 pub const MACS_THRESHOLD: usize = 1 << 19;
 
@@ -80,10 +84,96 @@ pub fn adopt_calling_thread() -> bool {
     if std::env::var("FG_POOL_CALLER").is_ok_and(|v| v == "0") || configured_threads() < 2 {
         return false;
     }
-    rayon::ThreadPoolBuilder::new()
+    let built = rayon::ThreadPoolBuilder::new()
         .use_current_thread()
         .build_global()
-        .is_ok()
+        .is_ok();
+    let micros = std::env::var("FG_POOL_SPIN_US")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .unwrap_or(DEFAULT_WARM_MICROS);
+    if built && micros > 0 {
+        WARM_NANOS.store(micros * 1000, Ordering::Relaxed);
+        POOL_PID.store(std::process::id(), Ordering::Relaxed);
+    }
+    built
+}
+
+// ---- a warm pool between kernels ------------------------------------------------------------
+//
+// A small model calls a kernel every few tens of microseconds, with Python in between. Rayon's
+// idle workers go to sleep after a few rounds of looking for work, so each parallel kernel paid a
+// futex wake-up (in a VM an inter-processor interrupt too): measured in a Transformer step's
+// replay on 2 threads, its GEMMs took 1.8x their back-to-back time, slower than on one thread.
+// OpenMP runtimes (PyTorch's threads) spin a while before sleeping for the same reason. Here each
+// kernel call (`keep_warm`, from the Python binding) extends a short window in which the other
+// workers keep looking for work, running any that a kernel forks at once.
+
+/// How long (µs) the workers keep looking for work after the last kernel call;
+/// `FG_POOL_SPIN_US` sets another (0: never).
+const DEFAULT_WARM_MICROS: u64 = 1000;
+static WARM_NANOS: AtomicU64 = AtomicU64::new(0);
+
+/// The pid that built the adopted pool (0: no warm pool). A forked child has none of the pool's
+/// threads, so a spinner spawned there would never run: it spawns none.
+static POOL_PID: AtomicU32 = AtomicU32::new(0);
+/// End of the warm window, in nanoseconds since [`epoch`].
+static WARM_UNTIL: AtomicU64 = AtomicU64::new(0);
+/// Workers now spinning (a new round of spinners starts only when all have stopped).
+static SPINNERS: AtomicUsize = AtomicUsize::new(0);
+
+fn epoch() -> &'static Instant {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    EPOCH.get_or_init(Instant::now)
+}
+
+fn now_nanos() -> u64 {
+    epoch().elapsed().as_nanos() as u64
+}
+
+/// Called after each kernel: keeps the pool's other workers awake for the window. No-op with one
+/// thread, without the adopted pool (`FG_POOL_CALLER=0`), with `FG_POOL_SPIN_US=0`, and in a
+/// forked child.
+pub fn keep_warm() {
+    let pid = POOL_PID.load(Ordering::Relaxed);
+    if pid == 0 {
+        return;
+    }
+    WARM_UNTIL.store(now_nanos() + WARM_NANOS.load(Ordering::Relaxed), Ordering::Relaxed);
+    let workers = threads().saturating_sub(1);
+    if workers == 0 || SPINNERS.load(Ordering::Relaxed) != 0 || pid != std::process::id() {
+        return;
+    }
+    if SPINNERS
+        .compare_exchange(0, workers, Ordering::AcqRel, Ordering::Relaxed)
+        .is_err()
+    {
+        return;
+    }
+    rayon::spawn_broadcast(|ctx| {
+        if ctx.index() == 0 {
+            return; // the adopted caller's thread: it has Python to run
+        }
+        spin_until_cold();
+        SPINNERS.fetch_sub(1, Ordering::AcqRel);
+    });
+}
+
+/// Runs whatever work the pool gets until the warm window has passed. `thread::yield_now` gives
+/// the core away when another process wants it (several ranks on one machine).
+fn spin_until_cold() {
+    loop {
+        if let Some(rayon::Yield::Executed) = rayon::yield_now() {
+            continue;
+        }
+        if now_nanos() > WARM_UNTIL.load(Ordering::Relaxed) {
+            return;
+        }
+        for _ in 0..32 {
+            std::hint::spin_loop();
+        }
+        std::thread::yield_now();
+    }
 }
 
 /// The size rayon gives its global pool: RAYON_NUM_THREADS when it is a positive number, else the

@@ -35,6 +35,7 @@ pub fn guard<R>(op: &'static str, f: impl FnOnce() -> PyResult<R>) -> PyResult<R
     let outer = CURRENT_OP.with(|c| c.replace(op));
     let result = catch_unwind(AssertUnwindSafe(f));
     CURRENT_OP.with(|c| c.set(outer));
+    ferrograd_core::par::keep_warm(); // the next kernel finds the pool's threads awake
     result.unwrap_or_else(|payload| {
         let msg = payload
             .downcast_ref::<&str>()
