@@ -489,7 +489,7 @@ fn check_non_finite(s: Conv2dShape, seed: u64) {
 /// Tiny maps: where every output pixel reads every input pixel (1×1 and 2×2 maps) the batch is
 /// one dense GEMM; elsewhere taps that read only padding are cropped off the kernel (a 1×1 map,
 /// dilation 2 or 4 on 2×2 and 4×4 maps, padding beyond the kernel's reach, an axis with no live
-/// tap at all, groups, asymmetric padding). Forward and both backwards, on 1 and 2 threads, with
+/// tap at all, groups, asymmetric padding). Forward and both backwards, on 1, 2 and 3 threads, with
 /// batches that do (5, 64) and do not (2) take the dense path.
 #[test]
 fn dead_taps_and_dense_tiny_maps_match_naive() {
@@ -510,8 +510,14 @@ fn dead_taps_and_dense_tiny_maps_match_naive() {
         ([3, 5, 3, 2], [4, 5, 5, 5], 1, 2, 1, 1),  // 5×5 on 3×2: rows 1..4, columns 1..4 live
         ([64, 16, 2, 2], [32, 16, 3, 3], 1, 1, 1, 1), // enough work to thread
         ([64, 32, 1, 1], [64, 32, 3, 3], 1, 1, 1, 1),
+        // From 2^20 multiply-adds the GEMMs split the longer of their two output dims across
+        // the threads (3 threads: parts not a multiple of 16, and rows as well as columns).
+        ([64, 64, 2, 2], [64, 64, 3, 3], 1, 1, 1, 1),
+        ([48, 128, 2, 2], [72, 128, 3, 3], 2, 1, 1, 1),
+        ([64, 128, 1, 1], [128, 128, 3, 3], 1, 1, 1, 1),
+        ([100, 96, 1, 1], [120, 96, 3, 3], 1, 1, 1, 1),
     ];
-    for threads in [1, 2] {
+    for threads in [1, 2, 3] {
         on_threads(threads, || {
             for (i, &(input, weight, st, pad, dil, groups)) in shapes.iter().enumerate() {
                 check(shape(input, weight, st, pad, dil, groups), 100 + i as u64);

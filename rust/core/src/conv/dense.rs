@@ -13,6 +13,7 @@
 //! that im2col skips: those convs keep the other paths ([`Plan::new`] takes only exact cases).
 
 use faer::{Accum, Par};
+use rayon::prelude::*;
 
 use super::{gemm, Conv2dShape};
 use crate::num::Float;
@@ -25,10 +26,16 @@ const MIN_IMAGES: usize = 4;
 /// The largest expanded kernel (elements) built per call (16 MiB of f32).
 const MAX_EXPANDED: usize = 1 << 22;
 
-/// For each output pixel (row-major over OH×OW) and input pixel (row-major over H×W), the tap
-/// `ki·kw + kj` that links them.
+/// Where each entry of a row of `E` comes from in the weight: for output pixel `po` (row-major
+/// over OH×OW), entry `c·HW + pi` of every row `o·P + po` is `w[o, c, tap]`, `tap` linking `po`
+/// and input pixel `pi`; `index[po·cg·HW + c·HW + pi] = c·kh·kw + tap` is its offset in the
+/// output channel's `cg·kh·kw` weights. Expand and fold are then one flat gather (scatter-add)
+/// per row: no nested loops over 2- to 4-element pieces (the tiny-map convs spent 35–45 % of
+/// their time there).
 pub(super) struct Plan {
-    taps: Vec<usize>,
+    index: Vec<u32>,
+    /// Every entry of `index` is below this: `cg·kh·kw`, the weights of one output channel.
+    bound: usize,
 }
 
 /// Per axis: `links[o][i]` = the tap k with `o·stride − pad + k·dil == i`, if any.
@@ -69,48 +76,109 @@ impl Plan {
                 }
             }
         }
-        Some(Plan { taps })
+        let (cg, kk) = (s.cg(), s.kh * s.kw);
+        let mut index = Vec::with_capacity(p * cg * hw);
+        for po_taps in taps.chunks_exact(hw) {
+            for c in 0..cg {
+                index.extend(po_taps.iter().map(|&t| (c * kk + t) as u32));
+            }
+        }
+        Some(Plan { index, bound: cg * kk })
     }
 
     /// Group g's expanded kernel `E` (og·P, cg·HW), row-major, into `e`.
     fn expand<T: Float>(&self, w: &[T], s: &Conv2dShape, g: usize, e: &mut [T]) {
-        let (p, hw, kk, cg) = (s.p(), s.in_plane(), s.kh * s.kw, s.cg());
-        for (o, rows) in e.chunks_exact_mut(p * cg * hw).enumerate() {
-            let wo = &w[(g * s.og() + o) * cg * kk..][..cg * kk];
-            for (taps, row) in self.taps.chunks_exact(hw).zip(rows.chunks_exact_mut(cg * hw)) {
-                for (wc, dst) in wo.chunks_exact(kk).zip(row.chunks_exact_mut(hw)) {
-                    for (d, &t) in dst.iter_mut().zip(taps) {
-                        *d = wc[t];
-                    }
-                }
+        let width = s.cg() * s.in_plane();
+        let per_o = s.cg() * s.kh * s.kw;
+        for (o, rows) in e.chunks_exact_mut(s.p() * width).enumerate() {
+            let wo = &w[(g * s.og() + o) * per_o..][..per_o];
+            assert_eq!(wo.len(), self.bound);
+            for (row, index) in rows.chunks_exact_mut(width).zip(self.index.chunks_exact(width)) {
+                // SAFETY: every index is below self.bound = wo.len() (built so in Plan::new).
+                unsafe { gather(row, wo, index) };
             }
         }
     }
 
     /// Adds group g's `gE` (og·P, cg·HW) onto its taps in `gw` (the group's rows, zeroed).
     fn fold<T: Float>(&self, ge: &[T], s: &Conv2dShape, g: usize, gw: &mut [T]) {
-        let (p, hw, kk, cg) = (s.p(), s.in_plane(), s.kh * s.kw, s.cg());
-        for (o, rows) in ge.chunks_exact(p * cg * hw).enumerate() {
-            let wo = &mut gw[(g * s.og() + o) * cg * kk..][..cg * kk];
-            for (taps, row) in self.taps.chunks_exact(hw).zip(rows.chunks_exact(cg * hw)) {
-                for (wc, src) in wo.chunks_exact_mut(kk).zip(row.chunks_exact(hw)) {
-                    for (&v, &t) in src.iter().zip(taps) {
-                        wc[t] += v;
-                    }
+        let width = s.cg() * s.in_plane();
+        let per_o = s.cg() * s.kh * s.kw;
+        for (o, rows) in ge.chunks_exact(s.p() * width).enumerate() {
+            let wo = &mut gw[(g * s.og() + o) * per_o..][..per_o];
+            for (row, index) in rows.chunks_exact(width).zip(self.index.chunks_exact(width)) {
+                for (&v, &i) in row.iter().zip(index) {
+                    wo[i as usize] += v;
                 }
             }
         }
     }
 }
 
-/// One GEMM splits across threads only from [`par::GEMM_SPLIT_THRESHOLD`] multiply-adds.
-fn threads(s: &Conv2dShape) -> Par {
-    let macs = s.n * s.c_out * s.cg() * s.p() * s.in_plane();
-    if par::worth(macs, par::GEMM_SPLIT_THRESHOLD) {
-        Par::rayon(0)
-    } else {
-        Par::Seq
+/// `row[j] = w[index[j]]`, compiled for the CPU's widest vector unit (AVX-512 gathers 16 at
+/// once).
+///
+/// # Safety
+/// Every `index[j]` with `j < row.len()` must be below `w.len()`.
+unsafe fn gather<T: Float>(row: &mut [T], w: &[T], index: &[u32]) {
+    crate::simd::dispatch(
+        #[inline(always)]
+        || {
+            for (d, &i) in row.iter_mut().zip(index) {
+                // SAFETY: the caller's contract.
+                *d = unsafe { *w.get_unchecked(i as usize) };
+            }
+        },
+    )
+}
+
+/// `dst (m, n) = lhs (m, k) @ rhs (k, n)` on raw strided matrices. From
+/// [`par::GEMM_SPLIT_THRESHOLD`] / 4 multiply-adds the longer of m and n is split across the
+/// threads, one single-threaded GEMM each, in one fork-join. Splitting n gives each thread its
+/// own columns of rhs to pack (the expanded kernel, the larger operand here); faer's own split of
+/// these short products did not pay (a (64,64,2,2) conv, 2 threads: 90 µs against 86 on one).
+///
+/// # Safety
+/// As [`gemm`]: the three matrices are in bounds for their shapes and strides, and `dst`'s
+/// elements are disjoint.
+unsafe fn gemm_split<T: Float>(
+    dst: (*mut T, isize, isize),
+    lhs: (*const T, isize, isize),
+    rhs: (*const T, isize, isize),
+    (m, k, n): (usize, usize, usize),
+) {
+    let threads = par::threads();
+    if !par::worth(m * k * n, par::GEMM_SPLIT_THRESHOLD / 4) || m.max(n) < 2 * threads {
+        return unsafe { gemm(dst, lhs, rhs, (m, k, n), Accum::Replace, Par::Seq) };
     }
+    let split_n = n >= m;
+    let len = if split_n { n } else { m };
+    // Multiples of 16 (a vector of f32) when there are enough.
+    let per = len.div_ceil(threads);
+    let per = if len >= 32 * threads { per.next_multiple_of(16) } else { per };
+    // Raw pointers are not Send: carried as addresses.
+    let (d, l, r) = (dst.0 as usize, lhs.0 as usize, rhs.0 as usize);
+    (0..len.div_ceil(per)).into_par_iter().for_each(|t| {
+        let (i0, part) = (t * per, per.min(len - t * per));
+        let i0 = i0 as isize;
+        // SAFETY: columns (rows) i0..i0+part of dst and rhs (lhs), disjoint between tasks; the
+        // caller's contract for the rest.
+        unsafe {
+            let (dst_at, lhs_at, rhs_at, shape) = if split_n {
+                (i0 * dst.2, 0, i0 * rhs.2, (m, k, part))
+            } else {
+                (i0 * dst.1, i0 * lhs.1, 0, (part, k, n))
+            };
+            gemm(
+                ((d as *mut T).offset(dst_at), dst.1, dst.2),
+                ((l as *const T).offset(lhs_at), lhs.1, lhs.2),
+                ((r as *const T).offset(rhs_at), rhs.1, rhs.2),
+                shape,
+                Accum::Replace,
+                Par::Seq,
+            )
+        }
+    });
 }
 
 /// `x` as the row-major (N, C_in·H·W) matrix: (pointer, row stride, column stride), when its
@@ -156,19 +224,16 @@ pub(super) fn forward<T: Float>(
     let mut buf = Vec::new();
     let (xp, rs, cs) = as_matrix(x, &mut buf);
     let mut e = scratch::take_overwritten(m * k, T::ZERO);
-    let par = threads(s);
     for g in 0..s.groups {
         plan.expand(w, s, g, &mut e);
         // SAFETY: y is the contiguous (N, C_out·P) output, group g's columns g·m..; x's group-g
         // columns; E (m, k) read transposed.
         unsafe {
-            gemm(
+            gemm_split(
                 (y.as_mut_ptr().add(g * m), (s.c_out * p) as isize, 1),
                 (xp.offset((g * k) as isize * cs), rs, cs),
                 (e.as_ptr(), 1, k as isize),
                 (s.n, k, m),
-                Accum::Replace,
-                par,
             );
         }
     }
@@ -190,18 +255,15 @@ pub(super) fn backward_data<T: Float>(gy: &[T], w: &[T], s: &Conv2dShape, gx: &m
     let (p, hw, og, cg) = (s.p(), s.in_plane(), s.og(), s.cg());
     let (k, m) = (cg * hw, og * p);
     let mut e = scratch::take_overwritten(m * k, T::ZERO);
-    let par = threads(s);
     for g in 0..s.groups {
         plan.expand(w, s, g, &mut e);
         // SAFETY: gx (N, C_in·HW) group-g columns; gy (N, C_out·P) group-g columns; E (m, k).
         unsafe {
-            gemm(
+            gemm_split(
                 (gx.as_mut_ptr().add(g * k), (s.c_in * hw) as isize, 1),
                 (gy.as_ptr().add(g * m), (s.c_out * p) as isize, 1),
                 (e.as_ptr(), k as isize, 1),
                 (s.n, m, k),
-                Accum::Replace,
-                par,
             );
         }
     }
@@ -215,19 +277,16 @@ pub(super) fn backward_weight<T: Float>(x: &StridedView<T>, gy: &[T], s: &Conv2d
     let mut buf = Vec::new();
     let (xp, rs, cs) = as_matrix(x, &mut buf);
     let mut ge = scratch::take_overwritten(m * k, T::ZERO);
-    let par = threads(s);
     gw.fill(T::ZERO);
     for g in 0..s.groups {
         // SAFETY: gE (m, k) row-major; gy's group-g columns read transposed (m, N); x's group-g
         // columns (N, k).
         unsafe {
-            gemm(
+            gemm_split(
                 (ge.as_mut_ptr(), k as isize, 1),
                 (gy.as_ptr().add(g * m), 1, (s.c_out * p) as isize),
                 (xp.offset((g * k) as isize * cs), rs, cs),
                 (m, s.n, k),
-                Accum::Replace,
-                par,
             );
         }
         plan.fold(&ge, s, g, gw);
