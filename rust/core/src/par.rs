@@ -139,7 +139,10 @@ pub fn keep_warm() {
     if pid == 0 {
         return;
     }
-    WARM_UNTIL.store(now_nanos() + WARM_NANOS.load(Ordering::Relaxed), Ordering::Relaxed);
+    WARM_UNTIL.store(
+        now_nanos() + WARM_NANOS.load(Ordering::Relaxed),
+        Ordering::Relaxed,
+    );
     let workers = threads().saturating_sub(1);
     if workers == 0 || SPINNERS.load(Ordering::Relaxed) != 0 || pid != std::process::id() {
         return;

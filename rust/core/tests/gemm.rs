@@ -235,3 +235,52 @@ fn thin_products_match_naive_in_every_layout() {
         }
     }
 }
+
+/// From GEMM_SPLIT_THRESHOLD multiply-adds one product splits the longer of its output dims
+/// across the threads (rows of a when m > n, columns of b otherwise), each part a whole
+/// single-threaded GEMM. On 1, 2 and 3 threads, parts not a multiple of 16, a read transposed
+/// and batched products, against the naive loop.
+#[test]
+fn split_products_match_naive_on_any_thread_count() {
+    let cases = [
+        (1283usize, 64usize, 70usize),
+        (70, 64, 1283),
+        (301, 129, 300),
+        (97, 700, 101),
+    ];
+    for threads in [1, 2, 3] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            for (ci, &(m, k, n)) in cases.iter().enumerate() {
+                let seed = 7000 + ci as u64;
+                let (a, b) = (random(2 * m * k, seed), random(k * n, seed + 1));
+                // a stored (k, m) and read transposed; then two batches of a row-major a.
+                let vat = StridedView::new(&a, 0, &[m, k], &[1, m as isize]).unwrap();
+                let vb = StridedView::new(&b, 0, &[k, n], &[n as isize, 1]).unwrap();
+                let mut out = vec![f64::NAN; m * n];
+                gemm::matmul(&vat, &vb, &mut out).unwrap();
+                let want = naive((&a, 0, [1, m as isize]), (&b, 0, [n as isize, 1]), m, k, n);
+                assert_close(&out, &want, k);
+                let va2 = StridedView::new(&a, 0, &[2, m, k], &[(m * k) as isize, k as isize, 1])
+                    .unwrap();
+                let vb2 = StridedView::new(&b, 0, &[1, k, n], &[0, n as isize, 1]).unwrap();
+                let mut out2 = vec![f64::NAN; 2 * m * n];
+                gemm::matmul(&va2, &vb2, &mut out2).unwrap();
+                for bi in 0..2 {
+                    let off = (bi * m * k) as isize;
+                    let want = naive(
+                        (&a, off, [k as isize, 1]),
+                        (&b, 0, [n as isize, 1]),
+                        m,
+                        k,
+                        n,
+                    );
+                    assert_close(&out2[bi * m * n..(bi + 1) * m * n], &want, k);
+                }
+            }
+        });
+    }
+}

@@ -13,7 +13,6 @@
 //! that im2col skips: those convs keep the other paths ([`Plan::new`] takes only exact cases).
 
 use faer::{Accum, Par};
-use rayon::prelude::*;
 
 use super::{gemm, Conv2dShape};
 use crate::num::Float;
@@ -132,53 +131,25 @@ unsafe fn gather<T: Float>(row: &mut [T], w: &[T], index: &[u32]) {
     )
 }
 
-/// `dst (m, n) = lhs (m, k) @ rhs (k, n)` on raw strided matrices. From
-/// [`par::GEMM_SPLIT_THRESHOLD`] / 4 multiply-adds the longer of m and n is split across the
-/// threads, one single-threaded GEMM each, in one fork-join. Splitting n gives each thread its
-/// own columns of rhs to pack (the expanded kernel, the larger operand here); faer's own split of
-/// these short products did not pay (a (64,64,2,2) conv, 2 threads: 90 µs against 86 on one).
+/// `dst (m, n) = lhs (m, k) @ rhs (k, n)`: one GEMM, split across the threads from
+/// [`par::GEMM_SPLIT_THRESHOLD`] / 4 multiply-adds (gemm::split_product: each thread its own
+/// columns of the expanded kernel).
 ///
 /// # Safety
-/// As [`gemm`]: the three matrices are in bounds for their shapes and strides, and `dst`'s
-/// elements are disjoint.
+/// As [`gemm`].
 unsafe fn gemm_split<T: Float>(
     dst: (*mut T, isize, isize),
     lhs: (*const T, isize, isize),
     rhs: (*const T, isize, isize),
     (m, k, n): (usize, usize, usize),
 ) {
-    let threads = par::threads();
-    if !par::worth(m * k * n, par::GEMM_SPLIT_THRESHOLD / 4) || m.max(n) < 2 * threads {
-        return unsafe { gemm(dst, lhs, rhs, (m, k, n), Accum::Replace, Par::Seq) };
-    }
-    let split_n = n >= m;
-    let len = if split_n { n } else { m };
-    // Multiples of 16 (a vector of f32) when there are enough.
-    let per = len.div_ceil(threads);
-    let per = if len >= 32 * threads { per.next_multiple_of(16) } else { per };
-    // Raw pointers are not Send: carried as addresses.
-    let (d, l, r) = (dst.0 as usize, lhs.0 as usize, rhs.0 as usize);
-    (0..len.div_ceil(per)).into_par_iter().for_each(|t| {
-        let (i0, part) = (t * per, per.min(len - t * per));
-        let i0 = i0 as isize;
-        // SAFETY: columns (rows) i0..i0+part of dst and rhs (lhs), disjoint between tasks; the
-        // caller's contract for the rest.
-        unsafe {
-            let (dst_at, lhs_at, rhs_at, shape) = if split_n {
-                (i0 * dst.2, 0, i0 * rhs.2, (m, k, part))
-            } else {
-                (i0 * dst.1, i0 * lhs.1, 0, (part, k, n))
-            };
-            gemm(
-                ((d as *mut T).offset(dst_at), dst.1, dst.2),
-                ((l as *const T).offset(lhs_at), lhs.1, lhs.2),
-                ((r as *const T).offset(rhs_at), rhs.1, rhs.2),
-                shape,
-                Accum::Replace,
-                Par::Seq,
-            )
+    unsafe {
+        if k > 0 && par::worth(m * k * n, par::GEMM_SPLIT_THRESHOLD / 4) {
+            crate::gemm::split_product(dst, lhs, rhs, (m, k, n));
+        } else {
+            gemm(dst, lhs, rhs, (m, k, n), Accum::Replace, Par::Seq);
         }
-    });
+    }
 }
 
 /// `x` as the row-major (N, C_in·H·W) matrix: (pointer, row stride, column stride), when its
