@@ -156,6 +156,7 @@ pub fn matmul<T: Float>(a: &StridedView<T>, b: &StridedView<T>, out: &mut [T]) -
                     (a_ptrs[i] as *const T, a_rs, a_cs),
                     (b_ptrs[i] as *const T, b_rs, b_cs),
                     (m, k, n),
+                    false,
                 );
             }
         }
@@ -167,7 +168,7 @@ pub fn matmul<T: Float>(a: &StridedView<T>, b: &StridedView<T>, out: &mut [T]) -
     Ok(())
 }
 
-/// `dst (m, n) = lhs (m, k) @ rhs (k, n)` on raw strided matrices, the longer of m and n split
+/// `dst (m, n) = lhs (m, k) @ rhs (k, n)` (`add`: `+=`) on raw strided matrices, the longer of m and n split
 /// across the threads: one single-threaded GEMM each, in one fork-join. faer's own split of the
 /// short products of small models paid little: 1280×64×64 on 2 threads 59 µs against 68 on one,
 /// a (64,64,2,2) conv's 90 against 86. Splitting n gives each thread its own columns of rhs to
@@ -181,7 +182,9 @@ pub(crate) unsafe fn split_product<T: Float>(
     lhs: (*const T, isize, isize),
     rhs: (*const T, isize, isize),
     (m, k, n): (usize, usize, usize),
+    add: bool,
 ) {
+    let accum = if add { Accum::Add } else { Accum::Replace };
     let product = |d: *mut T, l: *const T, r: *const T, (m, k, n): (usize, usize, usize)| {
         if m == 0 || n == 0 {
             return;
@@ -191,7 +194,7 @@ pub(crate) unsafe fn split_product<T: Float>(
             let d = MatMut::<T>::from_raw_parts_mut(d, m, n, dst.1, dst.2);
             let a = MatRef::<T>::from_raw_parts(l, m, k, lhs.1, lhs.2);
             let b = MatRef::<T>::from_raw_parts(r, k, n, rhs.1, rhs.2);
-            faer::linalg::matmul::matmul(d, Accum::Replace, a, b, T::one_impl(), Par::Seq);
+            faer::linalg::matmul::matmul(d, accum, a, b, T::one_impl(), Par::Seq);
         }
     };
     let threads = par::threads();
@@ -452,11 +455,18 @@ pub fn gemm_ld<F: Float>(
     if unsafe { thin::try_thin(dst, ld, a, b, add) } {
         return;
     }
-    let par = if threaded && par::worth(m * n * k, par::GEMM_SPLIT_THRESHOLD) {
-        Par::rayon(0)
-    } else {
-        Par::Seq
-    };
+    if threaded && par::worth(m * n * k, par::GEMM_SPLIT_THRESHOLD) {
+        // SAFETY: as below.
+        return unsafe {
+            split_product(
+                (dst.as_mut_ptr(), ld as isize, 1),
+                (a.ptr, a.rs, a.cs),
+                (b.ptr, b.rs, b.cs),
+                (m, k, n),
+                add,
+            )
+        };
+    }
     // SAFETY: `a` and `b` were made from bounds-checked buffers and sliced with checked ranges;
     // `dst` holds m rows of n at stride ld (asserted).
     unsafe {
@@ -469,7 +479,7 @@ pub fn gemm_ld<F: Float>(
             lhs,
             rhs,
             F::one_impl(),
-            par,
+            Par::Seq,
         );
     }
 }

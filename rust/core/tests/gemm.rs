@@ -284,3 +284,44 @@ fn split_products_match_naive_on_any_thread_count() {
         });
     }
 }
+
+/// The raw-matrix GEMM of the fused kernels (RNN, mixing) splits the same way, also when it adds
+/// into its destination and the destination's rows are longer than n (padding left untouched).
+#[test]
+fn split_gemm_ld_adds_into_padded_rows() {
+    let (m, k, n, ld) = (300usize, 150usize, 130usize, 133usize);
+    for threads in [1, 2, 3] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let (a, b) = (random(m * k, 8100), random(k * n, 8101));
+            let init = random(m * ld, 8102);
+            let mut dst = init.clone();
+            gemm::gemm_ld(
+                &mut dst,
+                ld,
+                gemm::Mat::c(&a, m, k),
+                gemm::Mat::c(&b, k, n),
+                true,
+                true,
+            );
+            let prod = naive((&a, 0, [k as isize, 1]), (&b, 0, [n as isize, 1]), m, k, n);
+            for r in 0..m {
+                for c in 0..ld {
+                    let want = if c < n {
+                        init[r * ld + c] + prod[r * n + c]
+                    } else {
+                        init[r * ld + c]
+                    };
+                    let got = dst[r * ld + c];
+                    assert!(
+                        (got - want).abs() <= 1e-12 * (k as f64 + 2.0),
+                        "({r}, {c}): {got} vs {want}"
+                    );
+                }
+            }
+        });
+    }
+}

@@ -145,7 +145,7 @@ unsafe fn gemm_split<T: Float>(
 ) {
     unsafe {
         if k > 0 && par::worth(m * k * n, par::GEMM_SPLIT_THRESHOLD / 4) {
-            crate::gemm::split_product(dst, lhs, rhs, (m, k, n));
+            crate::gemm::split_product(dst, lhs, rhs, (m, k, n), false);
         } else {
             gemm(dst, lhs, rhs, (m, k, n), Accum::Replace, Par::Seq);
         }
