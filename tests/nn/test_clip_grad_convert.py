@@ -127,3 +127,31 @@ def test_convert_parameters_bad_arguments():
         parameters_to_vector([])
     with pytest.raises(TypeError, match="parameters_to_vector: parameter 0 is a ndarray"):
         parameters_to_vector([np.zeros(3)])
+
+
+def test_clip_grad_norm_2_is_the_float64_norm_on_every_layout():
+    # The 2-norm of C-contiguous float gradients is one native pass in float64; other layouts go
+    # through numpy. Both give the float64 norm of all the gradients.
+    rng = np.random.default_rng(3)
+    for dtype in (np.float32, np.float64):
+        grads = [rng.standard_normal(s).astype(dtype) * 1e3 for s in [(384, 128), (7,), (1,), (0,), (33, 5)]]
+        want = math.sqrt(sum(float((g.astype(np.float64) ** 2).sum()) for g in grads))
+        got = get_total_norm([fg.tensor(g) for g in grads]).item()
+        assert abs(got - want) <= 1e-6 * want
+        transposed = [fg.tensor(np.ascontiguousarray(g.T).T) for g in grads]  # Fortran-ordered
+        assert abs(get_total_norm(transposed).item() - want) <= 1e-6 * want
+    # Squares past float32's range stay finite (the sum is float64), as torch's norm does.
+    big = get_total_norm([fg.tensor(np.array([3e20, 4e20], np.float32))]).item()
+    assert math.isclose(big, 5e20, rel_tol=1e-6)
+
+
+def test_native_sum_of_squares_arguments():
+    from ferrograd import _native
+
+    a = np.arange(6, dtype=np.float32).reshape(2, 3)
+    assert _native.sum_of_squares([a, a.astype(np.float64)]) == 2 * 55.0
+    assert _native.sum_of_squares([]) == 0.0
+    with pytest.raises(ValueError, match="sum_of_squares: array 1: .*C-contiguous"):
+        _native.sum_of_squares([a, a.T])
+    with pytest.raises(TypeError, match="sum_of_squares: array 0"):
+        _native.sum_of_squares([np.arange(3)])

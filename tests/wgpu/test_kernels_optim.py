@@ -193,3 +193,16 @@ def test_adam_step_many_is_adam_step_per_parameter():
     bad = [many[0], many[1], many[2], many[3][:2] + [GpuArray.from_numpy(np.zeros(4, np.float32))]]
     with pytest.raises(ValueError, match="adam_step_many: parameter 2: adam_step"):
         adam_step_many(*bad, None, steps, 0.01)
+
+
+def test_sum_of_squares_on_the_device_matches_the_native_kernel():
+    from ferrograd import _native
+    from ferrograd.wgpu.kernels import sum_of_squares
+
+    rng = np.random.default_rng(8)
+    host = [rng.standard_normal(s).astype(np.float32) for s in [(7, 37), (1,), (0,), (300,)]]
+    want = _native.sum_of_squares(host)
+    got = sum_of_squares([GpuArray.from_numpy(a) for a in host])
+    assert abs(got - want) <= 1e-5 * want
+    with pytest.raises(TypeError, match="sum_of_squares: array 1"):
+        sum_of_squares([GpuArray.from_numpy(host[0]), [1.0, 2.0]])

@@ -28,7 +28,7 @@ from .softmax import (  # noqa: F401
 from .mixing import channel_mixing_backward, channel_mixing_forward, token_mixing_backward, token_mixing_forward  # noqa: F401,E501
 from .rnn import gru_backward, gru_forward, lstm_backward, lstm_forward, rnn_backward, rnn_forward  # noqa: F401
 from .attention import sdpa_backward, sdpa_forward  # noqa: F401
-from .optim import adam_step, adam_step_many, sgd_step  # noqa: F401
+from .optim import adam_step, adam_step_many, sgd_step, sum_of_squares  # noqa: F401
 from .dropout import dropout_mask, random_uint32  # noqa: F401
 from .embedding import embedding_backward, embedding_forward  # noqa: F401
 from ._entry import device_kernel as _device_kernel

@@ -158,3 +158,14 @@ def adam_step_many(
                       eps, weight_decay, decoupled, maximize=maximize)
         except (TypeError, ValueError) as e:
             raise type(e)(f"adam_step_many: parameter {i}: {e}") from e
+
+
+def sum_of_squares(arrays: list) -> float:
+    """Σ x² over all the arrays (`_native.sum_of_squares` on the device): each array's sum on the
+    device in float32, read back and added in float64."""
+    total = 0.0
+    for i, a in enumerate(arrays):
+        if getattr(a, "dtype", None) not in (np.float32, np.float64):
+            raise TypeError(f"sum_of_squares: array {i} must be a float32 or float64 array, got {type(a).__name__}")
+        total += float((a * a).sum().item()) if a.size else 0.0
+    return total
