@@ -1,6 +1,8 @@
 //! conv2d kernels == naive loops on odd shapes (strides, paddings, dilations, groups; every
 //! scheduling path: sequential, images in parallel, parallel GEMMs, tiled im2col, 1×1 GEMM).
 
+mod common;
+use common::on_threads;
 use ferrograd_core::conv::{self, Conv2dShape};
 use ferrograd_core::StridedView;
 use rand::rngs::StdRng;
@@ -208,15 +210,6 @@ fn bad_buffers_are_errors_not_panics() {
     assert!(Conv2dShape::new([1, 2, 2, 2], [3, 2, 3, 3], (1, 1), (0, 0), (1, 1), 1).is_err());
     assert!(Conv2dShape::new([1, 3, 5, 5], [3, 1, 3, 3], (1, 1), (0, 0), (1, 1), 2).is_err());
     assert!(Conv2dShape::new([1, 2, 5, 5], [3, 2, 3, 3], (0, 1), (0, 0), (1, 1), 1).is_err());
-}
-
-/// Runs `f` on a rayon pool of `threads` threads (the kernels pick their schedule from it).
-fn on_threads(threads: usize, f: impl FnOnce() + Send) {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .unwrap()
-        .install(f)
 }
 
 /// Output maps of at most 128 pixels with several images take the batched path (blocks of

@@ -1,5 +1,7 @@
 //! The fast GEMM against a naive triple loop, on odd shapes, transposed and broadcast operands.
 
+mod common;
+use common::on_threads;
 use ferrograd_core::{gemm, StridedView};
 use rand::{Rng, SeedableRng};
 
@@ -249,11 +251,7 @@ fn split_products_match_naive_on_any_thread_count() {
         (97, 700, 101),
     ];
     for threads in [1, 2, 3] {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
-        pool.install(|| {
+        on_threads(threads, || {
             for (ci, &(m, k, n)) in cases.iter().enumerate() {
                 let seed = 7000 + ci as u64;
                 let (a, b) = (random(2 * m * k, seed), random(k * n, seed + 1));
@@ -291,11 +289,7 @@ fn split_products_match_naive_on_any_thread_count() {
 fn split_gemm_ld_adds_into_padded_rows() {
     let (m, k, n, ld) = (300usize, 150usize, 130usize, 133usize);
     for threads in [1, 2, 3] {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
-        pool.install(|| {
+        on_threads(threads, || {
             let (a, b) = (random(m * k, 8100), random(k * n, 8101));
             let init = random(m * ld, 8102);
             let mut dst = init.clone();
