@@ -76,7 +76,8 @@ pub fn matmul<T: Float>(a: &StridedView<T>, b: &StridedView<T>, out: &mut [T]) -
     let a_ptrs: Vec<usize> = a_offsets.iter().map(|&o| a.ptr_at(o) as usize).collect();
     let b_ptrs: Vec<usize> = b_offsets.iter().map(|&o| b.ptr_at(o) as usize).collect();
 
-    let one_product = |out_mat: &mut [T], batch: usize, par: Par| {
+    // `threaded`: split this one product across the threads (raw_product).
+    let one_product = |out_mat: &mut [T], batch: usize, threaded: bool| {
         // SAFETY: both views were bounds-checked for every in-range index, the batch offsets come
         // from in-range batch indices, and `out_mat` is an exclusive m*n chunk.
         unsafe {
@@ -87,10 +88,14 @@ pub fn matmul<T: Float>(a: &StridedView<T>, b: &StridedView<T>, out: &mut [T]) -
             if thin::try_thin(out_mat, n, ta, tb, false) {
                 return;
             }
-            let lhs = MatRef::<T>::from_raw_parts(a_ptrs[batch] as *const T, m, k, a_rs, a_cs);
-            let rhs = MatRef::<T>::from_raw_parts(b_ptrs[batch] as *const T, k, n, b_rs, b_cs);
-            let dst = MatMut::<T>::from_raw_parts_mut(out_mat.as_mut_ptr(), m, n, n as isize, 1);
-            faer::linalg::matmul::matmul(dst, Accum::Replace, lhs, rhs, T::one_impl(), par);
+            raw_product(
+                (out_mat.as_mut_ptr(), n as isize, 1),
+                (a_ptrs[batch] as *const T, a_rs, a_cs),
+                (b_ptrs[batch] as *const T, b_rs, b_cs),
+                (m, k, n),
+                false,
+                threaded,
+            );
         }
     };
 
@@ -100,12 +105,12 @@ pub fn matmul<T: Float>(a: &StridedView<T>, b: &StridedView<T>, out: &mut [T]) -
     if work * batches < par::MACS_THRESHOLD || threads == 1 {
         out.chunks_mut(m * n)
             .enumerate()
-            .for_each(|(i, c)| one_product(c, i, Par::Seq));
+            .for_each(|(i, c)| one_product(c, i, false));
     } else if batches >= threads && work < 8 * par::MACS_THRESHOLD {
         // Many small products: one thread each beats splitting every product.
         out.par_chunks_mut(m * n)
             .enumerate()
-            .for_each(|(i, c)| one_product(c, i, Par::Seq));
+            .for_each(|(i, c)| one_product(c, i, false));
     } else if work >= par::GEMM_SPLIT_THRESHOLD
         && m * n < SMALL_OUTPUT
         && k >= 2 * K_SPLIT_MIN
@@ -118,19 +123,22 @@ pub fn matmul<T: Float>(a: &StridedView<T>, b: &StridedView<T>, out: &mut [T]) -
         let part = |dst: &mut [T], batch: usize, k0: usize, k1: usize| {
             // SAFETY: as in one_product; columns k0..k1 of a and rows k0..k1 of b are in range.
             unsafe {
-                let a0 = (a_ptrs[batch] as *const T).offset(k0 as isize * a_cs);
-                let b0 = (b_ptrs[batch] as *const T).offset(k0 as isize * b_rs);
-                let lhs = MatRef::<T>::from_raw_parts(a0, m, k1 - k0, a_rs, a_cs);
-                let rhs = MatRef::<T>::from_raw_parts(b0, k1 - k0, n, b_rs, b_cs);
-                let out = MatMut::<T>::from_raw_parts_mut(dst.as_mut_ptr(), m, n, n as isize, 1);
-                faer::linalg::matmul::matmul(
-                    out,
-                    Accum::Replace,
-                    lhs,
-                    rhs,
-                    T::one_impl(),
-                    Par::Seq,
-                );
+                raw_product(
+                    (dst.as_mut_ptr(), n as isize, 1),
+                    (
+                        (a_ptrs[batch] as *const T).offset(k0 as isize * a_cs),
+                        a_rs,
+                        a_cs,
+                    ),
+                    (
+                        (b_ptrs[batch] as *const T).offset(k0 as isize * b_rs),
+                        b_rs,
+                        b_cs,
+                    ),
+                    (m, k1 - k0, n),
+                    false,
+                    false,
+                )
             }
         };
         let mut tmp = vec![T::zero_impl(); m * n];
@@ -140,55 +148,46 @@ pub fn matmul<T: Float>(a: &StridedView<T>, b: &StridedView<T>, out: &mut [T]) -
                 *o += t;
             }
         }
-    } else if work >= par::GEMM_SPLIT_THRESHOLD {
-        for (i, c) in out.chunks_mut(m * n).enumerate() {
-            // SAFETY: as in one_product.
-            unsafe {
-                let (ta, tb) = (
-                    Mat::raw(a_ptrs[i] as *const T, m, k, a_rs, a_cs),
-                    Mat::raw(b_ptrs[i] as *const T, k, n, b_rs, b_cs),
-                );
-                if thin::try_thin(c, n, ta, tb, false) {
-                    continue;
-                }
-                split_product(
-                    (c.as_mut_ptr(), n as isize, 1),
-                    (a_ptrs[i] as *const T, a_rs, a_cs),
-                    (b_ptrs[i] as *const T, b_rs, b_cs),
-                    (m, k, n),
-                    false,
-                );
-            }
-        }
     } else {
+        let threaded = work >= par::GEMM_SPLIT_THRESHOLD;
         out.chunks_mut(m * n)
             .enumerate()
-            .for_each(|(i, c)| one_product(c, i, Par::Seq));
+            .for_each(|(i, c)| one_product(c, i, threaded));
     }
     Ok(())
 }
 
-/// `dst (m, n) = lhs (m, k) @ rhs (k, n)` (`add`: `+=`) on raw strided matrices, the longer of m and n split
-/// across the threads: one single-threaded GEMM each, in one fork-join. faer's own split of the
-/// short products of small models paid little: 1280×64×64 on 2 threads 59 µs against 68 on one,
-/// a (64,64,2,2) conv's 90 against 86. Splitting n gives each thread its own columns of rhs to
-/// pack; splitting m its own rows of lhs.
+/// `dst (m, n) = lhs (m, k) @ rhs (k, n)` (`add`: `+=`) on raw strided matrices: every product of
+/// this module (and of the dense convs) that is not thin ends here. `threaded` splits the longer of
+/// m and n across the threads: one single-threaded faer GEMM each, in one fork-join. faer's own
+/// split of the short products of small models paid little: 1280×64×64 on 2 threads 59 µs against
+/// 68 on one, a (64,64,2,2) conv's 90 against 86. Splitting n gives each thread its own columns of
+/// rhs to pack; splitting m its own rows of lhs.
 ///
 /// # Safety
 /// The three matrices are in bounds for their shapes and strides, and `dst`'s elements are
 /// distinct and not read through `lhs` or `rhs`.
-pub(crate) unsafe fn split_product<T: Float>(
+pub(crate) unsafe fn raw_product<T: Float>(
     dst: (*mut T, isize, isize),
     lhs: (*const T, isize, isize),
     rhs: (*const T, isize, isize),
     (m, k, n): (usize, usize, usize),
     add: bool,
+    threaded: bool,
 ) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        if !add {
+            // SAFETY: the caller's contract.
+            let mut d = unsafe { MatMut::<T>::from_raw_parts_mut(dst.0, m, n, dst.1, dst.2) };
+            d.fill(T::zero_impl());
+        }
+        return;
+    }
     let accum = if add { Accum::Add } else { Accum::Replace };
     let product = |d: *mut T, l: *const T, r: *const T, (m, k, n): (usize, usize, usize)| {
-        if m == 0 || n == 0 {
-            return;
-        }
         // SAFETY: the caller's contract, for this part.
         unsafe {
             let d = MatMut::<T>::from_raw_parts_mut(d, m, n, dst.1, dst.2);
@@ -198,7 +197,7 @@ pub(crate) unsafe fn split_product<T: Float>(
         }
     };
     let threads = par::threads();
-    if threads < 2 || m.max(n) < 2 * threads {
+    if !threaded || threads < 2 || m.max(n) < 2 * threads {
         return product(dst.0, lhs.0, rhs.0, (m, k, n));
     }
     let split_n = n >= m;
@@ -455,32 +454,17 @@ pub fn gemm_ld<F: Float>(
     if unsafe { thin::try_thin(dst, ld, a, b, add) } {
         return;
     }
-    if threaded && par::worth(m * n * k, par::GEMM_SPLIT_THRESHOLD) {
-        // SAFETY: as below.
-        return unsafe {
-            split_product(
-                (dst.as_mut_ptr(), ld as isize, 1),
-                (a.ptr, a.rs, a.cs),
-                (b.ptr, b.rs, b.cs),
-                (m, k, n),
-                add,
-            )
-        };
-    }
     // SAFETY: `a` and `b` were made from bounds-checked buffers and sliced with checked ranges;
     // `dst` holds m rows of n at stride ld (asserted).
     unsafe {
-        let lhs = MatRef::<F>::from_raw_parts(a.ptr, m, k, a.rs, a.cs);
-        let rhs = MatRef::<F>::from_raw_parts(b.ptr, k, n, b.rs, b.cs);
-        let out = MatMut::<F>::from_raw_parts_mut(dst.as_mut_ptr(), m, n, ld as isize, 1);
-        faer::linalg::matmul::matmul(
-            out,
-            if add { Accum::Add } else { Accum::Replace },
-            lhs,
-            rhs,
-            F::one_impl(),
-            Par::Seq,
-        );
+        raw_product(
+            (dst.as_mut_ptr(), ld as isize, 1),
+            (a.ptr, a.rs, a.cs),
+            (b.ptr, b.rs, b.cs),
+            (m, k, n),
+            add,
+            threaded && par::worth(m * n * k, par::GEMM_SPLIT_THRESHOLD),
+        )
     }
 }
 

@@ -84,16 +84,17 @@ pub fn adam_step<T: Float>(
 }
 
 /// Σ x² of one array in f64 (gradient clipping's 2-norm): one pass, each square taken in f64,
-/// into 16 partial sums (two vectors of f64 lanes, so the add chains overlap) added pairwise at
-/// the end. The same array gives the same bits on every call and thread count.
+/// into LANES partial sums (so the add chains overlap), added at the end. The same array gives the
+/// same bits on every call and thread count.
 pub fn sum_of_squares<T: Float>(x: &[T]) -> f64 {
+    use crate::simd::{hsum, LANES};
     crate::simd::dispatch(
         #[inline(always)]
         || {
-            let mut acc = [0.0f64; 16];
-            let mut chunks = x.chunks_exact(16);
+            let mut acc = [0.0f64; LANES];
+            let mut chunks = x.chunks_exact(LANES);
             for c in &mut chunks {
-                for u in 0..16 {
+                for u in 0..LANES {
                     let v = c[u].to_f64();
                     acc[u] = v.mul_add(v, acc[u]);
                 }
@@ -102,14 +103,7 @@ pub fn sum_of_squares<T: Float>(x: &[T]) -> f64 {
                 let v = v.to_f64();
                 acc[u] = v.mul_add(v, acc[u]);
             }
-            let mut width = 16;
-            while width > 1 {
-                width /= 2;
-                for u in 0..width {
-                    acc[u] += acc[u + width];
-                }
-            }
-            acc[0]
+            hsum(acc)
         },
     )
 }

@@ -161,11 +161,13 @@ def adam_step_many(
 
 
 def sum_of_squares(arrays: list) -> float:
-    """Σ x² over all the arrays (`_native.sum_of_squares` on the device): each array's sum on the
-    device in float32, read back and added in float64."""
-    total = 0.0
+    """Σ x² over all the arrays (`_native.sum_of_squares` on the device): summed on the device in
+    float32, one read-back."""
+    total = None
     for i, a in enumerate(arrays):
         if getattr(a, "dtype", None) not in (np.float32, np.float64):
             raise TypeError(f"sum_of_squares: array {i} must be a float32 or float64 array, got {type(a).__name__}")
-        total += float((a * a).sum().item()) if a.size else 0.0
-    return total
+        if a.size:
+            part = (a * a).sum()
+            total = part if total is None else total + part
+    return 0.0 if total is None else float(total.item())

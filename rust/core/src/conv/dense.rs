@@ -12,9 +12,7 @@
 //! zeros whose products with an inf input make NaN where im2col gives ±inf, and multiply-adds
 //! that im2col skips: those convs keep the other paths ([`Plan::new`] takes only exact cases).
 
-use faer::{Accum, Par};
-
-use super::{gemm, Conv2dShape};
+use super::Conv2dShape;
 use crate::num::Float;
 use crate::par;
 use crate::scratch;
@@ -132,24 +130,19 @@ unsafe fn gather<T: Float>(row: &mut [T], w: &[T], index: &[u32]) {
 }
 
 /// `dst (m, n) = lhs (m, k) @ rhs (k, n)`: one GEMM, split across the threads from
-/// [`par::GEMM_SPLIT_THRESHOLD`] / 4 multiply-adds (gemm::split_product: each thread its own
+/// [`par::GEMM_SPLIT_THRESHOLD`] / 4 multiply-adds (gemm::raw_product: each thread its own
 /// columns of the expanded kernel).
 ///
 /// # Safety
-/// As [`gemm`].
+/// As gemm::raw_product.
 unsafe fn gemm_split<T: Float>(
     dst: (*mut T, isize, isize),
     lhs: (*const T, isize, isize),
     rhs: (*const T, isize, isize),
     (m, k, n): (usize, usize, usize),
 ) {
-    unsafe {
-        if k > 0 && par::worth(m * k * n, par::GEMM_SPLIT_THRESHOLD / 4) {
-            crate::gemm::split_product(dst, lhs, rhs, (m, k, n), false);
-        } else {
-            gemm(dst, lhs, rhs, (m, k, n), Accum::Replace, Par::Seq);
-        }
-    }
+    let threaded = par::worth(m * k * n, par::GEMM_SPLIT_THRESHOLD / 4);
+    unsafe { crate::gemm::raw_product(dst, lhs, rhs, (m, k, n), false, threaded) }
 }
 
 /// `x` as the row-major (N, C_in·H·W) matrix: (pointer, row stride, column stride), when its
