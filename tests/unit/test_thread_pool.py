@@ -138,3 +138,51 @@ def test_many_kernels_in_a_forked_child_after_the_parent_warmed_its_pool():
         pytest.fail("parallel kernels hung in a forked child")
     assert child.exitcode == 0
     assert q.get(timeout=10) == 50 * BIG
+
+
+# ---- one thread in all: each calling thread runs its kernels itself (no hand-off to a pool
+# thread and back, two context switches per call), so no pool thread is ever started.
+
+_ONE_THREAD = """
+import os, threading, numpy as np, ferrograd as fg
+from ferrograd import _native
+def threads():
+    return len(os.listdir("/proc/self/task"))
+rng = np.random.default_rng(0)
+before = threads()
+w = rng.standard_normal(100_000).astype(np.float32)  # above one task: the step uses par_chunks
+g, m, v = rng.standard_normal(100_000).astype(np.float32), np.zeros_like(w), np.zeros_like(w)
+_native.adam_step(w, g, m, v, None, 1, 1e-3, 0.9, 0.999, 1e-8, 0.0, True)
+gru = fg.nn.GRU(4, 32, batch_first=True)  # one rayon task per time step, both ways
+x = fg.tensor(rng.standard_normal((8, 12, 4)).astype(np.float32))
+out, _ = gru(x)
+out.sum().backward()
+a = rng.random((512, 512), dtype=np.float32)
+got = [None]
+def other():  # another Python thread gets a pool of its own
+    got[0] = _native.matmul(a, a)
+t = threading.Thread(target=other)
+t.start(); t.join(60)
+assert np.allclose(got[0], a.astype(np.float64) @ a.astype(np.float64), rtol=1e-4)
+print("threads", before, threads(), flush=True)
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc/self/task")
+@pytest.mark.parametrize("caller", [None, "0"])
+def test_one_thread_runs_kernels_on_the_calling_thread(caller):
+    import os
+    import subprocess
+
+    env = dict(os.environ, RAYON_NUM_THREADS="1", OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+    env.pop("FG_POOL_CALLER", None)
+    if caller is not None:
+        env["FG_POOL_CALLER"] = caller  # rayon's own pool: its worker thread shows up
+    run = subprocess.run([sys.executable, "-c", _ONE_THREAD], env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    before, after = map(int, run.stdout.split()[-2:])
+    if caller is None:
+        assert after == before, f"a pool thread was started ({before} -> {after} threads)"
+    else:
+        assert after == before + 1

@@ -149,13 +149,17 @@ fn exp_f32(x: f32) -> f32 {
     // Round to nearest with the 1.5 * 2^23 trick: j's low mantissa bits hold k as an integer.
     let j = x * core::f32::consts::LOG2_E + 12_582_912.0;
     let k = j - 12_582_912.0;
-    let r = x - k * 0.693_359_375 - k * -2.121_944_4e-4;
+    // Fused multiply-adds: the callers run inside `simd::dispatch` (AVX2/AVX-512 bodies, where
+    // each is one instruction); the GRU/LSTM gates are bound by this chain's latency.
+    let r = k.mul_add(2.121_944_4e-4, k.mul_add(-0.693_359_375, x));
     let r2 = r * r;
-    let p = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r
-        + 1.666_666_5e-1)
-        * r
-        + 5.000_000_1e-1;
-    let y = p * r2 + r + 1.0;
+    let p = 1.987_569_1e-4f32
+        .mul_add(r, 1.398_199_9e-3)
+        .mul_add(r, 8.333_452e-3)
+        .mul_add(r, 4.166_579_6e-2)
+        .mul_add(r, 1.666_666_5e-1)
+        .mul_add(r, 5.000_000_1e-1);
+    let y = p.mul_add(r2, r) + 1.0;
     // 2^k from j's bits: (k + 127) mod 512 shifted into the exponent; k is in [-126, 127].
     y * f32::from_bits(j.to_bits().wrapping_add(127) << 23)
 }

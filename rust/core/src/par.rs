@@ -16,7 +16,7 @@
 //! [`TASK_ELEMS`] is the other side of the policy: how many elements one task of an
 //! elementwise pass (optimizer step, mixer GELU) takes.
 
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::OnceLock;
 use std::time::Instant;
 
@@ -78,10 +78,15 @@ pub fn rows_per_block(rows: usize, cols: usize) -> usize {
 /// which is most of the cost of a small parallel kernel. Forked children stay safe: their worker
 /// 0 runs every task itself (an outside caller would wait for workers that do not exist there).
 /// `FG_POOL_CALLER=0` keeps rayon's default pool (for comparisons). False when the global pool
-/// was already built, or when it would have no thread of its own: with one thread in all, a
-/// kernel called from another Python thread would wait for the importing thread to enter rayon.
+/// was already built, or with one thread in all: then each calling thread runs its kernels
+/// itself ([`run_on_caller`]).
 pub fn adopt_calling_thread() -> bool {
-    if std::env::var("FG_POOL_CALLER").is_ok_and(|v| v == "0") || configured_threads() < 2 {
+    if std::env::var("FG_POOL_CALLER").is_ok_and(|v| v == "0") {
+        return false;
+    }
+    if configured_threads() < 2 {
+        ONE_THREAD.store(true, Ordering::Relaxed);
+        run_on_caller();
         return false;
     }
     let built = rayon::ThreadPoolBuilder::new()
@@ -97,6 +102,35 @@ pub fn adopt_calling_thread() -> bool {
         POOL_PID.store(std::process::id(), Ordering::Relaxed);
     }
     built
+}
+
+// ---- one thread in all: every kernel on its calling thread --------------------------------------
+//
+// With one thread, rayon's global pool is one worker beside the Python thread, and a kernel's
+// parallel iterator (even one split into a single task) hands its job to that worker and sleeps
+// until it is done: two context switches, ~10 µs, per call. A GRU step makes 40 such calls (one
+// per time step each way), an Adam step one per large parameter. Instead each thread that calls
+// a kernel becomes the only worker of a pool of its own, so rayon runs everything inline on it.
+// (The importing thread cannot be the global pool's only worker, as with 2+ threads: a kernel
+// from another Python thread would then wait for it.)
+
+/// Set when the pool has one thread in all (and `FG_POOL_CALLER` is not 0).
+static ONE_THREAD: AtomicBool = AtomicBool::new(false);
+
+/// Called before each kernel: with one thread in all, makes the calling thread the sole worker of
+/// its own pool the first time it calls one. The pool is leaked on purpose: rayon leaves the
+/// adopted thread's worker state pointing at it for the thread's whole life.
+pub fn run_on_caller() {
+    if !ONE_THREAD.load(Ordering::Relaxed) || rayon::current_thread_index().is_some() {
+        return;
+    }
+    let own = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .use_current_thread()
+        .build();
+    if let Ok(pool) = own {
+        std::mem::forget(pool);
+    }
 }
 
 // ---- a warm pool between kernels ------------------------------------------------------------

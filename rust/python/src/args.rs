@@ -32,6 +32,7 @@ thread_local! {
 /// Runs a binding body; a panic anywhere inside it (kernel or glue) becomes a RuntimeError
 /// naming the binding instead of crossing into Python as a PanicException.
 pub fn guard<R>(op: &'static str, f: impl FnOnce() -> PyResult<R>) -> PyResult<R> {
+    ferrograd_core::par::run_on_caller(); // one thread in all: no hand-off to a pool thread
     let outer = CURRENT_OP.with(|c| c.replace(op));
     let result = catch_unwind(AssertUnwindSafe(f));
     CURRENT_OP.with(|c| c.set(outer));
