@@ -146,3 +146,53 @@ def test_native_matmul_direct(dtype, rng):
     out = _native.matmul(a, b)
     assert out.dtype == dtype and out.shape == (2, 3, 5)
     np.testing.assert_allclose(out, a @ b, rtol=1e-5)
+
+
+# ---- `_native.matmul(a, b, bias)`: a Linear layer's product with its bias added in the kernel
+
+BIAS_SHAPES = [((5, 3), (3, 4)), ((2, 6, 3), (3, 7)), ((2, 6, 3), (2, 3, 7)), ((4, 3), (3, 2)),  # thin
+               ((0, 3), (3, 4)), ((4, 0), (0, 5)), ((300, 64), (64, 96))]
+
+
+@pytest.mark.parametrize("sa, sb", BIAS_SHAPES, ids=str)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_native_matmul_adds_the_bias_to_every_row(sa, sb, dtype, rng):
+    a, b = rng.standard_normal(sa).astype(dtype), rng.standard_normal(sb).astype(dtype)
+    bias = rng.standard_normal(sb[-1]).astype(dtype)
+    want = a.astype(np.float64) @ b.astype(np.float64) + bias
+    got = _native.matmul(a, b, bias)
+    assert got.dtype == dtype and got.shape == want.shape
+    tol = 1e-12 if dtype == np.float64 else 1e-4
+    np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
+    np.testing.assert_array_equal(_native.matmul(a, b, None), _native.matmul(a, b))
+
+
+def test_native_matmul_bias_on_strided_operands(rng):
+    x = rng.standard_normal((40, 9, 16)).astype(np.float32)[:, ::2, :]  # rows not one stride apart
+    w = rng.standard_normal((24, 16)).astype(np.float32)
+    bias = rng.standard_normal(24).astype(np.float32)
+    want = x.astype(np.float64) @ w.T.astype(np.float64) + bias
+    np.testing.assert_allclose(_native.matmul(x, w.T, bias), want, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("bias, match", [
+    (np.zeros(5, np.float32), "bias has 5 elements, the product has 4 columns"),
+    (np.zeros((1, 4), np.float32), "bias must be 1-D"),
+    (np.zeros(4, np.float64), "bias must be a numpy array of dtype f32"),
+    (np.zeros(8, np.float32)[::2], "bias must be a C-contiguous array"),
+])
+def test_native_matmul_bad_bias_names_the_argument(bias, match):
+    a, b = np.ones((3, 2), np.float32), np.ones((2, 4), np.float32)
+    with pytest.raises((ValueError, TypeError), match=match):
+        _native.matmul(a, b, bias)
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_linear_forward_with_and_without_bias_matches_numpy(bias, rng):
+    lin = fg.nn.Linear(16, 12, bias=bias)
+    x = rng.standard_normal((3, 5, 16)).astype(np.float32)
+    w = lin.weight.detach().numpy().astype(np.float64)
+    want = x.astype(np.float64) @ w.T + (lin.bias.detach().numpy() if bias else 0)
+    np.testing.assert_allclose(lin(fg.tensor(x)).detach().numpy(), want, rtol=1e-5, atol=1e-5)
+    lin64 = fg.nn.Linear(4, 3, bias=bias).double()
+    assert gradcheck(lin64, [fg.tensor(rng.standard_normal((2, 4)), requires_grad=True)])

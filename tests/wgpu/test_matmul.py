@@ -86,3 +86,15 @@ def test_vec4_and_scalar_tile_loads_agree_with_numpy(ta, tb, offset):
     # the last 4 rows / columns / inner steps cut off: vec4 loads along a cut dim fall back
     np.testing.assert_allclose(matmul(ga[:, :m - 3, :k - 2], gb[:, :k - 2, :n - 1]).numpy(),
                                a[:, :m - 3, :k - 2] @ b[:, :k - 2, :n - 1], rtol=1e-4, atol=1e-4)
+
+
+def test_bias_is_added_to_every_row_as_by_the_native_kernel():
+    from ferrograd import _native
+
+    rng = np.random.default_rng(7)
+    a, b = rng.standard_normal((2, 5, 6), dtype=np.float32), rng.standard_normal((6, 9), dtype=np.float32)
+    bias = rng.standard_normal(9, dtype=np.float32)
+    got = matmul(_dev(a), _dev(b), _dev(bias)).numpy()
+    np.testing.assert_allclose(got, _native.matmul(a, b, bias), rtol=1e-4, atol=1e-4)
+    with pytest.raises(ValueError, match="bias must be 1-D with 9 elements"):
+        matmul(_dev(a), _dev(b), _dev(np.zeros(8, np.float32)))

@@ -76,12 +76,16 @@ class Linear(Function):
     def forward(ctx, x, weight, bias):
         lead, k = tuple(x.shape[:-1]), x.shape[-1]
         x2 = x.reshape(math.prod(lead), k)
-        y = matmul_arrays(x2, weight.T if type(weight) is np.ndarray else G.swapaxes(weight, 0, 1))
-        if bias is not None:
-            if type(y) is np.ndarray:
-                np.add(y, bias, out=y, casting="unsafe")
-            else:
-                y = y + bias
+        wt = weight.T if type(weight) is np.ndarray else G.swapaxes(weight, 0, 1)
+        if bias is not None and x2.dtype.kind == "f" and x2.dtype == weight.dtype == bias.dtype and bias.ndim == 1:
+            y = kernels(x2).matmul(x2, wt, bias)  # the product accumulates onto the bias rows
+        else:
+            y = matmul_arrays(x2, wt)
+            if bias is not None:
+                if type(y) is np.ndarray:
+                    np.add(y, bias, out=y, casting="unsafe")
+                else:
+                    y = y + bias
         ctx.save_for_backward(x, weight)
         ctx.has_bias = bias is not None
         return y.reshape(lead + (weight.shape[0],))

@@ -11,7 +11,17 @@ from ..array import GpuArray
 TILE = 64
 
 
-def matmul(a: GpuArray, b: GpuArray, *, out: GpuArray | None = None, accumulate: bool = False) -> GpuArray:
+def matmul(a: GpuArray, b: GpuArray, bias: GpuArray | None = None, *, out: GpuArray | None = None,
+           accumulate: bool = False) -> GpuArray:
+    """`a @ b`, plus `bias` (1-D, one element per column) on every row when given."""
+    if bias is not None:
+        n = b.shape[-1] if b.ndim >= 2 else None
+        if out is not None:
+            raise TypeError("matmul: bias cannot be combined with out=")
+        if bias.ndim != 1 or bias.shape[0] != n:
+            raise ValueError(f"matmul: bias must be 1-D with {n} elements (the product's columns), "
+                             f"got shape {bias.shape}")
+        return matmul(a, b) + bias
     if a.ndim < 2 or b.ndim < 2:
         raise ValueError(f"matmul: operands need rank >= 2, got shapes {a.shape} and {b.shape}")
     if a.dtype != np.float32 or b.dtype != np.float32:
