@@ -294,3 +294,50 @@ def test_empty_dims_give_empty_or_zero_results(kind):
         if i == 0 and b > 0 and h > 0:  # the output does not depend on x: biases and h only
             want = reference(kind, x.detach().numpy(), None, None, *[a.detach().numpy() for a in w])[0]
             np.testing.assert_allclose(out.detach().numpy(), want, rtol=1e-12, atol=1e-12)
+
+
+# ---- the GRU backward reads a gradient with contiguous rows in place (any other strides) ---------
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gru_backward_reads_strided_gradients_in_place(dtype):
+    from ferrograd import _native
+
+    rng = np.random.default_rng(11)
+    b, l, i, h = 6, 5, 3, 20
+    x, h0 = rng.standard_normal((b, l, i)).astype(dtype), rng.standard_normal((b, h)).astype(dtype)
+    w_ih, w_hh, b_ih, b_hh = params("gru", i, h, rng, dtype)
+    _, gates, hn, hs = _native.gru_forward(x, h0, w_ih, w_hh, b_ih, b_hh)
+    full = rng.standard_normal((b, l + 2, h)).astype(dtype)
+    views = {
+        "broadcast over time": np.broadcast_to(full[:, :1], (b, l, h)),  # a mean over the sequence
+        "time-reversed slice": full[:, l:0:-1],
+        "batch-strided": rng.standard_normal((2 * b, l, h)).astype(dtype)[::2],
+    }
+    for what, gy in views.items():
+        assert not gy.flags.c_contiguous
+        got = _native.gru_backward(x, h0, w_ih, w_hh, gates, hn, hs, gy)
+        want = _native.gru_backward(x, h0, w_ih, w_hh, gates, hn, hs, np.ascontiguousarray(gy))
+        for g, w in zip(got, want):
+            np.testing.assert_array_equal(g, w, err_msg=what)
+    with pytest.raises(ValueError, match="gy rows must be contiguous"):
+        _native.gru_backward(x, h0, w_ih, w_hh, gates, hn, hs, np.asfortranarray(full[:, :l]))
+    with pytest.raises(ValueError, match="gy"):
+        _native.gru_backward(x, h0, w_ih, w_hh, gates, hn, hs, full)  # L + 2 steps
+
+
+def test_gru_mean_over_time_gradient_matches_the_reference():
+    rng = np.random.default_rng(12)
+    b, l, i, h = 4, 7, 2, 16
+    xs, h0s = rng.standard_normal((b, l, i)), rng.standard_normal((b, h))
+    ws = params("gru", i, h, rng)
+    x, h0, w = t(xs, True), t(h0s, True), [t(a, True) for a in ws]
+    out, _, _ = run("gru", x, h0, None, *w)
+    out.mean(1).sum().backward()  # the output's gradient is broadcast over time
+    assert gradcheck(lambda *a: run("gru", *a[:2], None, *a[2:])[0].mean(1), [t(xs, True), t(h0s, True)]
+                     + [t(a, True) for a in ws])
+    gy = np.full((b, l, h), 1.0 / l)
+    x2, h02, w2 = t(xs, True), t(h0s, True), [t(a, True) for a in ws]
+    out2, _, _ = run("gru", x2, h02, None, *w2)
+    (out2 * t(gy)).sum().backward()
+    for a, c in zip([x, h0, *w], [x2, h02, *w2]):
+        np.testing.assert_allclose(a.grad.numpy(), c.grad.numpy(), rtol=1e-12, atol=1e-12)

@@ -7,8 +7,18 @@ and `c_n` into one flat array that `Part` splits into differentiable tensors.
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..autograd import Function
 from ._util import ascontiguous, empty, kernels
+
+
+def _rows_contiguous(g):
+    """`g` (B, L, H) as the CPU GRU backward reads it: any strides but a contiguous last axis (a
+    mean over time hands back a gradient broadcast over L, which then needs no 1 MB copy)."""
+    if type(g) is np.ndarray and (g.shape[-1] <= 1 or g.strides[-1] == g.itemsize):
+        return g
+    return ascontiguous(g)
 
 
 class Part(Function):
@@ -63,7 +73,7 @@ class GRUSequence(Function):
     @staticmethod
     def backward(ctx, g):
         x, h0, w_ih, w_hh, gates, hn, hs = ctx.saved
-        dx, dh0, dwi, dwh, dbi, dbh = kernels(x).gru_backward(x, h0, w_ih, w_hh, gates, hn, hs, ascontiguous(g))
+        dx, dh0, dwi, dwh, dbi, dbh = kernels(x).gru_backward(x, h0, w_ih, w_hh, gates, hn, hs, _rows_contiguous(g))
         return dx, dh0, dwi, dwh, dbi if ctx.biases[0] else None, dbh if ctx.biases[1] else None
 
 

@@ -103,6 +103,15 @@ fn copy_row<F: Copy>(dst: &mut [F], x: &StridedView<F>, bb: usize, t: usize) {
     }
 }
 
+/// Row (bb, t) of a (B, L, H) view whose rows are contiguous (checked by the caller): a
+/// gradient broadcast over time (a mean over the sequence) is read in place, not copied.
+#[inline(always)]
+fn contiguous_row<'a, F>(v: &'a StridedView<F>, bb: usize, t: usize, h: usize) -> &'a [F] {
+    let base = bb as isize * v.strides()[0] + t as isize * v.strides()[1];
+    // SAFETY: (bb, t) is in range of the checked (B, L, H) view and its h elements are contiguous.
+    unsafe { core::slice::from_raw_parts(v.ptr_at(base), h) }
+}
+
 /// x (B, L, I), any strides, copied time-major into (L*B, I) (a scratch vector: `scratch::give`
 /// it back).
 fn time_major<F: Act>(x: &StridedView<F>) -> Vec<F> {
@@ -606,7 +615,7 @@ pub fn gru_backward<F: Act>(
     gates: &[F],
     hn: &[F],
     hs: &[F],
-    gy: &[F],
+    gy: &StridedView<F>,
     dx: &mut [F],
     dh0: &mut [F],
     dw_ih: &mut [F],
@@ -618,11 +627,17 @@ pub fn gru_backward<F: Act>(
     let d = check(name, 3, x, h0, w_ih, w_hh, None, None)?;
     let Dims { b, l, i, h } = d;
     let (bh, g3) = (b * h, 3 * h);
+    expect(name, "gy", gy, &[b, l, h])?;
+    if h > 1 && b * l > 0 && gy.strides()[2] != 1 {
+        return Err(Error::Shape(format!(
+            "{name}: gy rows must be contiguous (last stride 1), got strides {:?}",
+            gy.strides()
+        )));
+    }
     for (what, got, want) in [
         ("gates", gates.len(), l * b * g3),
         ("hn", hn.len(), l * bh),
         ("hs", hs.len(), (l + 1) * bh),
-        ("gy", gy.len(), b * l * h),
         ("dx", dx.len(), b * l * i),
         ("dh0", dh0.len(), bh),
         ("dw_ih", dw_ih.len(), g3 * i),
@@ -670,7 +685,7 @@ pub fn gru_backward<F: Act>(
                         let dnr = &mut dant[rr * h..(rr + 1) * h];
                         let hnr = &hnt[bb * h..(bb + 1) * h];
                         let hpv = &hprev[bb * h..(bb + 1) * h];
-                        let gyr = &gy[(bb * l + t) * h..(bb * l + t + 1) * h];
+                        let gyr = contiguous_row(gy, bb, t, h);
                         let dhr = &mut dh[rr * h..(rr + 1) * h];
                         let (g_r, g_z, g_n) = (&gr[..h], &gr[h..2 * h], &gr[2 * h..3 * h]);
                         let (dr_, dz, dhn) = (&mut dr_[..h], &mut dz[..h], &mut dhn[..h]);

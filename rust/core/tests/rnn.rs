@@ -271,9 +271,10 @@ impl Problem {
                     &mut hs,
                 )
                 .unwrap();
+                let gyv = StridedView::contiguous(gy, &[b, l, h]).unwrap();
                 rnn::gru_backward(
-                    &x, &h0, &wih, &whh, &gs, &aux, &hs, gy, &mut dx, &mut dh0, &mut dwi, &mut dwh,
-                    &mut dbi, &mut dbh,
+                    &x, &h0, &wih, &whh, &gs, &aux, &hs, &gyv, &mut dx, &mut dh0, &mut dwi,
+                    &mut dwh, &mut dbi, &mut dbh,
                 )
                 .unwrap();
             }

@@ -197,8 +197,8 @@ fn gru_bwd<'py, T: Act + Element>(
         (arr::<T>(op, "gates", gates)?, arr::<T>(op, "hn", hn)?, arr::<T>(op, "hs", hs)?, arr::<T>(op, "gy", gy)?);
     let (vx, vh0) = (view(&x)?, view(&h0)?);
     let (vwi, vwh) = (view(&w_ih)?, view(&w_hh)?);
-    let (sg, sn, ss, sgy) =
-        (slice(op, "gates", &gates)?, slice(op, "hn", &hn)?, slice(op, "hs", &hs)?, slice(op, "gy", &gy)?);
+    let (sg, sn, ss) = (slice(op, "gates", &gates)?, slice(op, "hn", &hn)?, slice(op, "hs", &hs)?);
+    let sgy = view(&gy)?; // rows contiguous; a gradient broadcast over time is read in place
     let d = rnn::check("gru_sequence", 3, &vx, &vh0, &vwi, &vwh, None, None).map_err(to_py)?;
     let (b, l, i, h) = (d.b, d.l, d.i, d.h);
     let dx = alloc::<T>(py, &[b, l, i])?;
@@ -212,7 +212,7 @@ fn gru_bwd<'py, T: Act + Element>(
             (dx.readwrite(), dh0.readwrite(), dwi.readwrite(), dwh.readwrite(), dbi.readwrite(), dbh.readwrite());
         let (a, bb, e) = (out_slice(&mut a)?, out_slice(&mut bb)?, out_slice(&mut e)?);
         let (f, g, k) = (out_slice(&mut f)?, out_slice(&mut g)?, out_slice(&mut k)?);
-        py.detach(|| rnn::gru_backward(&vx, &vh0, &vwi, &vwh, sg, sn, ss, sgy, a, bb, e, f, g, k)).map_err(to_py)?;
+        py.detach(|| rnn::gru_backward(&vx, &vh0, &vwi, &vwh, sg, sn, ss, &sgy, a, bb, e, f, g, k)).map_err(to_py)?;
     }
     Ok(vec![dx.into_any(), dh0.into_any(), dwi.into_any(), dwh.into_any(), dbi.into_any(), dbh.into_any()])
 }
