@@ -78,7 +78,7 @@ class Linear(Function):
         x2 = x.reshape(math.prod(lead), k)
         wt = weight.T if type(weight) is np.ndarray else G.swapaxes(weight, 0, 1)
         if bias is not None and x2.dtype.kind == "f" and x2.dtype == weight.dtype == bias.dtype and bias.ndim == 1:
-            y = kernels(x2).matmul(x2, wt, bias)  # the product accumulates onto the bias rows
+            y = kernels(x2).matmul(x2, wt, bias)  # the bias added by the kernel, not a numpy pass
         else:
             y = matmul_arrays(x2, wt)
             if bias is not None:
