@@ -1,6 +1,8 @@
 //! The fused recurrent kernels against naive loops (forward) and central finite differences
 //! (backward), on odd shapes, with a non-contiguous input.
 
+mod common;
+
 use ferrograd_core::num::Act;
 use ferrograd_core::rnn::{self, Dims};
 use ferrograd_core::StridedView;
@@ -329,8 +331,14 @@ fn forward_matches_naive_on_odd_shapes() {
     }
 }
 
+/// On one thread and on two (the time loop splits batch rows into tasks; one thread runs inline).
 #[test]
 fn backward_matches_finite_differences() {
+    common::on_threads(1, finite_differences);
+    common::on_threads(2, finite_differences);
+}
+
+fn finite_differences() {
     for (n, k) in KINDS.into_iter().enumerate() {
         let p = Problem::new(k, 2, 4, 3, 5, 100 + n as u64);
         let Dims { b, l, h, .. } = p.d;
