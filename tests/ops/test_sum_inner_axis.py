@@ -51,3 +51,19 @@ def test_non_contiguous_input_and_gradient(rng):
     y = x.sum(1)
     y.backward(fg.tensor(np.ones((24, 32))))
     np.testing.assert_array_equal(x.grad.numpy(), np.ones((24, 7, 32)))
+
+
+def test_broadcast_gradients_and_negative_axes_use_the_same_sum(rng):
+    from ferrograd.ops import _generic as G
+
+    bias = fg.tensor(rng.standard_normal((1, 64)).astype(np.float32), requires_grad=True)
+    x = fg.tensor(rng.standard_normal((300, 64)).astype(np.float32))
+    g = rng.standard_normal((300, 64)).astype(np.float32)
+    (x + bias).backward(fg.tensor(g))  # the gradient sums g over the broadcast rows (sum_to)
+    np.testing.assert_allclose(bias.grad.numpy(), g.astype(np.float64).sum(0, keepdims=True), rtol=2e-5,
+                               atol=2e-4)
+    a = rng.standard_normal((6, 50, 30))
+    for axes in [(-2,), (1,), (-3,), (0, 2), ()]:
+        np.testing.assert_allclose(G.reduce_sum(a, axes), a.sum(axis=axes), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(G.reduce_sum(a, axes, keepdims=True), a.sum(axis=axes, keepdims=True),
+                                   rtol=1e-12, atol=1e-12)

@@ -8,8 +8,11 @@ Python operators (+ - * / ** comparisons, unary -) already work on both kinds an
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
+from ._util import kernels, native_float
 from ._util import zeros as _array_zeros
 
 
@@ -29,6 +32,21 @@ def shape(x) -> tuple:
     return tuple(x.shape)
 
 
+def sum_array(a, axes, keepdims=False):
+    """`a.sum(axis=axes, keepdims=keepdims)` for an array. A float numpy array summed over one axis
+    that is not the last (a sequence's time axis, the rows of a broadcast gradient) is the batched
+    product ones(1, R) @ a(A, R, C) in the native GEMM: numpy walks that axis 2.5x slower
+    (128x20x128 over axis 1: 78 vs 31 µs)."""
+    axes = tuple(axes)
+    if (len(axes) == 1 and native_float(a) and a.ndim >= 2 and a.size >= 4096 and a.flags.c_contiguous):
+        d = axes[0] % a.ndim
+        if d < a.ndim - 1 and a.shape[d] > 1:
+            lead, rest = a.shape[:d], a.shape[d + 1:]
+            total = kernels(a).matmul(np.ones((1, a.shape[d]), a.dtype), a.reshape(math.prod(lead), a.shape[d], -1))
+            return total.reshape(lead + ((1,) if keepdims else ()) + rest)
+    return a.sum(axis=axes, keepdims=keepdims)
+
+
 def sum_to(g, shape_: tuple):
     """Sum `g` down to `shape_`, undoing broadcasting."""
     shape_ = tuple(shape_)
@@ -39,14 +57,14 @@ def sum_to(g, shape_: tuple):
     if is_tensor(g):
         out = g.sum(dim=axes, keepdim=True) if axes else g
         return out.reshape(shape_)
-    out = g.sum(axis=axes, keepdims=True) if axes else g
+    out = sum_array(g, axes, keepdims=True) if axes else g
     return out.reshape(shape_)
 
 
 def reduce_sum(x, axes, keepdims=False):
     if is_tensor(x):
         return x.sum(dim=tuple(axes), keepdim=keepdims)
-    return x.sum(axis=tuple(axes), keepdims=keepdims)
+    return sum_array(x, axes, keepdims)
 
 
 def expand_dims(g, axes):

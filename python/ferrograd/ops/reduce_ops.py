@@ -17,7 +17,7 @@ from .. import dtypes
 from ..autograd import _TENSOR, Function
 from ..errors import DtypeRuntimeError, ShapeRuntimeError
 from . import _generic as G
-from ._util import asarray, kernels, native_float, zeros
+from ._util import asarray, zeros
 from .reduce import normalize_dims
 from .registry import register
 from ._args import tensor_cls as _tensor_cls, check_tensor as _check
@@ -99,26 +99,13 @@ def _raw(x):
 
 
 # ---- sum, mean, prod --------------------------------------------------------------------------
-def _sum_over(a, dims, keepdim):
-    """`a.sum(axis=dims, keepdims=keepdim)`. A float array summed over one axis that is not the
-    last (a sequence's time axis) is the batched product ones(1, R) @ a(A, R, C) in the native
-    GEMM: numpy walks the strided axis 2.5x slower (128x20x128 over axis 1: 78 vs 31 µs)."""
-    if (native_float(a) and len(dims) == 1 and dims[0] < a.ndim - 1 and a.size >= 4096
-            and a.flags.c_contiguous and a.shape[dims[0]] > 1):
-        d = dims[0]
-        lead, rest = a.shape[:d], a.shape[d + 1:]
-        total = kernels(a).matmul(np.ones((1, a.shape[d]), a.dtype), a.reshape(math.prod(lead), a.shape[d], -1))
-        return total.reshape(lead + ((1,) if keepdim else ()) + rest)
-    return a.sum(axis=dims, keepdims=keepdim)
-
-
 class Sum(Function):
     generic_backward = True
 
     @staticmethod
     def forward(ctx, a, dims, keepdim):
         ctx.shape, ctx.dims, ctx.keepdim = a.shape, dims, keepdim
-        return asarray(_sum_over(a, dims, keepdim))
+        return asarray(G.sum_array(a, dims, keepdim))
 
     @staticmethod
     def backward(ctx, g):
@@ -134,7 +121,7 @@ class Mean(Function):
         ctx.shape, ctx.dims, ctx.keepdim = a.shape, dims, keepdim
         ctx.count = math.prod(a.shape[d] for d in dims)
         with np.errstate(all="ignore"):  # the mean of nothing is nan, as torch
-            return asarray(_sum_over(a, dims, keepdim) / ctx.count)
+            return asarray(G.sum_array(a, dims, keepdim) / ctx.count)
 
     @staticmethod
     def backward(ctx, g):

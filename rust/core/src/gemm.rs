@@ -45,43 +45,6 @@ pub fn matmul_shape(a: &[usize], b: &[usize]) -> Result<Vec<usize>> {
 
 /// Writes `a @ b` into `out`, a C-contiguous buffer of `matmul_shape(a, b)`.
 pub fn matmul<T: Float>(a: &StridedView<T>, b: &StridedView<T>, out: &mut [T]) -> Result<()> {
-    check_out(a, b, out)?;
-    product(a, b, out, false)
-}
-
-/// Writes `a @ b + bias` into `out` (as `matmul`), `bias` of `n` elements added to every row: a
-/// Linear layer's forward. One SIMD pass over the fresh (cache-hot) output after the GEMM: numpy's
-/// broadcast add took 20–39 µs on 1280×64…128, this 6–13; accumulating the GEMM onto pre-filled
-/// bias rows (faer's `Accum::Add`) took 14–26.
-pub fn matmul_bias<T: Float>(
-    a: &StridedView<T>,
-    b: &StridedView<T>,
-    bias: &[T],
-    out: &mut [T],
-) -> Result<()> {
-    let n = b.shape()[b.ndim().max(1) - 1];
-    check_out(a, b, out)?;
-    if bias.len() != n {
-        return Err(Error::Shape(format!(
-            "matmul: bias has {} elements, the product has {n} columns",
-            bias.len()
-        )));
-    }
-    product(a, b, out, false)?;
-    simd::dispatch(
-        #[inline(always)]
-        || {
-            for row in out.chunks_exact_mut(n.max(1)) {
-                for (o, &c) in row.iter_mut().zip(bias) {
-                    *o += c;
-                }
-            }
-        },
-    );
-    Ok(())
-}
-
-fn check_out<T: Float>(a: &StridedView<T>, b: &StridedView<T>, out: &[T]) -> Result<()> {
     let out_shape = matmul_shape(a.shape(), b.shape())?;
     let total: usize = out_shape.iter().product();
     if out.len() != total {
@@ -90,34 +53,20 @@ fn check_out<T: Float>(a: &StridedView<T>, b: &StridedView<T>, out: &[T]) -> Res
             out.len()
         )));
     }
-    Ok(())
-}
-
-/// `out = a @ b` (`add`: `out += a @ b`) for operands `check_out` accepted.
-fn product<T: Float>(
-    a: &StridedView<T>,
-    b: &StridedView<T>,
-    out: &mut [T],
-    add: bool,
-) -> Result<()> {
-    let out_shape = matmul_shape(a.shape(), b.shape())?;
-    let total = out.len();
     let (ra, rb) = (a.ndim(), b.ndim());
     let (m, k, n) = (a.shape()[ra - 2], a.shape()[ra - 1], b.shape()[rb - 1]);
     if total == 0 {
         return Ok(());
     }
     if k == 0 {
-        if !add {
-            out.fill(T::zero_impl());
-        }
+        out.fill(T::zero_impl());
         return Ok(());
     }
 
     let batch_shape = &out_shape[..out_shape.len() - 2];
     if let Some(folded) = fold_batch_into_rows(a, b, batch_shape) {
         // One tall product instead of many short ones (e.g. a Linear layer on (B, T, C) input).
-        return product(&folded, b_as_2d(b)?.as_ref().unwrap_or(b), out, add);
+        return matmul(&folded, b_as_2d(b)?.as_ref().unwrap_or(b), out);
     }
     let a_offsets = broadcast_offsets(batch_shape, &a.shape()[..ra - 2], &a.strides()[..ra - 2]);
     let b_offsets = broadcast_offsets(batch_shape, &b.shape()[..rb - 2], &b.strides()[..rb - 2]);
@@ -137,7 +86,7 @@ fn product<T: Float>(
                 Mat::raw(a_ptrs[batch] as *const T, m, k, a_rs, a_cs),
                 Mat::raw(b_ptrs[batch] as *const T, k, n, b_rs, b_cs),
             );
-            if thin::try_thin(out_mat, n, ta, tb, add) {
+            if thin::try_thin(out_mat, n, ta, tb, false) {
                 return;
             }
             raw_product(
@@ -145,7 +94,7 @@ fn product<T: Float>(
                 (a_ptrs[batch] as *const T, a_rs, a_cs),
                 (b_ptrs[batch] as *const T, b_rs, b_cs),
                 (m, k, n),
-                add,
+                false,
                 threaded,
             );
         }
@@ -172,7 +121,7 @@ fn product<T: Float>(
         // output leaves each thread too little (64×1280×192: 632 µs on 2 threads, 283 on one).
         // Halve K instead, one half per thread, and add the partial products.
         let half = k / 2;
-        let part = |dst: &mut [T], batch: usize, k0: usize, k1: usize, add: bool| {
+        let part = |dst: &mut [T], batch: usize, k0: usize, k1: usize| {
             // SAFETY: as in one_product; columns k0..k1 of a and rows k0..k1 of b are in range.
             unsafe {
                 raw_product(
@@ -188,17 +137,14 @@ fn product<T: Float>(
                         b_cs,
                     ),
                     (m, k1 - k0, n),
-                    add,
+                    false,
                     false,
                 )
             }
         };
         let mut tmp = vec![T::zero_impl(); m * n];
         for (i, c) in out.chunks_mut(m * n).enumerate() {
-            rayon::join(
-                || part(c, i, 0, half, add),
-                || part(&mut tmp, i, half, k, false),
-            );
+            rayon::join(|| part(c, i, 0, half), || part(&mut tmp, i, half, k));
             for (o, &t) in c.iter_mut().zip(&tmp) {
                 *o += t;
             }
@@ -209,6 +155,40 @@ fn product<T: Float>(
             .enumerate()
             .for_each(|(i, c)| one_product(c, i, threaded));
     }
+    Ok(())
+}
+
+/// Writes `a @ b + bias` into `out` (as `matmul`), `bias` of `n` elements added to every row: a
+/// Linear layer's forward. One SIMD pass over the fresh (cache-hot) output after the GEMM: numpy's
+/// broadcast add took 20–39 µs on 1280×64…128, this 6–13; accumulating the GEMM onto pre-filled
+/// bias rows (faer's `Accum::Add`) took 14–26.
+pub fn matmul_bias<T: Float>(
+    a: &StridedView<T>,
+    b: &StridedView<T>,
+    bias: &[T],
+    out: &mut [T],
+) -> Result<()> {
+    let n = matmul_shape(a.shape(), b.shape())?
+        .last()
+        .copied()
+        .unwrap_or(0);
+    if bias.len() != n {
+        return Err(Error::Shape(format!(
+            "matmul: bias has {} elements, the product has {n} columns",
+            bias.len()
+        )));
+    }
+    matmul(a, b, out)?;
+    simd::dispatch(
+        #[inline(always)]
+        || {
+            for row in out.chunks_exact_mut(n.max(1)) {
+                for (o, &c) in row.iter_mut().zip(bias) {
+                    *o += c;
+                }
+            }
+        },
+    );
     Ok(())
 }
 

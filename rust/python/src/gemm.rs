@@ -50,7 +50,6 @@ pub fn matmul<'py>(
     b: &Bound<'py, PyAny>,
     bias: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let bias = bias.filter(|x| !x.is_none());
     crate::args::guard("matmul", || {
         by_dtype!("matmul", a, matmul_typed(py, a, b, bias))
     })

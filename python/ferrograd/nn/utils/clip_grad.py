@@ -12,11 +12,8 @@ import numpy as np
 
 from ... import _native
 from ...autograd import replayed_whole
-from ...ops._util import is_device
+from ...ops._util import is_device, native_float
 from ...tensor import Tensor
-
-
-_NATIVE_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def _tensors(tensors):
@@ -50,7 +47,7 @@ def _host_norm(arrays, p):
     if p == 0:
         return float(sum(np.count_nonzero(a) for a in arrays))
     if p == 2:
-        if all(a.dtype in _NATIVE_DTYPES and a.flags.c_contiguous for a in arrays):
+        if all(native_float(a) and a.flags.c_contiguous for a in arrays):
             # One pass per array, squares and sum in f64, no temporaries: the float64 copy and its
             # square cost 3 passes over memory (a GRU step's clip 160 -> ~25 µs).
             return math.sqrt(_native.sum_of_squares(arrays))
