@@ -126,3 +126,33 @@ def test_bad_inputs_raise_before_dispatch(monkeypatch):
         K.sdpa_forward(np.zeros((2, 5, 4), np.float32), k, v, None, False, 1.0)
     with pytest.raises(TypeError, match="sdpa_forward: key must be float32"):
         K.sdpa_forward(q, GpuArray.from_numpy(np.zeros((2, 6, 4), np.int32)), v, None, False, 1.0)
+
+
+@pytest.mark.parametrize("b, l, h, d", [(5, 7, 2, 8), (3, 20, 4, 5), (2, 1, 1, 3), (0, 3, 2, 4)])
+@pytest.mark.parametrize("masked", [False, True])
+def test_packed_self_attention_matches_native(b, l, h, d, masked):
+    """sdpa_packed_forward/backward (one packed projection, (B, L, [q|k|v], heads, d)) against
+    `_native`'s on the same data, with a broadcast mask and a strided output gradient."""
+    rng = np.random.default_rng(b * 100 + l)
+    qkv = rand(rng, b, l, 3 * h * d)
+    mask = None
+    if masked:
+        m = np.where(rng.random((l, l)) < 0.3, -np.inf, 0.0).astype(np.float32)
+        m[:, 0] = 0.0
+        mask = np.broadcast_to(m, (b, h, l, l))
+    out, lse = _native.sdpa_packed_forward(qkv, h, mask, 0.4)
+    gmask = None if mask is None else dev(m)
+    gmask = None if gmask is None else GpuArray(mask.shape, np.float32, gmask.storage, (0, 0, l, 1), gmask.offset)
+    gout, glse = K.sdpa_packed_forward(dev(qkv), h, gmask, 0.4)
+    close(gout, out)
+    close(glse, lse)
+    dout = rand(rng, b, l, h * d)
+    want = _native.sdpa_packed_backward(qkv, h, mask, 0.4, out, lse, dout)
+    got = K.sdpa_packed_backward(dev(qkv), h, gmask, 0.4, gout, glse, dev_permuted(dout, (1, 0, 2)))
+    close(got, want)
+
+
+def test_packed_bad_heads_raise_before_any_dispatch(monkeypatch):
+    forbid_dispatch(monkeypatch)
+    with pytest.raises(ValueError, match="heads"):
+        K.sdpa_packed_forward(dev(np.zeros((2, 3, 12))), 5, None, 1.0)

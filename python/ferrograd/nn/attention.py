@@ -6,6 +6,7 @@ import numpy as np
 
 from .. import dtypes
 from ..ops._util import asarray
+from ..ops.attention import SDPAPacked
 from ..tensor import Tensor, empty, zeros
 from . import functional as F
 from . import init
@@ -64,6 +65,7 @@ class MultiheadAttention(Module):
     def forward(self, query, key, value, key_padding_mask=None, need_weights: bool = True, attn_mask=None,
                 average_attn_weights: bool = True, is_causal: bool = False):
         unbatched = query.ndim == 2
+        self_attention = query is key and key is value
         if unbatched:
             query, key, value = (t.unsqueeze(0 if self.batch_first else 1) for t in (query, key, value))
             if key_padding_mask is not None:
@@ -77,27 +79,37 @@ class MultiheadAttention(Module):
             raise ValueError(f"MultiheadAttention: key {tuple(key.shape)} and value {tuple(value.shape)} "
                              f"do not fit query {tuple(query.shape)}")
         bsz, tgt, src = query.shape[0], query.shape[1], key.shape[1]
-        q, k, v = (self._heads(self._project(t, i)) for i, t in enumerate((query, key, value)))
+        p = self.dropout if self.training else 0.0
+        # Self-attention without weights or dropout: one packed projection and the packed kernel.
+        packed = (self_attention and not need_weights and not p and query.dtype == self.in_proj_weight.dtype
+                  and query.dtype in (dtypes.float32, dtypes.float64))
+        if packed:
+            qkv = F.linear(query, self.in_proj_weight, self.in_proj_bias)  # (B, L, 3E)
+            like = qkv
+        else:
+            q, k, v = (self._heads(self._project(t, i)) for i, t in enumerate((query, key, value)))
+            like = q
 
-        mask = additive_mask(attn_mask, q.dtype, "MultiheadAttention", like=q._data)
+        mask = additive_mask(attn_mask, like.dtype, "MultiheadAttention", like=like._data)
         if mask is None and is_causal:
-            mask = asarray(causal_mask(tgt, q.dtype)[:, :src], like=q._data)
+            mask = asarray(causal_mask(tgt, like.dtype)[:, :src], like=like._data)
         if mask is not None:
             if mask.ndim == 3:  # (B*nh, L, S)
                 mask = mask.reshape(bsz, self.num_heads, tgt, src)
             elif mask.shape != (tgt, src):
                 raise ValueError(f"MultiheadAttention: attn_mask must be ({tgt}, {src}) or "
                                  f"({bsz * self.num_heads}, {tgt}, {src}), got {mask.shape}")
-        pad = additive_mask(key_padding_mask, q.dtype, "MultiheadAttention", like=q._data)
+        pad = additive_mask(key_padding_mask, like.dtype, "MultiheadAttention", like=like._data)
         if pad is not None:
             if pad.shape != (bsz, src):
                 raise ValueError(f"MultiheadAttention: key_padding_mask must be ({bsz}, {src}), got {pad.shape}")
             pad = pad[:, None, None, :]
             mask = pad if mask is None else mask + pad
 
-        p = self.dropout if self.training else 0.0
         weights = None
-        if need_weights:
+        if packed:
+            out = SDPAPacked.apply(qkv, self.num_heads, mask, 1.0 / np.sqrt(self.head_dim))  # (B, L, E)
+        elif need_weights:
             scores = (q @ k.mT) * (1.0 / np.sqrt(self.head_dim))
             if mask is not None:
                 scores = scores + Tensor(mask)
@@ -106,7 +118,9 @@ class MultiheadAttention(Module):
             out = F.dropout(attn, p, True) @ v if p else attn @ v
         else:
             out = F.scaled_dot_product_attention(q, k, v, attn_mask=None if mask is None else Tensor(mask), dropout_p=p)
-        out = self.out_proj(out.transpose(1, 2).reshape(bsz, tgt, self.embed_dim))
+        if not packed:
+            out = out.transpose(1, 2).reshape(bsz, tgt, self.embed_dim)
+        out = self.out_proj(out)
         if not self.batch_first:
             out = out.transpose(0, 1)
         if unbatched:

@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from ..autograd import Function
-from ._util import asarray, kernels, unbroadcast
+from ._util import asarray, ascontiguous, kernels, unbroadcast
 
 
 def _within(a, limit=math.inf) -> bool:
@@ -71,6 +71,39 @@ class SDPAFused(Function):
         q, k, v, mask, out, lse = ctx.saved
         dq, dk, dv = kernels(q).sdpa_backward(q, k, v, mask, ctx.is_causal, ctx.scale, out, lse, g)
         return unbroadcast(dq, q.shape), unbroadcast(dk, k.shape), unbroadcast(dv, v.shape), None, None, None
+
+
+class SDPAPacked(Function):
+    """Self-attention from one packed in-projection, as torch's MultiheadAttention runs it:
+    qkv (B, L, 3E) laid out (B, L, [q|k|v], heads, head_dim) → out (B, L, E), heads concatenated.
+
+    The kernel reads the heads in place from qkv and writes out and the gradient dqkv in the
+    packed rows the projections read, so the in-projection stays one GEMM forward and one
+    backward (not three, plus the sum of their input gradients) and no heads are transposed.
+    `mask` is None or an additive float array broadcastable to (B, heads, L, L)."""
+
+    @staticmethod
+    def forward(ctx, qkv, heads, mask, scale):
+        b, l, e3 = qkv.shape
+        qkv = ascontiguous(qkv)
+        full_mask = None if mask is None else np.broadcast_to(mask, (b, heads, l, l))
+        out, lse = kernels(qkv).sdpa_packed_forward(qkv, heads, full_mask, float(scale))
+        ctx.save_for_backward(qkv, full_mask, out, lse)
+        ctx.heads, ctx.scale = heads, float(scale)
+        if type(qkv) is np.ndarray:  # a row that sees no key gives 0 · v (NaN where v is not finite)
+            d = e3 // 3 // heads
+            per_head = out.reshape(b, l, heads, d).transpose(0, 2, 1, 3)
+            v = qkv.reshape(b, l, 3, heads, d)[:, :, 2].transpose(0, 2, 1, 3)
+            fixed = _dead_rows_times_v(per_head, lse, v)
+            if fixed is not per_head:
+                out = np.ascontiguousarray(fixed.transpose(0, 2, 1, 3)).reshape(b, l, e3 // 3)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        qkv, mask, out, lse = ctx.saved
+        dqkv = kernels(qkv).sdpa_packed_backward(qkv, ctx.heads, mask, ctx.scale, out, lse, g)
+        return dqkv, None, None, None
 
 
 def sdpa_composite(query, key, value, mask=None, dropout_p=0.0, is_causal=False, scale=1.0):

@@ -30,7 +30,9 @@ use crate::par::{self, MACS_THRESHOLD};
 use crate::simd::simd_dispatch;
 use crate::strided::{broadcast_offsets, broadcast_shapes, StridedView};
 
+mod packed;
 mod short;
+pub use packed::{sdpa_packed_backward, sdpa_packed_forward, Packed};
 pub use short::{SHORT_MAX_E, SHORT_MAX_S};
 
 /// Which kernel runs a call: `Auto` picks from the sizes (a forward with S <= [`SHORT_MAX_S`] and

@@ -56,6 +56,15 @@ impl<'a, T> StridedView<'a, T> {
         Self::new(self.data, self.offset, shape, strides).ok()
     }
 
+    /// The same buffer from `offset + delta`, seen with another shape and strides (bounds
+    /// re-checked): a sub-block of the view, or its dims split or reordered.
+    pub fn shifted(&self, delta: isize, shape: &[usize], strides: &[isize]) -> Result<Self> {
+        let offset = usize::try_from(self.offset as isize + delta).map_err(|_| {
+            Error::OutOfBounds(format!("view offset {} + {delta} is negative", self.offset))
+        })?;
+        Self::new(self.data, offset, shape, strides)
+    }
+
     /// A C-contiguous view of the whole of `data`.
     pub fn contiguous(data: &'a [T], shape: &[usize]) -> Result<Self> {
         Self::new(data, 0, shape, &contiguous_strides(shape))

@@ -27,7 +27,7 @@ from .softmax import (  # noqa: F401
 )
 from .mixing import channel_mixing_backward, channel_mixing_forward, token_mixing_backward, token_mixing_forward  # noqa: F401,E501
 from .rnn import gru_backward, gru_forward, lstm_backward, lstm_forward, rnn_backward, rnn_forward  # noqa: F401
-from .attention import sdpa_backward, sdpa_forward  # noqa: F401
+from .attention import sdpa_backward, sdpa_forward, sdpa_packed_backward, sdpa_packed_forward  # noqa: F401
 from .optim import adam_step, adam_step_many, sgd_step, sum_of_squares  # noqa: F401
 from .dropout import dropout_mask, random_uint32  # noqa: F401
 from .embedding import embedding_backward, embedding_forward  # noqa: F401
@@ -44,6 +44,7 @@ for _name in ("erf", "erfc", "gelu_backward", "gelu_forward", "relu_backward", "
               "cross_entropy_prob_forward", "softmax_backward", "softmax_forward", "channel_mixing_backward",
               "channel_mixing_forward", "token_mixing_backward", "token_mixing_forward", "gru_backward", "gru_forward",
               "lstm_backward", "lstm_forward", "rnn_backward", "rnn_forward", "sdpa_backward", "sdpa_forward",
+              "sdpa_packed_backward", "sdpa_packed_forward",
               "embedding_backward", "embedding_forward"):
     globals()[_name] = _device_kernel(globals()[_name])
 matmul = _device_kernel(matmul, written=("out",))

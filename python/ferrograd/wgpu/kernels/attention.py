@@ -209,3 +209,44 @@ def sdpa_backward(q, k, v, mask, is_causal, scale, out, lse, dout):
             rt.launch(dq_pipe, common + [dq.storage], (-(-l // TILE), count, -(-e // COLS)), params)
         rt.launch(dkv_pipe, common + [dkv.storage], (-(-s // TILE), count, -(-max(e, ev) // COLS)), params)
     return dq, dk, dv
+
+
+def sdpa_packed_forward(qkv, heads, mask, scale):
+    """`(out (B, L, E), lse (B, heads, L))` of self-attention on a packed projection qkv (B, L, 3E)
+    laid out (B, L, [q|k|v], heads, head_dim), as `_native.sdpa_packed_forward`: the heads are
+    strided views of qkv; out comes back with the heads concatenated on each row."""
+    op = "sdpa_packed_forward"
+    b, l, e, d = _packed_sizes(op, qkv, heads)
+    q, k, v = _packed_heads(qkv, heads)
+    out, lse = sdpa_forward(q, k, v, mask, False, scale)
+    return u.contiguous(u.permute(out, 0, 2, 1, 3)).reshape(b, l, e), lse
+
+
+def sdpa_packed_backward(qkv, heads, mask, scale, out, lse, dout):
+    """The packed gradient dqkv (B, L, 3E) of `sdpa_packed_forward` (as `_native`'s)."""
+    op = "sdpa_packed_backward"
+    b, l, e, d = _packed_sizes(op, qkv, heads)
+    q, k, v = _packed_heads(qkv, heads)
+    u.expect_shape(op, "out", u.check(op, "out", out), (b, l, e))
+    u.expect_shape(op, "grad_out", u.check(op, "grad_out", dout), (b, l, e))
+    per_head = [u.permute(t.reshape(b, l, heads, d), 0, 2, 1, 3) for t in (u.contiguous(out), u.contiguous(dout))]
+    grads = sdpa_backward(q, k, v, mask, False, scale, per_head[0], lse, per_head[1])
+    return np.stack([u.permute(t, 0, 2, 1, 3) for t in grads], axis=2).reshape(b, l, 3 * e)
+
+
+def _packed_sizes(op, qkv, heads):
+    """(B, L, E, head_dim) of a packed qkv, after `_native`'s checks."""
+    u.check(op, "qkv", qkv)
+    if qkv.ndim != 3 or heads < 1 or qkv.shape[2] % (3 * heads):
+        raise ValueError(f"{op}: qkv must be (batch, len, 3 * heads * head_dim) with heads >= 1, "
+                         f"got shape {qkv.shape} and heads {heads}")
+    b, l, e3 = qkv.shape
+    return b, l, e3 // 3, e3 // 3 // heads
+
+
+def _packed_heads(qkv, heads):
+    """q, k, v as (B, heads, L, head_dim) strided views of the packed qkv."""
+    b, l, e3 = qkv.shape
+    e, x = e3 // 3, u.contiguous(qkv)
+    d = e // heads
+    return tuple(u.view(x, (b, heads, l, d), (l * e3, d, e3, 1), i * e) for i in range(3))
