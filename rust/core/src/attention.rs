@@ -36,8 +36,9 @@ pub use packed::{sdpa_packed_backward, sdpa_packed_forward, Packed};
 pub use short::{SHORT_MAX_E, SHORT_MAX_S};
 
 /// Which kernel runs a call: `Auto` picks from the sizes (a forward with S <= [`SHORT_MAX_S`] and
-/// E, Ev <= [`SHORT_MAX_E`] takes the short-sequence path, a backward the tiled one; the env var
-/// FG_ATTN_PATH=tiled|short overrides that, for tuning); the others force one, for tests. Both
+/// E, Ev <= [`SHORT_MAX_E`] takes the short-sequence path, a backward too when also L <= 32 and
+/// E, Ev are whole vectors (short::take); the env var FG_ATTN_PATH=tiled|short overrides that,
+/// for tuning); the others force one, for tests. Both
 /// write the same lse, so a forward on one path pairs with a backward on the other.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Path {

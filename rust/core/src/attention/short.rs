@@ -8,7 +8,7 @@
 //! causal, lse and NaN conventions are the tiled path's: a fully masked row gives output 0 and
 //! lse −inf, and every key column j < S takes part in the products (a zero weight times a NaN
 //! value is NaN, as in torch's math path). Parallelism: across batch×heads only above
-//! MACS_THRESHOLD. The backward is here too (same contracts) but [`take`] only picks the forward.
+//! MACS_THRESHOLD. The backward is here too (same contracts); [`take`] picks it for fewer sizes.
 
 use rayon::prelude::*;
 
@@ -24,14 +24,21 @@ pub const SHORT_MAX_S: usize = 16;
 /// Largest head dims E and Ev whose forward takes this path.
 pub const SHORT_MAX_E: usize = 32;
 
-/// Whether the auto choice takes the short path for a forward of these sizes. Measured one
-/// thread, f32, 512 heads (examples/attn_short_speed), tiled vs short in µs: L10 S10 E16 500 vs
-/// 267 (mask 521/366, causal 428/285), L1 S10 E16 105/66, L128 S16 E16 1065/843; but L10 S10 E64
-/// 809/829, L32 S32 E16 1479/1565, L64 S32 E32 901/1155. The backward never won (L10 S10 E16
-/// 494 vs 576: faer's nano-gemm kernels for these tiny tiles beat the register-accumulated rows
-/// once dV, dK and dQ are added), so the backward stays tiled unless Path::Short forces it.
+/// Whether the auto choice takes the short path for these sizes. Forward, measured one thread,
+/// f32, 512 heads (examples/attn_short_speed), tiled vs short in µs: L10 S10 E16 500 vs 267
+/// (mask 521/366, causal 428/285), L1 S10 E16 105/66, L128 S16 E16 1065/843; but L10 S10 E64
+/// 809/829, L32 S32 E16 1479/1565, L64 S32 E32 901/1155. Backward, since its products run R
+/// rows at a time (lin_comb_rows), tiled vs short: L10 S10 E16 563/427 (mask 543/549, causal
+/// 569/429), E32 830/637 (mask 811/768), L1 S10 E16 221/169, L32 S16 E16 1460/1254; but
+/// L128 S16 E16 (64 heads) 578/941 and E8 522/1563 (a part-filled vector per row), so the
+/// backward takes it only for heads of whole vectors and L <= 32.
 pub(super) fn take(g: &Geometry, backward: bool) -> bool {
-    !backward && g.s <= SHORT_MAX_S && g.e <= SHORT_MAX_E && g.ev <= SHORT_MAX_E
+    let fits = g.s <= SHORT_MAX_S && g.e <= SHORT_MAX_E && g.ev <= SHORT_MAX_E;
+    if !backward {
+        return fits;
+    }
+    let whole = |n: usize| n >= LANES && n % LANES == 0;
+    fits && whole(g.e) && whole(g.ev) && g.l <= 32
 }
 
 /// Rows of a (rows × cols) operand of one batch: the operand itself when its columns are
@@ -108,59 +115,151 @@ fn pack_t<T: Copy>(op: &Operand, b: usize, n: usize, cols: usize, sp: usize, bt:
     }
 }
 
-/// `out[c] (+)= alpha · Σ_t a[t] · b[t][c]` for c < out.len() (`add`: accumulate into out) (each row b[t] has out.len() elements),
-/// accumulated in registers (fused multiply-adds: these bodies are compiled for FMA where the
-/// CPU has it, see simd_dispatch): LANES-wide chunks of out, two partial sums over t so that the add
-/// chains overlap; a last partial chunk goes through a zero-padded local copy.
+/// `out[c] (+)= alpha · Σ_t a[t] · b[t][c]` for c < out.len() (`add`: accumulate into out) (each
+/// row b[t] has out.len() elements), accumulated in registers (fused multiply-adds: these bodies
+/// are compiled for FMA where the CPU has it, see simd_dispatch): LANES-wide chunks of out, two
+/// partial sums over t so that the add chains overlap; a last partial chunk goes through a
+/// zero-padded local copy.
 #[inline(always)]
 fn lin_comb<T: AttnFloat>(a: &[T], b: &Rows<T>, alpha: T, add: bool, out: &mut [T]) {
-    let n = a.len();
-    let width = out.len();
-    for c in (0..width).step_by(LANES) {
-        let full = c + LANES <= width;
-        let load = |t: usize, c: usize| -> [T; LANES] {
-            if full {
-                // SAFETY: row t of b holds `width` >= c + LANES elements.
-                unsafe { *(b.ptr.wrapping_offset(t as isize * b.rs).add(c) as *const [T; LANES]) }
-            } else {
-                let r = &b.row(t)[c..];
-                let mut x = [T::ZERO; LANES];
-                x[..r.len()].copy_from_slice(r);
-                x
-            }
-        };
-        let mut acc0 = [T::ZERO; LANES];
-        let mut acc1 = [T::ZERO; LANES];
-        let mut t = 0;
-        while t + 2 <= n {
-            let (r0, r1) = (load(t, c), load(t + 1, c));
-            let (x0, x1) = (a[t], a[t + 1]);
-            for u in 0..LANES {
-                acc0[u] = x0.fma(r0[u], acc0[u]);
-                acc1[u] = x1.fma(r1[u], acc1[u]);
-            }
-            t += 2;
+    lin_comb_rows::<T, 1>([a], b, [alpha], add, [out]);
+}
+
+/// [`lin_comb`] on R rows at once: `out_r[c] (+)= alpha_r · Σ_t a_r[t] · b[t][c]`, each row with
+/// lin_comb's own two partial sums (so the same bits), the R rows side by side: 2R independent
+/// FMA chains per chunk instead of 2 (one row's 16-step chain is latency-bound, ~4× under the
+/// FMA units' rate).
+#[inline(always)]
+fn lin_comb_rows<T: AttnFloat, const R: usize>(
+    a: [&[T]; R],
+    b: &Rows<T>,
+    alpha: [T; R],
+    add: bool,
+    mut out: [&mut [T]; R],
+) {
+    let width = out[0].len();
+    let full = width / LANES * LANES;
+    for c in (0..full).step_by(LANES) {
+        lin_comb_chunk::<T, R, true>(&a, b, &alpha, add, &mut out, c);
+    }
+    if full < width {
+        lin_comb_chunk::<T, R, false>(&a, b, &alpha, add, &mut out, full);
+    }
+}
+
+/// One LANES-wide chunk of [`lin_comb_rows`] from column `c`; FULL: the chunk lies inside the
+/// rows. Whole and partial chunks are separate instances so that a whole chunk's store stays
+/// a vector store (in one body LLVM merged both into a variable-length memcpy call).
+#[inline(always)]
+fn lin_comb_chunk<T: AttnFloat, const R: usize, const FULL: bool>(
+    a: &[&[T]; R],
+    b: &Rows<T>,
+    alpha: &[T; R],
+    add: bool,
+    out: &mut [&mut [T]; R],
+    c: usize,
+) {
+    let n = a[0].len();
+    let load = |t: usize| -> [T; LANES] {
+        if FULL {
+            // SAFETY: row t of b holds at least c + LANES elements.
+            unsafe { *(b.ptr.wrapping_offset(t as isize * b.rs).add(c) as *const [T; LANES]) }
+        } else {
+            let r = &b.row(t)[c..];
+            let mut x = [T::ZERO; LANES];
+            x[..r.len()].copy_from_slice(r);
+            x
         }
-        if t < n {
-            let (r0, x0) = (load(t, c), a[t]);
+    };
+    let mut acc0 = [[T::ZERO; LANES]; R];
+    let mut acc1 = [[T::ZERO; LANES]; R];
+    let mut t = 0;
+    while t + 2 <= n {
+        let (r0, r1) = (load(t), load(t + 1));
+        for k in 0..R {
+            let (x0, x1) = (a[k][t], a[k][t + 1]);
             for u in 0..LANES {
-                acc0[u] = x0.fma(r0[u], acc0[u]);
+                acc0[k][u] = x0.fma(r0[u], acc0[k][u]);
+                acc1[k][u] = x1.fma(r1[u], acc1[k][u]);
             }
         }
+        t += 2;
+    }
+    if t < n {
+        let r0 = load(t);
+        for k in 0..R {
+            let x0 = a[k][t];
+            for u in 0..LANES {
+                acc0[k][u] = x0.fma(r0[u], acc0[k][u]);
+            }
+        }
+    }
+    for k in 0..R {
         let mut r = [T::ZERO; LANES];
         for u in 0..LANES {
-            r[u] = alpha * (acc0[u] + acc1[u]);
+            r[u] = alpha[k] * (acc0[k][u] + acc1[k][u]);
         }
-        // One whole-chunk store where it fits (a later vector load of it then forwards).
-        let o = &mut out[c..];
-        let k = o.len().min(LANES);
-        if add {
-            o[..k].iter_mut().zip(&r).for_each(|(o, &r)| *o += r);
-        } else if k == LANES {
-            o[..LANES].copy_from_slice(&r);
+        if FULL {
+            let o: &mut [T; LANES] = (&mut out[k][c..c + LANES])
+                .try_into()
+                .expect("a whole chunk");
+            if add {
+                for u in 0..LANES {
+                    o[u] += r[u];
+                }
+            } else {
+                *o = r;
+            }
         } else {
-            o.copy_from_slice(&r[..k]);
+            let o = &mut out[k][c..];
+            let m = o.len();
+            if add {
+                o.iter_mut().zip(&r).for_each(|(o, &r)| *o += r);
+            } else {
+                o.copy_from_slice(&r[..m]);
+            }
         }
+    }
+}
+
+/// Row i of `out` (rows `stride` apart, `width` long) (+)= alpha(i) · Σ_t a(i)[t] · b[t] for
+/// i < rows: blocks of 4 rows through [`lin_comb_rows`], the rest one at a time ([`lin_comb`]).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn lin_comb_each<'a, T: AttnFloat + 'a>(
+    rows: usize,
+    a: impl Fn(usize) -> &'a [T],
+    b: &Rows<T>,
+    alpha: impl Fn(usize) -> T,
+    add: bool,
+    out: &mut [T],
+    stride: usize,
+    width: usize,
+) {
+    const R: usize = 4;
+    let mut i = 0;
+    while i + R <= rows {
+        let (o0, rest) = out[i * stride..].split_at_mut(stride);
+        let (o1, rest) = rest.split_at_mut(stride);
+        let (o2, rest) = rest.split_at_mut(stride);
+        let o3 = &mut rest[..width];
+        lin_comb_rows::<T, R>(
+            [a(i), a(i + 1), a(i + 2), a(i + 3)],
+            b,
+            [alpha(i), alpha(i + 1), alpha(i + 2), alpha(i + 3)],
+            add,
+            [&mut o0[..width], &mut o1[..width], &mut o2[..width], o3],
+        );
+        i += R;
+    }
+    for i in i..rows {
+        lin_comb(
+            a(i),
+            b,
+            alpha(i),
+            add,
+            &mut out[i * stride..i * stride + width],
+        );
     }
 }
 
@@ -303,9 +402,7 @@ fn fwd_batch<T: AttnFloat>(
     for r0 in (0..l).step_by(RB) {
         let br = RB.min(l - r0);
         let tile = &mut sc.p[..br * sp];
-        for (i, row) in tile.chunks_exact_mut(sp).enumerate() {
-            lin_comb(q.row(r0 + i), &kt, T::ONE, false, row);
-        }
+        lin_comb_each(br, |i| q.row(r0 + i), &kt, |_| T::ONE, false, tile, sp, sp);
         for (i, full) in tile.chunks_exact_mut(sp).enumerate() {
             let nv = visible(c.causal, r0 + i, 0, s);
             let mrow = mask_row::<T>(c.inp, b, r0 + i, 0).0;
@@ -320,16 +417,32 @@ fn fwd_batch<T: AttnFloat>(
             mx[i] = m;
             sums[i] = exp_row(full, nv, a, T::ZERO - shift);
         }
-        for (i, row) in tile.chunks_exact(sp).enumerate() {
-            let orow = &mut out[(r0 + i) * ev..(r0 + i + 1) * ev];
-            let sum = sums[i];
-            // sum = 0 only when every key is masked; a NaN score makes it NaN, which must reach
-            // the output (as the tiled path's l).
-            if sum != T::ZERO {
-                lin_comb(&row[..s], &v, T::ONE / sum, false, orow);
-                lse[r0 + i] = mx[i] + sum.ln();
+        // sum = 0 only when every key is masked; a NaN score makes it NaN, which must reach
+        // the output (as the tiled path's l). Such a row is written with weight 0, then zeroed.
+        let inv = |i: usize| {
+            if sums[i] != T::ZERO {
+                T::ONE / sums[i]
             } else {
-                orow.fill(T::ZERO);
+                T::ZERO
+            }
+        };
+        let tile = &sc.p[..br * sp];
+        let rows_out = &mut out[r0 * ev..(r0 + br) * ev];
+        lin_comb_each(
+            br,
+            |i| &tile[i * sp..i * sp + s],
+            &v,
+            inv,
+            false,
+            rows_out,
+            ev,
+            ev,
+        );
+        for i in 0..br {
+            if sums[i] != T::ZERO {
+                lse[r0 + i] = mx[i] + sums[i].ln();
+            } else {
+                rows_out[i * ev..(i + 1) * ev].fill(T::ZERO);
                 lse[r0 + i] = T::NEG_INF;
             }
         }
@@ -405,14 +518,8 @@ fn bwd_batch<T: AttnFloat>(
     for r0 in (0..l).step_by(RB) {
         let br = RB.min(l - r0);
         let (pt, dpt) = (&mut sc.p[..br * sp], &mut sc.dp[..br * sp]);
-        for (i, (p, dp)) in pt
-            .chunks_exact_mut(sp)
-            .zip(dpt.chunks_exact_mut(sp))
-            .enumerate()
-        {
-            lin_comb(q.row(r0 + i), &kt, T::ONE, false, p);
-            lin_comb(g.row(r0 + i), &vt, T::ONE, false, dp);
-        }
+        lin_comb_each(br, |i| q.row(r0 + i), &kt, |_| T::ONE, false, pt, sp, sp);
+        lin_comb_each(br, |i| g.row(r0 + i), &vt, |_| T::ONE, false, dpt, sp, sp);
         for (i, (p, dp)) in pt
             .chunks_exact_mut(sp)
             .zip(dpt.chunks_exact_mut(sp))
@@ -462,31 +569,38 @@ fn bwd_batch<T: AttnFloat>(
             }
         }
         let (gb, qb) = (g.from(r0), q.from(r0));
-        for j in 0..s {
-            lin_comb(
-                &ptt[j * br..(j + 1) * br],
-                &gb,
-                T::ONE,
-                r0 > 0,
-                &mut dv[j * ev..(j + 1) * ev],
-            );
-            lin_comb(
-                &dst[j * br..(j + 1) * br],
-                &qb,
-                scale,
-                r0 > 0,
-                &mut dk[j * e..(j + 1) * e],
-            );
-        }
-        for (i, ds) in dpt.chunks_exact(sp).enumerate() {
-            lin_comb(
-                &ds[..s],
-                &k,
-                scale,
-                false,
-                &mut dq[(r0 + i) * e..(r0 + i + 1) * e],
-            );
-        }
+        let (ptt, dst) = (&*ptt, &*dst);
+        lin_comb_each(
+            s,
+            |j| &ptt[j * br..(j + 1) * br],
+            &gb,
+            |_| T::ONE,
+            r0 > 0,
+            dv,
+            ev,
+            ev,
+        );
+        lin_comb_each(
+            s,
+            |j| &dst[j * br..(j + 1) * br],
+            &qb,
+            |_| scale,
+            r0 > 0,
+            dk,
+            e,
+            e,
+        );
+        let dpt = &*dpt;
+        lin_comb_each(
+            br,
+            |i| &dpt[i * sp..i * sp + s],
+            &k,
+            |_| scale,
+            false,
+            &mut dq[r0 * e..],
+            e,
+            e,
+        );
     }
 }
 
