@@ -115,23 +115,50 @@ fn pack_t<T: Copy>(op: &Operand, b: usize, n: usize, cols: usize, sp: usize, bt:
     }
 }
 
-/// `out[c] (+)= alpha · Σ_t a[t] · b[t][c]` for c < out.len() (`add`: accumulate into out) (each
-/// row b[t] has out.len() elements), accumulated in registers (fused multiply-adds: these bodies
-/// are compiled for FMA where the CPU has it, see simd_dispatch): LANES-wide chunks of out, two
-/// partial sums over t so that the add chains overlap; a last partial chunk goes through a
-/// zero-padded local copy.
-#[inline(always)]
-fn lin_comb<T: AttnFloat>(a: &[T], b: &Rows<T>, alpha: T, add: bool, out: &mut [T]) {
-    lin_comb_rows::<T, 1>([a], b, [alpha], add, [out]);
+/// The n coefficients a[t] = s[t · step] of one output row of a linear combination: a row of a
+/// tile (step 1) or a column of one (step = its row length), read in place, not transposed.
+#[derive(Clone, Copy)]
+struct Coef<'a, T> {
+    s: &'a [T],
+    step: usize,
+    n: usize,
 }
 
-/// [`lin_comb`] on R rows at once: `out_r[c] (+)= alpha_r · Σ_t a_r[t] · b[t][c]`, each row with
-/// lin_comb's own two partial sums (so the same bits), the R rows side by side: 2R independent
-/// FMA chains per chunk instead of 2 (one row's 16-step chain is latency-bound, ~4× under the
-/// FMA units' rate).
+impl<'a, T: Copy> Coef<'a, T> {
+    #[inline(always)]
+    fn row(s: &'a [T]) -> Self {
+        Coef {
+            s,
+            step: 1,
+            n: s.len(),
+        }
+    }
+    /// n entries `step` apart from the start of `s`.
+    #[inline(always)]
+    fn col(s: &'a [T], step: usize, n: usize) -> Self {
+        assert!(
+            n == 0 || (n - 1) * step < s.len(),
+            "column outside its tile"
+        );
+        Coef { s, step, n }
+    }
+    #[inline(always)]
+    fn at(&self, t: usize) -> T {
+        debug_assert!(t < self.n);
+        // SAFETY: t < n and (n - 1) · step < s.len(), checked when made.
+        unsafe { *self.s.get_unchecked(t * self.step) }
+    }
+}
+
+/// `out_r[c] (+)= alpha_r · Σ_t a_r[t] · b[t][c]` for R output rows r at once (`add`: accumulate
+/// into out; each row b[t] has out_r.len() elements), accumulated in registers (fused
+/// multiply-adds: these bodies are compiled for FMA where the CPU has it, see simd_dispatch):
+/// LANES-wide chunks, two partial sums over t per row, and the R rows side by side, so that 2R
+/// independent FMA chains fill the units (one row's 16-step chain alone is latency-bound, ~4×
+/// under their rate); a last partial chunk goes through a zero-padded local copy.
 #[inline(always)]
 fn lin_comb_rows<T: AttnFloat, const R: usize>(
-    a: [&[T]; R],
+    a: [Coef<T>; R],
     b: &Rows<T>,
     alpha: [T; R],
     add: bool,
@@ -152,14 +179,14 @@ fn lin_comb_rows<T: AttnFloat, const R: usize>(
 /// a vector store (in one body LLVM merged both into a variable-length memcpy call).
 #[inline(always)]
 fn lin_comb_chunk<T: AttnFloat, const R: usize, const FULL: bool>(
-    a: &[&[T]; R],
+    a: &[Coef<T>; R],
     b: &Rows<T>,
     alpha: &[T; R],
     add: bool,
     out: &mut [&mut [T]; R],
     c: usize,
 ) {
-    let n = a[0].len();
+    let n = a[0].n;
     let load = |t: usize| -> [T; LANES] {
         if FULL {
             // SAFETY: row t of b holds at least c + LANES elements.
@@ -177,7 +204,7 @@ fn lin_comb_chunk<T: AttnFloat, const R: usize, const FULL: bool>(
     while t + 2 <= n {
         let (r0, r1) = (load(t), load(t + 1));
         for k in 0..R {
-            let (x0, x1) = (a[k][t], a[k][t + 1]);
+            let (x0, x1) = (a[k].at(t), a[k].at(t + 1));
             for u in 0..LANES {
                 acc0[k][u] = x0.fma(r0[u], acc0[k][u]);
                 acc1[k][u] = x1.fma(r1[u], acc1[k][u]);
@@ -188,7 +215,7 @@ fn lin_comb_chunk<T: AttnFloat, const R: usize, const FULL: bool>(
     if t < n {
         let r0 = load(t);
         for k in 0..R {
-            let x0 = a[k][t];
+            let x0 = a[k].at(t);
             for u in 0..LANES {
                 acc0[k][u] = x0.fma(r0[u], acc0[k][u]);
             }
@@ -223,12 +250,12 @@ fn lin_comb_chunk<T: AttnFloat, const R: usize, const FULL: bool>(
 }
 
 /// Row i of `out` (rows `stride` apart, `width` long) (+)= alpha(i) · Σ_t a(i)[t] · b[t] for
-/// i < rows: blocks of 4 rows through [`lin_comb_rows`], the rest one at a time ([`lin_comb`]).
+/// i < rows: blocks of 4 rows through [`lin_comb_rows`], then the rest one at a time.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn lin_comb_each<'a, T: AttnFloat + 'a>(
     rows: usize,
-    a: impl Fn(usize) -> &'a [T],
+    a: impl Fn(usize) -> Coef<'a, T>,
     b: &Rows<T>,
     alpha: impl Fn(usize) -> T,
     add: bool,
@@ -253,13 +280,8 @@ fn lin_comb_each<'a, T: AttnFloat + 'a>(
         i += R;
     }
     for i in i..rows {
-        lin_comb(
-            a(i),
-            b,
-            alpha(i),
-            add,
-            &mut out[i * stride..i * stride + width],
-        );
+        let o = &mut out[i * stride..i * stride + width];
+        lin_comb_rows::<T, 1>([a(i)], b, [alpha(i)], add, [o]);
     }
 }
 
@@ -346,8 +368,6 @@ struct Scratch<T> {
     vt: Vec<T>,
     p: Vec<T>,
     dp: Vec<T>,
-    pt: Vec<T>,
-    dst: Vec<T>,
 }
 
 impl<T: AttnFloat> Scratch<T> {
@@ -363,8 +383,6 @@ impl<T: AttnFloat> Scratch<T> {
             vt: z(if backward { c.ev * sp } else { 0 }),
             p: z(RB.min(c.l) * sp),
             dp: z(if backward { RB.min(c.l) * sp } else { 0 }),
-            pt: z(if backward { RB.min(c.l) * c.s } else { 0 }),
-            dst: z(if backward { RB.min(c.l) * c.s } else { 0 }),
         }
     }
 }
@@ -402,7 +420,16 @@ fn fwd_batch<T: AttnFloat>(
     for r0 in (0..l).step_by(RB) {
         let br = RB.min(l - r0);
         let tile = &mut sc.p[..br * sp];
-        lin_comb_each(br, |i| q.row(r0 + i), &kt, |_| T::ONE, false, tile, sp, sp);
+        lin_comb_each(
+            br,
+            |i| Coef::row(q.row(r0 + i)),
+            &kt,
+            |_| T::ONE,
+            false,
+            tile,
+            sp,
+            sp,
+        );
         for (i, full) in tile.chunks_exact_mut(sp).enumerate() {
             let nv = visible(c.causal, r0 + i, 0, s);
             let mrow = mask_row::<T>(c.inp, b, r0 + i, 0).0;
@@ -430,7 +457,7 @@ fn fwd_batch<T: AttnFloat>(
         let rows_out = &mut out[r0 * ev..(r0 + br) * ev];
         lin_comb_each(
             br,
-            |i| &tile[i * sp..i * sp + s],
+            |i| Coef::row(&tile[i * sp..i * sp + s]),
             &v,
             inv,
             false,
@@ -518,8 +545,26 @@ fn bwd_batch<T: AttnFloat>(
     for r0 in (0..l).step_by(RB) {
         let br = RB.min(l - r0);
         let (pt, dpt) = (&mut sc.p[..br * sp], &mut sc.dp[..br * sp]);
-        lin_comb_each(br, |i| q.row(r0 + i), &kt, |_| T::ONE, false, pt, sp, sp);
-        lin_comb_each(br, |i| g.row(r0 + i), &vt, |_| T::ONE, false, dpt, sp, sp);
+        lin_comb_each(
+            br,
+            |i| Coef::row(q.row(r0 + i)),
+            &kt,
+            |_| T::ONE,
+            false,
+            pt,
+            sp,
+            sp,
+        );
+        lin_comb_each(
+            br,
+            |i| Coef::row(g.row(r0 + i)),
+            &vt,
+            |_| T::ONE,
+            false,
+            dpt,
+            sp,
+            sp,
+        );
         for (i, (p, dp)) in pt
             .chunks_exact_mut(sp)
             .zip(dpt.chunks_exact_mut(sp))
@@ -554,25 +599,26 @@ fn bwd_batch<T: AttnFloat>(
                     exp_row(p, nv, T::ONE, T::ZERO - shift)
                 }
             };
-            // dS over every key column (a zero P times a NaN dP is NaN, as the tiled path).
-            for (ds, &pj) in dp.iter_mut().zip(p.iter()).take(s) {
-                *ds = pj * (*ds - d);
+            // dS over every key column (a zero P times a NaN dP is NaN, as the tiled path), in
+            // whole vectors: the padding columns j >= s are never read.
+            for (dsc, pc) in dp.chunks_exact_mut(LANES).zip(p.chunks_exact(LANES)) {
+                // Whole-array loads and store: on the slices LLVM left this loop scalar.
+                let pv: [T; LANES] = pc.try_into().expect("a whole chunk");
+                let dsc: &mut [T; LANES] = dsc.try_into().expect("a whole chunk");
+                let mut ds = *dsc;
+                for u in 0..LANES {
+                    ds[u] = pv[u] * (ds[u] - d);
+                }
+                *dsc = ds;
             }
         }
         // dV_j (+)= Σ_i P[i, j] dO_i and dK_j (+)= scale Σ_i dS[i, j] q_i: register
-        // accumulation over the block's rows, from Pᵀ and dSᵀ (br × s transposed copies).
-        let (ptt, dst) = (&mut sc.pt[..s * br], &mut sc.dst[..s * br]);
-        for (i, (p, ds)) in pt.chunks_exact(sp).zip(dpt.chunks_exact(sp)).enumerate() {
-            for j in 0..s {
-                ptt[j * br + i] = p[j];
-                dst[j * br + i] = ds[j];
-            }
-        }
+        // accumulation over the block's rows, reading the columns of P and dS in place.
         let (gb, qb) = (g.from(r0), q.from(r0));
-        let (ptt, dst) = (&*ptt, &*dst);
+        let (pt, dpt) = (&*pt, &*dpt);
         lin_comb_each(
             s,
-            |j| &ptt[j * br..(j + 1) * br],
+            |j| Coef::col(&pt[j..], sp, br),
             &gb,
             |_| T::ONE,
             r0 > 0,
@@ -582,7 +628,7 @@ fn bwd_batch<T: AttnFloat>(
         );
         lin_comb_each(
             s,
-            |j| &dst[j * br..(j + 1) * br],
+            |j| Coef::col(&dpt[j..], sp, br),
             &qb,
             |_| scale,
             r0 > 0,
@@ -590,10 +636,9 @@ fn bwd_batch<T: AttnFloat>(
             e,
             e,
         );
-        let dpt = &*dpt;
         lin_comb_each(
             br,
-            |i| &dpt[i * sp..i * sp + s],
+            |i| Coef::row(&dpt[i * sp..i * sp + s]),
             &k,
             |_| scale,
             false,
