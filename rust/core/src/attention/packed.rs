@@ -10,7 +10,8 @@
 
 use rayon::prelude::*;
 
-use super::{sdpa_backward_path, sdpa_forward_path, AttnFloat, Path};
+use super::short::{self, Sink};
+use super::{geometry, inputs, operand, sdpa_backward_path, sdpa_forward_path, AttnFloat, Path};
 use crate::error::{Error, Result};
 use crate::par::{self, MACS_THRESHOLD};
 use crate::strided::StridedView;
@@ -187,6 +188,29 @@ pub fn sdpa_packed_forward<T: AttnFloat>(
     crate::error::check_len(op, "out", out.len(), p.batch * l * e)?;
     crate::error::check_len(op, "lse", lse.len(), p.batch * h * l)?;
     let all = StridedView::contiguous(qkv, &[p.batch, l, 3 * e])?;
+    let (q, k, v) = (
+        part(&all, &p, 0, 0, p.batch)?,
+        part(&all, &p, 1, 0, p.batch)?,
+        part(&all, &p, 2, 0, p.batch)?,
+    );
+    let g = geometry(q.shape(), k.shape(), v.shape(), mask.map(|m| m.shape()))?;
+    if l * d > 0 && Path::Auto.short(&g, false) {
+        // The short path writes each head's rows straight into out: no head-major scratch.
+        let inp = inputs(&g, &q, &k, &v, mask);
+        let c = short::Ctx {
+            inp: &inp,
+            l,
+            s: l,
+            e: d,
+            ev: d,
+            causal: false,
+            scale,
+        };
+        // SAFETY: head (n, hh)'s rows are columns hh·D.. of rows n·L.. of out: disjoint heads.
+        let sink = unsafe { Sink::new(out, p.batch * h, h, l * e, d, 0, e, d, l) };
+        short::forward_into(&c, p.batch * h, sink, lse);
+        return Ok(());
+    }
     over_chunks(&p, out, l * e, lse, h * l, |b0, nb, oc, sc, scratch| {
         let b1 = b0 + nb;
         let (q, k, v) = (
@@ -241,6 +265,43 @@ pub fn sdpa_packed_backward<T: AttnFloat>(
     let all = StridedView::contiguous(qkv, &[p.batch, l, 3 * e])?;
     let outs = StridedView::contiguous(out, &[p.batch, l, e])?;
     let gs = dout.strides().to_vec();
+    let (q, k, v) = (
+        part(&all, &p, 0, 0, p.batch)?,
+        part(&all, &p, 1, 0, p.batch)?,
+        part(&all, &p, 2, 0, p.batch)?,
+    );
+    let g = geometry(q.shape(), k.shape(), v.shape(), mask.map(|m| m.shape()))?;
+    if l * d > 0 && Path::Auto.short(&g, true) {
+        // As the forward: each head's dq, dk and dv rows written in place in dqkv.
+        let inp = inputs(&g, &q, &k, &v, mask);
+        // (B, L, E) rows seen as (B, H, L, D) heads.
+        let shape = [p.batch, h, l, d];
+        let o = outs.shifted(0, &shape, &[(l * e) as isize, d as isize, e as isize, 1])?;
+        let go = dout.shifted(0, &shape, &[gs[0], d as isize * gs[2], gs[1], gs[2]])?;
+        let (oo, goo) = (operand(&o, &g.batch), operand(&go, &g.batch));
+        let c = short::Ctx {
+            inp: &inp,
+            l,
+            s: l,
+            e: d,
+            ev: d,
+            causal: false,
+            scale,
+        };
+        let gr = short::Grads {
+            o: &oo,
+            d_o: &goo,
+            lse,
+        };
+        let nb = p.batch * h;
+        // SAFETY: part i of head (n, hh) is columns i·E + hh·D.. of rows n·L.. of dqkv: the three
+        // sinks' heads are pairwise disjoint.
+        let sinks = unsafe {
+            [0, 1, 2].map(|i| Sink::new(&mut *dqkv, nb, h, l * 3 * e, d, i * e, 3 * e, d, l))
+        };
+        short::backward_into(&c, &gr, nb, sinks);
+        return Ok(());
+    }
     over_chunks(&p, dqkv, l * 3 * e, &mut [], 0, |b0, nb, dc, _, scratch| {
         let b1 = b0 + nb;
         let sc = &lse[b0 * h * l..b1 * h * l];

@@ -10,11 +10,11 @@
 //! value is NaN, as in torch's math path). Parallelism: across batch×heads only above
 //! MACS_THRESHOLD. The backward is here too (same contracts); [`take`] picks it for fewer sizes.
 
+use std::marker::PhantomData;
+
 use rayon::prelude::*;
 
-use super::{
-    mask_row, pieces, scale_add_mask, visible, AttnFloat, Geometry, Inputs, Operand, LANES,
-};
+use super::{mask_row, scale_add_mask, visible, AttnFloat, Geometry, Inputs, Operand, LANES};
 use crate::num::dot;
 use crate::par::{self, MACS_THRESHOLD};
 use crate::simd::simd_dispatch;
@@ -64,6 +64,126 @@ impl<T: Copy> Rows<T> {
         // SAFETY: made by `rows` from a view (or scratch) holding `cols` elements on each row.
         unsafe {
             std::slice::from_raw_parts(self.ptr.wrapping_offset(i as isize * self.rs), self.cols)
+        }
+    }
+}
+
+/// Output rows of one head: row i at `ptr + i·rs`, `cols` wide (rs >= cols: rows are disjoint).
+/// Made from a slice ([`RowsMut::of`]) or, for heads interleaved in one buffer, by a [`Sink`];
+/// either way the head's rows are written through it alone.
+pub(super) struct RowsMut<'a, T> {
+    ptr: *mut T,
+    rs: usize,
+    cols: usize,
+    rows: usize,
+    _life: PhantomData<&'a mut [T]>,
+}
+
+impl<'a, T> RowsMut<'a, T> {
+    /// `rows` rows of `s`, `rs` apart and `cols` wide.
+    fn of(s: &'a mut [T], rows: usize, rs: usize, cols: usize) -> Self {
+        assert!(rows <= 1 || cols <= rs, "rows overlap");
+        assert!(
+            rows == 0 || cols == 0 || (rows - 1) * rs + cols <= s.len(),
+            "rows outside the slice"
+        );
+        RowsMut {
+            ptr: s.as_mut_ptr(),
+            rs,
+            cols,
+            rows,
+            _life: PhantomData,
+        }
+    }
+    #[inline(always)]
+    fn row(&mut self, i: usize) -> &mut [T] {
+        assert!(i < self.rows);
+        // SAFETY: row i lies inside the block this was made from (checked there).
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.wrapping_add(i * self.rs), self.cols) }
+    }
+    /// Rows i..i+R at once.
+    #[inline(always)]
+    fn rows_at<const R: usize>(&mut self, i: usize) -> [&mut [T]; R] {
+        assert!(i + R <= self.rows);
+        let (p, rs, cols) = (self.ptr, self.rs, self.cols);
+        // SAFETY: distinct rows are disjoint (rs >= cols) and inside the block (checked when made).
+        std::array::from_fn(|k| unsafe {
+            std::slice::from_raw_parts_mut(p.wrapping_add((i + k) * rs), cols)
+        })
+    }
+}
+
+/// Where every head's output rows go in one buffer: head b = (n, h), h < `heads`, starts at
+/// `n·outer + h·inner + base`, its `rows` rows `rs` apart and `cols` wide. The contiguous
+/// (batch, L, cols) layout is heads = 1, outer = L·cols; a packed projection's (B, L, 3, H, D)
+/// rows are heads = H, outer = L·3E, inner = D, base = part·E.
+#[derive(Clone, Copy)]
+pub(super) struct Sink<T> {
+    ptr: *mut T,
+    heads: usize,
+    outer: usize,
+    inner: usize,
+    base: usize,
+    rs: usize,
+    cols: usize,
+    rows: usize,
+}
+
+// SAFETY: a Sink hands each head's rows to one task only (see `head`).
+unsafe impl<T: Send> Send for Sink<T> {}
+unsafe impl<T: Send> Sync for Sink<T> {}
+
+impl<T> Sink<T> {
+    /// The rows of `nb` heads in `buf`, laid out as the type describes.
+    ///
+    /// # Safety
+    /// Distinct heads' rows must not overlap (nor overlap those of another Sink used at the same
+    /// time), and `buf` must outlive every use of the Sink.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) unsafe fn new(
+        buf: &mut [T],
+        nb: usize,
+        heads: usize,
+        outer: usize,
+        inner: usize,
+        base: usize,
+        rs: usize,
+        cols: usize,
+        rows: usize,
+    ) -> Self {
+        assert!(heads > 0 && (rows <= 1 || cols <= rs));
+        if nb > 0 && rows > 0 && cols > 0 {
+            let last = (nb - 1) / heads * outer
+                + (heads.min(nb) - 1) * inner
+                + base
+                + (rows - 1) * rs
+                + cols;
+            assert!(last <= buf.len(), "heads outside the output buffer");
+        }
+        Sink {
+            ptr: buf.as_mut_ptr(),
+            heads,
+            outer,
+            inner,
+            base,
+            rs,
+            cols,
+            rows,
+        }
+    }
+    /// Head b's rows.
+    ///
+    /// # Safety
+    /// b < nb of `new`, and no other RowsMut of head b (from this Sink) is alive.
+    #[inline(always)]
+    unsafe fn head<'a>(&self, b: usize) -> RowsMut<'a, T> {
+        let off = b / self.heads * self.outer + b % self.heads * self.inner + self.base;
+        RowsMut {
+            ptr: self.ptr.wrapping_add(off),
+            rs: self.rs,
+            cols: self.cols,
+            rows: self.rows,
+            _life: PhantomData,
         }
     }
 }
@@ -249,8 +369,8 @@ fn lin_comb_chunk<T: AttnFloat, const R: usize, const FULL: bool>(
     }
 }
 
-/// Row i of `out` (rows `stride` apart, `width` long) (+)= alpha(i) · Σ_t a(i)[t] · b[t] for
-/// i < rows: blocks of 4 rows through [`lin_comb_rows`], then the rest one at a time.
+/// Row `first + i` of `out` (+)= alpha(i) · Σ_t a(i)[t] · b[t] for i < rows: blocks of 4 rows
+/// through [`lin_comb_rows`], then the rest one at a time.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn lin_comb_each<'a, T: AttnFloat + 'a>(
@@ -259,29 +379,23 @@ fn lin_comb_each<'a, T: AttnFloat + 'a>(
     b: &Rows<T>,
     alpha: impl Fn(usize) -> T,
     add: bool,
-    out: &mut [T],
-    stride: usize,
-    width: usize,
+    out: &mut RowsMut<T>,
+    first: usize,
 ) {
     const R: usize = 4;
     let mut i = 0;
     while i + R <= rows {
-        let (o0, rest) = out[i * stride..].split_at_mut(stride);
-        let (o1, rest) = rest.split_at_mut(stride);
-        let (o2, rest) = rest.split_at_mut(stride);
-        let o3 = &mut rest[..width];
         lin_comb_rows::<T, R>(
             [a(i), a(i + 1), a(i + 2), a(i + 3)],
             b,
             [alpha(i), alpha(i + 1), alpha(i + 2), alpha(i + 3)],
             add,
-            [&mut o0[..width], &mut o1[..width], &mut o2[..width], o3],
+            out.rows_at::<R>(first + i),
         );
         i += R;
     }
     for i in i..rows {
-        let o = &mut out[i * stride..i * stride + width];
-        lin_comb_rows::<T, 1>([a(i)], b, [alpha(i)], add, [o]);
+        lin_comb_rows::<T, 1>([a(i)], b, [alpha(i)], add, [out.row(first + i)]);
     }
 }
 
@@ -390,12 +504,12 @@ impl<T: AttnFloat> Scratch<T> {
 // ---- forward -------------------------------------------------------------------------------
 
 simd_dispatch! {
-    fn fwd_batch_d<T: AttnFloat>(c: &Ctx<T>, sc: &mut Scratch<T>, b: usize, out: &mut [T], lse: &mut [T]) {
+    fn fwd_batch_d<T: AttnFloat>(c: &Ctx<T>, sc: &mut Scratch<T>, b: usize, out: &mut RowsMut<T>, lse: &mut [T]) {
         fwd_batch(c, sc, b, out, lse)
     }
 }
 
-/// One batch (head): `out` its (L, Ev) rows, `lse` its L entries. Rows go in blocks of RB, one
+/// One batch (head): `out` its L rows of Ev, `lse` its L entries. Rows go in blocks of RB, one
 /// phase at a time over the block (scores, softmax, P·V): a single row is a chain of dependent
 /// steps (~150 cycles of latency), independent rows side by side keep the core busy.
 #[inline(always)]
@@ -403,7 +517,7 @@ fn fwd_batch<T: AttnFloat>(
     c: &Ctx<T>,
     sc: &mut Scratch<T>,
     b: usize,
-    out: &mut [T],
+    out: &mut RowsMut<T>,
     lse: &mut [T],
 ) {
     let (l, s, e, ev, sp, scale) = (c.l, c.s, c.e, c.ev, c.sp(), c.scale);
@@ -420,15 +534,15 @@ fn fwd_batch<T: AttnFloat>(
     for r0 in (0..l).step_by(RB) {
         let br = RB.min(l - r0);
         let tile = &mut sc.p[..br * sp];
+        let mut scores = RowsMut::of(tile, br, sp, sp);
         lin_comb_each(
             br,
             |i| Coef::row(q.row(r0 + i)),
             &kt,
             |_| T::ONE,
             false,
-            tile,
-            sp,
-            sp,
+            &mut scores,
+            0,
         );
         for (i, full) in tile.chunks_exact_mut(sp).enumerate() {
             let nv = visible(c.causal, r0 + i, 0, s);
@@ -454,44 +568,49 @@ fn fwd_batch<T: AttnFloat>(
             }
         };
         let tile = &sc.p[..br * sp];
-        let rows_out = &mut out[r0 * ev..(r0 + br) * ev];
         lin_comb_each(
             br,
             |i| Coef::row(&tile[i * sp..i * sp + s]),
             &v,
             inv,
             false,
-            rows_out,
-            ev,
-            ev,
+            out,
+            r0,
         );
         for i in 0..br {
             if sums[i] != T::ZERO {
                 lse[r0 + i] = mx[i] + sums[i].ln();
             } else {
-                rows_out[i * ev..(i + 1) * ev].fill(T::ZERO);
+                out.row(r0 + i).fill(T::ZERO);
                 lse[r0 + i] = T::NEG_INF;
             }
         }
     }
 }
 
-/// The forward on this path; `out` and `lse` are non-empty and checked by the caller.
+/// The forward on this path; `out` (C-contiguous (nb, L, Ev)) and `lse` are non-empty and
+/// checked by the caller.
 pub(super) fn forward<T: AttnFloat>(c: &Ctx<T>, nb: usize, out: &mut [T], lse: &mut [T]) {
     let (l, ev) = (c.l, c.ev);
+    // SAFETY: consecutive heads' row blocks do not overlap; `out` outlives the call.
+    let sink = unsafe { Sink::new(out, nb, 1, l * ev, 0, 0, ev, ev, l) };
+    forward_into(c, nb, sink, lse);
+}
+
+/// The forward writing head b's rows where `out` puts them (see [`Sink`]).
+pub(super) fn forward_into<T: AttnFloat>(c: &Ctx<T>, nb: usize, out: Sink<T>, lse: &mut [T]) {
+    let l = c.l;
+    // SAFETY (both loops): each head b is visited once, so its rows have one writer.
     if c.work(nb) < MACS_THRESHOLD || par::threads() == 1 {
         let mut sc = Scratch::new(c, false);
-        for (b, (ob, lb)) in out.chunks_mut(l * ev).zip(lse.chunks_mut(l)).enumerate() {
-            fwd_batch_d(c, &mut sc, b, ob, lb);
+        for (b, lb) in lse.chunks_mut(l).enumerate().take(nb) {
+            fwd_batch_d(c, &mut sc, b, &mut unsafe { out.head(b) }, lb);
         }
     } else {
-        out.par_chunks_mut(l * ev)
-            .zip(lse.par_chunks_mut(l))
-            .enumerate()
-            .for_each_init(
-                || Scratch::new(c, false),
-                |sc, (b, (ob, lb))| fwd_batch_d(c, sc, b, ob, lb),
-            );
+        lse.par_chunks_mut(l).take(nb).enumerate().for_each_init(
+            || Scratch::new(c, false),
+            |sc, (b, lb)| fwd_batch_d(c, sc, b, &mut unsafe { out.head(b) }, lb),
+        );
     }
 }
 
@@ -505,8 +624,8 @@ pub(super) struct Grads<'a, T> {
 }
 
 simd_dispatch! {
-    fn bwd_batch_d<T: AttnFloat>(c: &Ctx<T>, gr: &Grads<T>, sc: &mut Scratch<T>, b: usize, dq: &mut [T],
-        dk: &mut [T], dv: &mut [T]) {
+    fn bwd_batch_d<T: AttnFloat>(c: &Ctx<T>, gr: &Grads<T>, sc: &mut Scratch<T>, b: usize, dq: &mut RowsMut<T>,
+        dk: &mut RowsMut<T>, dv: &mut RowsMut<T>) {
         bwd_batch(c, gr, sc, b, dq, dk, dv)
     }
 }
@@ -520,9 +639,9 @@ fn bwd_batch<T: AttnFloat>(
     gr: &Grads<T>,
     sc: &mut Scratch<T>,
     b: usize,
-    dq: &mut [T],
-    dk: &mut [T],
-    dv: &mut [T],
+    dq: &mut RowsMut<T>,
+    dk: &mut RowsMut<T>,
+    dv: &mut RowsMut<T>,
 ) {
     let (l, s, e, ev, sp, scale) = (c.l, c.s, c.e, c.ev, c.sp(), c.scale);
     let q = rows(&c.inp.q, b, l, e, &mut sc.q);
@@ -545,25 +664,25 @@ fn bwd_batch<T: AttnFloat>(
     for r0 in (0..l).step_by(RB) {
         let br = RB.min(l - r0);
         let (pt, dpt) = (&mut sc.p[..br * sp], &mut sc.dp[..br * sp]);
+        let q_rows = |i| Coef::row(q.row(r0 + i));
         lin_comb_each(
             br,
-            |i| Coef::row(q.row(r0 + i)),
+            q_rows,
             &kt,
             |_| T::ONE,
             false,
-            pt,
-            sp,
-            sp,
+            &mut RowsMut::of(pt, br, sp, sp),
+            0,
         );
+        let g_rows = |i| Coef::row(g.row(r0 + i));
         lin_comb_each(
             br,
-            |i| Coef::row(g.row(r0 + i)),
+            g_rows,
             &vt,
             |_| T::ONE,
             false,
-            dpt,
-            sp,
-            sp,
+            &mut RowsMut::of(dpt, br, sp, sp),
+            0,
         );
         for (i, (p, dp)) in pt
             .chunks_exact_mut(sp)
@@ -616,40 +735,17 @@ fn bwd_batch<T: AttnFloat>(
         // accumulation over the block's rows, reading the columns of P and dS in place.
         let (gb, qb) = (g.from(r0), q.from(r0));
         let (pt, dpt) = (&*pt, &*dpt);
-        lin_comb_each(
-            s,
-            |j| Coef::col(&pt[j..], sp, br),
-            &gb,
-            |_| T::ONE,
-            r0 > 0,
-            dv,
-            ev,
-            ev,
-        );
-        lin_comb_each(
-            s,
-            |j| Coef::col(&dpt[j..], sp, br),
-            &qb,
-            |_| scale,
-            r0 > 0,
-            dk,
-            e,
-            e,
-        );
-        lin_comb_each(
-            br,
-            |i| Coef::row(&dpt[i * sp..i * sp + s]),
-            &k,
-            |_| scale,
-            false,
-            &mut dq[r0 * e..],
-            e,
-            e,
-        );
+        let p_cols = |j: usize| Coef::col(&pt[j..], sp, br);
+        lin_comb_each(s, p_cols, &gb, |_| T::ONE, r0 > 0, dv, 0);
+        let ds_cols = |j: usize| Coef::col(&dpt[j..], sp, br);
+        lin_comb_each(s, ds_cols, &qb, |_| scale, r0 > 0, dk, 0);
+        let ds_rows = |i: usize| Coef::row(&dpt[i * sp..i * sp + s]);
+        lin_comb_each(br, ds_rows, &k, |_| scale, false, dq, r0);
     }
 }
 
-/// The backward on this path; sizes are non-empty and checked by the caller.
+/// The backward on this path; sizes are non-empty and checked by the caller; dq, dk and dv are
+/// C-contiguous (nb, L, E), (nb, S, E) and (nb, S, Ev).
 pub(super) fn backward<T: AttnFloat>(
     c: &Ctx<T>,
     gr: &Grads<T>,
@@ -659,21 +755,42 @@ pub(super) fn backward<T: AttnFloat>(
     dv: &mut [T],
 ) {
     let (l, s, e, ev) = (c.l, c.s, c.e, c.ev);
-    // `pieces`, not chunks_mut: e or ev may be 0.
-    let parts = pieces(dq, l * e, nb)
-        .into_iter()
-        .zip(pieces(dk, s * e, nb))
-        .zip(pieces(dv, s * ev, nb))
-        .enumerate();
+    // SAFETY: consecutive heads' row blocks do not overlap; the buffers outlive the call.
+    let sinks = unsafe {
+        [
+            Sink::new(dq, nb, 1, l * e, 0, 0, e, e, l),
+            Sink::new(dk, nb, 1, s * e, 0, 0, e, e, s),
+            Sink::new(dv, nb, 1, s * ev, 0, 0, ev, ev, s),
+        ]
+    };
+    backward_into(c, gr, nb, sinks);
+}
+
+/// The backward writing head b's dq, dk and dv rows where the sinks put them (see [`Sink`]).
+pub(super) fn backward_into<T: AttnFloat>(
+    c: &Ctx<T>,
+    gr: &Grads<T>,
+    nb: usize,
+    [sq, sk, sv]: [Sink<T>; 3],
+) {
+    // SAFETY (both loops): each head b is visited once, so its rows have one writer.
+    let run = |sc: &mut Scratch<T>, b: usize| unsafe {
+        bwd_batch_d(
+            c,
+            gr,
+            sc,
+            b,
+            &mut sq.head(b),
+            &mut sk.head(b),
+            &mut sv.head(b),
+        )
+    };
     if c.work(nb) < MACS_THRESHOLD || par::threads() == 1 {
         let mut sc = Scratch::new(c, true);
-        for (b, ((dqb, dkb), dvb)) in parts {
-            bwd_batch_d(c, gr, &mut sc, b, dqb, dkb, dvb);
-        }
+        (0..nb).for_each(|b| run(&mut sc, b));
     } else {
-        parts.collect::<Vec<_>>().into_par_iter().for_each_init(
-            || Scratch::new(c, true),
-            |sc, (b, ((dqb, dkb), dvb))| bwd_batch_d(c, gr, sc, b, dqb, dkb, dvb),
-        );
+        (0..nb)
+            .into_par_iter()
+            .for_each_init(|| Scratch::new(c, true), run);
     }
 }
