@@ -45,7 +45,7 @@ use rayon::prelude::*;
 use crate::error::{check_len, Result};
 use crate::num::Float;
 use crate::par::{worth, ELEMS_THRESHOLD, TASK_ELEMS};
-use crate::simd::{self, Level};
+use crate::simd::{self, Level, LANES};
 
 /// torch's `approximate` argument of GELU.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -73,6 +73,15 @@ pub trait ErfFloat: Float {
     fn fabs(self) -> Self;
     /// The magnitude of `self` with the sign of `sign`.
     fn with_sign_of(self, sign: Self) -> Self;
+    /// Past this |x| the exact GELU's tail terms pass through the subnormal range, where each
+    /// product costs a microcode assist (a vector of 16 with one such lane: ~20× slower; a
+    /// batch of pre-activations with σ = 8 ran 10× slower). The vector bodies clamp |x| here;
+    /// above it gelu(x) = x and gelu'(x) = 1 exactly, and below -it the few elements are
+    /// redone one by one ([`gelu_tail`]).
+    const GELU_CUT: f64;
+    /// Below -GELU_ZERO the exact GELU and its derivative round to ±0 in this type: the bodies
+    /// give x·0 there (-0, NaN for -inf), so only (-GELU_ZERO, -GELU_CUT) is redone.
+    const GELU_ZERO: f64;
 }
 
 /// Whether the build's baseline has a fused multiply-add instruction (then `mul_add` is one
@@ -229,6 +238,9 @@ fn exp_sum_f64<const FMA: bool>(hi: f64, lo: f64) -> f64 {
 }
 
 impl ErfFloat for f32 {
+    // e^(-x²/2) and Q stay above f32's smallest normal (Q(12.5) ≈ 4e-36) up to here.
+    const GELU_CUT: f64 = 12.5;
+    const GELU_ZERO: f64 = 15.0; // |gelu(-15)| ~ 6e-50, |gelu'(-15)| ~ 8e-49
     #[inline(always)]
     fn exp_sum<const FMA: bool>(hi: Self, lo: Self) -> Self {
         exp_sum_f32::<FMA>(hi, lo)
@@ -253,6 +265,9 @@ impl ErfFloat for f32 {
 }
 
 impl ErfFloat for f64 {
+    // e^(-x²/2) and Q stay above f64's smallest normal up to here (Q(37) ≈ 1e-299).
+    const GELU_CUT: f64 = 37.0;
+    const GELU_ZERO: f64 = 39.0; // |gelu(-39)|, |gelu'(-39)| < 1e-329
     #[inline(always)]
     fn exp_sum<const FMA: bool>(hi: Self, lo: Self) -> Self {
         exp_sum_f64::<FMA>(hi, lo)
@@ -477,7 +492,9 @@ fn erf_parts_f32<const FMA: bool>(a: f32, alo: f32, a2hi: f32, a2lo: f32) -> (f3
     let e = exp_sum_f32::<FMA>(-a2hi, -a2lo);
     // a (c0 + z P(z)) + alo erf'(a), the small terms first
     let inner = mad::<f32, FMA>(a2hi, horner::<f32, FMA>(a2hi, &ERF_P_F32), ERF_C0_LO);
-    let low = mad::<f32, FMA>(a, inner, alo * e * ERF_C0_HI);
+    // alo's term only where erf_small is used: for large a, alo·e is subnormal (a slow multiply).
+    let alo_small = if a < 0.875 { alo } else { 0.0 };
+    let low = mad::<f32, FMA>(a, inner, alo_small * e * ERF_C0_HI);
     let erf_small = mad::<f32, FMA>(a, ERF_C0_HI, low);
     let t = 2.0 / ((2.0 + a) + alo);
     let erfc_tail = e * horner::<f32, FMA>(t, &ERFC_R_F32);
@@ -637,10 +654,13 @@ enum Unary {
     Erf,
     Erfc,
     Gelu(GeluApprox),
+    /// The exact GELU without the clamp of GELU_CUT: gelu_tail's redo.
+    GeluUnclamped,
 }
 
+/// Runs `op` over x; returns whether some element is left to [`gelu_tail`] (the clamped GELU).
 #[inline(always)]
-fn unary_body<T: ErfFloat, const FMA: bool>(x: &[T], out: &mut [T], op: Unary) {
+fn unary_body<T: ErfFloat, const FMA: bool>(x: &[T], out: &mut [T], op: Unary) -> bool {
     macro_rules! map {
         ($f:ident) => {
             for (o, &v) in out.iter_mut().zip(x) {
@@ -651,17 +671,135 @@ fn unary_body<T: ErfFloat, const FMA: bool>(x: &[T], out: &mut [T], op: Unary) {
     match op {
         Unary::Erf => map!(erf_one),
         Unary::Erfc => map!(erfc_one),
-        Unary::Gelu(GeluApprox::None) => map!(gelu_erf),
+        Unary::Gelu(GeluApprox::None) => {
+            let cut = T::from_f64(T::GELU_CUT);
+            // Blocks of GELU_BLOCK within the cut (all of them, for usual activations) take the plain
+            // form; the others the clamped one (see GELU_CUT) and maybe gelu_tail.
+            let mut redo = false;
+            let n = x.len() / GELU_BLOCK * GELU_BLOCK;
+            let ((xm, xr), (om, or)) = (x.split_at(n), out.split_at_mut(n));
+            for (xc, oc) in xm
+                .chunks_exact(GELU_BLOCK)
+                .zip(om.chunks_exact_mut(GELU_BLOCK))
+            {
+                if xc.iter().fold(false, |any, &v| any | !(v.fabs() <= cut)) {
+                    redo |= gelu_clamped::<T, FMA>(xc, oc);
+                } else {
+                    let xc: &[T; GELU_BLOCK] = xc.try_into().expect("a whole block");
+                    for (o, &v) in oc.iter_mut().zip(xc) {
+                        *o = gelu_erf::<T, FMA>(v);
+                    }
+                }
+            }
+            return redo | gelu_clamped::<T, FMA>(xr, or);
+        }
         Unary::Gelu(GeluApprox::Tanh) => map!(gelu_tanh),
+        Unary::GeluUnclamped => map!(gelu_erf),
+    }
+    false
+}
+
+/// Elements per block of the GELU bodies' cut test: several vectors, so that the plain form's
+/// long dependency chains interleave (one vector per block ran 16 % slower).
+const GELU_BLOCK: usize = 8 * LANES;
+
+/// The exact GELU with |x| clamped to GELU_CUT (no subnormal intermediates): v for finite v
+/// beyond the cut, v·0 below -GELU_ZERO; returns whether gelu_tail must redo some element.
+#[inline(always)]
+fn gelu_clamped<T: ErfFloat, const FMA: bool>(x: &[T], out: &mut [T]) -> bool {
+    let (cut, zero) = (T::from_f64(T::GELU_CUT), T::from_f64(T::GELU_ZERO));
+    for (o, &v) in out.iter_mut().zip(x) {
+        let y = gelu_erf::<T, FMA>(clamp_tail(v, cut));
+        let y = if v > cut && v - v == T::ZERO { v } else { y };
+        *o = if v < T::ZERO - zero { v * T::ZERO } else { y };
+    }
+    any_redo(x) // a loop of its own: folded into the one above, it kept that from vectorising
+}
+
+/// `g · gelu'(x)` as [`gelu_clamped`].
+#[inline(always)]
+fn gelu_grad_clamped<T: ErfFloat, const FMA: bool>(x: &[T], g: &[T], dx: &mut [T]) -> bool {
+    let (cut, zero) = (T::from_f64(T::GELU_CUT), T::from_f64(T::GELU_ZERO));
+    for ((d, &v), &gv) in dx.iter_mut().zip(x).zip(g) {
+        let dv = gelu_erf_grad::<T, FMA>(clamp_tail(v, cut));
+        let dv = if v > cut && v - v == T::ZERO {
+            T::ONE
+        } else {
+            dv
+        };
+        *d = gv * if v < T::ZERO - zero { v * T::ZERO } else { dv };
+    }
+    any_redo(x)
+}
+
+/// `v` with its magnitude clamped to `cut` (NaN passes).
+#[inline(always)]
+fn clamp_tail<T: ErfFloat>(v: T, cut: T) -> T {
+    if v.fabs() > cut {
+        cut.with_sign_of(v)
+    } else {
+        v
+    }
+}
+
+/// Whether some element of `x` is left to [`gelu_tail`].
+#[inline(always)]
+fn any_redo<T: ErfFloat>(x: &[T]) -> bool {
+    x.iter().fold(false, |any, &v| any | gelu_redo(v))
+}
+
+/// Whether the clamped GELU bodies leave `v` to [`gelu_tail`]: in [-GELU_ZERO, -GELU_CUT), or +inf.
+#[inline(always)]
+fn gelu_redo<T: ErfFloat>(v: T) -> bool {
+    let (cut, zero) = (T::from_f64(T::GELU_CUT), T::from_f64(T::GELU_ZERO));
+    (v < T::ZERO - cut && v >= T::ZERO - zero) || (v > cut && v - v != T::ZERO)
+}
+
+/// Redoes the elements the clamped bodies leave ([`gelu_redo`]): gathered, in f64, through the
+/// unclamped vector body. For f32 data these values are far inside f64's normal range, so no
+/// subnormal slows them; f64 data pays for its own (-39..-37). With `g`, the backward's
+/// `g · gelu'(x)`.
+fn gelu_tail<T: ErfFloat>(x: &[T], g: Option<&[T]>, out: &mut [T]) {
+    let mut idx = Vec::new();
+    for (b, xb) in x.chunks(LANES).enumerate() {
+        if xb.iter().fold(false, |any, &v| any | gelu_redo(v)) {
+            let hits = xb.iter().enumerate().filter(|(_, &v)| gelu_redo(v));
+            idx.extend(hits.map(|(i, _)| b * LANES + i));
+        }
+    }
+    if idx.is_empty() {
+        return;
+    }
+    let xs: Vec<f64> = idx.iter().map(|&i| x[i].to_f64()).collect();
+    let mut ys = vec![0.0f64; xs.len()];
+    match g {
+        None => {
+            fma_dispatch!(unary_body::<f64>(&xs, &mut ys, Unary::GeluUnclamped));
+        }
+        Some(g) => {
+            let gs: Vec<f64> = idx.iter().map(|&i| g[i].to_f64()).collect();
+            fma_dispatch!(grad_body::<f64>(&xs, &gs, &mut ys, GeluApprox::None, false));
+        }
+    }
+    for (&i, &y) in idx.iter().zip(&ys) {
+        out[i] = T::from_f64(y);
     }
 }
 
 fn unary_chunk<T: ErfFloat>(x: &[T], out: &mut [T], op: Unary) {
-    fma_dispatch!(unary_body::<T>(x, out, op))
+    if fma_dispatch!(unary_body::<T>(x, out, op)) {
+        gelu_tail(x, None, out);
+    }
 }
 
 #[inline(always)]
-fn grad_body<T: ErfFloat, const FMA: bool>(x: &[T], g: &[T], dx: &mut [T], approx: GeluApprox) {
+fn grad_body<T: ErfFloat, const FMA: bool>(
+    x: &[T],
+    g: &[T],
+    dx: &mut [T],
+    approx: GeluApprox,
+    clamp: bool,
+) -> bool {
     macro_rules! map {
         ($f:ident) => {
             for ((d, &v), &gv) in dx.iter_mut().zip(x).zip(g) {
@@ -670,13 +808,35 @@ fn grad_body<T: ErfFloat, const FMA: bool>(x: &[T], g: &[T], dx: &mut [T], appro
         };
     }
     match approx {
-        GeluApprox::None => map!(gelu_erf_grad),
+        GeluApprox::None if !clamp => map!(gelu_erf_grad),
+        GeluApprox::None => {
+            let cut = T::from_f64(T::GELU_CUT);
+            // As unary_body: plain blocks within the cut, clamped ones beyond.
+            let mut redo = false;
+            let n = x.len() / GELU_BLOCK * GELU_BLOCK;
+            let ((xm, xr), (gm, gr), (dm, dr)) = (x.split_at(n), g.split_at(n), dx.split_at_mut(n));
+            let blocks = xm.chunks_exact(GELU_BLOCK).zip(gm.chunks_exact(GELU_BLOCK));
+            for ((xc, gc), dc) in blocks.zip(dm.chunks_exact_mut(GELU_BLOCK)) {
+                if xc.iter().fold(false, |any, &v| any | !(v.fabs() <= cut)) {
+                    redo |= gelu_grad_clamped::<T, FMA>(xc, gc, dc);
+                } else {
+                    let xc: &[T; GELU_BLOCK] = xc.try_into().expect("a whole block");
+                    for ((d, &v), &gv) in dc.iter_mut().zip(xc).zip(gc) {
+                        *d = gv * gelu_erf_grad::<T, FMA>(v);
+                    }
+                }
+            }
+            return redo | gelu_grad_clamped::<T, FMA>(xr, gr, dr);
+        }
         GeluApprox::Tanh => map!(gelu_tanh_grad),
     }
+    false
 }
 
 fn grad_chunk<T: ErfFloat>(x: &[T], g: &[T], dx: &mut [T], approx: GeluApprox) {
-    fma_dispatch!(grad_body::<T>(x, g, dx, approx))
+    if fma_dispatch!(grad_body::<T>(x, g, dx, approx, true)) {
+        gelu_tail(x, Some(g), dx);
+    }
 }
 
 fn unary<T: ErfFloat>(name: &str, x: &[T], out: &mut [T], op: Unary) -> Result<()> {

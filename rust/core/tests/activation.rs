@@ -417,6 +417,17 @@ fn gelu_exact_form_is_accurate() {
 }
 
 #[test]
+fn gelu_exact_form_is_accurate_in_its_subnormal_tail() {
+    // Past ErfFloat::GELU_CUT the vector bodies clamp |x| (no subnormal intermediates) and the
+    // elements below -cut are redone in f64: rounded once, into the subnormal range or to -0.
+    check_gelu::<f32>(GeluApprox::None, -16.0, -12.51, 1.0, 2.0, 1.5e-45);
+    check_gelu::<f32>(GeluApprox::None, 12.0, 40.0, 0.0, 0.0, 0.0);
+    // f64 has no wider type to redo its tail in: past -37.6 its results are subnormal and off by
+    // up to ~40 units of the smallest subnormal (as before the clamp; 1e-12 of the value).
+    check_gelu::<f64>(GeluApprox::None, -40.0, -37.01, 64.0, 64.0, 5e-324);
+}
+
+#[test]
 fn gelu_tanh_form_is_accurate() {
     check_gelu::<f32>(GeluApprox::Tanh, -12.0, 12.0, 3.0, 5.0, 1e-40);
     check_gelu::<f64>(GeluApprox::Tanh, -30.0, 30.0, 3.0, 5.0, 1e-310);
@@ -536,4 +547,63 @@ fn empty_inputs_and_length_mismatches() {
         err.contains("gelu_backward") && err.contains("grad"),
         "{err}"
     );
+}
+
+#[test]
+fn gelu_blocks_past_the_cut_give_the_values_of_lone_elements() {
+    // The bodies take the plain form on blocks within ErfFloat::GELU_CUT, the clamped one (and
+    // the f64 redo) on blocks with an element beyond it: any element's value must not depend on
+    // its neighbours. Mixed data (σ = 8, specials sprinkled in) against one call per element.
+    fn check<T: Prec>() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(8);
+        let mut x: Vec<f64> = (0..3001)
+            .map(|_| rng.random_range(-1.0..1.0) * 24.0)
+            .collect();
+        for (i, v) in [
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            -13.5,
+            13.5,
+            -14.9,
+            -40.0,
+            0.0,
+            -0.0,
+        ]
+        .iter()
+        .enumerate()
+        {
+            x[i * 331 + 7] = *v;
+        }
+        let g: Vec<f64> = (0..x.len()).map(|i| 0.5 + (i % 7) as f64).collect();
+        let (y, d) = (
+            gelu_fwd::<T>(&x, GeluApprox::None),
+            gelu_bwd::<T>(&x, &g, GeluApprox::None),
+        );
+        for i in 0..x.len() {
+            let (y1, d1) = (
+                gelu_fwd::<T>(&x[i..i + 1], GeluApprox::None),
+                gelu_bwd::<T>(&x[i..i + 1], &g[i..i + 1], GeluApprox::None),
+            );
+            let same = |a: f64, b: f64| a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan());
+            assert!(
+                same(y[i], y1[0]),
+                "{}: gelu({}) = {} in a block, {} alone",
+                std::any::type_name::<T>(),
+                x[i],
+                y[i],
+                y1[0]
+            );
+            assert!(
+                same(d[i], d1[0]),
+                "{}: gelu'({}) = {} in a block, {} alone",
+                std::any::type_name::<T>(),
+                x[i],
+                d[i],
+                d1[0]
+            );
+        }
+    }
+    check::<f32>();
+    check::<f64>();
 }
