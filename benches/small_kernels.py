@@ -5,7 +5,9 @@ runs of two builds (each build's `python/` on PYTHONPATH in turn) at one or two 
 
 Cases: an Adam step on a 49K-element parameter (the GRU's W_hh), the GRU sequence forward and backward of
 benches/test_bench_train_step.py's mnist1d_gru (batch 128, 20 steps, 2 inputs, 128 hidden), the
-Transformer's Linear layers with their bias (1280 rows), and a mean over a sequence's time axis.
+Transformer's Linear layers with their bias (1280 rows), a mean over a sequence's time axis, and the
+Transformer's attention (128 x 4 heads, 10 tokens, head dim 16: per head, and on the packed projection
+MultiheadAttention uses when the build has it) and layer norm backward (1280 x 64).
 """
 import time
 
@@ -68,6 +70,24 @@ def main():
 
     t = fg.tensor(seq)
     print(f"mean over time:  {best_us(lambda: t.mean(1), 1000):8.1f} us (128x20x128, dim 1)")
+    bsz, heads, tokens, d = 128, 4, 10, 16
+    qkv = r.standard_normal((bsz, tokens, 3 * heads * d), dtype=np.float32)
+    q, k, v = (qkv.reshape(bsz, tokens, 3, heads, d)[:, :, j].transpose(0, 2, 1, 3) for j in range(3))
+    gout = r.standard_normal((bsz, tokens, heads * d), dtype=np.float32)
+    o, lse = N.sdpa_forward(q, k, v, None, False, 0.25)
+    g4 = gout.reshape(bsz, tokens, heads, d).transpose(0, 2, 1, 3)
+    print(f"sdpa forward:    {best_us(lambda: N.sdpa_forward(q, k, v, None, False, 0.25)):8.1f} us (512 heads, strided)")
+    print(f"sdpa backward:   {best_us(lambda: N.sdpa_backward(q, k, v, None, False, 0.25, o, lse, g4)):8.1f} us")
+    if hasattr(N, "sdpa_packed_forward"):
+        po, pl = N.sdpa_packed_forward(qkv, heads, None, 0.25)
+        print(f"packed forward:  {best_us(lambda: N.sdpa_packed_forward(qkv, heads, None, 0.25)):8.1f} us")
+        print(f"packed backward: "
+              f"{best_us(lambda: N.sdpa_packed_backward(qkv, heads, None, 0.25, po, pl, gout)):8.1f} us")
+    xn, gn = r.standard_normal((1280, 64), dtype=np.float32), r.standard_normal((1280, 64), dtype=np.float32)
+    wn = r.standard_normal(64, dtype=np.float32)
+    _, mean, rstd = N.layer_norm_forward(xn, 64, wn, wn, 1e-5)
+    print(f"layer_norm bwd:  {best_us(lambda: N.layer_norm_backward(gn, xn, 64, mean, rstd, wn, True, True)):8.1f} us"
+          " (1280x64, with weight and bias gradients)")
 
 
 if __name__ == "__main__":
