@@ -88,6 +88,38 @@ fn part<'a, T>(
     )
 }
 
+/// qkv as a (B, L, 3E) view, its q, k and v parts as (B, H, L, D) views, and their geometry.
+#[allow(clippy::type_complexity)]
+fn heads<'a, T>(
+    qkv: &'a [T],
+    p: &Packed,
+    mask: Option<&StridedView<'a, T>>,
+) -> Result<(StridedView<'a, T>, [StridedView<'a, T>; 3], super::Geometry)> {
+    let all = StridedView::contiguous(qkv, &[p.batch, p.len, 3 * p.embed()])?;
+    let parts = [
+        part(&all, p, 0, 0, p.batch)?,
+        part(&all, p, 1, 0, p.batch)?,
+        part(&all, p, 2, 0, p.batch)?,
+    ];
+    let [q, k, v] = &parts;
+    let g = geometry(q.shape(), k.shape(), v.shape(), mask.map(|m| m.shape()))?;
+    Ok((all, parts, g))
+}
+
+/// The short path's context for self-attention (S = L, Ev = E = head_dim, no causal mask).
+fn short_ctx<'a, T>(inp: &'a super::Inputs, p: &Packed, scale: T) -> short::Ctx<'a, T> {
+    let (l, d) = (p.len, p.head_dim);
+    short::Ctx {
+        inp,
+        l,
+        s: l,
+        e: d,
+        ev: d,
+        causal: false,
+        scale,
+    }
+}
+
 /// Batches `b0..b1` of a (B, H, L, L) mask.
 fn mask_part<'a, T>(
     mask: Option<&StridedView<'a, T>>,
@@ -187,25 +219,11 @@ pub fn sdpa_packed_forward<T: AttnFloat>(
     let (l, h, d, e) = (p.len, p.heads, p.head_dim, p.embed());
     crate::error::check_len(op, "out", out.len(), p.batch * l * e)?;
     crate::error::check_len(op, "lse", lse.len(), p.batch * h * l)?;
-    let all = StridedView::contiguous(qkv, &[p.batch, l, 3 * e])?;
-    let (q, k, v) = (
-        part(&all, &p, 0, 0, p.batch)?,
-        part(&all, &p, 1, 0, p.batch)?,
-        part(&all, &p, 2, 0, p.batch)?,
-    );
-    let g = geometry(q.shape(), k.shape(), v.shape(), mask.map(|m| m.shape()))?;
+    let (all, [q, k, v], g) = heads(qkv, &p, mask)?;
     if l * d > 0 && Path::Auto.short(&g, false) {
         // The short path writes each head's rows straight into out: no head-major scratch.
         let inp = inputs(&g, &q, &k, &v, mask);
-        let c = short::Ctx {
-            inp: &inp,
-            l,
-            s: l,
-            e: d,
-            ev: d,
-            causal: false,
-            scale,
-        };
+        let c = short_ctx(&inp, &p, scale);
         // SAFETY: head (n, hh)'s rows are columns hh·D.. of rows n·L.. of out: disjoint heads.
         let sink = unsafe { Sink::new(out, p.batch * h, h, l * e, d, 0, e, d, l) };
         short::forward_into(&c, p.batch * h, sink, lse);
@@ -262,15 +280,9 @@ pub fn sdpa_packed_backward<T: AttnFloat>(
             dout.shape()
         )));
     }
-    let all = StridedView::contiguous(qkv, &[p.batch, l, 3 * e])?;
+    let (all, [q, k, v], g) = heads(qkv, &p, mask)?;
     let outs = StridedView::contiguous(out, &[p.batch, l, e])?;
     let gs = dout.strides().to_vec();
-    let (q, k, v) = (
-        part(&all, &p, 0, 0, p.batch)?,
-        part(&all, &p, 1, 0, p.batch)?,
-        part(&all, &p, 2, 0, p.batch)?,
-    );
-    let g = geometry(q.shape(), k.shape(), v.shape(), mask.map(|m| m.shape()))?;
     if l * d > 0 && Path::Auto.short(&g, true) {
         // As the forward: each head's dq, dk and dv rows written in place in dqkv.
         let inp = inputs(&g, &q, &k, &v, mask);
@@ -279,15 +291,7 @@ pub fn sdpa_packed_backward<T: AttnFloat>(
         let o = outs.shifted(0, &shape, &[(l * e) as isize, d as isize, e as isize, 1])?;
         let go = dout.shifted(0, &shape, &[gs[0], d as isize * gs[2], gs[1], gs[2]])?;
         let (oo, goo) = (operand(&o, &g.batch), operand(&go, &g.batch));
-        let c = short::Ctx {
-            inp: &inp,
-            l,
-            s: l,
-            e: d,
-            ev: d,
-            causal: false,
-            scale,
-        };
+        let c = short_ctx(&inp, &p, scale);
         let gr = short::Grads {
             o: &oo,
             d_o: &goo,
