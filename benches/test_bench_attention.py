@@ -48,3 +48,25 @@ def test_sdpa_fwd_bwd(bench, lib, shape, causal):
         sdpa(q, k, v, is_causal=causal).backward(gy)
 
     bench(step, rounds=5 if SHAPES[shape][2] >= 1024 else None)
+
+
+@pytest.mark.parametrize("lib", FG_TORCH, indirect=True)
+def test_mha_self_attention_fwd_bwd(bench, lib):
+    """nn.MultiheadAttention(64, 4, batch_first=True) on (128, 10, 64), x as query, key and value,
+    need_weights=False (TransformerEncoderLayer's call): ferrograd's packed in-projection and kernel."""
+    if lib == "torch":
+        import torch as T
+    else:
+        import ferrograd as T
+    T.manual_seed(0)
+    mha = T.nn.MultiheadAttention(64, 4, batch_first=True)
+    rng = np.random.default_rng(0)
+    x = T.tensor(rng.standard_normal((128, 10, 64), dtype=np.float32), requires_grad=True)
+    gy = T.tensor(rng.standard_normal((128, 10, 64), dtype=np.float32))
+
+    def step():
+        x.grad = None
+        mha.zero_grad()
+        mha(x, x, x, need_weights=False)[0].backward(gy)
+
+    bench(step)
