@@ -106,11 +106,11 @@ class MultiheadAttention(Module):
             pad = pad[:, None, None, :]
             mask = pad if mask is None else mask + pad
 
-        weights = None
+        weights, scale = None, 1.0 / np.sqrt(self.head_dim)
         if packed:
-            out = SDPAPacked.apply(qkv, self.num_heads, mask, 1.0 / np.sqrt(self.head_dim))  # (B, L, E)
+            out = SDPAPacked.apply(qkv, self.num_heads, mask, scale)  # (B, L, E)
         elif need_weights:
-            scores = (q @ k.mT) * (1.0 / np.sqrt(self.head_dim))
+            scores = (q @ k.mT) * scale
             if mask is not None:
                 scores = scores + Tensor(mask)
             attn = F.softmax(scores, -1)

@@ -10,7 +10,7 @@ use rayon::prelude::*;
 use crate::error::{check_len as check, Error, Result};
 use crate::num::Float;
 use crate::par::{parallel, rows_per_block};
-use crate::simd::{hsum, hsum_tree, row_sum, simd_dispatch, LANES};
+use crate::simd::{hsum, row_sum, simd_dispatch, tree, LANES};
 
 simd_dispatch! {
     fn ln_forward_rows<T: Float>(x: &[T], cols: usize, weight: Option<&[T]>, bias: Option<&[T]>, eps: T,
@@ -109,8 +109,8 @@ simd_dispatch! {
                     }
                 }
             }
-            a += hsum_tree(aa);
-            c += hsum_tree(cc);
+            a += tree(aa, |x, y| x + y);
+            c += tree(cc, |x, y| x + y);
             let b = r * (c - m * a);
             // dx = r (g w - a/n - (x - m) r b/n) = k1 g w + k2 x + k3
             let k1 = r;

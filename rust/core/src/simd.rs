@@ -142,20 +142,21 @@ pub(crate) fn hsum<T: Float>(acc: [T; LANES]) -> T {
     s
 }
 
-/// The sum of the lanes as a tree (halves added pairwise: 4 dependent adds in vector registers,
-/// not hsum's 16 dependent scalar ones). Where one row's sums are a latency chain, as in the
-/// layer-norm backward (1280×64: 46 -> 35 µs); in its forward the tree measured slower (41 -> 49).
+/// Reduces LANES values pairwise with `f` (fixed halving steps: 4 dependent steps in vector
+/// registers, not a fold's 16 scalar ones). For sums that are a row's latency chain, as in the
+/// layer-norm backward (1280×64: 46 -> 35 µs); in its forward the tree measured slower than
+/// [`hsum`] (41 -> 49 µs).
 #[inline(always)]
-pub(crate) fn hsum_tree<T: Float>(acc: [T; LANES]) -> T {
-    let mut h8 = [T::ZERO; 8];
+pub(crate) fn tree<T: Copy>(acc: [T; LANES], f: impl Fn(T, T) -> T) -> T {
+    let mut a8 = [acc[0]; 8];
     for u in 0..8 {
-        h8[u] = acc[u] + acc[u + 8];
+        a8[u] = f(acc[u], acc[u + 8]);
     }
-    let mut h4 = [T::ZERO; 4];
+    let mut a4 = [acc[0]; 4];
     for u in 0..4 {
-        h4[u] = h8[u] + h8[u + 4];
+        a4[u] = f(a8[u], a8[u + 4]);
     }
-    (h4[0] + h4[2]) + (h4[1] + h4[3])
+    f(f(a4[0], a4[2]), f(a4[1], a4[3]))
 }
 
 #[inline(always)]

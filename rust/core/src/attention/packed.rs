@@ -39,7 +39,15 @@ impl Packed {
     fn work(&self) -> usize {
         self.batch * self.heads * self.len * self.len * 2 * self.head_dim
     }
-    fn check(&self, op: &str, qkv: usize, mask: Option<&StridedView<impl Sized>>) -> Result<()> {
+    /// The sizes of qkv, the mask, and the forward's out (B, L, E) and lse (B, H, L).
+    fn check(
+        &self,
+        op: &str,
+        qkv: usize,
+        mask: Option<&StridedView<impl Sized>>,
+        out: usize,
+        lse: usize,
+    ) -> Result<()> {
         let Packed {
             batch,
             len,
@@ -67,7 +75,8 @@ impl Packed {
                 )));
             }
         }
-        Ok(())
+        crate::error::check_len(op, "out", out, batch * len * heads * head_dim)?;
+        crate::error::check_len(op, "lse", lse, batch * heads * len)
     }
 }
 
@@ -215,10 +224,8 @@ pub fn sdpa_packed_forward<T: AttnFloat>(
     lse: &mut [T],
 ) -> Result<()> {
     let op = "scaled_dot_product_attention (packed)";
-    p.check(op, qkv.len(), mask)?;
+    p.check(op, qkv.len(), mask, out.len(), lse.len())?;
     let (l, h, d, e) = (p.len, p.heads, p.head_dim, p.embed());
-    crate::error::check_len(op, "out", out.len(), p.batch * l * e)?;
-    crate::error::check_len(op, "lse", lse.len(), p.batch * h * l)?;
     let (all, [q, k, v], g) = heads(qkv, &p, mask)?;
     if l * d > 0 && Path::Auto.short(&g, false) {
         // The short path writes each head's rows straight into out: no head-major scratch.
@@ -268,10 +275,8 @@ pub fn sdpa_packed_backward<T: AttnFloat>(
     dqkv: &mut [T],
 ) -> Result<()> {
     let op = "scaled_dot_product_attention backward (packed)";
-    p.check(op, qkv.len(), mask)?;
+    p.check(op, qkv.len(), mask, out.len(), lse.len())?;
     let (l, h, d, e) = (p.len, p.heads, p.head_dim, p.embed());
-    crate::error::check_len(op, "out", out.len(), p.batch * l * e)?;
-    crate::error::check_len(op, "lse", lse.len(), p.batch * h * l)?;
     crate::error::check_len(op, "dqkv", dqkv.len(), qkv.len())?;
     if dout.shape() != [p.batch, l, e] {
         return Err(Error::Shape(format!(

@@ -17,7 +17,7 @@ use rayon::prelude::*;
 use super::{mask_row, scale_add_mask, visible, AttnFloat, Geometry, Inputs, Operand, LANES};
 use crate::num::dot;
 use crate::par::{self, MACS_THRESHOLD};
-use crate::simd::simd_dispatch;
+use crate::simd::{simd_dispatch, tree};
 
 /// Largest key count S whose forward takes this path (see take()).
 pub const SHORT_MAX_S: usize = 16;
@@ -414,20 +414,6 @@ fn exp_row<T: AttnFloat>(row: &mut [T], n: usize, a: T, c: T) -> T {
         }
     }
     tree(acc, |x, y| x + y)
-}
-
-/// Reduces LANES values pairwise (fixed halving steps, so that it stays in vector registers).
-#[inline(always)]
-fn tree<T: Copy>(acc: [T; LANES], f: impl Fn(T, T) -> T) -> T {
-    let mut a8 = [acc[0]; 8];
-    for u in 0..8 {
-        a8[u] = f(acc[u], acc[u + 8]);
-    }
-    let mut a4 = [acc[0]; 4];
-    for u in 0..4 {
-        a4[u] = f(a8[u], a8[u + 4]);
-    }
-    f(f(a4[0], a4[2]), f(a4[1], a4[3]))
 }
 
 /// max of `row[..n]` (NaN never wins, as row_max) over whole LANES chunks, tree-reduced.
