@@ -11,6 +11,7 @@ _warnings.filterwarnings("ignore", message=r".*(invalid value|divide by zero|ove
                          category=RuntimeWarning, module=r"ferrograd(\.|$)")
 
 _malloc.tune()
+_malloc.align_numpy()
 from . import data, nn, optim, utils  # noqa: E402
 from .checkpoint import load_checkpoint, save_checkpoint
 from .io import load, save

@@ -6,6 +6,7 @@
 
 use pyo3::prelude::*;
 
+mod aligned;
 mod args;
 mod errors;
 mod gemm;
@@ -26,6 +27,7 @@ mod softmax;
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     ferrograd_core::par::adopt_calling_thread();
     m.add_function(wrap_pyfunction!(gemm::matmul, m)?)?;
+    aligned::register(m)?;
     activation::register(m)?;
     attention::register(m)?;
     conv::register(m)?;
