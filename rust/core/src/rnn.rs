@@ -651,21 +651,28 @@ pub fn gru_backward<F: Act>(
         check_len(name, what, got, want)?;
     }
     let (wih, whh) = (Mat::view(w_ih), Mat::view(w_hh));
-    // Per step: da (B, 3H), the recurrent pre-activation gradients [r, z, hn], and dan (B, H),
-    // the input-side n pre-activation's. Each step's weight, bias and input gradients are taken
-    // from them at once, while they are cache-hot: one GEMM over all L steps at the end read
-    // 4 MB of da back from L3 four times (B128 H128 L20, one thread: 5.3 -> 4.7 ms backward).
-    // Every step writes all rows of both, so they need no zero-fill.
-    let mut da = scratch::take_overwritten(b * g3, F::ZERO);
-    let mut da_next = scratch::take_overwritten(b * g3, F::ZERO);
-    let mut dan = scratch::take_overwritten(bh, F::ZERO);
+    let rows = l * b;
+    let crows = step_rows(b, b * g3 * h);
+    // da (B, 3H) per step: the recurrent pre-activation gradients [r, z, hn]; dan (B, H): the
+    // input-side n pre-activation's. Every step writes all rows of both (no zero-fill).
+    //
+    // One task per step (one thread, or a step too small to split): each step's weight, bias and
+    // input gradients are taken at once from its cache-hot da, on two step buffers; gathering
+    // all L steps for one GEMM at the end read 4 MB of da back from L3 four times (B128 H128 L20:
+    // backward 5.3 -> 4.7 ms). Steps split across threads keep the gathered form: their per-step
+    // products would run on one thread between the parallel parts (2 threads: 3.5 -> 5.2 ms).
+    let per_step = crows >= b;
+    let kept = if per_step { 2 } else { l.max(1) };
+    let mut da = scratch::take_overwritten(kept * b * g3, F::ZERO);
+    let mut dan = scratch::take_overwritten(if per_step { bh } else { rows * h }, F::ZERO);
     let mut dh = vec![F::ZERO; bh]; // the direct z * dh' part, then + dA @ W_hh
     dw_hh.fill(F::ZERO);
     dw_ih.fill(F::ZERO);
     db_hh.fill(F::ZERO);
     let mut dbn = vec![F::ZERO; h];
-    let crows = step_rows(b, b * g3 * h);
     let whh_packed = PackedRhs::new(whh);
+    // Where step t's da and dan sit, and step t + 1's da: two alternating slots, or the t-th.
+    let slot = |t: usize| if per_step { t % 2 } else { t };
     for t in (0..l).rev() {
         if bh == 0 {
             break;
@@ -673,7 +680,18 @@ pub fn gru_backward<F: Act>(
         let g = &gates[t * b * g3..(t + 1) * b * g3];
         let hnt = &hn[t * bh..(t + 1) * bh];
         let hprev = &hs[t * bh..(t + 1) * bh];
-        let da_prev: &[F] = &da_next; // step t + 1's
+        let (cur, next) = (slot(t), slot(t + 1));
+        let (dat, da_prev): (&mut [F], &[F]) = if t + 1 == l {
+            (&mut da[cur * b * g3..], &[]) // the last step has no next one
+        } else if cur < next {
+            let (a, b_) = da.split_at_mut(next * b * g3);
+            (&mut a[cur * b * g3..], &b_[..b * g3])
+        } else {
+            let (a, b_) = da.split_at_mut(cur * b * g3);
+            (&mut b_[..b * g3], &a[next * b * g3..])
+        };
+        let dat = &mut dat[..b * g3];
+        let dant = &mut dan[if per_step { 0 } else { t * bh }..][..bh];
         let task = |(ci, ((dat, dant), dh)): (usize, ((&mut [F], &mut [F]), &mut [F]))| {
             let (r0, nr) = (ci * crows, dh.len() / h);
             if t + 1 < l {
@@ -713,45 +731,61 @@ pub fn gru_backward<F: Act>(
                 },
             );
         };
-        da.par_chunks_mut(crows * g3)
-            .zip(dan.par_chunks_mut(crows * h))
+        dat.par_chunks_mut(crows * g3)
+            .zip(dant.par_chunks_mut(crows * h))
             .zip(dh.par_chunks_mut(crows * h))
             .enumerate()
             .for_each(task);
-        let dam = Mat::c(&da, b, g3);
-        let danm = Mat::c(&dan, b, h);
-        gemm(dw_hh, dam.t(), Mat::c(hprev, b, h), true);
-        let xm = Mat::step(x, t);
-        gemm(&mut dw_ih[..2 * h * i], dam.cols(0, 2 * h).t(), xm, true);
-        gemm(&mut dw_ih[2 * h * i..], danm.t(), xm, true);
-        // dx[:, t] = da[:, :2H] @ W_ih[:2H] + dan @ W_ih[2H:], rows L*I apart in (B, L, I).
-        if i > 0 {
-            let dxt = &mut dx[t * i..];
-            gemm_ld(
-                dxt,
-                l * i,
-                dam.cols(0, 2 * h),
-                wih.rows(0, 2 * h),
-                false,
-                true,
-            );
-            gemm_ld(dxt, l * i, danm, wih.rows(2 * h, h), true, true);
+        if per_step {
+            let (dam, danm) = (Mat::c(dat, b, g3), Mat::c(dant, b, h));
+            let xm = Mat::step(x, t);
+            gemm(dw_hh, dam.t(), Mat::c(hprev, b, h), true);
+            gemm(&mut dw_ih[..2 * h * i], dam.cols(0, 2 * h).t(), xm, true);
+            gemm(&mut dw_ih[2 * h * i..], danm.t(), xm, true);
+            // dx[:, t] = da[:, :2H] @ W_ih[:2H] + dan @ W_ih[2H:], rows L*I apart in (B, L, I).
+            if i > 0 {
+                let dxt = &mut dx[t * i..];
+                gemm_ld(
+                    dxt,
+                    l * i,
+                    dam.cols(0, 2 * h),
+                    wih.rows(0, 2 * h),
+                    false,
+                    true,
+                );
+                gemm_ld(dxt, l * i, danm, wih.rows(2 * h, h), true, true);
+            }
+            add_col_sums(dat, g3, db_hh);
+            add_col_sums(dant, h, &mut dbn);
         }
-        add_col_sums(&da, g3, db_hh);
-        add_col_sums(&dan, h, &mut dbn);
-        std::mem::swap(&mut da, &mut da_next);
     }
     dh0.copy_from_slice(&dh);
-    if l > 0 {
-        gemm(dh0, Mat::c(&da_next, b, g3), whh, true);
+    if l > 0 && bh > 0 {
+        gemm(dh0, Mat::c(&da[slot(0) * b * g3..], b, g3), whh, true);
     }
-    if bh == 0 {
+    if !per_step && l > 0 && bh > 0 {
+        let dam = Mat::c(&da, rows, g3);
+        let danm = Mat::c(&dan, rows, h);
+        gemm(dw_hh, dam.t(), Mat::c(hs, rows, h), false);
+        let xt = time_major(x);
+        let xm = Mat::c(&xt, rows, i);
+        gemm(&mut dw_ih[..2 * h * i], dam.cols(0, 2 * h).t(), xm, false);
+        gemm(&mut dw_ih[2 * h * i..], danm.t(), xm, false);
+        scratch::give(xt);
+        let mut dxt = scratch::take_overwritten(rows * i, F::ZERO);
+        gemm(&mut dxt, dam.cols(0, 2 * h), wih.rows(0, 2 * h), false);
+        gemm(&mut dxt, danm, wih.rows(2 * h, h), true);
+        to_batch_first(&dxt, b, l, i, dx);
+        scratch::give(dxt);
+        add_col_sums(&da, g3, db_hh);
+        add_col_sums(&dan, h, &mut dbn);
+    }
+    if bh == 0 || l == 0 {
         dx.fill(F::ZERO);
     }
     db_ih[..2 * h].copy_from_slice(&db_hh[..2 * h]);
     db_ih[2 * h..].copy_from_slice(&dbn);
     scratch::give(da);
-    scratch::give(da_next);
     scratch::give(dan);
     Ok(())
 }

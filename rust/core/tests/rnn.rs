@@ -331,7 +331,8 @@ fn forward_matches_naive_on_odd_shapes() {
     }
 }
 
-/// On one thread and on two (the time loop splits batch rows into tasks; one thread runs inline).
+/// On one thread and on two (steps this small stay one task on either; split steps are
+/// `backward_paths_agree_when_steps_split_across_threads`).
 #[test]
 fn backward_matches_finite_differences() {
     common::on_threads(1, finite_differences);
@@ -386,4 +387,51 @@ fn bad_shapes_are_errors_not_panics() {
     let (d, e) = rest.split_at_mut(200);
     let r = rnn::lstm_forward(&vx, &vh, &vh, &wih, &whh, None, None, a, b_, c, d, e);
     assert!(matches!(r, Err(ferrograd_core::Error::Shape(_))), "{r:?}");
+}
+
+/// A step big enough to split its batch rows across two threads (B·3H·H ≥ par::MACS_THRESHOLD/4)
+/// takes the backward's gathered path (one GEMM per gradient after the time loop); on one thread
+/// it takes the per-step path (each step's gradients while its da is cache-hot). Both must give
+/// the same gradients, and match central differences on sampled entries.
+#[test]
+fn backward_paths_agree_when_steps_split_across_threads() {
+    for k in [Kind::Gru, Kind::Lstm] {
+        let p = Problem::new(k, 32, 3, 3, 48, 500);
+        let Dims { b, l, h, .. } = p.d;
+        let gy = random(b * l * h, 9, 1.0);
+        let gc = if k == Kind::Lstm {
+            random(b * h, 10, 1.0)
+        } else {
+            vec![0.0; b * h]
+        };
+        let one = common::on_threads(1, || p.grads(&gy, &gc));
+        let two = common::on_threads(2, || p.grads(&gy, &gc));
+        for (ai, (g1, g2)) in one.iter().zip(&two).enumerate() {
+            for (j, (a, c)) in g1.iter().zip(g2).enumerate() {
+                assert!(
+                    (a - c).abs() < 1e-12 * (1.0 + a.abs()),
+                    "array {ai} [{j}]: one thread {a}, two {c}"
+                );
+            }
+        }
+        for (ai, g) in two.iter().enumerate() {
+            if ai == 2 && k != Kind::Lstm {
+                continue;
+            }
+            let n = p.arrays[ai].len();
+            for j in [0, n / 3, n / 2, n - 1] {
+                let eps = 1e-6;
+                let mut plus = p.clone();
+                plus.arrays[ai][j] += eps;
+                let mut minus = p.clone();
+                minus.arrays[ai][j] -= eps;
+                let num = (plus.loss(&gy, &gc) - minus.loss(&gy, &gc)) / (2.0 * eps);
+                assert!(
+                    (g[j] - num).abs() < 1e-6 * (1.0 + num.abs()),
+                    "array {ai} [{j}]: {} vs {num}",
+                    g[j]
+                );
+            }
+        }
+    }
 }
