@@ -340,8 +340,11 @@ fn backward_matches_finite_differences() {
 }
 
 fn finite_differences() {
-    for (n, k) in KINDS.into_iter().enumerate() {
-        let p = Problem::new(k, 2, 4, 3, 5, 100 + n as u64);
+    // Input sizes on both sides of the GRU's FOLD_INPUTS (4): the input projection and its
+    // gradients inside the step loop, or by GEMMs.
+    let shapes = KINDS.into_iter().flat_map(|k| [(k, 3), (k, 6)]);
+    for (n, (k, i)) in shapes.enumerate() {
+        let p = Problem::new(k, 2, 4, i, 5, 100 + n as u64);
         let Dims { b, l, h, .. } = p.d;
         let gy = random(b * l * h, 7, 1.0);
         let gc = if k == Kind::Lstm {
