@@ -358,20 +358,24 @@ fn finite_differences() {
                 continue; // c0 exists for the LSTM only
             }
             for j in 0..p.arrays[ai].len() {
-                let eps = 1e-6;
-                let mut plus = p.clone();
-                plus.arrays[ai][j] += eps;
-                let mut minus = p.clone();
-                minus.arrays[ai][j] -= eps;
-                let num = (plus.loss(&gy, &gc) - minus.loss(&gy, &gc)) / (2.0 * eps);
-                assert!(
-                    (g[j] - num).abs() < 1e-6 * (1.0 + num.abs()),
-                    "kind {n} array {ai} [{j}]: {} vs {num}",
-                    g[j]
-                );
+                check_entry(&p, ai, j, g[j], &gy, &gc, n);
             }
         }
     }
+}
+
+/// Entry `j` of input array `ai`'s gradient `got` against the central difference of the loss.
+fn check_entry(p: &Problem, ai: usize, j: usize, got: f64, gy: &[f64], gc: &[f64], case: usize) {
+    let eps = 1e-6;
+    let mut plus = p.clone();
+    plus.arrays[ai][j] += eps;
+    let mut minus = p.clone();
+    minus.arrays[ai][j] -= eps;
+    let num = (plus.loss(gy, gc) - minus.loss(gy, gc)) / (2.0 * eps);
+    assert!(
+        (got - num).abs() < 1e-6 * (1.0 + num.abs()),
+        "case {case} array {ai} [{j}]: {got} vs {num}"
+    );
 }
 
 #[test]
@@ -423,17 +427,7 @@ fn backward_paths_agree_when_steps_split_across_threads() {
             }
             let n = p.arrays[ai].len();
             for j in [0, n / 3, n / 2, n - 1] {
-                let eps = 1e-6;
-                let mut plus = p.clone();
-                plus.arrays[ai][j] += eps;
-                let mut minus = p.clone();
-                minus.arrays[ai][j] -= eps;
-                let num = (plus.loss(&gy, &gc) - minus.loss(&gy, &gc)) / (2.0 * eps);
-                assert!(
-                    (g[j] - num).abs() < 1e-6 * (1.0 + num.abs()),
-                    "array {ai} [{j}]: {} vs {num}",
-                    g[j]
-                );
+                check_entry(&p, ai, j, g[j], &gy, &gc, 0);
             }
         }
     }
