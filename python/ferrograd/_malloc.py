@@ -12,7 +12,7 @@ freed memory stays with the process instead of going back to the kernel.
 
 `align_numpy()` makes numpy start every new array's data on a 64-byte boundary (a cache line, one
 AVX-512 register), as PyTorch's CPU allocator does, through numpy's memory-handler hook (NEP 49;
-the handler is `_native.use_aligned_allocator`). With malloc's 16-byte alignment each 64-byte
+the handler is `_native._use_aligned_allocator`). With malloc's 16-byte alignment each 64-byte
 load or store of a kernel straddles two lines: an elementwise pass over L2-resident data ran
 20-35 % slower misaligned, the small models' captured steps 1-3 % (benches/RESULTS.md). numpy
 keeps the handler in a context variable, so it covers the importing thread's context; threads
@@ -57,5 +57,5 @@ def align_numpy() -> bool:
         return False
     from . import _native
 
-    _native.use_aligned_allocator()
+    _native._use_aligned_allocator()
     return multiarray.get_handler_name() == ALIGNED_HANDLER

@@ -9,7 +9,7 @@
 //! before it, so `free` and `realloc` find the block again. calloc stays calloc (zeroed pages
 //! stay lazy), realloc stays realloc (moving the data only when the new block's boundary shifts).
 //!
-//! `use_aligned_allocator()` installs it for the calling context (numpy keeps the handler in a
+//! `_use_aligned_allocator()` installs it for the calling context (numpy keeps the handler in a
 //! context variable; arrays remember the handler that allocated them and free through it).
 
 use std::ffi::{c_char, c_void, CStr};
@@ -168,8 +168,10 @@ fn array_api(py: Python<'_>) -> PyResult<*const *const c_void> {
 }
 
 /// Install the 64-byte-aligned handler for this context; returns the name of the one it replaced.
-/// Needs numpy >= 1.22 (the caller checks: its C-API slot 304 is PyDataMem_SetHandler).
+/// Needs numpy >= 1.22 (the caller checks: its C-API slot 304 is PyDataMem_SetHandler). Exported
+/// as `_use_aligned_allocator`: not a kernel (no device twin in `wgpu.kernels`).
 #[pyfunction]
+#[pyo3(name = "_use_aligned_allocator")]
 fn use_aligned_allocator(py: Python<'_>) -> PyResult<String> {
     const SET_HANDLER: usize = 304;
     let table = array_api(py)?;
