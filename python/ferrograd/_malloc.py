@@ -46,15 +46,13 @@ def tune() -> bool:
 
 def align_numpy() -> bool:
     """Install the 64-byte-aligned numpy memory handler unless FERROGRAD_ALIGNED_ALLOC=0; True when
-    installed (numpy without the NEP 49 hook, before 1.22, keeps its own)."""
+    installed (the hook exists from numpy 1.22; ferrograd needs 1.26)."""
     if os.environ.get("FERROGRAD_ALIGNED_ALLOC", "1") == "0":
         return False
     try:
         from numpy._core import multiarray
     except ImportError:  # numpy 1.x
         from numpy.core import multiarray
-    if not hasattr(multiarray, "get_handler_name"):
-        return False
     from . import _native
 
     _native._use_aligned_allocator()

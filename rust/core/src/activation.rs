@@ -654,13 +654,17 @@ enum Unary {
     Erf,
     Erfc,
     Gelu(GeluApprox),
-    /// The exact GELU without the clamp of GELU_CUT: gelu_tail's redo.
-    GeluUnclamped,
 }
 
-/// Runs `op` over x; returns whether some element is left to [`gelu_tail`] (the clamped GELU).
+/// Runs `op` over x; returns whether some element is left to [`gelu_tail`]. `clamp`: the exact
+/// GELU's clamp at GELU_CUT (off for gelu_tail's own redo).
 #[inline(always)]
-fn unary_body<T: ErfFloat, const FMA: bool>(x: &[T], out: &mut [T], op: Unary) -> bool {
+fn unary_body<T: ErfFloat, const FMA: bool>(
+    x: &[T],
+    out: &mut [T],
+    op: Unary,
+    clamp: bool,
+) -> bool {
     macro_rules! map {
         ($f:ident) => {
             for (o, &v) in out.iter_mut().zip(x) {
@@ -671,6 +675,7 @@ fn unary_body<T: ErfFloat, const FMA: bool>(x: &[T], out: &mut [T], op: Unary) -
     match op {
         Unary::Erf => map!(erf_one),
         Unary::Erfc => map!(erfc_one),
+        Unary::Gelu(GeluApprox::None) if !clamp => map!(gelu_erf),
         Unary::Gelu(GeluApprox::None) => {
             let cut = T::from_f64(T::GELU_CUT);
             // Blocks of GELU_BLOCK within the cut (all of them, for usual activations) take the plain
@@ -682,7 +687,7 @@ fn unary_body<T: ErfFloat, const FMA: bool>(x: &[T], out: &mut [T], op: Unary) -
                 .chunks_exact(GELU_BLOCK)
                 .zip(om.chunks_exact_mut(GELU_BLOCK))
             {
-                if xc.iter().fold(false, |any, &v| any | !(v.fabs() <= cut)) {
+                if beyond(xc, cut) {
                     redo |= gelu_clamped::<T, FMA>(xc, oc);
                 } else {
                     let xc: &[T; GELU_BLOCK] = xc.try_into().expect("a whole block");
@@ -694,7 +699,6 @@ fn unary_body<T: ErfFloat, const FMA: bool>(x: &[T], out: &mut [T], op: Unary) -
             return redo | gelu_clamped::<T, FMA>(xr, or);
         }
         Unary::Gelu(GeluApprox::Tanh) => map!(gelu_tanh),
-        Unary::GeluUnclamped => map!(gelu_erf),
     }
     false
 }
@@ -732,6 +736,12 @@ fn gelu_grad_clamped<T: ErfFloat, const FMA: bool>(x: &[T], g: &[T], dx: &mut [T
     any_redo(x)
 }
 
+/// Whether some element of `x` lies beyond ±cut (or is NaN): its block takes the clamped body.
+#[inline(always)]
+fn beyond<T: ErfFloat>(x: &[T], cut: T) -> bool {
+    x.iter().fold(false, |any, &v| any | !(v.fabs() <= cut))
+}
+
 /// `v` with its magnitude clamped to `cut` (NaN passes).
 #[inline(always)]
 fn clamp_tail<T: ErfFloat>(v: T, cut: T) -> T {
@@ -762,7 +772,7 @@ fn gelu_redo<T: ErfFloat>(v: T) -> bool {
 fn gelu_tail<T: ErfFloat>(x: &[T], g: Option<&[T]>, out: &mut [T]) {
     let mut idx = Vec::new();
     for (b, xb) in x.chunks(LANES).enumerate() {
-        if xb.iter().fold(false, |any, &v| any | gelu_redo(v)) {
+        if any_redo(xb) {
             let hits = xb.iter().enumerate().filter(|(_, &v)| gelu_redo(v));
             idx.extend(hits.map(|(i, _)| b * LANES + i));
         }
@@ -774,7 +784,12 @@ fn gelu_tail<T: ErfFloat>(x: &[T], g: Option<&[T]>, out: &mut [T]) {
     let mut ys = vec![0.0f64; xs.len()];
     match g {
         None => {
-            fma_dispatch!(unary_body::<f64>(&xs, &mut ys, Unary::GeluUnclamped));
+            fma_dispatch!(unary_body::<f64>(
+                &xs,
+                &mut ys,
+                Unary::Gelu(GeluApprox::None),
+                false
+            ));
         }
         Some(g) => {
             let gs: Vec<f64> = idx.iter().map(|&i| g[i].to_f64()).collect();
@@ -787,7 +802,7 @@ fn gelu_tail<T: ErfFloat>(x: &[T], g: Option<&[T]>, out: &mut [T]) {
 }
 
 fn unary_chunk<T: ErfFloat>(x: &[T], out: &mut [T], op: Unary) {
-    if fma_dispatch!(unary_body::<T>(x, out, op)) {
+    if fma_dispatch!(unary_body::<T>(x, out, op, true)) {
         gelu_tail(x, None, out);
     }
 }
@@ -817,7 +832,7 @@ fn grad_body<T: ErfFloat, const FMA: bool>(
             let ((xm, xr), (gm, gr), (dm, dr)) = (x.split_at(n), g.split_at(n), dx.split_at_mut(n));
             let blocks = xm.chunks_exact(GELU_BLOCK).zip(gm.chunks_exact(GELU_BLOCK));
             for ((xc, gc), dc) in blocks.zip(dm.chunks_exact_mut(GELU_BLOCK)) {
-                if xc.iter().fold(false, |any, &v| any | !(v.fabs() <= cut)) {
+                if beyond(xc, cut) {
                     redo |= gelu_grad_clamped::<T, FMA>(xc, gc, dc);
                 } else {
                     let xc: &[T; GELU_BLOCK] = xc.try_into().expect("a whole block");

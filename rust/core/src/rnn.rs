@@ -540,7 +540,7 @@ pub fn gru_forward<F: Act>(
     let fold = i <= FOLD_INPUTS;
     let mut wit = Vec::new();
     if fold {
-        wit = transposed(&dense(Some(w_ih), g3 * i), g3, i);
+        wit = wih_columns(w_ih);
     } else {
         let xt = time_major(x);
         gemm(gates, Mat::c(&xt, l * b, i), wih.t(), false);
@@ -625,6 +625,36 @@ pub fn gru_forward<F: Act>(
 
 /// Inputs up to this many are projected in the GRU's gate loop instead of by a GEMM up front.
 const FOLD_INPUTS: usize = 4;
+
+/// W_ih (3H, I) as its I columns, each a row of 3H: what the folded input projection reads.
+fn wih_columns<F: Act>(w_ih: &StridedView<F>) -> Vec<F> {
+    let (g3, i) = (w_ih.shape()[0], w_ih.shape()[1]);
+    transposed(&dense(Some(w_ih), g3 * i), g3, i)
+}
+
+/// One product's input-side gradients from da (R, 3H) and dan (R, H), R rows matching x's
+/// (R, I): W_ih's gradient += [da[:, :2H], dan]ᵀ x, dx = [da[:, :2H], dan] @ W_ih (rows `ld`
+/// apart), and the bias sums db_hh (3H) += Σ da, dbn (H) += Σ dan.
+#[allow(clippy::too_many_arguments)]
+fn input_side_grads<F: Act>(
+    da: &[F],
+    dan: &[F],
+    x: Mat<'_, F>,
+    wih: Mat<'_, F>,
+    dw_ih: &mut [F],
+    (dx, ld): (&mut [F], usize),
+    db_hh: &mut [F],
+    dbn: &mut [F],
+) {
+    let (h, i) = (dbn.len(), x.cols);
+    let (dam, danm) = (Mat::c(da, x.rows, 3 * h), Mat::c(dan, x.rows, h));
+    gemm(&mut dw_ih[..2 * h * i], dam.cols(0, 2 * h).t(), x, true);
+    gemm(&mut dw_ih[2 * h * i..], danm.t(), x, true);
+    gemm_ld(dx, ld, dam.cols(0, 2 * h), wih.rows(0, 2 * h), false, true);
+    gemm_ld(dx, ld, danm, wih.rows(2 * h, h), true, true);
+    add_col_sums(da, 3 * h, db_hh);
+    add_col_sums(dan, h, dbn);
+}
 
 /// The (cols, rows) transpose of a C-contiguous (rows, cols) matrix.
 fn transposed<F: Act>(m: &[F], rows: usize, cols: usize) -> Vec<F> {
@@ -766,10 +796,7 @@ pub fn gru_backward<F: Act>(
     // against W_ih's columns as rows (wit) and into dwit, W_ih's gradient transposed.
     let fold = per_step && i <= FOLD_INPUTS;
     let (wit, mut dwit) = if fold {
-        (
-            transposed(&dense(Some(w_ih), g3 * i), g3, i),
-            vec![F::ZERO; i * g3],
-        )
+        (wih_columns(w_ih), vec![F::ZERO; i * g3])
     } else {
         (Vec::new(), Vec::new())
     };
@@ -839,30 +866,23 @@ pub fn gru_backward<F: Act>(
             .enumerate()
             .for_each(task);
         if per_step {
-            let (dam, danm) = (Mat::c(dat, b, g3), Mat::c(dant, b, h));
-            gemm(dw_hh, dam.t(), Mat::c(hprev, b, h), true);
+            gemm(dw_hh, Mat::c(dat, b, g3).t(), Mat::c(hprev, b, h), true);
             if fold {
                 // Four thin GEMMs and two column sums per step cost 0.55 ms of 4.9 (I2).
                 small_input_grads(dat, dant, x, t, &wit, dx, &mut dwit, db_hh, &mut dbn);
             } else {
-                let xm = Mat::step(x, t);
-                gemm(&mut dw_ih[..2 * h * i], dam.cols(0, 2 * h).t(), xm, true);
-                gemm(&mut dw_ih[2 * h * i..], danm.t(), xm, true);
-                // dx[:, t] = da[:, :2H] @ W_ih[:2H] + dan @ W_ih[2H:], rows L*I apart.
-                if i > 0 {
-                    let dxt = &mut dx[t * i..];
-                    gemm_ld(
-                        dxt,
-                        l * i,
-                        dam.cols(0, 2 * h),
-                        wih.rows(0, 2 * h),
-                        false,
-                        true,
-                    );
-                    gemm_ld(dxt, l * i, danm, wih.rows(2 * h, h), true, true);
-                }
-                add_col_sums(dat, g3, db_hh);
-                add_col_sums(dant, h, &mut dbn);
+                // dx[:, t]: rows L*I apart in (B, L, I).
+                let dx_t = (&mut dx[t * i..], l * i);
+                input_side_grads(
+                    dat,
+                    dant,
+                    Mat::step(x, t),
+                    wih,
+                    dw_ih,
+                    dx_t,
+                    db_hh,
+                    &mut dbn,
+                );
             }
         }
     }
@@ -871,21 +891,15 @@ pub fn gru_backward<F: Act>(
         gemm(dh0, Mat::c(&da[slot(0) * b * g3..], b, g3), whh, true);
     }
     if !per_step && l > 0 && bh > 0 {
-        let dam = Mat::c(&da, rows, g3);
-        let danm = Mat::c(&dan, rows, h);
-        gemm(dw_hh, dam.t(), Mat::c(hs, rows, h), false);
+        gemm(dw_hh, Mat::c(&da, rows, g3).t(), Mat::c(hs, rows, h), false);
+        // Time-major rows (t, b): x copied to match, dx scattered back to (B, L, I).
         let xt = time_major(x);
-        let xm = Mat::c(&xt, rows, i);
-        gemm(&mut dw_ih[..2 * h * i], dam.cols(0, 2 * h).t(), xm, false);
-        gemm(&mut dw_ih[2 * h * i..], danm.t(), xm, false);
-        scratch::give(xt);
         let mut dxt = scratch::take_overwritten(rows * i, F::ZERO);
-        gemm(&mut dxt, dam.cols(0, 2 * h), wih.rows(0, 2 * h), false);
-        gemm(&mut dxt, danm, wih.rows(2 * h, h), true);
+        let xm = Mat::c(&xt, rows, i);
+        input_side_grads(&da, &dan, xm, wih, dw_ih, (&mut dxt, i), db_hh, &mut dbn);
         to_batch_first(&dxt, b, l, i, dx);
+        scratch::give(xt);
         scratch::give(dxt);
-        add_col_sums(&da, g3, db_hh);
-        add_col_sums(&dan, h, &mut dbn);
     }
     if fold {
         dw_ih.copy_from_slice(&transposed(&dwit, i, g3));

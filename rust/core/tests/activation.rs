@@ -586,22 +586,14 @@ fn gelu_blocks_past_the_cut_give_the_values_of_lone_elements() {
                 gelu_bwd::<T>(&x[i..i + 1], &g[i..i + 1], GeluApprox::None),
             );
             let same = |a: f64, b: f64| a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan());
-            assert!(
-                same(y[i], y1[0]),
-                "{}: gelu({}) = {} in a block, {} alone",
-                std::any::type_name::<T>(),
-                x[i],
-                y[i],
-                y1[0]
-            );
-            assert!(
-                same(d[i], d1[0]),
-                "{}: gelu'({}) = {} in a block, {} alone",
-                std::any::type_name::<T>(),
-                x[i],
-                d[i],
-                d1[0]
-            );
+            for (f, block, alone) in [("gelu", y[i], y1[0]), ("gelu'", d[i], d1[0])] {
+                assert!(
+                    same(block, alone),
+                    "{}: {f}({}) = {block} in a block, {alone} alone",
+                    std::any::type_name::<T>(),
+                    x[i],
+                );
+            }
         }
     }
     check::<f32>();

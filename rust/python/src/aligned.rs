@@ -12,7 +12,7 @@
 //! `_use_aligned_allocator()` installs it for the calling context (numpy keeps the handler in a
 //! context variable; arrays remember the handler that allocated them and free through it).
 
-use std::ffi::{c_char, c_void, CStr};
+use std::ffi::{c_char, c_void};
 
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::ffi;
@@ -77,12 +77,18 @@ static HANDLER: Handler = Handler {
 /// SAFETY: `base` is non-null and the block holds at least ALIGN + the caller's size bytes.
 unsafe fn place(base: *mut c_void) -> *mut c_void {
     let b = base as *mut u8;
-    let shift = ALIGN - (b as usize % ALIGN); // 1..=ALIGN: room for the stored distance
+    let shift = shift(base);
     unsafe {
         let p = b.add(shift);
         *p.sub(1) = shift as u8; // ALIGN = 64 fits a byte
         p as *mut c_void
     }
+}
+
+/// Bytes from a block's start to its first 64-byte boundary past it: 1..=ALIGN, so there is
+/// always a byte before the boundary for the distance.
+fn shift(base: *mut c_void) -> usize {
+    ALIGN - (base as usize % ALIGN)
 }
 
 /// The block start of a pointer from `place`.
@@ -137,7 +143,7 @@ unsafe extern "C" fn aligned_realloc(_: *mut c_void, p: *mut c_void, size: usize
         if base.is_null() {
             return base; // the old block is untouched, as realloc's contract says
         }
-        let new_shift = ALIGN - (base as usize % ALIGN);
+        let new_shift = shift(base);
         if new_shift != old_shift {
             let b = base as *mut u8;
             std::ptr::copy(b.add(old_shift), b.add(new_shift), size);
@@ -167,15 +173,15 @@ fn array_api(py: Python<'_>) -> PyResult<*const *const c_void> {
     Ok(table as *const *const c_void)
 }
 
-/// Install the 64-byte-aligned handler for this context; returns the name of the one it replaced.
-/// Needs numpy >= 1.22 (the caller checks: its C-API slot 304 is PyDataMem_SetHandler). Exported
-/// as `_use_aligned_allocator`: not a kernel (no device twin in `wgpu.kernels`).
+/// Install the 64-byte-aligned handler for this context (numpy >= 1.22: its C-API slot 304 is
+/// PyDataMem_SetHandler). Exported as `_use_aligned_allocator`: not a kernel (no device twin in
+/// `wgpu.kernels`).
 #[pyfunction]
 #[pyo3(name = "_use_aligned_allocator")]
-fn use_aligned_allocator(py: Python<'_>) -> PyResult<String> {
+fn use_aligned_allocator(py: Python<'_>) -> PyResult<()> {
     const SET_HANDLER: usize = 304;
     let table = array_api(py)?;
-    let name = CStr::from_bytes_until_nul(b"mem_handler\0").expect("a C string");
+    let name = c"mem_handler";
     // SAFETY: the capsule wraps the static handler under the name numpy checks ("mem_handler");
     // numpy only reads it. Slot 304 of the table is PyDataMem_SetHandler(PyObject*) ->
     // PyObject* (new reference to the previous handler, or NULL with an exception set).
@@ -197,15 +203,8 @@ fn use_aligned_allocator(py: Python<'_>) -> PyResult<String> {
                 PyRuntimeError::new_err("numpy refused the aligned memory handler")
             }));
         }
-        let old = Bound::from_owned_ptr(py, old);
-        let old_name = ffi::PyCapsule_GetPointer(old.as_ptr(), name.as_ptr() as *const c_char);
-        if old_name.is_null() {
-            return Ok(String::from("?"));
-        }
-        let handler = old_name as *const Handler;
-        let bytes = &(*handler).name;
-        let end = bytes.iter().position(|&c| c == 0).unwrap_or(bytes.len());
-        Ok(String::from_utf8_lossy(&bytes[..end]).into_owned())
+        drop(Bound::from_owned_ptr(py, old)); // the previous handler: not needed
+        Ok(())
     }
 }
 
