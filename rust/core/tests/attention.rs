@@ -467,7 +467,8 @@ fn both_paths<T: AttnFloat>(
 fn no_poison(_: &mut [f64], _: &mut [f64], _: &mut [f64]) {}
 
 /// Sizes around the switch (S = SHORT_MAX_S ± 1, E = SHORT_MAX_E ± 1), odd sizes, L != S,
-/// E != Ev, rows past one phase block (L 40), both dtypes, causal and custom scales.
+/// E != Ev, L on both sides of one vector of query rows (16, 17: the transposed form below, the
+/// row form above), rows past one phase block (L 40), both dtypes, causal and custom scales.
 #[test]
 fn short_path_matches_tiled_and_naive() {
     let (ms, me) = (attention::SHORT_MAX_S, attention::SHORT_MAX_E);
@@ -480,7 +481,9 @@ fn short_path_matches_tiled_and_naive() {
         (5, ms + 1, me + 1, 17),
         (40, 9, 33, 16),
         (12, 40, 16, 16),
+        (16, 10, 16, 16),
         (17, 3, 8, 40),
+        (17, 10, 16, 16),
     ] {
         for causal in [false, true] {
             for scale in [0.25, -0.7, 0.0] {

@@ -7,7 +7,9 @@
 //! Query rows go in blocks, phase by phase, so that independent rows overlap. The softmax, mask,
 //! causal, lse and NaN conventions are the tiled path's: a fully masked row gives output 0 and
 //! lse −inf, and every key column j < S takes part in the products (a zero weight times a NaN
-//! value is NaN, as in torch's math path). Parallelism: across batch×heads only above
+//! value is NaN, as in torch's math path). Heads of at most LANES query rows take the
+//! transposed form of [`lanes`] (one vector lane per query row: no per-row reductions); the
+//! rows form here serves longer ones. Parallelism: across batch×heads only above
 //! MACS_THRESHOLD. The backward is here too (same contracts); [`take`] picks it for fewer sizes.
 
 use std::marker::PhantomData;
@@ -18,6 +20,8 @@ use super::{mask_row, scale_add_mask, visible, AttnFloat, Geometry, Inputs, Oper
 use crate::num::dot;
 use crate::par::{self, MACS_THRESHOLD};
 use crate::simd::{simd_dispatch, tree};
+
+mod lanes;
 
 /// Largest key count S whose forward takes this path (see take()).
 pub const SHORT_MAX_S: usize = 16;
@@ -370,7 +374,7 @@ fn lin_comb_chunk<T: AttnFloat, const R: usize, const FULL: bool>(
 }
 
 /// Row `first + i` of `out` (+)= alpha(i) · Σ_t a(i)[t] · b[t] for i < rows: blocks of 4 rows
-/// through [`lin_comb_rows`], then the rest one at a time.
+/// through [`lin_comb_rows`], then one block of the rest.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn lin_comb_each<'a, T: AttnFloat + 'a>(
@@ -394,8 +398,24 @@ fn lin_comb_each<'a, T: AttnFloat + 'a>(
         );
         i += R;
     }
-    for i in i..rows {
-        lin_comb_rows::<T, 1>([a(i)], b, [alpha(i)], add, [out.row(first + i)]);
+    // The last 1–3 rows as one block too: one row alone is a chain of dependent FMAs.
+    match rows - i {
+        3 => lin_comb_rows::<T, 3>(
+            [a(i), a(i + 1), a(i + 2)],
+            b,
+            [alpha(i), alpha(i + 1), alpha(i + 2)],
+            add,
+            out.rows_at::<3>(first + i),
+        ),
+        2 => lin_comb_rows::<T, 2>(
+            [a(i), a(i + 1)],
+            b,
+            [alpha(i), alpha(i + 1)],
+            add,
+            out.rows_at::<2>(first + i),
+        ),
+        1 => lin_comb_rows::<T, 1>([a(i)], b, [alpha(i)], add, [out.row(first + i)]),
+        _ => {}
     }
 }
 
@@ -458,7 +478,9 @@ impl<T> Ctx<'_, T> {
     }
 }
 
-/// Per-thread scratch: packed q/k/v/dO rows, kᵀ and vᵀ (zero-padded to sp), two score rows.
+/// Per-thread scratch: packed q/k/v/dO rows, kᵀ and vᵀ (zero-padded to sp), two score tiles;
+/// for the transposed form ([`lanes`]) qᵀ, dOᵀ and the mask transposed (LANES wide, zero
+/// beyond L).
 struct Scratch<T> {
     q: Vec<T>,
     k: Vec<T>,
@@ -468,21 +490,34 @@ struct Scratch<T> {
     vt: Vec<T>,
     p: Vec<T>,
     dp: Vec<T>,
+    qt: Vec<T>,
+    gt: Vec<T>,
+    mt: Vec<T>,
 }
 
 impl<T: AttnFloat> Scratch<T> {
     fn new(c: &Ctx<T>, backward: bool) -> Self {
         let sp = c.sp();
         let z = |n: usize| vec![T::ZERO; n];
+        let lanes = lanes::fits(c);
+        let tile = if lanes {
+            lanes::tile_len(c)
+        } else {
+            RB.min(c.l) * sp
+        };
+        let t = |n: usize| if lanes { n * LANES } else { 0 };
         Scratch {
-            q: z(c.l * c.e),
-            k: z(if backward { c.s * c.e } else { 0 }),
+            q: z(if backward || !lanes { c.l * c.e } else { 0 }),
+            k: z(if backward || lanes { c.s * c.e } else { 0 }),
             v: z(c.s * c.ev),
             g: z(if backward { c.l * c.ev } else { 0 }),
-            kt: z(c.e * sp),
-            vt: z(if backward { c.ev * sp } else { 0 }),
-            p: z(RB.min(c.l) * sp),
-            dp: z(if backward { RB.min(c.l) * sp } else { 0 }),
+            kt: z(if lanes { 0 } else { c.e * sp }),
+            vt: z(if backward && !lanes { c.ev * sp } else { 0 }),
+            p: z(tile),
+            dp: z(if backward { tile } else { 0 }),
+            qt: z(t(c.e)),
+            gt: z(if backward { t(c.ev) } else { 0 }),
+            mt: z(if c.inp.mask.is_some() { t(c.s) } else { 0 }),
         }
     }
 }
@@ -506,6 +541,9 @@ fn fwd_batch<T: AttnFloat>(
     out: &mut RowsMut<T>,
     lse: &mut [T],
 ) {
+    if lanes::fits(c) {
+        return lanes::fwd_head(c, sc, b, out, lse);
+    }
     let (l, s, e, ev, sp, scale) = (c.l, c.s, c.e, c.ev, c.sp(), c.scale);
     let q = rows(&c.inp.q, b, l, e, &mut sc.q);
     pack_t(&c.inp.k, b, s, e, sp, &mut sc.kt);
@@ -629,6 +667,9 @@ fn bwd_batch<T: AttnFloat>(
     dk: &mut RowsMut<T>,
     dv: &mut RowsMut<T>,
 ) {
+    if lanes::fits(c) {
+        return lanes::bwd_head(c, gr, sc, b, dq, dk, dv);
+    }
     let (l, s, e, ev, sp, scale) = (c.l, c.s, c.e, c.ev, c.sp(), c.scale);
     let q = rows(&c.inp.q, b, l, e, &mut sc.q);
     let k = rows(&c.inp.k, b, s, e, &mut sc.k);
