@@ -196,3 +196,79 @@ def test_linear_forward_with_and_without_bias_matches_numpy(bias, rng):
     np.testing.assert_allclose(lin(fg.tensor(x)).detach().numpy(), want, rtol=1e-5, atol=1e-5)
     lin64 = fg.nn.Linear(4, 3, bias=bias).double()
     assert gradcheck(lin64, [fg.tensor(rng.standard_normal((2, 4)), requires_grad=True)])
+
+
+def _linear_backward_reference(x, w, g):
+    x, w, g = (np.asarray(a, np.float64) for a in (x, w, g))
+    return g @ w, g.T @ x, g.sum(0)
+
+
+@pytest.mark.parametrize("dtype, tol", [(np.float32, 1e-4), (np.float64, 1e-12)])
+@pytest.mark.parametrize("rows, fin, fout", [(1, 1, 1), (7, 5, 3), (1280, 64, 192), (0, 4, 3), (5, 0, 2)])
+def test_native_linear_backward_matches_numpy(rows, fin, fout, dtype, tol, rng):
+    x = rng.standard_normal((rows, fin)).astype(dtype)
+    w = rng.standard_normal((fout, fin)).astype(dtype)
+    g = rng.standard_normal((rows, fout)).astype(dtype)
+    got = _native.linear_backward(x, w, g)
+    for have, want in zip(got, _linear_backward_reference(x, w, g)):
+        assert have.dtype == dtype and have.shape == want.shape and have.flags.c_contiguous
+        np.testing.assert_allclose(have, want, rtol=tol, atol=tol * max(1, rows))
+
+
+def test_native_linear_backward_on_strided_operands(rng):
+    # x and g read through transposed and sliced views, w with a negative stride.
+    x = rng.standard_normal((6, 9))[:, ::2].T  # (5, 6) with strides (16, 72) bytes
+    w = rng.standard_normal((4, 6))[::-1]
+    g = np.asfortranarray(rng.standard_normal((5, 4)))
+    got = _native.linear_backward(x, w, g)
+    for have, want in zip(got, _linear_backward_reference(x, w, g)):
+        np.testing.assert_allclose(have, want, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("needs", [(True, False, False), (False, True, False), (False, False, True), (False, True, True)])
+def test_native_linear_backward_computes_only_what_is_needed(needs, rng):
+    x, w, g = rng.standard_normal((4, 3)), rng.standard_normal((2, 3)), rng.standard_normal((4, 2))
+    got = _native.linear_backward(x, w, g, *needs)
+    for need, have, want in zip(needs, got, _linear_backward_reference(x, w, g)):
+        if need:
+            np.testing.assert_allclose(have, want, rtol=1e-12, atol=1e-12)
+        else:
+            assert have is None
+
+
+@pytest.mark.parametrize("shapes, match", [
+    (((4, 3), (2, 3), (4, 5)), "grad"),
+    (((4, 3), (2, 4), (4, 2)), "weight"),
+    (((4, 3, 1), (2, 3), (4, 2)), "2-D"),
+])
+def test_native_linear_backward_bad_shapes_name_the_op(shapes, match):
+    x, w, g = (np.ones(s) for s in shapes)
+    with pytest.raises(ValueError, match="linear_backward") as err:
+        _native.linear_backward(x, w, g)
+    assert match in str(err.value)
+
+
+def test_native_linear_backward_rejects_mixed_dtypes():
+    with pytest.raises(TypeError, match="linear_backward: x"):
+        _native.linear_backward(np.ones((2, 3), np.float64), np.ones((4, 3), np.float32), np.ones((2, 4), np.float32))
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_linear_layer_backward_matches_numpy(bias, rng):
+    # Linear's backward runs the fused kernel: its gradients against the products written out.
+    lin = fg.nn.Linear(6, 5, bias=bias).double()
+    x = fg.tensor(rng.standard_normal((2, 3, 6)), requires_grad=True)
+    g = rng.standard_normal((2, 3, 5))
+    lin(x).backward(fg.tensor(g))
+    w = lin.weight.detach().numpy()
+    gx, gw, gb = _linear_backward_reference(x.detach().numpy().reshape(6, 6), w, g.reshape(6, 5))
+    np.testing.assert_allclose(x.grad.numpy(), gx.reshape(2, 3, 6), rtol=1e-12)
+    np.testing.assert_allclose(lin.weight.grad.numpy(), gw, rtol=1e-12)
+    if bias:
+        np.testing.assert_allclose(lin.bias.grad.numpy(), gb, rtol=1e-12)
+    # A frozen weight: its gradient is not computed (the old one stays), x's still is.
+    lin.weight.requires_grad_(False)
+    x.grad = None
+    lin(x).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), np.ones((2, 3, 5)) @ w, rtol=1e-12)
+    np.testing.assert_allclose(lin.weight.grad.numpy(), gw, rtol=1e-12)

@@ -98,3 +98,21 @@ def test_bias_is_added_to_every_row_as_by_the_native_kernel():
     np.testing.assert_allclose(got, _native.matmul(a, b, bias), rtol=1e-4, atol=1e-4)
     with pytest.raises(ValueError, match="bias must be 1-D with 9 elements"):
         matmul(_dev(a), _dev(b), _dev(np.zeros(8, np.float32)))
+
+
+@pytest.mark.parametrize("needs", [(True, True, True), (False, True, False), (True, False, True)])
+def test_linear_backward_matches_the_native_kernel(needs):
+    from ferrograd import _native
+    from ferrograd.wgpu.kernels import linear_backward
+
+    rng = np.random.default_rng(8)
+    x, w = rng.standard_normal((37, 6), dtype=np.float32), rng.standard_normal((5, 6), dtype=np.float32)
+    g = rng.standard_normal((37, 5), dtype=np.float32)
+    got = linear_backward(_dev(x), _dev(w), _dev(g), *needs)
+    for need, have, want in zip(needs, got, _native.linear_backward(x, w, g, *needs)):
+        if need:
+            np.testing.assert_allclose(have.numpy(), want, rtol=1e-4, atol=1e-4)
+        else:
+            assert have is None and want is None
+    with pytest.raises(ValueError, match="linear_backward: x, weight and grad must be 2-D"):
+        linear_backward(_dev(x[None]), _dev(w), _dev(g))

@@ -82,6 +82,16 @@ impl<'a, T> StridedView<'a, T> {
         self.shape.len()
     }
 
+    /// The elements as one slice, in order, when the view is C-contiguous.
+    pub fn as_contiguous(&self) -> Option<&'a [T]> {
+        let n: usize = self.shape.iter().product();
+        if n == 0 {
+            return Some(&[]);
+        }
+        (self.strides == contiguous_strides(&self.shape))
+            .then(|| &self.data[self.offset..self.offset + n])
+    }
+
     /// Pointer to the element at `offset + delta`; `delta` must come from in-range indices.
     #[inline(always)]
     pub(crate) fn ptr_at(&self, delta: isize) -> *const T {

@@ -27,6 +27,7 @@ mod softmax;
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     ferrograd_core::par::adopt_calling_thread();
     m.add_function(wrap_pyfunction!(gemm::matmul, m)?)?;
+    m.add_function(wrap_pyfunction!(gemm::linear_backward, m)?)?;
     aligned::register(m)?;
     activation::register(m)?;
     attention::register(m)?;

@@ -6,7 +6,7 @@ for the device yet raises KernelMissing (a NotImplementedError) naming the funct
 from .activation import erf, erfc, gelu_backward, gelu_forward, relu_backward, relu_forward  # noqa: F401
 from .mse import mse_loss_backward, mse_loss_sum  # noqa: F401
 from .conv import conv2d_backward_data, conv2d_backward_weight, conv2d_forward  # noqa: F401
-from .matmul import matmul  # noqa: F401
+from .matmul import linear_backward, matmul  # noqa: F401
 from .pool import (  # noqa: F401
     adaptive_avg_pool2d_backward,
     adaptive_avg_pool2d_forward,

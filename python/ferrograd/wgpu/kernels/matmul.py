@@ -150,3 +150,16 @@ def _batch_runs(a: GpuArray, b: GpuArray, batch: tuple, mn: int):
         for start in range(0, inner, limit):
             count = min(limit, inner - start)
             yield ao + start * sa[-1], bo + start * sb[-1], co + start * mn, sa[-1], sb[-1], count
+
+
+def linear_backward(x: GpuArray, weight: GpuArray, grad: GpuArray, need_x: bool = True, need_weight: bool = True,
+                    need_bias: bool = True):
+    """A Linear layer's backward from 2-D x (rows, in), weight (out, in) and grad (rows, out), as
+    `_native.linear_backward`: `(grad @ weight, grad.T @ x, grad.sum(0))`, None where not needed."""
+    if x.ndim != 2 or weight.ndim != 2 or grad.ndim != 2:
+        raise ValueError("linear_backward: x, weight and grad must be 2-D (rows, in), (out, in), (rows, out), "
+                         f"got shapes {x.shape}, {weight.shape} and {grad.shape}")
+    gx = matmul(grad, weight) if need_x else None
+    gw = matmul(grad.T, x) if need_weight else None
+    gb = grad.sum(axis=0) if need_bias else None
+    return gx, gw, gb
