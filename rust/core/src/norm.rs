@@ -16,50 +16,61 @@ simd_dispatch! {
     fn ln_forward_rows<T: Float>(x: &[T], cols: usize, weight: Option<&[T]>, bias: Option<&[T]>, eps: T,
                                 out: &mut [T], mean: &mut [T], rstd: &mut [T]) {
         let n = T::from_f64(cols as f64);
-        for (((xr, yr), mu), rs) in x.chunks_exact(cols).zip(out.chunks_exact_mut(cols)).zip(mean.iter_mut()).zip(rstd.iter_mut()) {
-            let m = row_sum(xr) / n;
-            let mut acc = [T::ZERO; LANES];
-            let cx = xr.chunks_exact(LANES);
-            let rx = cx.remainder();
-            for c in cx {
-                for l in 0..LANES {
-                    let d = c[l] - m;
-                    acc[l] += d * d;
-                }
+        let blocks = x.chunks(ROW_BLOCK * cols).zip(out.chunks_mut(ROW_BLOCK * cols));
+        for ((xb, yb), (mb, rb)) in blocks.zip(mean.chunks_mut(ROW_BLOCK).zip(rstd.chunks_mut(ROW_BLOCK))) {
+            // Phase by phase over the block's rows (means, then 1/std, then outputs): each row is
+            // a chain of reductions, a square root and a division; independent rows side by
+            // side overlap those latencies (one row at a time, 64 columns were latency-bound).
+            for (xr, mu) in xb.chunks_exact(cols).zip(mb.iter_mut()) {
+                *mu = row_sum(xr) / n;
             }
-            let mut v = hsum(acc);
-            for &e in rx {
-                let d = e - m;
-                v += d * d;
+            for ((xr, &m), rs) in xb.chunks_exact(cols).zip(mb.iter()).zip(rb.iter_mut()) {
+                let mut acc = [T::ZERO; LANES];
+                let cx = xr.chunks_exact(LANES);
+                let rx = cx.remainder();
+                for c in cx {
+                    for l in 0..LANES {
+                        let d = c[l] - m;
+                        acc[l] += d * d;
+                    }
+                }
+                let mut v = hsum(acc);
+                for &e in rx {
+                    let d = e - m;
+                    v += d * d;
+                }
+                *rs = T::ONE / (v / n + eps).sqrt();
             }
-            let r = T::ONE / (v / n + eps).sqrt();
-            *mu = m;
-            *rs = r;
-            match (weight, bias) {
-                (Some(w), Some(b)) => {
-                    for (((y, &e), &wj), &bj) in yr.iter_mut().zip(xr).zip(w).zip(b) {
-                        *y = (e - m) * r * wj + bj;
+            for (((xr, yr), &m), &r) in xb.chunks_exact(cols).zip(yb.chunks_exact_mut(cols)).zip(mb.iter()).zip(rb.iter()) {
+                match (weight, bias) {
+                    (Some(w), Some(b)) => {
+                        for (((y, &e), &wj), &bj) in yr.iter_mut().zip(xr).zip(w).zip(b) {
+                            *y = (e - m) * r * wj + bj;
+                        }
                     }
-                }
-                (Some(w), None) => {
-                    for ((y, &e), &wj) in yr.iter_mut().zip(xr).zip(w) {
-                        *y = (e - m) * r * wj;
+                    (Some(w), None) => {
+                        for ((y, &e), &wj) in yr.iter_mut().zip(xr).zip(w) {
+                            *y = (e - m) * r * wj;
+                        }
                     }
-                }
-                (None, Some(b)) => {
-                    for ((y, &e), &bj) in yr.iter_mut().zip(xr).zip(b) {
-                        *y = (e - m) * r + bj;
+                    (None, Some(b)) => {
+                        for ((y, &e), &bj) in yr.iter_mut().zip(xr).zip(b) {
+                            *y = (e - m) * r + bj;
+                        }
                     }
-                }
-                (None, None) => {
-                    for (y, &e) in yr.iter_mut().zip(xr) {
-                        *y = (e - m) * r;
+                    (None, None) => {
+                        for (y, &e) in yr.iter_mut().zip(xr) {
+                            *y = (e - m) * r;
+                        }
                     }
                 }
             }
         }
     }
 }
+
+/// Rows per phase block of the layer-norm kernels (see ln_forward_rows).
+const ROW_BLOCK: usize = 16;
 
 simd_dispatch! {
     /// dx for a block of rows; accumulates sum(gy * xhat) into `dw` and sum(gy) into `db`.
@@ -70,61 +81,68 @@ simd_dispatch! {
         let inv_n = T::ONE / T::from_f64(cols as f64);
         let chunks = cols / LANES;
         let w = weight.map(|w| &w[..cols]);
-        for ((((gr, xr), dr), &m), &r) in gy.chunks_exact(cols).zip(x.chunks_exact(cols))
-            .zip(dx.chunks_exact_mut(cols)).zip(mean).zip(rstd)
-        {
-            let (g, xv, d) = (&gr[..cols], &xr[..cols], &mut dr[..cols]);
-            // a = sum g w ; c = sum g w x ; then b = sum g w xhat = r (c - m a)
-            let (mut aa, mut cc) = ([T::ZERO; LANES], [T::ZERO; LANES]);
-            let (mut a, mut c) = (T::ZERO, T::ZERO);
-            match w {
-                Some(w) => {
-                    for k in 0..chunks {
-                        let o = k * LANES;
-                        let (gk, xk, wk) = (&g[o..o + LANES], &xv[o..o + LANES], &w[o..o + LANES]);
-                        for l in 0..LANES {
-                            let gw = gk[l] * wk[l];
-                            aa[l] += gw;
-                            cc[l] += gw * xk[l];
+        // Phase by phase over blocks of rows, as the forward: the row sums a and c of every
+        // row of the block first, then the rows' dx, then the weight and bias sums.
+        let blocks = gy.chunks(ROW_BLOCK * cols).zip(x.chunks(ROW_BLOCK * cols)).zip(dx.chunks_mut(ROW_BLOCK * cols));
+        for (((gb, xb), dxb), (mb, rb)) in blocks.zip(mean.chunks(ROW_BLOCK).zip(rstd.chunks(ROW_BLOCK))) {
+            let (mut sa, mut sc) = ([T::ZERO; ROW_BLOCK], [T::ZERO; ROW_BLOCK]);
+            for (((gr, xr), a), c) in gb.chunks_exact(cols).zip(xb.chunks_exact(cols)).zip(sa.iter_mut()).zip(sc.iter_mut()) {
+                let (g, xv) = (&gr[..cols], &xr[..cols]);
+                // a = sum g w ; c = sum g w x ; then b = sum g w xhat = r (c - m a)
+                let (mut aa, mut cc) = ([T::ZERO; LANES], [T::ZERO; LANES]);
+                match w {
+                    Some(w) => {
+                        for k in 0..chunks {
+                            let o = k * LANES;
+                            let (gk, xk, wk) = (&g[o..o + LANES], &xv[o..o + LANES], &w[o..o + LANES]);
+                            for l in 0..LANES {
+                                let gw = gk[l] * wk[l];
+                                aa[l] += gw;
+                                cc[l] += gw * xk[l];
+                            }
+                        }
+                        for j in chunks * LANES..cols {
+                            let gw = g[j] * w[j];
+                            *a += gw;
+                            *c += gw * xv[j];
                         }
                     }
-                    for j in chunks * LANES..cols {
-                        let gw = g[j] * w[j];
-                        a += gw;
-                        c += gw * xv[j];
-                    }
-                }
-                None => {
-                    for k in 0..chunks {
-                        let o = k * LANES;
-                        let (gk, xk) = (&g[o..o + LANES], &xv[o..o + LANES]);
-                        for l in 0..LANES {
-                            aa[l] += gk[l];
-                            cc[l] += gk[l] * xk[l];
+                    None => {
+                        for k in 0..chunks {
+                            let o = k * LANES;
+                            let (gk, xk) = (&g[o..o + LANES], &xv[o..o + LANES]);
+                            for l in 0..LANES {
+                                aa[l] += gk[l];
+                                cc[l] += gk[l] * xk[l];
+                            }
+                        }
+                        for j in chunks * LANES..cols {
+                            *a += g[j];
+                            *c += g[j] * xv[j];
                         }
                     }
-                    for j in chunks * LANES..cols {
-                        a += g[j];
-                        c += g[j] * xv[j];
-                    }
                 }
+                *a += tree(aa, |x, y| x + y);
+                *c += tree(cc, |x, y| x + y);
             }
-            a += tree(aa, |x, y| x + y);
-            c += tree(cc, |x, y| x + y);
-            let b = r * (c - m * a);
-            // dx = r (g w - a/n - (x - m) r b/n) = k1 g w + k2 x + k3
-            let k1 = r;
-            let k2 = -(r * r * b * inv_n);
-            let k3 = -(r * a * inv_n) - k2 * m;
-            match w {
-                Some(w) => {
-                    for j in 0..cols {
-                        d[j] = k1 * g[j] * w[j] + k2 * xv[j] + k3;
+            let rows = gb.chunks_exact(cols).zip(xb.chunks_exact(cols)).zip(dxb.chunks_exact_mut(cols));
+            for ((((gr, xr), dr), (&m, &r)), (&a, &c)) in rows.zip(mb.iter().zip(rb)).zip(sa.iter().zip(&sc)) {
+                let (g, xv, d) = (&gr[..cols], &xr[..cols], &mut dr[..cols]);
+                let b = r * (c - m * a);
+                // dx = r (g w - a/n - (x - m) r b/n) = k1 g w + k2 x + k3
+                let k1 = r;
+                let k2 = -(r * r * b * inv_n);
+                let k3 = -(r * a * inv_n) - k2 * m;
+                match w {
+                    Some(w) => {
+                        for j in 0..cols {
+                            d[j] = k1 * g[j] * w[j] + k2 * xv[j] + k3;
+                        }
                     }
-                }
-                None => {
-                    for j in 0..cols {
-                        d[j] = k1 * g[j] + k2 * xv[j] + k3;
+                    None => {
+                        for j in 0..cols {
+                            d[j] = k1 * g[j] + k2 * xv[j] + k3;
+                        }
                     }
                 }
             }
@@ -132,9 +150,12 @@ simd_dispatch! {
                 // Re-cut here, inside the branch: a length of `cols or 0` kept the bounds checks
                 // and left this loop scalar (half the backward's time at 64 columns).
                 let (dw, db) = (&mut dw[..cols], &mut db[..cols]);
-                for (((wj, bj), &gj), &xj) in dw.iter_mut().zip(db.iter_mut()).zip(g).zip(xv) {
-                    *wj += gj * ((xj - m) * r);
-                    *bj += gj;
+                for ((gr, xr), (&m, &r)) in gb.chunks_exact(cols).zip(xb.chunks_exact(cols)).zip(mb.iter().zip(rb)) {
+                    let (g, xv) = (&gr[..cols], &xr[..cols]);
+                    for (((wj, bj), &gj), &xj) in dw.iter_mut().zip(db.iter_mut()).zip(g).zip(xv) {
+                        *wj += gj * ((xj - m) * r);
+                        *bj += gj;
+                    }
                 }
             }
         }

@@ -24,7 +24,16 @@ fn naive(x: &[f64], cols: usize, w: &[f64], b: &[f64], eps: f64) -> Vec<f64> {
     out
 }
 
-const SHAPES: [(usize, usize); 6] = [(1, 1), (3, 7), (4, 16), (9, 33), (65, 129), (300, 200)];
+// Row counts below, at and past a few phase blocks of rows (ROW_BLOCK = 16), with a partial last one.
+const SHAPES: [(usize, usize); 7] = [
+    (1, 1),
+    (3, 7),
+    (4, 16),
+    (9, 33),
+    (37, 64),
+    (65, 129),
+    (300, 200),
+];
 
 #[test]
 fn forward_matches_naive_with_and_without_affine() {
