@@ -219,36 +219,13 @@ pub fn linear_backward<T: Float>(
         )));
     }
     let (rows, out_f) = (g.shape()[0], g.shape()[1]);
-    let (s0, s1) = (g.strides()[0], g.strides()[1]);
-    let gt = g.shifted(0, &[out_f, rows], &[s1, s0])?;
-    let both = rows * out_f * x.shape()[1] >= par::MACS_THRESHOLD && par::threads() > 1;
-    match (gx, gw) {
-        (Some(gx), Some(gw)) if both => {
-            // The two products side by side, one thread each: split one at a time, a product
-            // this small scales poorly (1280×64 by 192 on two threads: about 1.3×).
-            for (buf, len) in [
-                (gx.len(), rows * x.shape()[1]),
-                (gw.len(), out_f * x.shape()[1]),
-            ] {
-                if buf != len {
-                    return Err(Error::Shape(format!(
-                        "linear_backward: gradient buffer holds {buf} elements, needs {len}"
-                    )));
-                }
-            }
-            let seq = |dst: &mut [T], a: &StridedView<T>, b: &StridedView<T>| {
-                gemm_par(dst, Mat::view(a), Mat::view(b), false, false)
-            };
-            rayon::join(|| seq(gx, g, w), || seq(gw, &gt, x));
-        }
-        (gx, gw) => {
-            if let Some(gx) = gx {
-                matmul(g, w, gx)?;
-            }
-            if let Some(gw) = gw {
-                matmul(&gt, x, gw)?;
-            }
-        }
+    if let Some(gx) = gx {
+        matmul(g, w, gx)?;
+    }
+    if let Some(gw) = gw {
+        let (s0, s1) = (g.strides()[0], g.strides()[1]);
+        let gt = g.shifted(0, &[out_f, rows], &[s1, s0])?;
+        matmul(&gt, x, gw)?;
     }
     if let Some(gb) = gb {
         if gb.len() != out_f {
