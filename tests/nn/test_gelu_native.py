@@ -87,7 +87,51 @@ def test_forward_backward_match_float64_reference_without_scipy(no_scipy, monkey
     assert err(y, y_ref) < tol, f"forward: {err(y, y_ref):.3g}"
     e = err(dx, g.astype(np.float64) * d_ref, g)
     assert e < tol, f"backward: {e:.3g}"
-    assert spy.calls == ["gelu_forward", "gelu_backward"]
+    # A gradient was coming: gelu'(x) came from the forward's pass, the backward is one multiply.
+    assert spy.calls == ["gelu_forward_with_grad"]
+    with fg.no_grad():
+        F.gelu(fg.tensor(x, requires_grad=True), approximate=approximate)
+    F.gelu(fg.tensor(x), approximate=approximate)
+    assert spy.calls == ["gelu_forward_with_grad", "gelu_forward", "gelu_forward"]
+
+
+def _tails(dtype):
+    """Values on both sides of the kernels' cuts (clamped blocks, the f64 redo of the lower tail)."""
+    cut, zero = (12.5, 15.0) if dtype == np.float32 else (37.0, 39.0)
+    specials = [np.nan, np.inf, -np.inf, 0.0, -0.0, cut, -cut, cut + 0.5, -cut - 0.5, -zero, -zero - 1,
+                (cut + zero) / -2, 1e-30, -1e-30, np.finfo(dtype).max, -np.finfo(dtype).max]
+    return np.array(specials, dtype)
+
+
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n", [0, 5, 333, 200_003])
+def test_forward_with_grad_gives_the_bits_of_forward_and_backward(approximate, dtype, n):
+    from ferrograd import _native
+
+    rng = np.random.default_rng(n)
+    x = (rng.standard_normal(n) * 4).astype(dtype)
+    if n >= 333:  # a few blocks that take the clamped bodies and the tail redo, one in the last partial block
+        x[17:17 + 16] = _tails(dtype)
+        x[-9:] = _tails(dtype)[:9]
+    y, d = _native.gelu_forward_with_grad(x, approximate)
+    assert y.dtype == d.dtype == dtype and y.shape == d.shape == x.shape
+    np.testing.assert_array_equal(y, _native.gelu_forward(x, approximate))
+    np.testing.assert_array_equal(d, _native.gelu_backward(x, np.ones_like(x), approximate))
+    g = rng.standard_normal(n).astype(dtype)
+    finite = np.isfinite(x) & (x > -12)  # the backward's own tail redo multiplies g in f64
+    np.testing.assert_array_equal((g * d)[finite], _native.gelu_backward(x, g, approximate)[finite])
+
+
+def test_forward_with_grad_names_itself_on_bad_arguments():
+    from ferrograd import _native
+
+    with pytest.raises(TypeError, match="gelu.*float32 or float64.*int64"):
+        _native.gelu_forward_with_grad(np.ones(3, np.int64))
+    with pytest.raises(ValueError, match="gelu: input must be a C-contiguous"):
+        _native.gelu_forward_with_grad(np.ones((3, 4), np.float32).T)
+    with pytest.raises(ValueError, match="approximate must be 'none' or 'tanh', got 'foo'"):
+        _native.gelu_forward_with_grad(np.ones(3, np.float32), "foo")
 
 
 @pytest.mark.parametrize("approximate", ["none", "tanh"])

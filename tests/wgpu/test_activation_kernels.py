@@ -19,6 +19,10 @@ def test_device_gelu_and_erf_agree_with_native(approximate):
     np.testing.assert_allclose(wk.gelu_forward(X, approximate).numpy(), _native.gelu_forward(x, approximate), atol=2e-6)
     np.testing.assert_allclose(wk.gelu_backward(X, G, approximate).numpy(), _native.gelu_backward(x, g, approximate),
                                atol=1e-5)
+    y, d = wk.gelu_forward_with_grad(X, approximate)
+    y_native, d_native = _native.gelu_forward_with_grad(x, approximate)
+    np.testing.assert_allclose(y.numpy(), y_native, atol=2e-6)
+    np.testing.assert_allclose(d.numpy(), d_native, atol=1e-5)
     np.testing.assert_allclose(wk.erf(X).numpy(), _native.erf(x), atol=1e-6)
     np.testing.assert_allclose(wk.erfc(X).numpy(), _native.erfc(x), atol=1e-6)
 

@@ -107,10 +107,17 @@ class Gelu(Function):
     composite = staticmethod(composite.gelu)
 
     @staticmethod
-    def forward(ctx, x, approximate):
+    def forward(ctx, x, approximate, with_grad=False):
+        """`with_grad`: a gradient will be taken, so gelu'(x) comes from the same pass and is
+        saved instead of x (the backward is one multiply)."""
         ctx.save_for_backward(x)
         ctx.tanh = approximate == "tanh"
+        ctx.derivative = None
         if native_float(x):  # one vectorised, threaded pass (the numpy form below takes ~10)
+            if with_grad:
+                y, ctx.derivative = kernels(x).gelu_forward_with_grad(c_order(x), approximate)
+                ctx.save_for_backward()
+                return y
             return kernels(x).gelu_forward(c_order(x), approximate)
         if ctx.tanh:
             inner = _SQRT_2_OVER_PI * (x + 0.044715 * x**3)
@@ -119,6 +126,9 @@ class Gelu(Function):
 
     @staticmethod
     def backward(ctx, g):
+        d = ctx.derivative
+        if d is not None:
+            return np.multiply(g, d, dtype=d.dtype)  # grad · gelu'(x), as gelu_backward rounds it
         (x,) = ctx.saved
         if native_float(x) and type(g) is np.ndarray and g.shape == x.shape:
             g = c_order(g.astype(x.dtype, copy=False))

@@ -88,7 +88,7 @@ def leaky_relu(x, slope):
     return where(x > 0, x, x * slope)
 
 
-def gelu(x, approximate):
+def gelu(x, approximate, with_grad=False):  # with_grad: Gelu's forward-time choice, no effect here
     if approximate == "tanh":
         inner = (x + 0.044715 * x ** 3) * math.sqrt(2.0 / math.pi)
         return 0.5 * x * (1 + inner.tanh())

@@ -854,6 +854,53 @@ fn grad_chunk<T: ErfFloat>(x: &[T], g: &[T], dx: &mut [T], approx: GeluApprox) {
     }
 }
 
+/// gelu(x) and gelu'(x) in one pass, as [`unary_body`] and [`grad_body`] (g = 1) each write them:
+/// the two read the same tail Q and e^(-x²/2) (tanh form: the same σ), which the compiler
+/// computes once for both. Returns whether some element is left to [`gelu_tail`].
+#[inline(always)]
+fn pair_body<T: ErfFloat, const FMA: bool>(
+    x: &[T],
+    out: &mut [T],
+    d: &mut [T],
+    approx: GeluApprox,
+) -> bool {
+    if approx == GeluApprox::Tanh {
+        for ((o, dv), &v) in out.iter_mut().zip(d.iter_mut()).zip(x) {
+            *o = gelu_tanh::<T, FMA>(v);
+            *dv = gelu_tanh_grad::<T, FMA>(v);
+        }
+        return false;
+    }
+    let (cut, ones) = (T::from_f64(T::GELU_CUT), [T::ONE; GELU_BLOCK]);
+    let mut redo = false;
+    let n = x.len() / GELU_BLOCK * GELU_BLOCK;
+    let ((xm, xr), (om, or), (dm, dr)) = (x.split_at(n), out.split_at_mut(n), d.split_at_mut(n));
+    let blocks = xm
+        .chunks_exact(GELU_BLOCK)
+        .zip(om.chunks_exact_mut(GELU_BLOCK));
+    for ((xc, oc), dc) in blocks.zip(dm.chunks_exact_mut(GELU_BLOCK)) {
+        if beyond(xc, cut) {
+            redo |= gelu_clamped::<T, FMA>(xc, oc);
+            redo |= gelu_grad_clamped::<T, FMA>(xc, &ones, dc);
+        } else {
+            let xc: &[T; GELU_BLOCK] = xc.try_into().expect("a whole block");
+            for ((o, dv), &v) in oc.iter_mut().zip(dc.iter_mut()).zip(xc) {
+                *o = gelu_erf::<T, FMA>(v);
+                *dv = gelu_erf_grad::<T, FMA>(v);
+            }
+        }
+    }
+    let tail = gelu_clamped::<T, FMA>(xr, or);
+    redo | tail | gelu_grad_clamped::<T, FMA>(xr, &ones[..xr.len()], dr)
+}
+
+fn pair_chunk<T: ErfFloat>(x: &[T], out: &mut [T], d: &mut [T], approx: GeluApprox) {
+    if fma_dispatch!(pair_body::<T>(x, out, d, approx)) {
+        gelu_tail(x, None, out);
+        gelu_tail(x, Some(&vec![T::ONE; x.len()]), d);
+    }
+}
+
 fn unary<T: ErfFloat>(name: &str, x: &[T], out: &mut [T], op: Unary) -> Result<()> {
     check_len(name, "output", out.len(), x.len())?;
     if worth(x.len(), ELEMS_THRESHOLD) {
@@ -879,6 +926,29 @@ pub fn erfc<T: ErfFloat>(x: &[T], out: &mut [T]) -> Result<()> {
 /// `out = gelu(x)` elementwise (exact or tanh form).
 pub fn gelu_forward<T: ErfFloat>(x: &[T], approximate: GeluApprox, out: &mut [T]) -> Result<()> {
     unary("gelu", x, out, Unary::Gelu(approximate))
+}
+
+/// `out = gelu(x)` and `derivative = gelu'(x)` elementwise in one pass: the forward of a GELU
+/// whose gradient will be taken, so that its backward is one multiply (`grad · derivative`, the
+/// same values `gelu_backward` gives) instead of a second evaluation of the tail. About the cost
+/// of `gelu_forward` alone.
+pub fn gelu_forward_with_grad<T: ErfFloat>(
+    x: &[T],
+    approximate: GeluApprox,
+    out: &mut [T],
+    derivative: &mut [T],
+) -> Result<()> {
+    check_len("gelu", "output", out.len(), x.len())?;
+    check_len("gelu", "derivative", derivative.len(), x.len())?;
+    if worth(x.len(), ELEMS_THRESHOLD) {
+        x.par_chunks(TASK_ELEMS)
+            .zip(out.par_chunks_mut(TASK_ELEMS))
+            .zip(derivative.par_chunks_mut(TASK_ELEMS))
+            .for_each(|((xc, oc), dc)| pair_chunk(xc, oc, dc, approximate));
+    } else {
+        pair_chunk(x, out, derivative, approximate);
+    }
+    Ok(())
 }
 
 /// `dx = grad · gelu'(x)` elementwise, given the forward's input `x`.

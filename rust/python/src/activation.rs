@@ -5,11 +5,12 @@
 use ferrograd_core::activation::{self as k, ErfFloat, GeluApprox};
 use ferrograd_core::num::Float;
 use ferrograd_core::relu;
-use numpy::{Element, PyUntypedArrayMethods};
+use numpy::{Element, PyArrayMethods, PyUntypedArrayMethods};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+use pyo3::types::PyTuple;
 
-use crate::args::{alloc, arr, by_dtype, slice, with_mut};
+use crate::args::{alloc, arr, by_dtype, out_slice, slice, with_mut};
 use crate::errors::to_py;
 
 fn approx(op: &str, approximate: &str) -> PyResult<GeluApprox> {
@@ -63,6 +64,22 @@ fn gelu_fwd_t<'py, T: ErfFloat + Element>(
     Ok(out.into_any())
 }
 
+fn gelu_pair_t<'py, T: ErfFloat + Element>(
+    py: Python<'py>,
+    x: &Bound<'py, PyAny>,
+    a: GeluApprox,
+) -> PyResult<Bound<'py, PyTuple>> {
+    let x = arr::<T>("gelu", "input", x)?;
+    let xs = slice("gelu", "input", &x)?;
+    let (out, d) = (alloc::<T>(py, x.shape())?, alloc::<T>(py, x.shape())?);
+    let (mut ro, mut rd) = (out.readwrite(), d.readwrite());
+    let (so, sd) = (out_slice(&mut ro)?, out_slice(&mut rd)?);
+    py.detach(|| k::gelu_forward_with_grad(xs, a, so, sd))
+        .map_err(to_py)?;
+    drop((ro, rd));
+    PyTuple::new(py, [out.into_any(), d.into_any()])
+}
+
 fn gelu_bwd_t<'py, T: ErfFloat + Element>(
     py: Python<'py>,
     x: &Bound<'py, PyAny>,
@@ -107,6 +124,21 @@ fn gelu_forward<'py>(
     crate::args::guard("gelu_forward", || {
         let a = approx("gelu", approximate)?;
         by_dtype!("gelu", x, gelu_fwd_t(py, x, a))
+    })
+}
+
+/// (gelu(x), gelu'(x)) of a C-contiguous float array in one pass: the forward of a GELU whose
+/// gradient will be taken (its backward is then grad · gelu'(x), one multiply).
+#[pyfunction]
+#[pyo3(signature = (x, approximate = "none"))]
+fn gelu_forward_with_grad<'py>(
+    py: Python<'py>,
+    x: &Bound<'py, PyAny>,
+    approximate: &str,
+) -> PyResult<Bound<'py, PyTuple>> {
+    crate::args::guard("gelu_forward_with_grad", || {
+        let a = approx("gelu", approximate)?;
+        by_dtype!("gelu", x, gelu_pair_t(py, x, a))
     })
 }
 
@@ -199,6 +231,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(erf, m)?)?;
     m.add_function(wrap_pyfunction!(erfc, m)?)?;
     m.add_function(wrap_pyfunction!(gelu_forward, m)?)?;
+    m.add_function(wrap_pyfunction!(gelu_forward_with_grad, m)?)?;
     m.add_function(wrap_pyfunction!(gelu_backward, m)?)?;
     m.add_function(wrap_pyfunction!(relu_forward, m)?)?;
     m.add_function(wrap_pyfunction!(relu_backward, m)?)?;

@@ -3,7 +3,7 @@ arguments and results, on GpuArrays. `ops` picks this module or `_native` by the
 (`ops._util.kernels`), looking functions up by name at call time: a kernel family not written
 for the device yet raises KernelMissing (a NotImplementedError) naming the function."""
 
-from .activation import erf, erfc, gelu_backward, gelu_forward, relu_backward, relu_forward  # noqa: F401
+from .activation import erf, erfc, gelu_backward, gelu_forward, gelu_forward_with_grad, relu_backward, relu_forward  # noqa: F401,E501
 from .mse import mse_loss_backward, mse_loss_sum  # noqa: F401
 from .conv import conv2d_backward_data, conv2d_backward_weight, conv2d_forward  # noqa: F401
 from .matmul import linear_backward, matmul  # noqa: F401

@@ -29,13 +29,20 @@ def gelu_forward(x, approximate="none"):
     return 0.5 * x * (1.0 + erf(x * (1.0 / _SQRT_2)))
 
 
-def gelu_backward(x, grad, approximate="none"):
+def _gelu_derivative(x, approximate):
     if approximate == "tanh":
         t = np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x * x * x))
-        d = 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * _SQRT_2_OVER_PI * (1.0 + 3 * 0.044715 * x * x)
-    else:
-        d = 0.5 * (1.0 + erf(x * (1.0 / _SQRT_2))) + x * _INV_SQRT_2PI * np.exp(-0.5 * x * x)
-    return grad * d
+        return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * _SQRT_2_OVER_PI * (1.0 + 3 * 0.044715 * x * x)
+    return 0.5 * (1.0 + erf(x * (1.0 / _SQRT_2))) + x * _INV_SQRT_2PI * np.exp(-0.5 * x * x)
+
+
+def gelu_backward(x, grad, approximate="none"):
+    return grad * _gelu_derivative(x, approximate)
+
+
+def gelu_forward_with_grad(x, approximate="none"):
+    """(gelu(x), gelu'(x)), as `_native.gelu_forward_with_grad`."""
+    return gelu_forward(x, approximate), _gelu_derivative(x, approximate)
 
 
 def relu_forward(x):
