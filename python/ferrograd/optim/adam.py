@@ -35,14 +35,21 @@ class Adam(Optimizer):
         b1, b2 = (float(b) for b in group["betas"])
         amsgrad = bool(group["amsgrad"])
         ws, gs, ms, vs, vmaxes, steps = [], [], [], [], [], []
+        states = self.state
         for p, g in todo:
-            w, state = p._data, self.state.setdefault(id(p), {})
+            w, state = p._data, states.get(id(p))
+            if state is None:
+                state = states[id(p)] = {}
             if not native_ok(w, g):
                 self._update(p, g, group, state)
                 continue
             g, m, v, vmax, step = _native_step_args(w, g, state, amsgrad)
-            for out, a in zip((ws, gs, ms, vs, vmaxes, steps), (w, g, m, v, vmax, step)):
-                out.append(a)
+            ws.append(w)
+            gs.append(g)
+            ms.append(m)
+            vs.append(v)
+            vmaxes.append(vmax)
+            steps.append(step)
         if ws:
             _native.adam_step_many(ws, gs, ms, vs, vmaxes if amsgrad else None, steps, lr, b1, b2, eps, wd,
                                    bool(group["decoupled_weight_decay"]))
