@@ -35,8 +35,9 @@ from ._entry import device_kernel as _device_kernel
 
 # Every kernel taken through this package gets operands with non-negative strides (_entry.py);
 # the optimizer steps write their arguments in place and are left as they are.
-for _name in ("erf", "erfc", "gelu_backward", "gelu_forward", "relu_backward", "relu_forward", "mse_loss_backward",
-              "mse_loss_sum", "conv2d_backward_data", "conv2d_backward_weight",
+for _name in ("erf", "erfc", "gelu_backward", "gelu_forward", "gelu_forward_with_grad", "linear_backward",
+              "relu_backward", "relu_forward", "mse_loss_backward", "mse_loss_sum", "conv2d_backward_data",
+              "conv2d_backward_weight",
               "conv2d_forward", "adaptive_avg_pool2d_backward", "adaptive_avg_pool2d_forward", "avg_pool2d_backward",
               "avg_pool2d_forward", "max_pool2d_backward", "max_pool2d_forward", "batch_norm_backward",
               "batch_norm_forward", "layer_norm_backward",
