@@ -109,15 +109,14 @@ class Gelu(Function):
     @staticmethod
     def forward(ctx, x, approximate, with_grad=False):
         """`with_grad`: a gradient will be taken, so gelu'(x) comes from the same pass and is
-        saved instead of x (the backward is one multiply)."""
-        ctx.save_for_backward(x)
+        kept instead of x (the backward is one multiply)."""
         ctx.tanh = approximate == "tanh"
         ctx.derivative = None
+        if native_float(x) and with_grad:
+            y, ctx.derivative = kernels(x).gelu_forward_with_grad(c_order(x), approximate)
+            return y  # nothing saved: the backward reads only gelu'(x)
+        ctx.save_for_backward(x)
         if native_float(x):  # one vectorised, threaded pass (the numpy form below takes ~10)
-            if with_grad:
-                y, ctx.derivative = kernels(x).gelu_forward_with_grad(c_order(x), approximate)
-                ctx.save_for_backward()
-                return y
             return kernels(x).gelu_forward(c_order(x), approximate)
         if ctx.tanh:
             inner = _SQRT_2_OVER_PI * (x + 0.044715 * x**3)

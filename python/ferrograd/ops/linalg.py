@@ -8,7 +8,7 @@ import numpy as np
 
 from ..autograd import Function
 from . import _generic as G
-from ._util import kernels
+from ._util import NATIVE_FLOATS, kernels
 
 
 def matmul_arrays(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -65,9 +65,6 @@ class Matmul(Function):
         return ga, gb
 
 
-_KERNEL_FLOATS = (np.float32, np.float64)
-
-
 class Linear(Function):
     """`x @ weight.T + bias` for weight (out, in): one GEMM reading the weight transposed in place,
     the bias added into its fresh output, and a backward whose weight gradient comes out (out, in)
@@ -99,7 +96,7 @@ class Linear(Function):
         needs = ctx.needs_input_grad
         rows = math.prod(tuple(x.shape[:-1]))
         g2 = g.reshape(rows, w.shape[0])
-        if x.dtype in _KERNEL_FLOATS and x.dtype == w.dtype == g2.dtype and not G._any_tensor(g2, x, w):
+        if not G._any_tensor(g2, x, w) and x.dtype in NATIVE_FLOATS and x.dtype == w.dtype == g2.dtype:
             # The three products in one kernel call (no Python between them).
             bias = len(needs) > 2 and needs[2] and ctx.has_bias
             gx, gw, gb = kernels(g2).linear_backward(x.reshape(rows, x.shape[-1]), w, g2, needs[0], needs[1], bias)

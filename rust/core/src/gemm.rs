@@ -192,6 +192,26 @@ pub fn matmul_bias<T: Float>(
     Ok(())
 }
 
+/// (rows, in, out) of a Linear layer's backward operands x (rows, in), w (out, in) and g (rows,
+/// out), or the error naming what it expected.
+pub fn linear_shapes<T>(
+    x: &StridedView<T>,
+    w: &StridedView<T>,
+    g: &StridedView<T>,
+) -> Result<(usize, usize, usize)> {
+    let two_d = [x, w, g].iter().all(|v| v.ndim() == 2);
+    if !two_d || x.shape()[1] != w.shape()[1] || g.shape() != [x.shape()[0], w.shape()[0]] {
+        return Err(Error::Shape(format!(
+            "linear_backward: expected 2-D x (rows, in), weight (out, in) and grad (rows, out), \
+             got shapes {:?}, {:?} and {:?}",
+            x.shape(),
+            w.shape(),
+            g.shape()
+        )));
+    }
+    Ok((x.shape()[0], x.shape()[1], w.shape()[0]))
+}
+
 /// A Linear layer's backward in one call, from x (rows, in), w (out, in) and the output's
 /// gradient g (rows, out), any of them strided: `gx = g @ w` (rows, in), `gw = gᵀ @ x` (out, in,
 /// the weight's own layout) and `gb` = g's column sums (out), each written into its C-contiguous
@@ -205,20 +225,7 @@ pub fn linear_backward<T: Float>(
     gw: Option<&mut [T]>,
     gb: Option<&mut [T]>,
 ) -> Result<()> {
-    let two_d = |v: &StridedView<T>| v.ndim() == 2;
-    if !(two_d(x) && two_d(w) && two_d(g))
-        || x.shape()[1] != w.shape()[1]
-        || g.shape() != [x.shape()[0], w.shape()[0]]
-    {
-        return Err(Error::Shape(format!(
-            "linear_backward: expected x (rows, in), weight (out, in) and grad (rows, out), got \
-             {:?}, {:?} and {:?}",
-            x.shape(),
-            w.shape(),
-            g.shape()
-        )));
-    }
-    let (rows, out_f) = (g.shape()[0], g.shape()[1]);
+    let (rows, _, out_f) = linear_shapes(x, w, g)?;
     if let Some(gx) = gx {
         matmul(g, w, gx)?;
     }
@@ -234,8 +241,8 @@ pub fn linear_backward<T: Float>(
                 gb.len()
             )));
         }
-        gb.fill(T::ZERO);
         if let Some(dense) = g.as_contiguous() {
+            gb.fill(T::ZERO);
             add_col_sums(dense, out_f, gb);
         } else {
             let ones = vec![T::ONE; rows];

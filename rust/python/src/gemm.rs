@@ -70,16 +70,7 @@ fn linear_backward_typed<'py, T: Float + Element>(
         arr::<T>(op, "grad", g)?,
     );
     let (vx, vw, vg) = (view(&x)?, view(&w)?, view(&g)?);
-    if vx.ndim() != 2 || vw.ndim() != 2 || vg.ndim() != 2 {
-        return Err(PyValueError::new_err(format!(
-            "linear_backward: x, weight and grad must be 2-D (rows, in), (out, in), (rows, out), got \
-             shapes {:?}, {:?} and {:?}",
-            vx.shape(),
-            vw.shape(),
-            vg.shape()
-        )));
-    }
-    let (rows, out_f, in_f) = (vg.shape()[0], vg.shape()[1], vx.shape()[1]);
+    let (rows, in_f, out_f) = gemm::linear_shapes(&vx, &vw, &vg).map_err(to_py)?;
     // Every element of each output is written by the kernel before Python can see it.
     let maybe = |on: bool, shape: &[usize]| on.then(|| alloc::<T>(py, shape)).transpose();
     let gx = maybe(needs.0, &[rows, in_f])?;

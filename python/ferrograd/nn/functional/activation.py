@@ -7,8 +7,8 @@ import warnings
 
 import numpy as np
 
-from ... import autograd as _autograd
 from ... import dtypes
+from ...autograd import is_grad_enabled
 from ...ops import activation as act_ops
 from ...ops import unary
 from ...ops.softmax import Softmax
@@ -62,7 +62,7 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
     # With a gradient to come, the forward also keeps gelu'(x) (one pass for both; the backward is
     # then one multiply instead of a second pass through erf).
-    return act_ops.Gelu.apply(input, approximate, input.requires_grad and _autograd._state.grad_enabled)
+    return act_ops.Gelu.apply(input, approximate, input.requires_grad and is_grad_enabled())
 
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:

@@ -500,11 +500,8 @@ impl<T: AttnFloat> Scratch<T> {
         let sp = c.sp();
         let z = |n: usize| vec![T::ZERO; n];
         let lanes = lanes::fits(c);
-        let tile = if lanes {
-            lanes::tile_len(c)
-        } else {
-            RB.min(c.l) * sp
-        };
+        // The score tile (and dP's): S × LANES transposed, else a block of rows.
+        let tile = if lanes { c.s * LANES } else { RB.min(c.l) * sp };
         let t = |n: usize| if lanes { n * LANES } else { 0 };
         Scratch {
             q: z(if backward || !lanes { c.l * c.e } else { 0 }),
@@ -717,20 +714,7 @@ fn bwd_batch<T: AttnFloat>(
             .enumerate()
         {
             let row = r0 + i;
-            // D = rowsum(dO ∘ O), as the tiled path.
-            let d = if o.cs == 1 || ev <= 1 {
-                // SAFETY: row `row` of the (L, Ev) view of out.
-                dot(
-                    unsafe { std::slice::from_raw_parts(o.at::<T>(b, row, 0), ev) },
-                    g.row(row),
-                )
-            } else {
-                let gr_ = g.row(row);
-                // SAFETY: (row, t) is inside the (L, Ev) view of out.
-                (0..ev).fold(T::ZERO, |a, t| {
-                    a + unsafe { *o.at::<T>(b, row, t) } * gr_[t]
-                })
-            };
+            let d = out_dot_grad(o, b, row, g.row(row));
             let nv = if lse[row] == T::NEG_INF {
                 0
             } else {
@@ -768,6 +752,25 @@ fn bwd_batch<T: AttnFloat>(
         lin_comb_each(s, ds_cols, &qb, |_| scale, r0 > 0, dk, 0);
         let ds_rows = |i: usize| Coef::row(&dpt[i * sp..i * sp + s]);
         lin_comb_each(br, ds_rows, &k, |_| scale, false, dq, r0);
+    }
+}
+
+/// D = rowsum(dO ∘ O) of query row `row` of batch b, as the tiled path: `o` the forward's output,
+/// `d_o` that row of the incoming gradient (Ev wide).
+#[inline(always)]
+fn out_dot_grad<T: AttnFloat>(o: &Operand, b: usize, row: usize, d_o: &[T]) -> T {
+    let ev = d_o.len();
+    if o.cs == 1 || ev <= 1 {
+        // SAFETY: row `row` of the (L, Ev) view of out.
+        dot(
+            unsafe { std::slice::from_raw_parts(o.at::<T>(b, row, 0), ev) },
+            d_o,
+        )
+    } else {
+        // SAFETY: (row, t) is inside the (L, Ev) view of out.
+        (0..ev).fold(T::ZERO, |a, t| {
+            a + unsafe { *o.at::<T>(b, row, t) } * d_o[t]
+        })
     }
 }
 

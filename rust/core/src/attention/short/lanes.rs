@@ -11,19 +11,14 @@
 //! choice, the same max that NaN never wins, D = rowsum(dO ∘ O) from the forward's output, a fully
 //! masked row giving output 0, lse −inf and zero gradients, every key column in every product.
 
-use super::{lin_comb_each, pack_t, rows, Coef, Ctx, Grads, Rows, RowsMut, Scratch, LANES};
+use super::{
+    lin_comb_each, out_dot_grad, pack_t, rows, Coef, Ctx, Grads, Rows, RowsMut, Scratch, LANES,
+};
 use crate::attention::AttnFloat;
-use crate::num::dot;
 
 /// Whether a head of this call takes the transposed form.
 pub(super) fn fits<T>(c: &Ctx<T>) -> bool {
     c.l <= LANES
-}
-
-/// The scratch one head needs here (with `s` keys): the transposed score tile, and for the
-/// backward dP's, each S × LANES.
-pub(super) fn tile_len<T>(c: &Ctx<T>) -> usize {
-    c.s * LANES
 }
 
 /// A packed (cols × LANES) tile as the rows the products read.
@@ -221,21 +216,9 @@ fn bwd_head_as<T: AttnFloat, const CAUSAL: bool>(
     }
     let g = rows(gr.d_o, b, l, ev, &mut sc.g);
     let lse = &gr.lse[b * l..(b + 1) * l];
-    let o = gr.o;
     let (mut dd, mut shift, mut live) = ([T::ZERO; LANES], [T::ZERO; LANES], [false; LANES]);
     for i in 0..l {
-        // D = rowsum(dO ∘ O), as the row form.
-        dd[i] = if o.cs == 1 || ev <= 1 {
-            // SAFETY: row i of the (L, Ev) view of out.
-            dot(
-                unsafe { std::slice::from_raw_parts(o.at::<T>(b, i, 0), ev) },
-                g.row(i),
-            )
-        } else {
-            let gi = g.row(i);
-            // SAFETY: (i, t) is inside the (L, Ev) view of out.
-            (0..ev).fold(T::ZERO, |a, t| a + unsafe { *o.at::<T>(b, i, t) } * gi[t])
-        };
+        dd[i] = out_dot_grad(gr.o, b, i, g.row(i));
         shift[i] = T::ZERO - lse[i];
         live[i] = lse[i] != T::NEG_INF;
     }
