@@ -667,53 +667,74 @@ fn transposed<F: Act>(m: &[F], rows: usize, cols: usize) -> Vec<F> {
     out
 }
 
-/// One step's input-side gradients for a few input features (I <= FOLD_INPUTS), from its da
-/// (B, 3H) and dan (B, H): dx[:, t] = [da[:, :2H], dan] @ W_ih, dwit (I, 3H) += xᵀ [da[:, :2H],
-/// dan], and the bias sums db_hh (3H) += Σ da, dbn (H) += Σ dan, row by row.
-#[allow(clippy::too_many_arguments)]
-fn small_input_grads<F: Act>(
-    da: &[F],
-    dan: &[F],
-    x: &StridedView<F>,
-    t: usize,
-    wit: &[F],
-    dx: &mut [F],
-    dwit: &mut [F],
-    db_hh: &mut [F],
-    dbn: &mut [F],
+/// One batch row of the GRU's gate pass backward: from the forward's saved r, z, n (`gr`, 3H),
+/// W_hn h + b_hn (`hnr`) and h_{t-1} (`hpv`), and dh' = `dhr` + `gyr`, writes the recurrent
+/// pre-activation gradients `dar` = [dr, dz, dhn] (3H), the input-side n pre-activation's `dnr`
+/// (H), and dh_{t-1}'s direct part z dh' into `dhr`.
+#[inline(always)]
+fn gate_row_backward<F: Act>(
+    gr: &[F],
+    hnr: &[F],
+    hpv: &[F],
+    gyr: &[F],
+    dhr: &mut [F],
+    dar: &mut [F],
+    dnr: &mut [F],
 ) {
-    let (b, l, i) = (x.shape()[0], x.shape()[1], x.shape()[2]);
+    let (h, one) = (dhr.len(), F::ONE);
+    let (dr_, rest) = dar.split_at_mut(h);
+    let (dz, dhn) = rest.split_at_mut(h);
+    // Every slice cut to exactly h: no bounds checks, so the loop vectorises.
+    let (g_r, g_z, g_n) = (&gr[..h], &gr[h..2 * h], &gr[2 * h..3 * h]);
+    let (dr_, dz, dhn) = (&mut dr_[..h], &mut dz[..h], &mut dhn[..h]);
+    let (dnr, hnr, hpv, gyr) = (&mut dnr[..h], &hnr[..h], &hpv[..h], &gyr[..h]);
+    for j in 0..h {
+        let (r, z, n) = (g_r[j], g_z[j], g_n[j]);
+        let dht = dhr[j] + gyr[j];
+        let an = dht * (one - z) * (one - n * n);
+        let dr_v = an * hnr[j];
+        dr_[j] = dr_v * r * (one - r);
+        dz[j] = dht * (hpv[j] - n) * z * (one - z);
+        dhn[j] = an * r;
+        dnr[j] = an;
+        dhr[j] = dht * z;
+    }
+}
+
+/// One batch row's input-side gradients for a few input features (I <= FOLD_INPUTS), from its
+/// da row `dar` (3H) and dn row `danr` (H) and its inputs `xr` (I): dx_row = [da[:2H], dn] @ W_ih,
+/// dwit (I, 3H) += xᵀ [da[:2H], dn], and the bias sums db_hh (3H) += da, dbn (H) += dn.
+#[inline(always)]
+fn small_input_row_grads<F: Act>(
+    dar: &[F],
+    danr: &[F],
+    xr: &[F],
+    wit: &[F],
+    dx_row: &mut [F],
+    dwit: &mut [F],
+    (db_hh, dbn): (&mut [F], &mut [F]),
+) {
     let h = dbn.len();
     let (g3, h2) = (3 * h, 2 * h);
-    simd::dispatch(
-        #[inline(always)]
-        || {
-            for bb in 0..b {
-                let (dar, danr) = (&da[bb * g3..(bb + 1) * g3], &dan[bb * h..(bb + 1) * h]);
-                let mut xr = [F::ZERO; FOLD_INPUTS];
-                copy_row(&mut xr[..i], x, bb, t);
-                for (k, &xv) in xr[..i].iter().enumerate() {
-                    let (w_rz, w_n) = wit[k * g3..(k + 1) * g3].split_at(h2);
-                    let (dw_rz, dw_n) = dwit[k * g3..(k + 1) * g3].split_at_mut(h2);
-                    let (da_rz, danr) = (&dar[..h2], &danr[..h]);
-                    let (w_n, dw_n) = (&w_n[..h], &mut dw_n[..h]);
-                    for j in 0..h2 {
-                        dw_rz[j] = da_rz[j].fma(xv, dw_rz[j]);
-                    }
-                    for j in 0..h {
-                        dw_n[j] = danr[j].fma(xv, dw_n[j]);
-                    }
-                    dx[(bb * l + t) * i + k] = dot(da_rz, w_rz) + dot(danr, w_n);
-                }
-                for (o, &v) in db_hh.iter_mut().zip(dar) {
-                    *o += v;
-                }
-                for (o, &v) in dbn.iter_mut().zip(danr) {
-                    *o += v;
-                }
-            }
-        },
-    );
+    let (da_rz, danr) = (&dar[..h2], &danr[..h]);
+    for ((k, &xv), dxk) in xr.iter().enumerate().zip(dx_row.iter_mut()) {
+        let (w_rz, w_n) = wit[k * g3..(k + 1) * g3].split_at(h2);
+        let (dw_rz, dw_n) = dwit[k * g3..(k + 1) * g3].split_at_mut(h2);
+        let (w_n, dw_n, dw_rz) = (&w_n[..h], &mut dw_n[..h], &mut dw_rz[..h2]);
+        for j in 0..h2 {
+            dw_rz[j] = da_rz[j].fma(xv, dw_rz[j]);
+        }
+        for j in 0..h {
+            dw_n[j] = danr[j].fma(xv, dw_n[j]);
+        }
+        *dxk = dot(da_rz, w_rz) + dot(danr, w_n);
+    }
+    for (o, &v) in db_hh.iter_mut().zip(dar) {
+        *o += v;
+    }
+    for (o, &v) in dbn.iter_mut().zip(danr) {
+        *o += v;
+    }
 }
 
 /// `g = x @ W_ihᵀ` for one row: g (3H) from x (I) and wit (I, 3H), I small.
@@ -785,16 +806,24 @@ pub fn gru_backward<F: Act>(
     let per_step = crows >= b;
     let kept = if per_step { 2 } else { l.max(1) };
     let mut da = scratch::take_overwritten(kept * b * g3, F::ZERO);
-    let mut dan = scratch::take_overwritten(if per_step { bh } else { rows * h }, F::ZERO);
+    let fold = per_step && i <= FOLD_INPUTS;
+    let dan_len = if fold {
+        h
+    } else if per_step {
+        bh
+    } else {
+        rows * h
+    };
+    let mut dan = scratch::take_overwritten(dan_len, F::ZERO);
     let mut dh = vec![F::ZERO; bh]; // the direct z * dh' part, then + dA @ W_hh
     dw_hh.fill(F::ZERO);
     dw_ih.fill(F::ZERO);
     db_hh.fill(F::ZERO);
     let mut dbn = vec![F::ZERO; h];
     let whh_packed = PackedRhs::new(whh);
-    // A few input features: their gradients taken per step in one pass (small_input_grads),
-    // against W_ih's columns as rows (wit) and into dwit, W_ih's gradient transposed.
-    let fold = per_step && i <= FOLD_INPUTS;
+    // A few input features: their gradients taken row by row in the gate pass
+    // (small_input_row_grads), against W_ih's columns as rows (wit) and into dwit, W_ih's
+    // gradient transposed.
     let (wit, mut dwit) = if fold {
         (wih_columns(w_ih), vec![F::ZERO; i * g3])
     } else {
@@ -820,59 +849,74 @@ pub fn gru_backward<F: Act>(
             (&mut b_[..b * g3], &a[next * b * g3..])
         };
         let dat = &mut dat[..b * g3];
-        let dant = &mut dan[if per_step { 0 } else { t * bh }..][..bh];
-        let task = |(ci, ((dat, dant), dh)): (usize, ((&mut [F], &mut [F]), &mut [F]))| {
-            let (r0, nr) = (ci * crows, dh.len() / h);
+        if fold {
+            // One task. Each row's input-side gradients are taken right after its gate pass,
+            // from the da row just written (in L1) and a one-row dn: a pass over all rows after
+            // the gate pass read da and dn back from L2 (B128 H128 L20, one thread: backward
+            // 4.65 -> 4.14 ms).
             if t + 1 < l {
-                whh_packed.matmul(dh, Mat::c(&da_prev[r0 * g3..], nr, g3), true);
+                whh_packed.matmul(&mut dh, Mat::c(da_prev, b, g3), true);
             }
+            let dnr = &mut dan[..h];
             simd::dispatch(
                 #[inline(always)]
                 || {
-                    let one = F::ONE;
-                    for rr in 0..nr {
-                        let bb = r0 + rr;
-                        let gr = &g[bb * g3..(bb + 1) * g3];
-                        let dr = &mut dat[rr * g3..(rr + 1) * g3];
-                        let (dr_, rest) = dr.split_at_mut(h);
-                        let (dz, dhn) = rest.split_at_mut(h);
-                        let dnr = &mut dant[rr * h..(rr + 1) * h];
-                        let hnr = &hnt[bb * h..(bb + 1) * h];
-                        let hpv = &hprev[bb * h..(bb + 1) * h];
-                        let gyr = contiguous_row(gy, bb, t, h);
-                        let dhr = &mut dh[rr * h..(rr + 1) * h];
-                        let (g_r, g_z, g_n) = (&gr[..h], &gr[h..2 * h], &gr[2 * h..3 * h]);
-                        let (dr_, dz, dhn) = (&mut dr_[..h], &mut dz[..h], &mut dhn[..h]);
-                        let (dnr, hnr, hpv) = (&mut dnr[..h], &hnr[..h], &hpv[..h]);
-                        let (gyr, dhr) = (&gyr[..h], &mut dhr[..h]);
-                        for j in 0..h {
-                            let (r, z, n) = (g_r[j], g_z[j], g_n[j]);
-                            let dht = dhr[j] + gyr[j];
-                            let an = dht * (one - z) * (one - n * n);
-                            let dr_v = an * hnr[j];
-                            dr_[j] = dr_v * r * (one - r);
-                            dz[j] = dht * (hpv[j] - n) * z * (one - z);
-                            dhn[j] = an * r;
-                            dnr[j] = an;
-                            dhr[j] = dht * z;
-                        }
+                    for bb in 0..b {
+                        let dar = &mut dat[bb * g3..(bb + 1) * g3];
+                        gate_row_backward(
+                            &g[bb * g3..(bb + 1) * g3],
+                            &hnt[bb * h..(bb + 1) * h],
+                            &hprev[bb * h..(bb + 1) * h],
+                            contiguous_row(gy, bb, t, h),
+                            &mut dh[bb * h..(bb + 1) * h],
+                            dar,
+                            dnr,
+                        );
+                        let mut xr = [F::ZERO; FOLD_INPUTS];
+                        copy_row(&mut xr[..i], x, bb, t);
+                        let dx_row = &mut dx[(bb * l + t) * i..(bb * l + t + 1) * i];
+                        let sums = (&mut *db_hh, &mut dbn[..]);
+                        small_input_row_grads(dar, dnr, &xr[..i], &wit, dx_row, &mut dwit, sums);
                     }
                 },
             );
-        };
-        dat.par_chunks_mut(crows * g3)
-            .zip(dant.par_chunks_mut(crows * h))
-            .zip(dh.par_chunks_mut(crows * h))
-            .enumerate()
-            .for_each(task);
+        } else {
+            let dant = &mut dan[if per_step { 0 } else { t * bh }..][..bh];
+            let task = |(ci, ((dat, dant), dh)): (usize, ((&mut [F], &mut [F]), &mut [F]))| {
+                let (r0, nr) = (ci * crows, dh.len() / h);
+                if t + 1 < l {
+                    whh_packed.matmul(dh, Mat::c(&da_prev[r0 * g3..], nr, g3), true);
+                }
+                simd::dispatch(
+                    #[inline(always)]
+                    || {
+                        for rr in 0..nr {
+                            let bb = r0 + rr;
+                            gate_row_backward(
+                                &g[bb * g3..(bb + 1) * g3],
+                                &hnt[bb * h..(bb + 1) * h],
+                                &hprev[bb * h..(bb + 1) * h],
+                                contiguous_row(gy, bb, t, h),
+                                &mut dh[rr * h..(rr + 1) * h],
+                                &mut dat[rr * g3..(rr + 1) * g3],
+                                &mut dant[rr * h..(rr + 1) * h],
+                            );
+                        }
+                    },
+                );
+            };
+            dat.par_chunks_mut(crows * g3)
+                .zip(dant.par_chunks_mut(crows * h))
+                .zip(dh.par_chunks_mut(crows * h))
+                .enumerate()
+                .for_each(task);
+        }
         if per_step {
             gemm(dw_hh, Mat::c(dat, b, g3).t(), Mat::c(hprev, b, h), true);
-            if fold {
-                // Four thin GEMMs and two column sums per step cost 0.55 ms of 4.9 (I2).
-                small_input_grads(dat, dant, x, t, &wit, dx, &mut dwit, db_hh, &mut dbn);
-            } else {
+            if !fold {
                 // dx[:, t]: rows L*I apart in (B, L, I).
                 let dx_t = (&mut dx[t * i..], l * i);
+                let dant = &dan[..bh];
                 input_side_grads(
                     dat,
                     dant,
