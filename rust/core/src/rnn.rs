@@ -530,8 +530,7 @@ pub fn gru_forward<F: Act>(
     check_len(name, "gates", gates.len(), l * b * g3)?;
     check_len(name, "hn", hn.len(), l * bh)?;
     check_len(name, "hs", hs.len(), (l + 1) * bh)?;
-    let bi = dense(b_ih, g3);
-    let bhh = dense(b_hh, g3);
+    let bias = GateBias::new(&dense(b_ih, g3), &dense(b_hh, g3));
     hs[..bh].copy_from_slice(&dense(Some(h0), bh));
     let wih = Mat::view(w_ih);
     // A few input features (MNIST-1D's 2) are projected inside the gate loop, W_ih's columns as
@@ -559,7 +558,7 @@ pub fn gru_forward<F: Act>(
         let g = &mut gates[t * b * g3..(t + 1) * b * g3];
         let hnt = &mut hn[t * bh..(t + 1) * bh];
         let hnext = &mut hs_next[..bh];
-        let (bi, bhh, wit) = (&bi, &bhh, &wit);
+        let (bias, wit) = (&bias, &wit[..]);
         let task = |(ci, (((g, hp), hnt), hnext)): (
             usize,
             (((&mut [F], &mut [F]), &mut [F]), &mut [F]),
@@ -569,45 +568,31 @@ pub fn gru_forward<F: Act>(
             simd::dispatch(
                 #[inline(always)]
                 || {
-                    let one = F::ONE;
                     for rr in 0..nr {
                         let bb = r0 + rr;
-                        let gr = &mut g[rr * g3..(rr + 1) * g3];
-                        if fold {
-                            let mut xr = [F::ZERO; FOLD_INPUTS];
-                            copy_row(&mut xr[..i], x, bb, t);
-                            input_projection(gr, &xr[..i], wit);
-                        }
-                        let (gr_, rest) = gr.split_at_mut(h);
-                        let (gz, gn) = rest.split_at_mut(h);
-                        let hpr = &hp[rr * g3..(rr + 1) * g3];
-                        let hpv = &hprev[bb * h..(bb + 1) * h];
-                        let hnr = &mut hnt[rr * h..(rr + 1) * h];
-                        let ho = &mut hnext[rr * h..(rr + 1) * h];
-                        // SAFETY: row (bb, t) of out belongs to this task alone.
-                        let orow = unsafe { outp.rows((bb * l + t) * h, h) };
-                        // Every slice cut to exactly h: no bounds checks, so the loop vectorises.
-                        let (gr_, gz, gn) = (&mut gr_[..h], &mut gz[..h], &mut gn[..h]);
-                        let (hnr, ho, hpv) = (&mut hnr[..h], &mut ho[..h], &hpv[..h]);
-                        let (hp_r, hp_z, hp_n) = (&hpr[..h], &hpr[h..2 * h], &hpr[2 * h..3 * h]);
-                        let (bi_r, bi_z, bi_n) = (&bi[..h], &bi[h..2 * h], &bi[2 * h..3 * h]);
-                        let (bh_r, bh_z, bh_n) = (&bhh[..h], &bhh[h..2 * h], &bhh[2 * h..3 * h]);
-                        // Two passes over the row: r and z, then n and h'. One pass chained two
-                        // exp-divide sequences per element (~250 cycles of latency), more than the
-                        // reorder window could overlap; the split ran 850 -> 620 µs (B128 H128 L20).
-                        for j in 0..h {
-                            gr_[j] = F::sigmoid(gr_[j] + bi_r[j] + hp_r[j] + bh_r[j]);
-                            gz[j] = F::sigmoid(gz[j] + bi_z[j] + hp_z[j] + bh_z[j]);
-                            hnr[j] = hp_n[j] + bh_n[j];
-                        }
-                        let orow = &mut orow[..h];
-                        for j in 0..h {
-                            let (r, z, hnv) = (gr_[j], gz[j], hnr[j]);
-                            let n = F::tanh_(gn[j] + bi_n[j] + r * hnv);
-                            gn[j] = n;
-                            let hv = (one - z) * n + z * hpv[j];
-                            ho[j] = hv;
-                            orow[j] = hv;
+                        let row = GateRow {
+                            g: &mut g[rr * g3..(rr + 1) * g3],
+                            hp: &hp[rr * g3..(rr + 1) * g3],
+                            hprev: &hprev[bb * h..(bb + 1) * h],
+                            hn: &mut hnt[rr * h..(rr + 1) * h],
+                            hnext: &mut hnext[rr * h..(rr + 1) * h],
+                            // SAFETY: row (bb, t) of out belongs to this task alone.
+                            out: unsafe { outp.rows((bb * l + t) * h, h) },
+                        };
+                        let xr = |xr: &mut [F]| copy_row(xr, x, bb, t);
+                        match (fold, i) {
+                            (false, _) => gate_row_forward::<F, 0, true>(row, [], wit, bias),
+                            (true, 0) => gate_row_forward::<F, 0, false>(row, [], wit, bias),
+                            (true, 1) => {
+                                gate_row_forward::<F, 1, false>(row, inputs(xr), wit, bias)
+                            }
+                            (true, 2) => {
+                                gate_row_forward::<F, 2, false>(row, inputs(xr), wit, bias)
+                            }
+                            (true, 3) => {
+                                gate_row_forward::<F, 3, false>(row, inputs(xr), wit, bias)
+                            }
+                            _ => gate_row_forward::<F, 4, false>(row, inputs(xr), wit, bias),
                         }
                     }
                 },
@@ -737,15 +722,139 @@ fn small_input_row_grads<F: Act>(
     }
 }
 
-/// `g = x @ W_ihᵀ` for one row: g (3H) from x (I) and wit (I, 3H), I small.
-#[inline(always)]
-fn input_projection<F: Act>(g: &mut [F], x: &[F], wit: &[F]) {
-    let n = g.len();
-    g.fill(F::ZERO);
-    for (&xv, w) in x.iter().zip(wit.chunks_exact(n.max(1))) {
-        for (o, &wv) in g.iter_mut().zip(&w[..n]) {
-            *o = xv.fma(wv, *o);
+/// The GRU forward's biases as its gate pass adds them: b_ih + b_hh for r and z (one add per
+/// element instead of two), b_in and b_hn apart (b_hn sits inside r's product).
+struct GateBias<F> {
+    rz: Vec<F>,
+    i_n: Vec<F>,
+    h_n: Vec<F>,
+}
+
+impl<F: Act> GateBias<F> {
+    fn new(b_ih: &[F], b_hh: &[F]) -> Self {
+        let h = b_ih.len() / 3;
+        Self {
+            rz: add_vecs(&b_ih[..2 * h], &b_hh[..2 * h]),
+            i_n: b_ih[2 * h..].to_vec(),
+            h_n: b_hh[2 * h..].to_vec(),
         }
+    }
+}
+
+/// One batch row of the GRU forward's gate pass at step t.
+struct GateRow<'a, F> {
+    /// In: x W_ihᵀ (3H) when the caller projected the inputs; out: the gates r, z, n.
+    g: &'a mut [F],
+    /// h_{t-1} W_hhᵀ (3H).
+    hp: &'a [F],
+    hprev: &'a [F],
+    /// Out: W_hn h_{t-1} + b_hn (H), kept for the backward.
+    hn: &'a mut [F],
+    /// Out: h_t (H), into hs and the output.
+    hnext: &'a mut [F],
+    out: &'a mut [F],
+}
+
+/// A row's I inputs, gathered by `fill`.
+#[inline(always)]
+fn inputs<F: Act, const I: usize>(fill: impl FnOnce(&mut [F])) -> [F; I] {
+    let mut xr = [F::ZERO; I];
+    fill(&mut xr);
+    xr
+}
+
+/// The gate pass for one row. `PROJECTED`: row.g holds x W_ihᵀ; otherwise the I inputs `xr` are
+/// projected here against W_ih's columns as rows (`wit`, (I, 3H)), as fused multiply-adds into
+/// each gate's sum: no projected row is written and read back.
+///
+/// Two passes over the row: r and z, then n and h'. One pass chained two exp-divide sequences
+/// per element (~250 cycles of latency), more than the reorder window could overlap; the split
+/// ran 850 -> 620 µs (B128 H128 L20).
+#[inline(always)]
+fn gate_row_forward<F: Act, const I: usize, const PROJECTED: bool>(
+    row: GateRow<'_, F>,
+    xr: [F; I],
+    wit: &[F],
+    bias: &GateBias<F>,
+) {
+    let h = row.hn.len();
+    let (gr, rest) = row.g.split_at_mut(h);
+    let (gz, gn) = rest.split_at_mut(h);
+    let (rz, b_rz) = ((&mut *gr, &mut *gz), (&bias.rz[..], &bias.h_n[..]));
+    gates_rz::<F, I, PROJECTED>(rz, row.hn, row.hp, xr, wit, b_rz);
+    let (rzn, out) = ((&*gr, &*gz, &*row.hn), (row.hnext, row.out));
+    gate_n::<F, I, PROJECTED>(gn, out, rzn, row.hprev, xr, wit, &bias.i_n);
+}
+
+/// r, z = σ(x W_ihᵀ + h W_hhᵀ + b) and hn = W_hn h + b_hn. Every slice a parameter (not a
+/// struct field or a Vec behind one): the compiler then knows the written ones alias nothing it
+/// reads and vectorises without runtime overlap checks (too many of them with the inputs'
+/// weight rows, and the loop stayed scalar).
+#[inline(always)]
+fn gates_rz<F: Act, const I: usize, const PROJECTED: bool>(
+    (gr, gz): (&mut [F], &mut [F]),
+    hn: &mut [F],
+    hp: &[F],
+    xr: [F; I],
+    wit: &[F],
+    (b_rz, b_hn): (&[F], &[F]),
+) {
+    let h = hn.len();
+    let (gr, gz) = (&mut gr[..h], &mut gz[..h]);
+    let (hp_r, hp_z, hp_n) = (&hp[..h], &hp[h..2 * h], &hp[2 * h..3 * h]);
+    let (b_r, b_z, b_hn) = (&b_rz[..h], &b_rz[h..2 * h], &b_hn[..h]);
+    let w_r: [&[F]; I] = core::array::from_fn(|k| &wit[3 * k * h..][..h]);
+    let w_z: [&[F]; I] = core::array::from_fn(|k| &wit[(3 * k + 1) * h..][..h]);
+    for j in 0..h {
+        let (mut ar, mut az) = (hp_r[j] + b_r[j], hp_z[j] + b_z[j]);
+        if PROJECTED {
+            (ar, az) = (ar + gr[j], az + gz[j]);
+        }
+        for k in 0..I {
+            // SAFETY: each weight row holds h values (cut above) and j < h. Indexed, the
+            // lengths behind the array were not known to the compiler: a bounds check per
+            // element kept the loop scalar.
+            let (wr, wz) = unsafe { (*w_r[k].get_unchecked(j), *w_z[k].get_unchecked(j)) };
+            ar = xr[k].fma(wr, ar);
+            az = xr[k].fma(wz, az);
+        }
+        gr[j] = F::sigmoid(ar);
+        gz[j] = F::sigmoid(az);
+        hn[j] = hp_n[j] + b_hn[j];
+    }
+}
+
+/// n = tanh(x W_inᵀ + b_in + r hn) into `gn`, and h' = (1 - z) n + z h into hs and the output.
+#[inline(always)]
+fn gate_n<F: Act, const I: usize, const PROJECTED: bool>(
+    gn: &mut [F],
+    (hnext, out): (&mut [F], &mut [F]),
+    (gr, gz, hn): (&[F], &[F], &[F]),
+    hprev: &[F],
+    xr: [F; I],
+    wit: &[F],
+    b_in: &[F],
+) {
+    let h = hn.len();
+    let one = F::ONE;
+    let (gn, hnext, out, hprev) = (&mut gn[..h], &mut hnext[..h], &mut out[..h], &hprev[..h]);
+    let (gr, gz, hn, b_in) = (&gr[..h], &gz[..h], &hn[..h], &b_in[..h]);
+    let w_n: [&[F]; I] = core::array::from_fn(|k| &wit[(3 * k + 2) * h..][..h]);
+    for j in 0..h {
+        let mut an = b_in[j];
+        if PROJECTED {
+            an += gn[j];
+        }
+        for k in 0..I {
+            // SAFETY: as in gates_rz.
+            an = xr[k].fma(unsafe { *w_n[k].get_unchecked(j) }, an);
+        }
+        let (r, z) = (gr[j], gz[j]);
+        let n = F::tanh_(r.fma(hn[j], an));
+        gn[j] = n;
+        let hv = (one - z) * n + z * hprev[j];
+        hnext[j] = hv;
+        out[j] = hv;
     }
 }
 
