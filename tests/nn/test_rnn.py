@@ -325,6 +325,48 @@ def test_gru_backward_reads_strided_gradients_in_place(dtype):
         _native.gru_backward(x, h0, w_ih, w_hh, gates, hn, hs, full)  # L + 2 steps
 
 
+# ---- dx and dh0 only where asked for: the same weight gradients without them ------------------
+
+# (B, L, I, H): a few inputs (projected inside the gate passes) and more (by GEMMs), and a batch
+# whose recurrent step is split across threads where there are two.
+@pytest.mark.parametrize("dims", [(6, 5, 2, 20), (6, 5, 9, 20), (96, 4, 3, 96)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gru_backward_skips_unneeded_input_and_state_gradients(dims, dtype):
+    from ferrograd import _native
+
+    rng = np.random.default_rng(13)
+    b, l, i, h = dims
+    x, h0 = rng.standard_normal((b, l, i)).astype(dtype), rng.standard_normal((b, h)).astype(dtype)
+    w_ih, w_hh, b_ih, b_hh = params("gru", i, h, rng, dtype)
+    _, gates, hn, hs = _native.gru_forward(x, h0, w_ih, w_hh, b_ih, b_hh)
+    gy = rng.standard_normal((b, l, h)).astype(dtype)
+    full = _native.gru_backward(x, h0, w_ih, w_hh, gates, hn, hs, gy)
+    for need_dx, need_dh0 in [(False, False), (True, False), (False, True)]:
+        got = _native.gru_backward(x, h0, w_ih, w_hh, gates, hn, hs, gy, need_dx, need_dh0)
+        assert (got[0] is None) != need_dx and (got[1] is None) != need_dh0
+        for name, g, w in zip(["dx", "dh0", "dw_ih", "dw_hh", "db_ih", "db_hh"], got, full):
+            if g is not None:
+                np.testing.assert_array_equal(g, w, err_msg=f"{name} (need_dx={need_dx}, need_dh0={need_dh0})")
+
+
+def test_gru_layer_on_data_gets_the_same_parameter_gradients():
+    """nn.GRU over inputs that need no gradient and no initial state (a classifier on data): the
+    backward skips dx and dh0, and the parameters' gradients are those of the full backward."""
+    rng = np.random.default_rng(14)
+    data = rng.standard_normal((5, 6, 3)).astype(np.float32)
+    grads = []
+    for input_needs_grad in (False, True):
+        fg.manual_seed(0)
+        gru = fg.nn.GRU(3, 8, batch_first=True)
+        x = fg.tensor(data, requires_grad=input_needs_grad)
+        out, _ = gru(x)
+        out.mean(1).square().sum().backward()
+        assert (x.grad is not None) == input_needs_grad
+        grads.append([p.grad.numpy() for p in gru.parameters()])
+    for g, w in zip(*grads):
+        np.testing.assert_array_equal(g, w)
+
+
 def test_gru_mean_over_time_gradient_matches_the_reference():
     rng = np.random.default_rng(12)
     b, l, i, h = 4, 7, 2, 16

@@ -76,6 +76,11 @@ def test_gru_matches_native(bias, strided):
     assert len(got_b) == 6
     for g, w in zip(got_b, want_b):
         close(g, w, tol=5e-4)
+    # Without dx and dh0 (data, no initial state): None for those, the weight gradients alike.
+    got_w = K.gru_backward(gx, dev(h0), gw_ih, dev(w_hh), got[1], got[2], got[3], dev(gy), False, False)
+    assert got_w[0] is None and got_w[1] is None
+    for g, w in zip(got_w[2:], want_b[2:]):
+        close(g, w, tol=5e-4)
 
 
 @pytest.mark.parametrize("relu", [False, True])

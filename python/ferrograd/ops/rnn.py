@@ -73,7 +73,9 @@ class GRUSequence(Function):
     @staticmethod
     def backward(ctx, g):
         x, h0, w_ih, w_hh, gates, hn, hs = ctx.saved
-        dx, dh0, dwi, dwh, dbi, dbh = kernels(x).gru_backward(x, h0, w_ih, w_hh, gates, hn, hs, _rows_contiguous(g))
+        need_dx, need_dh0 = ctx.needs_input_grad[:2]  # data and a zero initial state need neither
+        dx, dh0, dwi, dwh, dbi, dbh = kernels(x).gru_backward(x, h0, w_ih, w_hh, gates, hn, hs, _rows_contiguous(g),
+                                                              need_dx, need_dh0)
         return dx, dh0, dwi, dwh, dbi if ctx.biases[0] else None, dbh if ctx.biases[1] else None
 
 

@@ -166,8 +166,20 @@ fn gru(c: &mut Criterion) {
     group.bench_function("backward", |bench| {
         bench.iter(|| {
             rnn::gru_backward(
-                &vx, &vh, &vwi, &vwh, &gates, &hn, &hs, &vgy, &mut dx, &mut dh0, &mut dwi,
-                &mut dwh, &mut dbi, &mut dbh,
+                &vx,
+                &vh,
+                &vwi,
+                &vwh,
+                &gates,
+                &hn,
+                &hs,
+                &vgy,
+                Some(&mut dx),
+                Some(&mut dh0),
+                &mut dwi,
+                &mut dwh,
+                &mut dbi,
+                &mut dbh,
             )
             .unwrap()
         })

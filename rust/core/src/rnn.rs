@@ -619,7 +619,7 @@ fn wih_columns<F: Act>(w_ih: &StridedView<F>) -> Vec<F> {
 
 /// One product's input-side gradients from da (R, 3H) and dan (R, H), R rows matching x's
 /// (R, I): W_ih's gradient += [da[:, :2H], dan]ᵀ x, dx = [da[:, :2H], dan] @ W_ih (rows `ld`
-/// apart), and the bias sums db_hh (3H) += Σ da, dbn (H) += Σ dan.
+/// apart; when asked for), and the bias sums db_hh (3H) += Σ da, dbn (H) += Σ dan.
 #[allow(clippy::too_many_arguments)]
 fn input_side_grads<F: Act>(
     da: &[F],
@@ -627,7 +627,7 @@ fn input_side_grads<F: Act>(
     x: Mat<'_, F>,
     wih: Mat<'_, F>,
     dw_ih: &mut [F],
-    (dx, ld): (&mut [F], usize),
+    dx: Option<(&mut [F], usize)>,
     db_hh: &mut [F],
     dbn: &mut [F],
 ) {
@@ -635,8 +635,10 @@ fn input_side_grads<F: Act>(
     let (dam, danm) = (Mat::c(da, x.rows, 3 * h), Mat::c(dan, x.rows, h));
     gemm(&mut dw_ih[..2 * h * i], dam.cols(0, 2 * h).t(), x, true);
     gemm(&mut dw_ih[2 * h * i..], danm.t(), x, true);
-    gemm_ld(dx, ld, dam.cols(0, 2 * h), wih.rows(0, 2 * h), false, true);
-    gemm_ld(dx, ld, danm, wih.rows(2 * h, h), true, true);
+    if let Some((dx, ld)) = dx {
+        gemm_ld(dx, ld, dam.cols(0, 2 * h), wih.rows(0, 2 * h), false, true);
+        gemm_ld(dx, ld, danm, wih.rows(2 * h, h), true, true);
+    }
     add_col_sums(da, 3 * h, db_hh);
     add_col_sums(dan, h, dbn);
 }
@@ -687,22 +689,23 @@ fn gate_row_backward<F: Act>(
 }
 
 /// One batch row's input-side gradients for a few input features (I <= FOLD_INPUTS), from its
-/// da row `dar` (3H) and dn row `danr` (H) and its inputs `xr` (I): dx_row = [da[:2H], dn] @ W_ih,
-/// dwit (I, 3H) += xᵀ [da[:2H], dn], and the bias sums db_hh (3H) += da, dbn (H) += dn.
+/// da row `dar` (3H) and dn row `danr` (H) and its inputs `xr` (I): dx_row = [da[:2H], dn] @ W_ih
+/// (when asked for), dwit (I, 3H) += xᵀ [da[:2H], dn], and the bias sums db_hh (3H) += da,
+/// dbn (H) += dn.
 #[inline(always)]
 fn small_input_row_grads<F: Act>(
     dar: &[F],
     danr: &[F],
     xr: &[F],
     wit: &[F],
-    dx_row: &mut [F],
+    mut dx_row: Option<&mut [F]>,
     dwit: &mut [F],
     (db_hh, dbn): (&mut [F], &mut [F]),
 ) {
     let h = dbn.len();
     let (g3, h2) = (3 * h, 2 * h);
     let (da_rz, danr) = (&dar[..h2], &danr[..h]);
-    for ((k, &xv), dxk) in xr.iter().enumerate().zip(dx_row.iter_mut()) {
+    for (k, &xv) in xr.iter().enumerate() {
         let (w_rz, w_n) = wit[k * g3..(k + 1) * g3].split_at(h2);
         let (dw_rz, dw_n) = dwit[k * g3..(k + 1) * g3].split_at_mut(h2);
         let (w_n, dw_n, dw_rz) = (&w_n[..h], &mut dw_n[..h], &mut dw_rz[..h2]);
@@ -712,7 +715,9 @@ fn small_input_row_grads<F: Act>(
         for j in 0..h {
             dw_n[j] = danr[j].fma(xv, dw_n[j]);
         }
-        *dxk = dot(da_rz, w_rz) + dot(danr, w_n);
+        if let Some(dx_row) = dx_row.as_deref_mut() {
+            dx_row[k] = dot(da_rz, w_rz) + dot(danr, w_n);
+        }
     }
     for (o, &v) in db_hh.iter_mut().zip(dar) {
         *o += v;
@@ -858,8 +863,9 @@ fn gate_n<F: Act, const I: usize, const PROJECTED: bool>(
     }
 }
 
-/// Backward. `gy` (B, L, H) C-contiguous. Writes dx, dh0, dw_ih (3H, I), dw_hh (3H, H),
-/// db_ih, db_hh (3H).
+/// Backward. `gy` (B, L, H) C-contiguous. Writes dw_ih (3H, I), dw_hh (3H, H), db_ih, db_hh (3H),
+/// and dx (B, L, I) and dh0 (B, H) where given: a classifier's data and zero initial state need
+/// neither, and dh0's product alone is one more step of the recurrence.
 #[allow(clippy::too_many_arguments)]
 pub fn gru_backward<F: Act>(
     x: &StridedView<F>,
@@ -870,8 +876,8 @@ pub fn gru_backward<F: Act>(
     hn: &[F],
     hs: &[F],
     gy: &StridedView<F>,
-    dx: &mut [F],
-    dh0: &mut [F],
+    mut dx: Option<&mut [F]>,
+    dh0: Option<&mut [F]>,
     dw_ih: &mut [F],
     dw_hh: &mut [F],
     db_ih: &mut [F],
@@ -892,8 +898,8 @@ pub fn gru_backward<F: Act>(
         ("gates", gates.len(), l * b * g3),
         ("hn", hn.len(), l * bh),
         ("hs", hs.len(), (l + 1) * bh),
-        ("dx", dx.len(), b * l * i),
-        ("dh0", dh0.len(), bh),
+        ("dx", dx.as_ref().map_or(b * l * i, |v| v.len()), b * l * i),
+        ("dh0", dh0.as_ref().map_or(bh, |v| v.len()), bh),
         ("dw_ih", dw_ih.len(), g3 * i),
         ("dw_hh", dw_hh.len(), g3 * h),
         ("db_ih", db_ih.len(), g3),
@@ -983,7 +989,7 @@ pub fn gru_backward<F: Act>(
                         );
                         let mut xr = [F::ZERO; FOLD_INPUTS];
                         copy_row(&mut xr[..i], x, bb, t);
-                        let dx_row = &mut dx[(bb * l + t) * i..(bb * l + t + 1) * i];
+                        let dx_row = dx.as_deref_mut().map(|dx| &mut dx[(bb * l + t) * i..][..i]);
                         let sums = (&mut *db_hh, &mut dbn[..]);
                         small_input_row_grads(dar, dnr, &xr[..i], &wit, dx_row, &mut dwit, sums);
                     }
@@ -1024,7 +1030,7 @@ pub fn gru_backward<F: Act>(
             gemm(dw_hh, Mat::c(dat, b, g3).t(), Mat::c(hprev, b, h), true);
             if !fold {
                 // dx[:, t]: rows L*I apart in (B, L, I).
-                let dx_t = (&mut dx[t * i..], l * i);
+                let dx_t = dx.as_deref_mut().map(|dx| (&mut dx[t * i..], l * i));
                 let dant = &dan[..bh];
                 input_side_grads(
                     dat,
@@ -1039,25 +1045,30 @@ pub fn gru_backward<F: Act>(
             }
         }
     }
-    dh0.copy_from_slice(&dh);
-    if l > 0 && bh > 0 {
-        gemm(dh0, Mat::c(&da[slot(0) * b * g3..], b, g3), whh, true);
+    if let Some(dh0) = dh0 {
+        dh0.copy_from_slice(&dh);
+        if l > 0 && bh > 0 {
+            gemm(dh0, Mat::c(&da[slot(0) * b * g3..], b, g3), whh, true);
+        }
     }
     if !per_step && l > 0 && bh > 0 {
         gemm(dw_hh, Mat::c(&da, rows, g3).t(), Mat::c(hs, rows, h), false);
         // Time-major rows (t, b): x copied to match, dx scattered back to (B, L, I).
         let xt = time_major(x);
-        let mut dxt = scratch::take_overwritten(rows * i, F::ZERO);
+        let mut dxt = scratch::take_overwritten(if dx.is_some() { rows * i } else { 0 }, F::ZERO);
         let xm = Mat::c(&xt, rows, i);
-        input_side_grads(&da, &dan, xm, wih, dw_ih, (&mut dxt, i), db_hh, &mut dbn);
-        to_batch_first(&dxt, b, l, i, dx);
+        let dxt_ld = dx.is_some().then_some((&mut dxt[..], i));
+        input_side_grads(&da, &dan, xm, wih, dw_ih, dxt_ld, db_hh, &mut dbn);
+        if let Some(dx) = dx.as_deref_mut() {
+            to_batch_first(&dxt, b, l, i, dx);
+        }
         scratch::give(xt);
         scratch::give(dxt);
     }
     if fold {
         dw_ih.copy_from_slice(&transposed(&dwit, i, g3));
     }
-    if bh == 0 || l == 0 {
+    if let (Some(dx), true) = (dx, bh == 0 || l == 0) {
         dx.fill(F::ZERO);
     }
     db_ih[..2 * h].copy_from_slice(&db_hh[..2 * h]);

@@ -275,8 +275,20 @@ impl Problem {
                 .unwrap();
                 let gyv = StridedView::contiguous(gy, &[b, l, h]).unwrap();
                 rnn::gru_backward(
-                    &x, &h0, &wih, &whh, &gs, &aux, &hs, &gyv, &mut dx, &mut dh0, &mut dwi,
-                    &mut dwh, &mut dbi, &mut dbh,
+                    &x,
+                    &h0,
+                    &wih,
+                    &whh,
+                    &gs,
+                    &aux,
+                    &hs,
+                    &gyv,
+                    Some(&mut dx),
+                    Some(&mut dh0),
+                    &mut dwi,
+                    &mut dwh,
+                    &mut dbi,
+                    &mut dbh,
                 )
                 .unwrap();
             }

@@ -189,7 +189,8 @@ fn gru_bwd<'py, T: Act + Element>(
     hn: &Bound<'py, PyAny>,
     hs: &Bound<'py, PyAny>,
     gy: &Bound<'py, PyAny>,
-) -> PyResult<Vec<Bound<'py, PyAny>>> {
+    (need_dx, need_dh0): (bool, bool),
+) -> PyResult<Vec<Option<Bound<'py, PyAny>>>> {
     let op = "gru_backward";
     let (x, h0) = (arr::<T>(op, "input", x)?, arr::<T>(op, "h0", h0)?);
     let (w_ih, w_hh) = (arr::<T>(op, "weight_ih", w_ih)?, arr::<T>(op, "weight_hh", w_hh)?);
@@ -201,24 +202,28 @@ fn gru_bwd<'py, T: Act + Element>(
     let sgy = view(&gy)?; // rows contiguous; a gradient broadcast over time is read in place
     let d = rnn::check("gru_sequence", 3, &vx, &vh0, &vwi, &vwh, None, None).map_err(to_py)?;
     let (b, l, i, h) = (d.b, d.l, d.i, d.h);
-    let dx = alloc::<T>(py, &[b, l, i])?;
-    let dh0 = alloc::<T>(py, &[b, h])?;
+    let dx = if need_dx { Some(alloc::<T>(py, &[b, l, i])?) } else { None };
+    let dh0 = if need_dh0 { Some(alloc::<T>(py, &[b, h])?) } else { None };
     let dwi = alloc::<T>(py, &[3 * h, i])?;
     let dwh = alloc::<T>(py, &[3 * h, h])?;
     let dbi = alloc::<T>(py, &[3 * h])?;
     let dbh = alloc::<T>(py, &[3 * h])?;
     {
-        let (mut a, mut bb, mut e, mut f, mut g, mut k) =
-            (dx.readwrite(), dh0.readwrite(), dwi.readwrite(), dwh.readwrite(), dbi.readwrite(), dbh.readwrite());
-        let (a, bb, e) = (out_slice(&mut a)?, out_slice(&mut bb)?, out_slice(&mut e)?);
-        let (f, g, k) = (out_slice(&mut f)?, out_slice(&mut g)?, out_slice(&mut k)?);
+        let (mut a, mut bb) = (dx.as_ref().map(|a| a.readwrite()), dh0.as_ref().map(|a| a.readwrite()));
+        let (mut e, mut f, mut g, mut k) = (dwi.readwrite(), dwh.readwrite(), dbi.readwrite(), dbh.readwrite());
+        let a = a.as_mut().map(|a| out_slice(a)).transpose()?;
+        let bb = bb.as_mut().map(|a| out_slice(a)).transpose()?;
+        let (e, f, g, k) = (out_slice(&mut e)?, out_slice(&mut f)?, out_slice(&mut g)?, out_slice(&mut k)?);
         py.detach(|| rnn::gru_backward(&vx, &vh0, &vwi, &vwh, sg, sn, ss, &sgy, a, bb, e, f, g, k)).map_err(to_py)?;
     }
-    Ok(vec![dx.into_any(), dh0.into_any(), dwi.into_any(), dwh.into_any(), dbi.into_any(), dbh.into_any()])
+    let (dx, dh0) = (dx.map(|a| a.into_any()), dh0.map(|a| a.into_any()));
+    Ok(vec![dx, dh0, Some(dwi.into_any()), Some(dwh.into_any()), Some(dbi.into_any()), Some(dbh.into_any())])
 }
 
-/// `gru_backward(x, h0, w_ih, w_hh, gates, hn, hs, gy) -> [dx, dh0, dw_ih, dw_hh, db_ih, db_hh]`
+/// `gru_backward(x, h0, w_ih, w_hh, gates, hn, hs, gy, need_dx=True, need_dh0=True)
+/// -> [dx, dh0, dw_ih, dw_hh, db_ih, db_hh]`, dx and dh0 None where not needed (not computed).
 #[pyfunction]
+#[pyo3(signature = (x, h0, w_ih, w_hh, gates, hn, hs, gy, need_dx=true, need_dh0=true))]
 #[allow(clippy::too_many_arguments)]
 pub fn gru_backward<'py>(
     py: Python<'py>,
@@ -230,9 +235,12 @@ pub fn gru_backward<'py>(
     hn: &Bound<'py, PyAny>,
     hs: &Bound<'py, PyAny>,
     gy: &Bound<'py, PyAny>,
-) -> PyResult<Vec<Bound<'py, PyAny>>> {
+    need_dx: bool,
+    need_dh0: bool,
+) -> PyResult<Vec<Option<Bound<'py, PyAny>>>> {
+    let needs = (need_dx, need_dh0);
     crate::args::guard("gru_backward", || {
-        by_dtype!("gru_backward", x, gru_bwd(py, x, h0, w_ih, w_hh, gates, hn, hs, gy))
+        by_dtype!("gru_backward", x, gru_bwd(py, x, h0, w_ih, w_hh, gates, hn, hs, gy, needs))
     })
 }
 

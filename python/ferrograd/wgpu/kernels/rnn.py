@@ -227,8 +227,9 @@ def gru_forward(x, h0, w_ih, w_hh, b_ih=None, b_hh=None):
     return [out, gates, hn, hs]
 
 
-def gru_backward(x, h0, w_ih, w_hh, gates, hn, hs, gy):
-    """`[dx (B, L, I), dh0 (B, H), dw_ih (3H, I), dw_hh (3H, H), db_ih (3H), db_hh (3H)]`."""
+def gru_backward(x, h0, w_ih, w_hh, gates, hn, hs, gy, need_dx=True, need_dh0=True):
+    """`[dx (B, L, I), dh0 (B, H), dw_ih (3H, I), dw_hh (3H, H), db_ih (3H), db_hh (3H)]`, dx and dh0
+    None where not needed (their products skipped)."""
     op = "gru_backward"
     x, (b, l, i, h) = _dims(op, 3, x, h0, w_ih, w_hh)
     bh, g3 = b * h, 3 * h
@@ -239,7 +240,7 @@ def gru_backward(x, h0, w_ih, w_hh, gates, hn, hs, gy):
                        gates=gates.reshape(l, b, g3), hn=hn.reshape(l, b, h), hs=hs.reshape(l + 1, b, h),
                        gy=gy.reshape(b, l, h))
     if split is not None:
-        return split
+        return [split[0] if need_dx else None, split[1] if need_dh0 else None, *split[2:]]
     da = GpuArray.empty((l, b, g3))  # recurrent pre-activation gradients [r, z, hn]
     dan = GpuArray.empty((l, b, h))  # the input-side n pre-activation
     dh = _zeros((b, h))
@@ -249,7 +250,7 @@ def gru_backward(x, h0, w_ih, w_hh, gates, hn, hs, gy):
             matmul(_step(da, t + 1), w_hh, out=dh, accumulate=True)
         params = runtime.pack(b, h, l, t, gates.offset, hn.offset, hs.offset, gy.offset, fmt="I" * 8)
         _launch("gru_bwd_step", bufs, bh, params)
-    if l:
+    if l and need_dh0:
         matmul(_step(da, 0), w_hh, out=dh, accumulate=True)
     xt, dw_hh = _weight_grads(x, da, hs, l, b)
     rows = l * b
@@ -257,14 +258,15 @@ def gru_backward(x, h0, w_ih, w_hh, gates, hn, hs, gy):
     dw_ih = GpuArray.empty((g3, i))
     matmul(u.t(u.view(dam, (rows, 2 * h), (g3, 1))), xm, out=u.view(dw_ih, (2 * h, i), (i, 1)))
     matmul(u.t(danm), xm, out=u.view(dw_ih, (h, i), (i, 1), 2 * h * i))
-    # dx = dA[r, z] @ W_ih[r, z] + dAn @ W_ih[n], batch-first from time-major views.
-    dx = matmul(u.view(da, (b, l, 2 * h), (g3, b * g3, 1)), u.rows(w_ih, 0, 2 * h))
-    matmul(u.permute(dan, 1, 0, 2), u.rows(w_ih, 2 * h, g3), out=dx, accumulate=True)
+    dx = None
+    if need_dx:  # dA[r, z] @ W_ih[r, z] + dAn @ W_ih[n], batch-first from time-major views
+        dx = matmul(u.view(da, (b, l, 2 * h), (g3, b * g3, 1)), u.rows(w_ih, 0, 2 * h))
+        matmul(u.permute(dan, 1, 0, 2), u.rows(w_ih, 2 * h, g3), out=dx, accumulate=True)
     db_hh, db_ih = GpuArray.empty((g3,)), GpuArray.empty((g3,))
     u.sum_axes(da, rows, g3, 1, db_hh)
     u.sum_axes(dan, rows, h, 1, db_ih, out_off=2 * h)
     runtime.get().copy(db_hh.storage, 0, db_ih.storage, 0, 2 * h * 4)  # r, z: both biases alike
-    return [dx, dh, dw_ih, dw_hh, db_ih, db_hh]
+    return [dx, dh if need_dh0 else None, dw_ih, dw_hh, db_ih, db_hh]
 
 
 # ---- plain RNN -----------------------------------------------------------------------------------
