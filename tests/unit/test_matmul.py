@@ -148,6 +148,21 @@ def test_native_matmul_direct(dtype, rng):
     np.testing.assert_allclose(out, a @ b, rtol=1e-5)
 
 
+# One output row (a vector times a matrix, as a sum over a middle axis is taken: ones (1, R) @ x
+# (A, R, C)): its own path, 64 columns at a time; widths below, at and past 64, rows strided.
+@pytest.mark.parametrize("k, n", [(1, 5), (20, 64), (20, 130), (33, 100)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_native_matmul_of_one_row_matches_numpy(k, n, dtype, rng):
+    a = rng.standard_normal((1, k)).astype(dtype)
+    b = rng.standard_normal((7, k, n + 3)).astype(dtype)[:, :, 1:n + 1]  # rows n + 3 apart
+    tol = 1e-12 if dtype == np.float64 else 1e-5
+    want = a.astype(np.float64) @ b.astype(np.float64)
+    np.testing.assert_allclose(_native.matmul(a, b), want, rtol=tol, atol=tol)
+    np.testing.assert_allclose(_native.matmul(a, b[0]), want[0], rtol=tol, atol=tol)
+    x = rng.standard_normal((6, k, n)).astype(dtype)
+    np.testing.assert_allclose(fg.tensor(x).sum(1).numpy(), x.astype(np.float64).sum(1), rtol=tol, atol=tol)
+
+
 # ---- `_native.matmul(a, b, bias)`: a Linear layer's product with its bias added in the kernel
 
 BIAS_SHAPES = [((5, 3), (3, 4)), ((2, 6, 3), (3, 7)), ((2, 6, 3), (2, 3, 7)), ((4, 3), (3, 2)),  # thin
