@@ -30,7 +30,8 @@
 //! gelu(inf) = inf, gelu(-inf) = NaN (torch's -inf·0), gelu'(±inf) = NaN. Finite inputs never
 //! give NaN, however large.
 //!
-//! Passes split into rayon tasks of `TASK_ELEMS` elements above `ELEMS_THRESHOLD` (par.rs).
+//! Passes split into even rayon tasks of about `TASK_ELEMS` elements above `ELEMS_THRESHOLD`
+//! (par.rs: `task_elems`).
 
 // The selects and long literals are deliberate: they vectorise, and the coefficients are quoted
 // as fdlibm publishes them.
@@ -44,7 +45,7 @@ use rayon::prelude::*;
 
 use crate::error::{check_len, Result};
 use crate::num::Float;
-use crate::par::{worth, ELEMS_THRESHOLD, TASK_ELEMS};
+use crate::par::{task_elems, worth, ELEMS_THRESHOLD};
 use crate::simd::{self, Level, LANES};
 
 /// torch's `approximate` argument of GELU.
@@ -904,8 +905,9 @@ fn pair_chunk<T: ErfFloat>(x: &[T], out: &mut [T], d: &mut [T], approx: GeluAppr
 fn unary<T: ErfFloat>(name: &str, x: &[T], out: &mut [T], op: Unary) -> Result<()> {
     check_len(name, "output", out.len(), x.len())?;
     if worth(x.len(), ELEMS_THRESHOLD) {
-        x.par_chunks(TASK_ELEMS)
-            .zip(out.par_chunks_mut(TASK_ELEMS))
+        let task = task_elems(x.len(), GELU_BLOCK);
+        x.par_chunks(task)
+            .zip(out.par_chunks_mut(task))
             .for_each(|(xc, oc)| unary_chunk(xc, oc, op));
     } else {
         unary_chunk(x, out, op);
@@ -941,9 +943,10 @@ pub fn gelu_forward_with_grad<T: ErfFloat>(
     check_len("gelu", "output", out.len(), x.len())?;
     check_len("gelu", "derivative", derivative.len(), x.len())?;
     if worth(x.len(), ELEMS_THRESHOLD) {
-        x.par_chunks(TASK_ELEMS)
-            .zip(out.par_chunks_mut(TASK_ELEMS))
-            .zip(derivative.par_chunks_mut(TASK_ELEMS))
+        let task = task_elems(x.len(), GELU_BLOCK);
+        x.par_chunks(task)
+            .zip(out.par_chunks_mut(task))
+            .zip(derivative.par_chunks_mut(task))
             .for_each(|((xc, oc), dc)| pair_chunk(xc, oc, dc, approximate));
     } else {
         pair_chunk(x, out, derivative, approximate);
@@ -961,9 +964,10 @@ pub fn gelu_backward<T: ErfFloat>(
     check_len("gelu_backward", "grad", grad.len(), x.len())?;
     check_len("gelu_backward", "output", dx.len(), x.len())?;
     if worth(x.len(), ELEMS_THRESHOLD) {
-        x.par_chunks(TASK_ELEMS)
-            .zip(grad.par_chunks(TASK_ELEMS))
-            .zip(dx.par_chunks_mut(TASK_ELEMS))
+        let task = task_elems(x.len(), GELU_BLOCK);
+        x.par_chunks(task)
+            .zip(grad.par_chunks(task))
+            .zip(dx.par_chunks_mut(task))
             .for_each(|((xc, gc), dc)| grad_chunk(xc, gc, dc, approximate));
     } else {
         grad_chunk(x, grad, dx, approximate);
