@@ -579,20 +579,14 @@ pub fn gru_forward<F: Act>(
                             // SAFETY: row (bb, t) of out belongs to this task alone.
                             out: unsafe { outp.rows((bb * l + t) * h, h) },
                         };
-                        let xr = |xr: &mut [F]| copy_row(xr, x, bb, t);
+                        let x_at = (x, bb, t);
                         match (fold, i) {
-                            (false, _) => gate_row_forward::<F, 0, true>(row, [], wit, bias),
-                            (true, 0) => gate_row_forward::<F, 0, false>(row, [], wit, bias),
-                            (true, 1) => {
-                                gate_row_forward::<F, 1, false>(row, inputs(xr), wit, bias)
-                            }
-                            (true, 2) => {
-                                gate_row_forward::<F, 2, false>(row, inputs(xr), wit, bias)
-                            }
-                            (true, 3) => {
-                                gate_row_forward::<F, 3, false>(row, inputs(xr), wit, bias)
-                            }
-                            _ => gate_row_forward::<F, 4, false>(row, inputs(xr), wit, bias),
+                            (false, _) => gate_row_forward::<F, 0, true>(row, x_at, wit, bias),
+                            (true, 0) => gate_row_forward::<F, 0, false>(row, x_at, wit, bias),
+                            (true, 1) => gate_row_forward::<F, 1, false>(row, x_at, wit, bias),
+                            (true, 2) => gate_row_forward::<F, 2, false>(row, x_at, wit, bias),
+                            (true, 3) => gate_row_forward::<F, 3, false>(row, x_at, wit, bias),
+                            _ => gate_row_forward::<F, 4, false>(row, x_at, wit, bias),
                         }
                     }
                 },
@@ -760,17 +754,9 @@ struct GateRow<'a, F> {
     out: &'a mut [F],
 }
 
-/// A row's I inputs, gathered by `fill`.
-#[inline(always)]
-fn inputs<F: Act, const I: usize>(fill: impl FnOnce(&mut [F])) -> [F; I] {
-    let mut xr = [F::ZERO; I];
-    fill(&mut xr);
-    xr
-}
-
-/// The gate pass for one row. `PROJECTED`: row.g holds x W_ihᵀ; otherwise the I inputs `xr` are
-/// projected here against W_ih's columns as rows (`wit`, (I, 3H)), as fused multiply-adds into
-/// each gate's sum: no projected row is written and read back.
+/// The gate pass for one row. `PROJECTED`: row.g holds x W_ihᵀ; otherwise the I inputs x[bb, t]
+/// (`x_at` = (x, bb, t)) are projected here against W_ih's columns as rows (`wit`, (I, 3H)), as
+/// fused multiply-adds into each gate's sum: no projected row is written and read back.
 ///
 /// Two passes over the row: r and z, then n and h'. One pass chained two exp-divide sequences
 /// per element (~250 cycles of latency), more than the reorder window could overlap; the split
@@ -778,10 +764,14 @@ fn inputs<F: Act, const I: usize>(fill: impl FnOnce(&mut [F])) -> [F; I] {
 #[inline(always)]
 fn gate_row_forward<F: Act, const I: usize, const PROJECTED: bool>(
     row: GateRow<'_, F>,
-    xr: [F; I],
+    (x, bb, t): (&StridedView<F>, usize, usize),
     wit: &[F],
     bias: &GateBias<F>,
 ) {
+    let mut xr = [F::ZERO; I];
+    if !PROJECTED {
+        copy_row(&mut xr, x, bb, t); // I == x's feature count here
+    }
     let h = row.hn.len();
     let (gr, rest) = row.g.split_at_mut(h);
     let (gz, gn) = rest.split_at_mut(h);
@@ -1068,8 +1058,10 @@ pub fn gru_backward<F: Act>(
     if fold {
         dw_ih.copy_from_slice(&transposed(&dwit, i, g3));
     }
-    if let (Some(dx), true) = (dx, bh == 0 || l == 0) {
-        dx.fill(F::ZERO);
+    if bh == 0 || l == 0 {
+        if let Some(dx) = dx {
+            dx.fill(F::ZERO);
+        }
     }
     db_ih[..2 * h].copy_from_slice(&db_hh[..2 * h]);
     db_ih[2 * h..].copy_from_slice(&dbn);

@@ -118,6 +118,7 @@ unsafe fn row_times_matrix<F: Float>(out: &mut [F], a: Mat<'_, F>, b: Mat<'_, F>
                     let (x, row) = (av(kk), brow(kk));
                     // SAFETY: columns c*W .. c*W + w of row kk are in range.
                     let row = unsafe { core::slice::from_raw_parts(row.add(c * W), w) };
+                    // A whole chunk as a fixed length, so the loop unrolls into registers.
                     if w == W {
                         for (o, &v) in acc.iter_mut().zip(&row[..W]) {
                             *o = x.fma(v, *o);

@@ -229,7 +229,7 @@ def gru_forward(x, h0, w_ih, w_hh, b_ih=None, b_hh=None):
 
 def gru_backward(x, h0, w_ih, w_hh, gates, hn, hs, gy, need_dx=True, need_dh0=True):
     """`[dx (B, L, I), dh0 (B, H), dw_ih (3H, I), dw_hh (3H, H), db_ih (3H), db_hh (3H)]`, dx and dh0
-    None where not needed (their products skipped)."""
+    None where not needed (their products skipped, except in a batch split into blocks)."""
     op = "gru_backward"
     x, (b, l, i, h) = _dims(op, 3, x, h0, w_ih, w_hh)
     bh, g3 = b * h, 3 * h
